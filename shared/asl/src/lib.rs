@@ -1,0 +1,10 @@
+//! The Amazon States Language, pure: the model of a state machine, its parser and validator,
+//! and the semantics of every state (paths, payload templates, intrinsic functions, Choice
+//! rules, Retry and Catch, the data flow), with no I/O, no clock and no randomness of its own.
+
+pub mod env;
+pub mod error;
+pub mod json;
+pub mod path;
+
+pub use error::Failure;

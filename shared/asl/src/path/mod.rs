@@ -1,0 +1,200 @@
+//! AWS's JSONPath dialect (Jayway's, as Step Functions runs it).
+//!
+//! Reference paths — `$`, `$.a.b`, `$['x'][0]`, `$$.Execution.Id`, `$var.field` — are parsed and
+//! evaluated here, and can also be *written* (ResultPath). Anything beyond a reference path
+//! (wildcards, slices, unions, filters, deep scan) is translated to RFC 9535 syntax and handed to
+//! `serde_json_path`. Jayway's rule for the shape of the answer is kept: a definite path yields the
+//! value itself (or nothing), an indefinite one always yields a list, possibly empty.
+
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+pub use parse::PathError;
+
+/// What a path starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// `$`: the state's (effective) input.
+    Input,
+    /// `$$`: the context object.
+    Context,
+    /// `$name`: a workflow variable.
+    Variable(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selector {
+    Name(String),
+    Index(i64),
+    Wildcard,
+    Slice { start: Option<i64>, end: Option<i64>, step: Option<i64> },
+    Names(Vec<String>),
+    Indices(Vec<i64>),
+    /// A filter expression, already in RFC 9535 syntax.
+    Filter(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// `..`: this selector applies to every descendant, not only to children.
+    pub descendant: bool,
+    pub selector: Selector,
+}
+
+/// A parsed path, with its source text kept for error messages.
+#[derive(Debug, Clone)]
+pub struct Path {
+    source: String,
+    root: Root,
+    steps: Vec<Step>,
+    /// Present when the path is indefinite: the compiled RFC 9535 query.
+    query: Option<serde_json_path::JsonPath>,
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// Why a value could not be written at a reference path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct WriteError(pub String);
+
+impl Path {
+    pub fn parse(source: &str) -> Result<Path, PathError> {
+        let (root, steps) = parse::parse_path(source)?;
+        let definite = steps.iter().all(|s| {
+            !s.descendant && matches!(s.selector, Selector::Name(_) | Selector::Index(_))
+        });
+        let query = if definite {
+            None
+        } else {
+            let rfc = parse::to_rfc9535(&steps);
+            Some(serde_json_path::JsonPath::parse(&rfc).map_err(|e| PathError {
+                message: format!("unsupported JSONPath expression: {e}"),
+            })?)
+        };
+        Ok(Path { source: source.to_string(), root, steps, query })
+    }
+
+    /// Parses a path that must be a reference path (ResultPath, ItemsPath and the like).
+    pub fn parse_reference(source: &str) -> Result<Path, PathError> {
+        let path = Path::parse(source)?;
+        if !path.is_reference() {
+            return Err(PathError {
+                message: "must be a reference path (no wildcards, filters, slices or deep scan)"
+                    .into(),
+            });
+        }
+        Ok(path)
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn root(&self) -> &Root {
+        &self.root
+    }
+
+    pub fn steps(&self) -> &[Step] {
+        &self.steps
+    }
+
+    /// A reference path names at most one value (Jayway calls it definite).
+    pub fn is_reference(&self) -> bool {
+        self.query.is_none()
+    }
+
+    /// Evaluates the path against the value its root designates. A definite path yields
+    /// `None` when nothing is there; an indefinite one always yields a list.
+    pub fn select<'a>(&self, root: &'a Value) -> Option<Cow<'a, Value>> {
+        match &self.query {
+            None => self.select_definite(root).map(Cow::Borrowed),
+            Some(query) => {
+                let found: Vec<Value> = query.query(root).all().into_iter().cloned().collect();
+                Some(Cow::Owned(Value::Array(found)))
+            }
+        }
+    }
+
+    fn select_definite<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut cur = root;
+        for step in &self.steps {
+            cur = match (&step.selector, cur) {
+                (Selector::Name(name), Value::Object(map)) => map.get(name)?,
+                (Selector::Index(i), Value::Array(items)) => items.get(resolve_index(*i, items.len())?)?,
+                _ => return None,
+            };
+        }
+        Some(cur)
+    }
+
+    /// Writes `value` at this reference path inside `target`, creating missing objects on the
+    /// way, as ResultPath does.
+    pub fn write(&self, target: &mut Value, value: Value) -> Result<(), WriteError> {
+        if self.query.is_some() {
+            return Err(WriteError(format!("'{}' is not a reference path", self.source)));
+        }
+        let mut cur = target;
+        for (n, step) in self.steps.iter().enumerate() {
+            let last = n + 1 == self.steps.len();
+            cur = match &step.selector {
+                Selector::Name(name) => {
+                    let Value::Object(map) = cur else {
+                        return Err(self.write_error(cur));
+                    };
+                    if last {
+                        map.insert(name.clone(), value);
+                        return Ok(());
+                    }
+                    map.entry(name.clone()).or_insert_with(|| Value::Object(Default::default()))
+                }
+                Selector::Index(i) => {
+                    let len = match &*cur {
+                        Value::Array(items) => items.len(),
+                        other => return Err(self.write_error(other)),
+                    };
+                    let Some(idx) = resolve_index(*i, len) else {
+                        return Err(self.write_error(cur));
+                    };
+                    let Value::Array(items) = cur else { unreachable!("checked above") };
+                    if last {
+                        items[idx] = value;
+                        return Ok(());
+                    }
+                    &mut items[idx]
+                }
+                _ => unreachable!("reference paths hold only names and indices"),
+            };
+        }
+        *cur = value;
+        Ok(())
+    }
+
+    fn write_error(&self, at: &Value) -> WriteError {
+        WriteError(format!(
+            "Unable to apply ResultPath '{}' to input: cannot write into {}",
+            self.source,
+            crate::json::type_name(at)
+        ))
+    }
+}
+
+fn resolve_index(i: i64, len: usize) -> Option<usize> {
+    let idx = if i < 0 { len as i64 + i } else { i };
+    (0..len as i64).contains(&idx).then_some(idx as usize)
+}
