@@ -4,7 +4,15 @@
 
 pub mod env;
 pub mod error;
+pub mod intrinsics;
 pub mod json;
 pub mod path;
 
 pub use error::Failure;
+pub mod diag;
+pub mod model;
+pub mod parse;
+pub mod template;
+pub mod timestamp;
+pub mod choice;
+pub mod dataflow;

@@ -1,1 +1,11 @@
-//! engine
+//! Executions of ASL state machines, advanced one step at a time. The pure decision of a step
+//! lives in [`step`]; the ports (storage, timers, tasks, clock, ids) and their in-memory
+//! implementations let the same engine run in memory, on SQLite and on AWS.
+
+pub mod context;
+pub mod history;
+pub mod memory;
+pub mod ports;
+pub mod record;
+pub mod runner;
+pub mod step;

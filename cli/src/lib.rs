@@ -1,0 +1,41 @@
+//! The `waymark` command line: argument parsing and the exit-code contract (0 when the
+//! execution succeeded, 1 when it failed, timed out or was aborted, 2 for an invalid
+//! definition or bad arguments).
+
+mod args;
+mod input;
+mod print;
+mod run;
+mod validate;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+pub use args::{Cli, Command};
+
+pub const EXIT_SUCCEEDED: i32 = 0;
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Parses `args` and runs the command; returns the process exit code.
+pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_USAGE } else { EXIT_SUCCEEDED };
+        }
+    };
+    let result = match cli.command {
+        Command::Run(a) => run::run(a),
+        Command::Validate(a) => validate::validate(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("waymark: {e:#}");
+            EXIT_USAGE
+        }
+    }
+}

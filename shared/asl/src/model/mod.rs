@@ -1,0 +1,231 @@
+//! The typed model of a state machine, as the parser produces it and the engine runs it. Every
+//! field AWS accepts has a place here; defaults are applied by the parser so that the engine
+//! never has to remember them.
+
+mod choice;
+mod retry;
+
+pub use choice::{ChoiceBranch, ChoiceRule, Comparison, Operand, OperandKind, TypeTest};
+pub use retry::{Catcher, Jitter, Retrier};
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use crate::path::Path;
+use crate::template::Template;
+use crate::timestamp::Timestamp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLanguage {
+    #[default]
+    JsonPath,
+    Jsonata,
+}
+
+impl QueryLanguage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryLanguage::JsonPath => "JSONPath",
+            QueryLanguage::Jsonata => "JSONata",
+        }
+    }
+}
+
+/// A whole state machine definition.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    pub comment: Option<String>,
+    pub version: Option<String>,
+    pub timeout_seconds: Option<u64>,
+    pub query_language: QueryLanguage,
+    pub graph: Graph,
+}
+
+/// `StartAt` and `States`: the top level, a Parallel branch, or a Map's item processor.
+#[derive(Debug, Clone)]
+pub struct Graph {
+    pub start_at: String,
+    pub states: IndexMap<String, State>,
+}
+
+impl Graph {
+    pub fn state(&self, name: &str) -> Option<&State> {
+        self.states.get(name)
+    }
+}
+
+/// Where a state goes when it is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transition {
+    Next(String),
+    End,
+}
+
+/// A JSONPath field that may be `null` to mean "nothing" (InputPath, OutputPath, ResultPath).
+#[derive(Debug, Clone, PartialEq)]
+pub enum NullablePath {
+    Path(Path),
+    Null,
+}
+
+/// A number given literally, read from the input by a path, or computed by a JSONata
+/// expression (TimeoutSeconds[Path], MaxConcurrency[Path], ToleratedFailureCount[Path] …).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dynamic<T> {
+    Literal(T),
+    Path(Path),
+    /// A JSONata template (a `{% %}` string), evaluated when the state runs.
+    Jsonata(Value),
+}
+
+/// A string given literally or produced at run time (Fail's Error/Cause).
+#[derive(Debug, Clone, PartialEq)]
+pub enum DynamicText {
+    Literal(String),
+    /// A path or an intrinsic function (`ErrorPath`, `CausePath`).
+    Path(Template),
+    Jsonata(Value),
+}
+
+/// The fields that move data in and out of a state. Which are present depends on the state
+/// type and the query language; the parser has already rejected the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Io {
+    /// `None`: `$` (the whole input).
+    pub input_path: Option<NullablePath>,
+    pub parameters: Option<Template>,
+    pub result_selector: Option<Template>,
+    /// `None`: `$` (the result replaces the input).
+    pub result_path: Option<NullablePath>,
+    /// `None`: `$` (the whole output).
+    pub output_path: Option<NullablePath>,
+    /// JSONata `Arguments`: a JSON value with `{% %}` expressions inside.
+    pub arguments: Option<Value>,
+    /// JSONata `Output`.
+    pub output: Option<Value>,
+    /// `Assign`: variables set when the state completes (both query languages).
+    pub assign: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct State {
+    pub name: String,
+    pub comment: Option<String>,
+    pub query_language: QueryLanguage,
+    pub kind: StateKind,
+    pub io: Io,
+    /// `None` for Choice, Succeed and Fail, which have no Next/End.
+    pub transition: Option<Transition>,
+    pub retry: Vec<Retrier>,
+    pub catch: Vec<Catcher>,
+}
+
+impl State {
+    pub fn type_name(&self) -> &'static str {
+        self.kind.type_name()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum StateKind {
+    Pass(Pass),
+    Task(Task),
+    Choice(Choice),
+    Wait(Wait),
+    Succeed,
+    Fail(Fail),
+    Parallel(Parallel),
+    Map(Box<Map>),
+}
+
+impl StateKind {
+    /// The `Type` field, also the prefix of the state's history events (`PassStateEntered`).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StateKind::Pass(_) => "Pass",
+            StateKind::Task(_) => "Task",
+            StateKind::Choice(_) => "Choice",
+            StateKind::Wait(_) => "Wait",
+            StateKind::Succeed => "Succeed",
+            StateKind::Fail(_) => "Fail",
+            StateKind::Parallel(_) => "Parallel",
+            StateKind::Map(_) => "Map",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Pass {
+    pub result: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub resource: String,
+    pub timeout_seconds: Option<Dynamic<u64>>,
+    pub heartbeat_seconds: Option<Dynamic<u64>>,
+    pub credentials: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Choice {
+    pub choices: Vec<ChoiceBranch>,
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Wait {
+    Seconds(Dynamic<u64>),
+    Timestamp(Dynamic<Timestamp>),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Fail {
+    pub error: Option<DynamicText>,
+    pub cause: Option<DynamicText>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parallel {
+    pub branches: Vec<Graph>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessorMode {
+    Inline,
+    Distributed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Map {
+    pub processor: Graph,
+    /// Written with the deprecated `Iterator` rather than `ItemProcessor`.
+    pub legacy_iterator: bool,
+    pub mode: ProcessorMode,
+    /// `STANDARD` or `EXPRESS` child executions in distributed mode.
+    pub execution_type: Option<String>,
+    /// JSONPath: where the items are (`None`: `$`).
+    pub items_path: Option<Path>,
+    /// JSONata `Items`: an array or an expression yielding one.
+    pub items: Option<Value>,
+    /// `ItemSelector`, or the deprecated `Parameters` of Map, which means the same thing.
+    pub item_selector: Option<Template>,
+    /// JSONata `ItemSelector`.
+    pub item_selector_jsonata: Option<Value>,
+    pub max_concurrency: Dynamic<u64>,
+    pub tolerated_failure_percentage: Option<Dynamic<f64>>,
+    pub tolerated_failure_count: Option<Dynamic<u64>>,
+    pub item_reader: Option<Value>,
+    pub item_batcher: Option<Value>,
+    pub result_writer: Option<Value>,
+    pub label: Option<String>,
+}
+
+/// Walks nested graphs: a Parallel branch or a Map processor inside `graph`.
+pub fn child_graph<'a>(graph: &'a Graph, state: &str, branch: usize) -> Option<&'a Graph> {
+    match &graph.state(state)?.kind {
+        StateKind::Parallel(p) => p.branches.get(branch),
+        StateKind::Map(m) if branch == 0 => Some(&m.processor),
+        _ => None,
+    }
+}

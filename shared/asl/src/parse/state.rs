@@ -1,0 +1,672 @@
+//! Parsing the definition, its graphs and each state type.
+
+use indexmap::IndexMap;
+use serde_json::Value;
+
+use super::choice::parse_choices;
+use super::fields;
+use super::reader::{is_jsonata, Obj, Parser};
+use super::MachineType;
+use crate::diag::codes;
+use crate::error::names;
+use crate::model::*;
+use crate::template::Template;
+use crate::timestamp::Timestamp;
+
+const STATE_TYPES: [&str; 8] = ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+const MAX_STATE_NAME: usize = 80;
+
+pub fn parse_definition(p: &mut Parser, top: &Obj) -> Option<Definition> {
+    let missing: Vec<&str> = ["States", "StartAt"].into_iter().filter(|k| !top.has(k)).collect();
+    if !missing.is_empty() {
+        p.schema("/", format!("These fields are required: [{}]", missing.join(", ")));
+    }
+    p.only(top, fields::TOP_LEVEL, "the top level of a state machine");
+    let comment = p.string(top, "Comment").map(str::to_string);
+    let version = p.string(top, "Version").map(str::to_string);
+    if let Some(v) = &version {
+        if v != "1.0" {
+            p.schema(top.at("Version"), format!("'Version' must be \"1.0\", not \"{v}\""));
+        }
+    }
+    let timeout_seconds = p.uint(top, "TimeoutSeconds", 1);
+    let query_language = query_language(p, top).unwrap_or_default();
+    let graph = if missing.is_empty() { parse_graph(p, top, query_language, query_language) } else { None };
+    Some(Definition { comment, version, timeout_seconds, query_language, graph: graph? })
+}
+
+fn query_language(p: &mut Parser, o: &Obj) -> Option<QueryLanguage> {
+    match p.string(o, "QueryLanguage")? {
+        "JSONPath" => Some(QueryLanguage::JsonPath),
+        "JSONata" => Some(QueryLanguage::Jsonata),
+        other => {
+            p.schema(o.at("QueryLanguage"), format!("'QueryLanguage' must be 'JSONPath' or 'JSONata', not '{other}'"));
+            None
+        }
+    }
+}
+
+/// `StartAt` + `States`. `machine_ql` is the top level's language, which every state inherits
+/// unless it sets its own.
+fn parse_graph(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, _enclosing: QueryLanguage) -> Option<Graph> {
+    let start_at = p.req_string(o, "StartAt");
+    let states_obj = match o.get("States") {
+        None => {
+            p.schema(o.ptr_or_root(), "The field 'States' is required but was missing");
+            None
+        }
+        Some(_) => o.object(p, "States"),
+    };
+    let states_obj = states_obj?;
+    if states_obj.map.is_empty() {
+        p.schema(states_obj.ptr.clone(), "'States' must contain at least one state");
+    }
+    let mut states = IndexMap::with_capacity(states_obj.map.len());
+    let mut ok = true;
+    for (name, value) in states_obj.map {
+        let ptr = states_obj.at(name);
+        if name.is_empty() || name.chars().count() > MAX_STATE_NAME {
+            p.error(
+                codes::INVALID_STATE_NAME,
+                ptr.clone(),
+                format!("State names must be 1 to {MAX_STATE_NAME} characters long: '{name}'"),
+            );
+        }
+        let Value::Object(map) = value else {
+            p.schema(ptr, format!("State '{name}' must be an object"));
+            ok = false;
+            continue;
+        };
+        match parse_state(p, name, &Obj::new(map, ptr), machine_ql) {
+            Some(state) => {
+                states.insert(name.clone(), state);
+            }
+            None => ok = false,
+        }
+    }
+    let start_at = start_at?.to_string();
+    ok.then_some(Graph { start_at, states })
+}
+
+fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -> Option<State> {
+    let before = p.diags.len();
+    let type_name = p.req_string(o, "Type")?;
+    if !STATE_TYPES.contains(&type_name) {
+        p.schema(o.at("Type"), format!("'{type_name}' is not a valid state type (expected one of {})", STATE_TYPES.join(", ")));
+        return None;
+    }
+    let ql = match query_language(p, o) {
+        Some(QueryLanguage::JsonPath) if machine_ql == QueryLanguage::Jsonata => {
+            p.schema(o.ptr.clone(), "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+            QueryLanguage::Jsonata
+        }
+        Some(ql) => ql,
+        None => machine_ql,
+    };
+    check_fields(p, o, type_name, ql);
+    let comment = p.string(o, "Comment").map(str::to_string);
+
+    let has_transition = matches!(type_name, "Pass" | "Task" | "Wait" | "Parallel" | "Map");
+    let transition = if has_transition { transition(p, o) } else { None };
+
+    let io = parse_io(p, o, type_name, ql);
+    let (retry, catch) = if matches!(type_name, "Task" | "Parallel" | "Map") {
+        (parse_retry(p, o), parse_catch(p, o, ql))
+    } else {
+        (Vec::new(), Vec::new())
+    };
+
+    let kind = match type_name {
+        "Pass" => StateKind::Pass(Pass { result: o.get("Result").cloned() }),
+        "Task" => StateKind::Task(parse_task(p, o, ql)?),
+        "Choice" => StateKind::Choice(parse_choices(p, o, ql)?),
+        "Wait" => StateKind::Wait(parse_wait(p, o, ql)?),
+        "Succeed" => StateKind::Succeed,
+        "Fail" => StateKind::Fail(parse_fail(p, o, ql)),
+        "Parallel" => StateKind::Parallel(parse_parallel(p, o, machine_ql, ql)?),
+        "Map" => StateKind::Map(Box::new(parse_map(p, o, machine_ql, ql)?)),
+        _ => unreachable!("checked against STATE_TYPES"),
+    };
+    if p.diags[before..].iter().any(|d| d.is_error()) {
+        return None;
+    }
+    Some(State {
+        name: name.to_string(),
+        comment,
+        query_language: ql,
+        kind,
+        io,
+        transition: if has_transition { transition } else { None },
+        retry,
+        catch,
+    })
+}
+
+fn check_fields(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) {
+    let allowed = fields::allowed(type_name, ql);
+    for key in o.map.keys() {
+        if allowed.contains(&key.as_str()) {
+            continue;
+        }
+        let message = if ql == QueryLanguage::Jsonata && fields::JSONPATH_ONLY.contains(&key.as_str()) {
+            format!("The field '{key}' is not supported for JSONata states; use 'Arguments', 'Output' or an expression instead")
+        } else if ql == QueryLanguage::JsonPath && fields::JSONATA_ONLY.contains(&key.as_str()) {
+            format!("The field '{key}' is supported only when QueryLanguage is JSONata")
+        } else {
+            format!("The field '{key}' is not supported by Step Functions for {type_name} states")
+        };
+        p.schema(o.at(key), message);
+    }
+}
+
+fn transition(p: &mut Parser, o: &Obj) -> Option<Transition> {
+    let next = p.string(o, "Next");
+    let end = p.bool(o, "End").unwrap_or(false);
+    match (next, end) {
+        (Some(_), true) => {
+            p.schema(o.ptr.clone(), "'Next' and 'End' are mutually exclusive");
+            None
+        }
+        (Some(n), false) => Some(Transition::Next(n.to_string())),
+        (None, true) => Some(Transition::End),
+        (None, false) => {
+            if !o.has("Next") {
+                p.schema(o.ptr.clone(), "The field 'Next' or 'End' is required (exactly one of them)");
+            }
+            None
+        }
+    }
+}
+
+fn parse_io(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) -> Io {
+    let mut io = Io::default();
+    match ql {
+        QueryLanguage::JsonPath => {
+            io.input_path = p.nullable_path(o, "InputPath", false);
+            io.output_path = p.nullable_path(o, "OutputPath", false);
+            io.result_path = p.nullable_path(o, "ResultPath", true);
+            // Map's deprecated Parameters is its ItemSelector; parse_map reads it.
+            if type_name != "Map" {
+                io.parameters = p.template(o, "Parameters");
+            }
+            io.result_selector = p.template(o, "ResultSelector");
+        }
+        QueryLanguage::Jsonata => {
+            io.arguments = p.jsonata_value(o, "Arguments");
+            io.output = p.jsonata_value(o, "Output");
+        }
+    }
+    io.assign = o.get("Assign").cloned();
+    if let Some(assign) = &io.assign {
+        if !assign.is_object() {
+            p.schema(o.at("Assign"), "'Assign' must be an object of variable names to values");
+        }
+    }
+    io
+}
+
+fn error_equals(p: &mut Parser, o: &Obj) -> Option<Vec<String>> {
+    let Some(v) = o.get("ErrorEquals") else {
+        p.schema(o.ptr.clone(), "The field 'ErrorEquals' is required but was missing");
+        return None;
+    };
+    let Value::Array(items) = v else {
+        p.schema(o.at("ErrorEquals"), "'ErrorEquals' must be a non-empty array of error names");
+        return None;
+    };
+    if items.is_empty() {
+        p.schema(o.at("ErrorEquals"), "'ErrorEquals' must be a non-empty array of error names");
+        return None;
+    }
+    let mut names_out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        match item {
+            Value::String(s) => names_out.push(s.clone()),
+            _ => p.schema(format!("{}/{i}", o.at("ErrorEquals")), "Error names must be strings"),
+        }
+    }
+    if names_out.iter().any(|n| n == names::ALL) && names_out.len() > 1 {
+        p.schema(o.at("ErrorEquals"), "'States.ALL' must appear alone in 'ErrorEquals'");
+    }
+    Some(names_out)
+}
+
+/// `States.ALL` must be in the last retrier or catcher.
+fn check_all_is_last(p: &mut Parser, list_ptr: &str, lists: &[Option<Vec<String>>], what: &str) {
+    let n = lists.len();
+    for (i, names_in) in lists.iter().enumerate() {
+        if i + 1 < n && names_in.as_ref().is_some_and(|v| v.iter().any(|e| e == names::ALL)) {
+            p.schema(
+                format!("{list_ptr}/{i}/ErrorEquals"),
+                format!("A {what} with 'States.ALL' must be the last one"),
+            );
+        }
+    }
+}
+
+fn array_of_objects<'v>(p: &mut Parser, o: &Obj<'v>, key: &str) -> Vec<Obj<'v>> {
+    match o.get(key) {
+        None => Vec::new(),
+        Some(Value::Array(items)) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let ptr = format!("{}/{i}", o.at(key));
+                match item {
+                    Value::Object(m) => out.push(Obj::new(m, ptr)),
+                    _ => p.schema(ptr, format!("Each entry of '{key}' must be an object")),
+                }
+            }
+            out
+        }
+        Some(_) => {
+            p.schema(o.at(key), format!("'{key}' must be an array"));
+            Vec::new()
+        }
+    }
+}
+
+fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
+    let entries = array_of_objects(p, o, "Retry");
+    let mut lists = Vec::new();
+    let mut out = Vec::new();
+    for r in &entries {
+        p.only(r, fields::RETRIER, "a retrier");
+        let errs = error_equals(p, r);
+        lists.push(errs.clone());
+        let mut retrier = Retrier { error_equals: errs.unwrap_or_default(), ..Retrier::default() };
+        if let Some(n) = p.uint(r, "IntervalSeconds", 1) {
+            retrier.interval_seconds = n;
+        }
+        if let Some(n) = p.uint(r, "MaxAttempts", 0) {
+            retrier.max_attempts = n;
+        }
+        if let Some(b) = p.number(r, "BackoffRate") {
+            if b < 1.0 {
+                p.schema(r.at("BackoffRate"), format!("'BackoffRate' must be greater than or equal to 1.0, got {b}"));
+            }
+            retrier.backoff_rate = b;
+        }
+        retrier.max_delay_seconds = p.uint(r, "MaxDelaySeconds", 1);
+        match p.string(r, "JitterStrategy") {
+            None | Some("NONE") => {}
+            Some("FULL") => retrier.jitter = Jitter::Full,
+            Some(other) => {
+                p.schema(r.at("JitterStrategy"), format!("'JitterStrategy' must be FULL or NONE, not '{other}'"))
+            }
+        }
+        out.push(retrier);
+    }
+    check_all_is_last(p, &o.at("Retry"), &lists, "retrier");
+    out
+}
+
+fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
+    let entries = array_of_objects(p, o, "Catch");
+    let mut lists = Vec::new();
+    let mut out = Vec::new();
+    for c in &entries {
+        p.only(c, fields::catcher(ql), "a catcher");
+        let errs = error_equals(p, c);
+        lists.push(errs.clone());
+        let next = p.req_string(c, "Next").unwrap_or_default().to_string();
+        let result_path = if ql == QueryLanguage::JsonPath { p.nullable_path(c, "ResultPath", true) } else { None };
+        out.push(Catcher {
+            error_equals: errs.unwrap_or_default(),
+            next,
+            result_path,
+            output: c.get("Output").cloned(),
+            assign: c.get("Assign").cloned(),
+        });
+    }
+    check_all_is_last(p, &o.at("Catch"), &lists, "catcher");
+    out
+}
+
+fn parse_task(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Task> {
+    let resource = p.req_string(o, "Resource")?.to_string();
+    check_resource(p, &o.at("Resource"), &resource);
+    let timeout = p.dynamic_uint(o, "TimeoutSeconds", path_field(ql, "TimeoutSecondsPath"), 1, ql);
+    let heartbeat = p.dynamic_uint(o, "HeartbeatSeconds", path_field(ql, "HeartbeatSecondsPath"), 1, ql);
+    if let (Some(Dynamic::Literal(t)), Some(Dynamic::Literal(h))) = (&timeout, &heartbeat) {
+        if h >= t {
+            p.schema(o.at("HeartbeatSeconds"), "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'");
+        }
+    }
+    let credentials = match o.object(p, "Credentials") {
+        Some(c) => {
+            if !c.has("RoleArn") && !c.has("RoleArn.$") {
+                p.schema(c.ptr.clone(), "The field 'RoleArn' is required but was missing");
+            }
+            Some(Value::Object(c.map.clone()))
+        }
+        None => None,
+    };
+    Some(Task { resource, timeout_seconds: timeout, heartbeat_seconds: heartbeat, credentials })
+}
+
+fn path_field(ql: QueryLanguage, name: &'static str) -> Option<&'static str> {
+    (ql == QueryLanguage::JsonPath).then_some(name)
+}
+
+/// AWS's optimised integrations (service:action), which `arn:aws:states:::` resources may name.
+const INTEGRATIONS: &[&str] = &[
+    "lambda:invoke",
+    "sns:publish",
+    "sqs:sendMessage",
+    "dynamodb:getItem",
+    "dynamodb:putItem",
+    "dynamodb:updateItem",
+    "dynamodb:deleteItem",
+    "states:startExecution",
+    "events:putEvents",
+    "apigateway:invoke",
+    "http:invoke",
+    "batch:submitJob",
+    "ecs:runTask",
+    "glue:startJobRun",
+    "databrew:startJobRun",
+    "athena:startQueryExecution",
+    "athena:stopQueryExecution",
+    "athena:getQueryExecution",
+    "athena:getQueryResults",
+    "codebuild:startBuild",
+    "codebuild:stopBuild",
+    "codebuild:batchDeleteBuilds",
+    "codebuild:batchGetReports",
+    "codebuild:startBuildBatch",
+    "bedrock:invokeModel",
+    "bedrock:createModelCustomizationJob",
+    "mediaconvert:createJob",
+    "eks:createCluster",
+    "eks:deleteCluster",
+    "eks:createFargateProfile",
+    "eks:deleteFargateProfile",
+    "eks:createNodegroup",
+    "eks:deleteNodegroup",
+    "eks:runJob",
+    "eks:call",
+    "elasticmapreduce:createCluster",
+    "elasticmapreduce:terminateCluster",
+    "elasticmapreduce:addStep",
+    "elasticmapreduce:cancelStep",
+    "elasticmapreduce:setClusterTerminationProtection",
+    "elasticmapreduce:modifyInstanceFleetByName",
+    "elasticmapreduce:modifyInstanceGroupByName",
+    "emr-containers:startJobRun",
+    "emr-containers:createVirtualCluster",
+    "emr-containers:deleteVirtualCluster",
+    "emr-serverless:createApplication",
+    "emr-serverless:startApplication",
+    "emr-serverless:stopApplication",
+    "emr-serverless:deleteApplication",
+    "emr-serverless:startJobRun",
+    "emr-serverless:cancelJobRun",
+    "sagemaker:createTrainingJob",
+    "sagemaker:createTransformJob",
+    "sagemaker:createModel",
+    "sagemaker:createEndpoint",
+    "sagemaker:createEndpointConfig",
+    "sagemaker:updateEndpoint",
+    "sagemaker:createHyperParameterTuningJob",
+    "sagemaker:createLabelingJob",
+    "sagemaker:createProcessingJob",
+    "sagemaker:startPipelineExecution",
+];
+
+fn check_resource(p: &mut Parser, ptr: &str, resource: &str) {
+    let express = p.opts.machine_type == MachineType::Express;
+    let parts: Vec<&str> = resource.splitn(6, ':').collect();
+    let partition_ok = parts.get(1).is_some_and(|s| matches!(*s, "aws" | "aws-cn" | "aws-us-gov"));
+    if parts.len() < 6 || parts[0] != "arn" || !partition_ok {
+        if is_jsonata(resource) {
+            return;
+        }
+        p.schema(ptr, format!("The resource provided {resource} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+        return;
+    }
+    match parts[2] {
+        "states" if parts[3].is_empty() && parts[4].is_empty() => {
+            let rest = parts[5];
+            let (service_action, pattern) = match rest.split_once('.') {
+                Some((sa, pat)) => (sa, Some(pat)),
+                None => (rest, None),
+            };
+            let known = INTEGRATIONS.contains(&service_action) || service_action.starts_with("aws-sdk:");
+            let pattern_ok = matches!(pattern, None | Some("sync") | Some("sync:2") | Some("waitForTaskToken"));
+            if !known || !pattern_ok {
+                let shown = resource.replacen(parts[1], "<partition>", 1);
+                p.schema(ptr, format!("The resource provided {shown} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+                return;
+            }
+            if express {
+                match pattern {
+                    Some("sync") | Some("sync:2") => {
+                        p.schema(ptr, "Express state machine does not support '.sync' service integration")
+                    }
+                    Some("waitForTaskToken") => p.schema(
+                        ptr,
+                        "Express state machine does not support '.waitForTaskToken' service integration ",
+                    ),
+                    _ => {}
+                }
+            }
+        }
+        "states" if parts[5].starts_with("activity:") => {
+            if express {
+                p.schema(ptr, "Express state machine does not support Activities");
+            }
+        }
+        "lambda" if parts[5].starts_with("function:") => {}
+        _ => p.error(
+            codes::INVALID_RESOURCE,
+            ptr,
+            format!("The resource provided {resource} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."),
+        ),
+    }
+}
+
+fn parse_wait(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Wait> {
+    let candidates = ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"];
+    let present: Vec<&str> = candidates.iter().copied().filter(|k| o.has(k)).collect();
+    if present.len() != 1 {
+        p.schema(
+            o.ptr.clone(),
+            format!(
+                "A Wait state must have exactly one of 'Seconds', 'SecondsPath', 'Timestamp' or 'TimestampPath'{}",
+                if present.is_empty() { String::new() } else { format!(", found {}", present.join(", ")) }
+            ),
+        );
+        return None;
+    }
+    match present[0] {
+        "Seconds" => p.dynamic_uint(o, "Seconds", None, 0, ql).map(Wait::Seconds),
+        "SecondsPath" => p.path(o, "SecondsPath", true).map(|x| Wait::Seconds(Dynamic::Path(x))),
+        "TimestampPath" => p.path(o, "TimestampPath", true).map(|x| Wait::Timestamp(Dynamic::Path(x))),
+        _ => {
+            let s = p.string(o, "Timestamp")?;
+            if ql == QueryLanguage::Jsonata && is_jsonata(s) {
+                return Some(Wait::Timestamp(Dynamic::Jsonata(Value::String(s.to_string()))));
+            }
+            match Timestamp::parse(s) {
+                Some(t) => Some(Wait::Timestamp(Dynamic::Literal(t))),
+                None => {
+                    p.schema(o.at("Timestamp"), "String does not match RFC3339 timestamp");
+                    None
+                }
+            }
+        }
+    }
+}
+
+fn parse_fail(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Fail {
+    let text = |p: &mut Parser, key: &str, path_key: &str| -> Option<DynamicText> {
+        if o.has(key) && o.has(path_key) {
+            p.schema(o.ptr.clone(), format!("'{key}' and '{path_key}' are mutually exclusive"));
+            return None;
+        }
+        if o.has(path_key) {
+            let src = p.string(o, path_key)?;
+            return match Template::compile_dynamic(path_key, src) {
+                Ok(t) => Some(DynamicText::Path(t)),
+                Err(message) => {
+                    p.schema(o.at(path_key), message);
+                    None
+                }
+            };
+        }
+        let s = p.string(o, key)?;
+        if ql == QueryLanguage::Jsonata && is_jsonata(s) {
+            Some(DynamicText::Jsonata(Value::String(s.to_string())))
+        } else {
+            Some(DynamicText::Literal(s.to_string()))
+        }
+    };
+    let error = text(p, "Error", "ErrorPath");
+    let cause = text(p, "Cause", "CausePath");
+    Fail { error, cause }
+}
+
+fn parse_parallel(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLanguage) -> Option<Parallel> {
+    let Some(v) = o.get("Branches") else {
+        p.schema(o.ptr.clone(), "The field 'Branches' is required but was missing");
+        return None;
+    };
+    let Value::Array(items) = v else {
+        p.schema(o.at("Branches"), "'Branches' must be an array");
+        return None;
+    };
+    if items.is_empty() {
+        p.schema(o.at("Branches"), "'Branches' must contain at least one branch");
+        return None;
+    }
+    let mut branches = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let ptr = format!("{}/{i}", o.at("Branches"));
+        let Value::Object(m) = item else {
+            p.schema(ptr, "Each branch must be an object with 'StartAt' and 'States'");
+            ok = false;
+            continue;
+        };
+        let b = Obj::new(m, ptr);
+        p.only(&b, fields::GRAPH, "a branch");
+        match parse_graph(p, &b, machine_ql, ql) {
+            Some(g) => branches.push(g),
+            None => ok = false,
+        }
+    }
+    ok.then_some(Parallel { branches })
+}
+
+fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLanguage) -> Option<Map> {
+    let key = match (o.has("ItemProcessor"), o.has("Iterator")) {
+        (true, true) => {
+            p.schema(o.ptr.clone(), "'ItemProcessor' and 'Iterator' are mutually exclusive");
+            return None;
+        }
+        (false, false) => {
+            p.schema(o.ptr.clone(), "The field 'ItemProcessor' is required but was missing");
+            return None;
+        }
+        (true, false) => "ItemProcessor",
+        (false, true) => "Iterator",
+    };
+    let proc_obj = o.object(p, key)?;
+    p.only(&proc_obj, fields::PROCESSOR, "an item processor");
+    let mut mode = ProcessorMode::Inline;
+    let mut execution_type = None;
+    if let Some(cfg) = proc_obj.object(p, "ProcessorConfig") {
+        p.only(&cfg, &["Mode", "ExecutionType"], "a ProcessorConfig");
+        match p.string(&cfg, "Mode") {
+            None | Some("INLINE") => {}
+            Some("DISTRIBUTED") => mode = ProcessorMode::Distributed,
+            Some(other) => p.schema(cfg.at("Mode"), format!("'Mode' must be INLINE or DISTRIBUTED, not '{other}'")),
+        }
+        match p.string(&cfg, "ExecutionType") {
+            None => {}
+            Some(t @ ("STANDARD" | "EXPRESS")) => execution_type = Some(t.to_string()),
+            Some(other) => p.schema(
+                cfg.at("ExecutionType"),
+                format!("'ExecutionType' must be STANDARD or EXPRESS, not '{other}'"),
+            ),
+        }
+    }
+    if mode == ProcessorMode::Distributed && p.opts.machine_type == MachineType::Express && execution_type.as_deref() == Some("STANDARD") {
+        p.schema(o.at(key), "Express state machines can only run EXPRESS child workflows in a distributed Map");
+    }
+    let processor = parse_graph(p, &proc_obj, machine_ql, ql);
+
+    let (item_selector, item_selector_jsonata) = match ql {
+        QueryLanguage::JsonPath => {
+            if o.has("ItemSelector") && o.has("Parameters") {
+                p.schema(o.ptr.clone(), "'ItemSelector' and 'Parameters' are mutually exclusive");
+            }
+            let key = if o.has("Parameters") { "Parameters" } else { "ItemSelector" };
+            (p.template(o, key), None)
+        }
+        QueryLanguage::Jsonata => (None, o.get("ItemSelector").cloned()),
+    };
+    let items_path = if ql == QueryLanguage::JsonPath { p.path(o, "ItemsPath", true) } else { None };
+    let items = o.get("Items").cloned();
+    if let Some(Value::String(s)) = &items {
+        if !is_jsonata(s) {
+            p.schema(o.at("Items"), "'Items' must be an array or a JSONata expression");
+        }
+    } else if let Some(v) = &items {
+        if !v.is_array() {
+            p.schema(o.at("Items"), "'Items' must be an array or a JSONata expression");
+        }
+    }
+    let max_concurrency = p
+        .dynamic_uint(o, "MaxConcurrency", path_field(ql, "MaxConcurrencyPath"), 0, ql)
+        .unwrap_or(Dynamic::Literal(0));
+    let tolerated_failure_count =
+        p.dynamic_uint(o, "ToleratedFailureCount", path_field(ql, "ToleratedFailureCountPath"), 0, ql);
+    let tolerated_failure_percentage = tolerated_percentage(p, o, ql);
+    let label = p.string(o, "Label").map(str::to_string);
+    for (k, dist_only) in [("ItemReader", true), ("ItemBatcher", true), ("ResultWriter", true)] {
+        if dist_only && o.has(k) && mode != ProcessorMode::Distributed {
+            p.schema(o.at(k), format!("'{k}' is only supported when the Map's ProcessorConfig Mode is DISTRIBUTED"));
+        }
+    }
+    Some(Map {
+        processor: processor?,
+        legacy_iterator: key == "Iterator",
+        mode,
+        execution_type,
+        items_path,
+        items,
+        item_selector,
+        item_selector_jsonata,
+        max_concurrency,
+        tolerated_failure_percentage,
+        tolerated_failure_count,
+        item_reader: o.get("ItemReader").cloned(),
+        item_batcher: o.get("ItemBatcher").cloned(),
+        result_writer: o.get("ResultWriter").cloned(),
+        label,
+    })
+}
+
+fn tolerated_percentage(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Dynamic<f64>> {
+    let key = "ToleratedFailurePercentage";
+    let path_key = "ToleratedFailurePercentagePath";
+    if ql == QueryLanguage::JsonPath && o.has(path_key) {
+        if o.has(key) {
+            p.schema(o.ptr.clone(), format!("'{key}' and '{path_key}' are mutually exclusive"));
+            return None;
+        }
+        return p.path(o, path_key, true).map(Dynamic::Path);
+    }
+    match o.get(key)? {
+        Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => Some(Dynamic::Jsonata(Value::String(s.clone()))),
+        _ => {
+            let n = p.number(o, key)?;
+            if !(0.0..=100.0).contains(&n) {
+                p.schema(o.at(key), format!("'{key}' must be between 0 and 100, got {n}"));
+                return None;
+            }
+            Some(Dynamic::Literal(n))
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! The context object (`$$` in JSONPath, `$states.context` in JSONata) a state sees.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use waymark_asl::timestamp::format_millis;
+
+use crate::record::{ExecutionRecord, MachineTypeRepr};
+
+/// What varies from one state to the next inside an execution.
+pub struct StateContext<'a> {
+    pub state: &'a str,
+    pub entered_time: DateTime<Utc>,
+    pub retry_count: Option<u64>,
+    pub task_token: Option<&'a str>,
+    /// `(index, value)` while a Map's ItemSelector is evaluated.
+    pub map_item: Option<(usize, &'a Value)>,
+}
+
+pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
+    let mut execution = Map::new();
+    execution.insert("Id".into(), json!(rec.execution_arn));
+    execution.insert("Input".into(), rec.input.clone());
+    execution.insert("StartTime".into(), json!(format_millis(rec.start_time)));
+    execution.insert("Name".into(), json!(rec.name));
+    execution.insert("RoleArn".into(), json!(rec.role_arn));
+    if rec.machine_type == MachineTypeRepr::Standard {
+        execution.insert("RedriveCount".into(), json!(rec.redrive_count));
+    }
+    let mut state = Map::new();
+    state.insert("Name".into(), json!(s.state));
+    state.insert("EnteredTime".into(), json!(format_millis(s.entered_time)));
+    if let Some(n) = s.retry_count {
+        state.insert("RetryCount".into(), json!(n));
+    }
+    let mut ctx = Map::new();
+    ctx.insert("Execution".into(), Value::Object(execution));
+    ctx.insert("StateMachine".into(), json!({"Id": rec.state_machine_arn, "Name": rec.state_machine_name}));
+    ctx.insert("State".into(), Value::Object(state));
+    if let Some(token) = s.task_token {
+        ctx.insert("Task".into(), json!({ "Token": token }));
+    }
+    if let Some((index, value)) = s.map_item {
+        ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+    }
+    Value::Object(ctx)
+}

@@ -1,0 +1,182 @@
+//! The durable state of an execution: its record and the frames (threads of states) inside it.
+//! Everything here is serialisable, so any store can keep it; nothing lives only in memory.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use waymark_asl::parse::MachineType;
+use waymark_asl::Failure;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Running,
+    Succeeded,
+    Failed,
+    TimedOut,
+    Aborted,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+
+    pub fn is_terminal(self) -> bool {
+        self != Status::Running
+    }
+}
+
+/// Frames are named by their path from the root: `""` is the execution itself, `"0/3"` the
+/// fourth child (item or branch) of the first fan-out in the root, and so on. The names sort so
+/// that a parent comes before its children.
+pub type FrameId = String;
+
+pub fn child_frame_id(parent: &str, fanout: u64, index: usize) -> FrameId {
+    if parent.is_empty() {
+        format!("{fanout}.{index}")
+    } else {
+        format!("{parent}/{fanout}.{index}")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub execution_arn: String,
+    pub name: String,
+    pub state_machine_arn: String,
+    pub state_machine_name: String,
+    pub machine_type: MachineTypeRepr,
+    pub role_arn: String,
+    pub input: Value,
+    pub start_time: DateTime<Utc>,
+    pub status: Status,
+    pub output: Option<Value>,
+    pub failure: Option<Failure>,
+    pub stop_time: Option<DateTime<Utc>>,
+    pub redrive_count: u32,
+    /// Incremented by every committed step: the store's conditional writes check it.
+    pub version: u64,
+    pub next_event_id: u64,
+    /// Counter for naming fan-outs uniquely within the execution.
+    pub next_fanout: u64,
+    pub frames: BTreeMap<FrameId, Frame>,
+}
+
+/// `MachineType` with serde, kept apart so that the language crate needs no serde derive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MachineTypeRepr {
+    Standard,
+    Express,
+}
+
+impl From<MachineType> for MachineTypeRepr {
+    fn from(t: MachineType) -> Self {
+        match t {
+            MachineType::Standard => MachineTypeRepr::Standard,
+            MachineType::Express => MachineTypeRepr::Express,
+        }
+    }
+}
+
+impl From<MachineTypeRepr> for MachineType {
+    fn from(t: MachineTypeRepr) -> Self {
+        match t {
+            MachineTypeRepr::Standard => MachineType::Standard,
+            MachineTypeRepr::Express => MachineType::Express,
+        }
+    }
+}
+
+/// One thread of states: the execution's root, a Parallel branch or a Map iteration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Frame {
+    /// Where the graph this frame runs is: `(state, branch)` pairs from the root graph.
+    pub scope: Vec<(String, usize)>,
+    pub parent: Option<FrameId>,
+    /// Branch index (Parallel) or item index (Map) in the parent.
+    pub index: usize,
+    /// The item, for `$$.Map.Item.Value`.
+    pub map_item: Option<Value>,
+    pub state: String,
+    /// The raw input of the current state.
+    pub input: Value,
+    pub entered_event_id: u64,
+    pub entered_time: DateTime<Utc>,
+    /// The last history event of this frame, the `previousEventId` of its next one.
+    pub last_event_id: u64,
+    /// Changes with every phase, so that a late timer or task answer for an earlier phase is
+    /// recognised and ignored.
+    pub seq: u64,
+    pub phase: Phase,
+    /// Attempts made so far per retrier of the current state.
+    pub retry_counts: Vec<u64>,
+    /// Variables assigned in this frame's scope.
+    pub vars: Map<String, Value>,
+    /// Children of a distributed Map run as child workflows in AWS: their events belong to
+    /// those, not to this execution's history.
+    #[serde(default)]
+    pub silent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "phase")]
+pub enum Phase {
+    /// About to enter `state`.
+    Enter,
+    /// Entered; its work starts (again, after a retry back-off) when the frame runs.
+    Run,
+    /// A Wait state, until `until`; then the frame exits with `output`.
+    Waiting { until: DateTime<Utc>, output: Value },
+    /// Retry back-off: the state runs again at `until`.
+    Backoff { until: DateTime<Utc> },
+    /// A task is in flight.
+    Task(TaskPhase),
+    /// A Map or Parallel state waits for its children.
+    Children(Fanout),
+    /// Finished: succeeded with output, or failed.
+    Done { output: Value },
+    Failed { failure: Failure },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskPhase {
+    pub token: String,
+    /// Bumped by every SendTaskHeartbeat: only the newest heartbeat timer counts.
+    pub heartbeats: u64,
+    pub resource: String,
+    pub parameters: Value,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    pub wait_for_token: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Fanout {
+    pub id: u64,
+    pub is_map: bool,
+    pub total: usize,
+    pub started: usize,
+    pub running: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub max_concurrency: usize,
+    pub tolerated_count: Option<u64>,
+    pub tolerated_percentage: Option<f64>,
+    /// Parallel: every branch's input. Map: the effective input that ItemSelector reads.
+    pub input: Value,
+    /// Map: the items, each becoming a child's input (through ItemSelector) when it starts.
+    pub items: Vec<Value>,
+    /// Results in order; `None` until the child is done.
+    pub results: Vec<Option<Value>>,
+    pub distributed: bool,
+}

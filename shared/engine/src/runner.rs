@@ -1,0 +1,205 @@
+//! The engine proper: starts executions and advances them one step per signal — load, decide,
+//! commit conditionally, then perform the step's effects through the ports.
+
+use chrono::Utc;
+use serde_json::Value;
+use waymark_asl::env::Random;
+use waymark_asl::json::payload_size;
+use waymark_asl::parse::MachineType;
+
+use crate::ports::*;
+use crate::record::{ExecutionRecord, Status};
+use crate::step::{step, Effect, Signal, StepEnv, MAX_PAYLOAD_BYTES};
+
+/// Where executions live, for ARNs and the context object.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub region: String,
+    pub account: String,
+    pub role_arn: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            role_arn: "arn:aws:iam::123456789012:role/waymark-local".into(),
+        }
+    }
+}
+
+impl Config {
+    pub fn state_machine_arn(&self, name: &str) -> String {
+        format!("arn:aws:states:{}:{}:stateMachine:{name}", self.region, self.account)
+    }
+
+    pub fn execution_arn(&self, sm: &StateMachine, name: &str, express_id: Option<&str>) -> String {
+        match (sm.machine_type, express_id) {
+            (MachineType::Express, Some(id)) => {
+                format!("arn:aws:states:{}:{}:express:{}:{name}:{id}", self.region, self.account, sm.name)
+            }
+            _ => format!("arn:aws:states:{}:{}:execution:{}:{name}", self.region, self.account, sm.name),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("execution {0} does not exist")]
+    ExecutionDoesNotExist(String),
+    #[error("state machine {0} does not exist")]
+    StateMachineDoesNotExist(String),
+    #[error("execution {0} already exists")]
+    ExecutionAlreadyExists(String),
+    #[error("invalid execution input: {0}")]
+    InvalidExecutionInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct Engine<S, Q, T, N, C, I> {
+    pub store: S,
+    pub scheduler: Q,
+    pub tasks: T,
+    pub notifier: N,
+    pub clock: C,
+    pub ids: I,
+    pub config: Config,
+}
+
+struct IdsRandom<'a, I: Ids>(&'a I);
+
+impl<I: Ids> Random for IdsRandom<'_, I> {
+    fn next_u64(&self) -> u64 {
+        self.0.random_u64()
+    }
+}
+
+/// How many times a step is re-decided after losing a version race before giving up (the
+/// signal is then redelivered by the home's queue).
+const MAX_CONFLICTS: usize = 8;
+
+impl<S, Q, T, N, C, I> Engine<S, Q, T, N, C, I>
+where
+    S: ExecutionStore + StateMachineStore,
+    Q: Scheduler,
+    T: Tasks,
+    N: Notifier,
+    C: Clock,
+    I: Ids,
+{
+    /// Creates the execution record and takes its first step.
+    pub async fn start_execution(
+        &self,
+        sm: &StateMachine,
+        name: Option<&str>,
+        input: Value,
+    ) -> Result<ExecutionRecord, EngineError> {
+        if payload_size(&input) > MAX_PAYLOAD_BYTES {
+            return Err(EngineError::InvalidExecutionInput(format!(
+                "the input is larger than the maximum of {MAX_PAYLOAD_BYTES} bytes"
+            )));
+        }
+        let name = name.map(str::to_string).unwrap_or_else(|| self.ids.execution_name());
+        let express_id = (sm.machine_type == MachineType::Express).then(|| self.ids.execution_name());
+        let arn = self.config.execution_arn(sm, &name, express_id.as_deref());
+        let rec = ExecutionRecord {
+            execution_arn: arn.clone(),
+            name,
+            state_machine_arn: sm.arn.clone(),
+            state_machine_name: sm.name.clone(),
+            machine_type: sm.machine_type.into(),
+            role_arn: sm.role_arn.clone(),
+            input,
+            start_time: self.clock.now(),
+            status: Status::Running,
+            output: None,
+            failure: None,
+            stop_time: None,
+            redrive_count: 0,
+            version: 0,
+            next_event_id: 1,
+            next_fanout: 0,
+            frames: Default::default(),
+        };
+        match self.store.create(&rec).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists(a)) => return Err(EngineError::ExecutionAlreadyExists(a)),
+            Err(e) => return Err(e.into()),
+        }
+        self.notifier.status_changed(&rec).await;
+        self.deliver(&arn, Signal::Start).await?;
+        Ok(self.store.load(&arn).await?.unwrap_or(rec))
+    }
+
+    /// Applies one signal to an execution: one step, committed at most once.
+    pub async fn deliver(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
+        for _ in 0..MAX_CONFLICTS {
+            let Some(rec) = self.store.load(arn).await? else {
+                return Err(EngineError::ExecutionDoesNotExist(arn.to_string()));
+            };
+            if rec.status.is_terminal() {
+                return Ok(());
+            }
+            let Some(sm) = self.store.get_state_machine(&rec.state_machine_arn).await? else {
+                return Err(EngineError::StateMachineDoesNotExist(rec.state_machine_arn.clone()));
+            };
+            let expected = rec.version;
+            let mut next = rec;
+            let random = IdsRandom(&self.ids);
+            let new_token = || self.ids.task_token();
+            let env = StepEnv { now: self.clock.now(), region: &self.config.region, random: &random, new_token: &new_token };
+            let out = step(&sm.definition, &mut next, signal.clone(), &env);
+            if out.events.is_empty() && out.effects.is_empty() {
+                return Ok(()); // a signal for a phase that has moved on
+            }
+            next.version = expected + 1;
+            match self.store.commit(&next, expected, &out.events, &out.effects).await {
+                Ok(()) => {
+                    self.perform(&next, out.effects).await;
+                    return Ok(());
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(EngineError::Store(StoreError::Conflict(arn.to_string())))
+    }
+
+    /// Performs a committed step's effects. Performing them again (after a crash) is
+    /// harmless: stale signals are ignored by the next step.
+    pub async fn perform(&self, rec: &ExecutionRecord, effects: Vec<Effect>) {
+        let arn = &rec.execution_arn;
+        for effect in effects {
+            match effect {
+                Effect::Timer { at, frame, seq, kind } => {
+                    self.scheduler.schedule(arn, at, Signal::Timer { frame, seq, kind }).await
+                }
+                Effect::Invoke(req) => {
+                    let signal = match self.tasks.invoke(arn, &req).await {
+                        TaskOutcome::Succeeded(output) => {
+                            Some(Signal::TaskSucceeded { frame: req.frame, seq: req.seq, output })
+                        }
+                        TaskOutcome::Failed(failure) => {
+                            Some(Signal::TaskFailed { frame: req.frame, seq: req.seq, failure })
+                        }
+                        TaskOutcome::Pending => None,
+                    };
+                    if let Some(s) = signal {
+                        self.scheduler.schedule(arn, self.clock.now(), s).await;
+                    }
+                }
+                Effect::Finished { .. } => self.notifier.status_changed(rec).await,
+            }
+        }
+    }
+
+    pub async fn describe(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
+        self.store.load(arn).await?.ok_or_else(|| EngineError::ExecutionDoesNotExist(arn.to_string()))
+    }
+
+    pub fn now(&self) -> chrono::DateTime<Utc> {
+        self.clock.now()
+    }
+}

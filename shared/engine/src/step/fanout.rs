@@ -1,0 +1,363 @@
+//! Parallel and Map: a state that fans out into child frames, one per branch or item, and
+//! gathers their results in order.
+
+use serde_json::{Map, Value};
+use waymark_asl::dataflow::{
+    apply_input_path, apply_output_path, apply_result_path, apply_template, select_or_invalid,
+};
+use waymark_asl::error::names;
+use waymark_asl::json::{as_integer, to_text};
+use waymark_asl::model::{Dynamic, Map as MapState, Parallel, ProcessorMode, State, StateKind};
+use waymark_asl::Failure;
+
+use super::{Flow, Stepper};
+use crate::history;
+use crate::record::{child_frame_id, Fanout, Frame, Phase};
+
+impl Stepper<'_, '_> {
+    pub(crate) fn run_parallel(&mut self, fid: &str, state: &State, p: &Parallel) -> Result<Flow, Failure> {
+        let raw = self.frame(fid).input.clone();
+        let ctx = self.context(fid, None, None);
+        let input = self.eval(fid, &raw, &ctx, |env| -> Result<Value, Failure> {
+            let effective = apply_input_path(&state.io, env)?;
+            self.eval(fid, &effective, &ctx, |env| apply_template(state.io.parameters.as_ref(), env))
+        })?;
+        self.emit(fid, history::fanout_event(false, "Started", None));
+        let n = p.branches.len();
+        self.begin_fanout(fid, false, input, Vec::new(), n, 0, None, None, false);
+        Ok(Flow::Blocked)
+    }
+
+    pub(crate) fn run_map(&mut self, fid: &str, state: &State, m: &MapState) -> Result<Flow, Failure> {
+        let raw = self.frame(fid).input.clone();
+        let ctx = self.context(fid, None, None);
+        let (effective, items) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
+            let effective = apply_input_path(&state.io, env)?;
+            let items = match &m.items_path {
+                None => effective.clone(),
+                Some(p) => self.eval(fid, &effective, &ctx, |env| select_or_invalid(p, env))?,
+            };
+            Ok((effective, items))
+        })?;
+        let Value::Array(items) = items else {
+            return Err(Failure::runtime(format!("Map state input must be an array but was: {}", to_text(&items))));
+        };
+        self.emit(fid, history::fanout_event(true, "Started", Some(items.len())));
+        let (max_concurrency, tolerated_count, tolerated_percentage) =
+            self.eval(fid, &effective, &ctx, |env| -> Result<_, Failure> {
+                let mc = dynamic_count(&m.max_concurrency, env, "MaxConcurrencyPath", "MaxConcurrency")?;
+                let tc = match &m.tolerated_failure_count {
+                    None => None,
+                    Some(d) => Some(dynamic_count(d, env, "ToleratedFailureCountPath", "ToleratedFailureCount")?),
+                };
+                let tp = match &m.tolerated_failure_percentage {
+                    None => None,
+                    Some(d) => Some(dynamic_percentage(d, env)?),
+                };
+                Ok((mc, tc, tp))
+            })?;
+        let distributed = m.mode == ProcessorMode::Distributed;
+        if distributed {
+            let arn = self.map_run_arn(&state.name);
+            self.emit(fid, history::map_run_started(&arn));
+        }
+        let n = items.len();
+        self.begin_fanout(
+            fid,
+            true,
+            effective,
+            items,
+            n,
+            max_concurrency as usize,
+            tolerated_count,
+            tolerated_percentage,
+            distributed,
+        );
+        Ok(Flow::Blocked)
+    }
+
+    fn map_run_arn(&self, state: &str) -> String {
+        let exec = &self.rec.execution_arn;
+        let base = exec.replacen(":execution:", ":mapRun:", 1);
+        format!("{base}/{state}:{}", self.rec.next_fanout)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn begin_fanout(
+        &mut self,
+        fid: &str,
+        is_map: bool,
+        input: Value,
+        items: Vec<Value>,
+        total: usize,
+        max_concurrency: usize,
+        tolerated_count: Option<u64>,
+        tolerated_percentage: Option<f64>,
+        distributed: bool,
+    ) {
+        let id = self.rec.next_fanout;
+        self.rec.next_fanout += 1;
+        let fanout = Fanout {
+            id,
+            is_map,
+            total,
+            started: 0,
+            running: 0,
+            succeeded: 0,
+            failed: 0,
+            max_concurrency: if max_concurrency == 0 { usize::MAX } else { max_concurrency },
+            tolerated_count,
+            tolerated_percentage,
+            input,
+            items,
+            results: vec![None; total],
+            distributed,
+        };
+        let frame = self.frame_mut(fid);
+        frame.seq += 1;
+        frame.phase = Phase::Children(fanout);
+        if total == 0 {
+            self.fanout_complete(fid);
+        } else {
+            self.start_children(fid);
+        }
+    }
+
+    fn fanout(&self, fid: &str) -> Option<&Fanout> {
+        match &self.rec.frames.get(fid)?.phase {
+            Phase::Children(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    fn fanout_mut(&mut self, fid: &str) -> &mut Fanout {
+        match &mut self.frame_mut(fid).phase {
+            Phase::Children(f) => f,
+            _ => unreachable!("callers checked the phase"),
+        }
+    }
+
+    /// Starts children while the concurrency limit allows.
+    fn start_children(&mut self, fid: &str) {
+        let state = self.current_state(fid);
+        loop {
+            let Some(f) = self.fanout(fid) else { return };
+            if f.started >= f.total || f.running >= f.max_concurrency {
+                return;
+            }
+            let index = f.started;
+            let (is_map, fanout_id, distributed) = (f.is_map, f.id, f.distributed);
+            let input = if is_map {
+                let item = f.items[index].clone();
+                let fanout_input = f.input.clone();
+                let StateKind::Map(m) = &state.kind else { unreachable!("map fan-outs belong to Map states") };
+                let ctx = self.context(fid, None, Some((index, &item)));
+                match self.eval(fid, &fanout_input, &ctx, |env| apply_template(m.item_selector.as_ref(), env)) {
+                    Ok(v) if m.item_selector.is_some() => v,
+                    Ok(_) => item,
+                    Err(e) => {
+                        let e = self.field_error(fid, e);
+                        self.abort_children(fid);
+                        self.fail_state(fid, e);
+                        self.runnable.push_back(fid.to_string());
+                        return;
+                    }
+                }
+            } else {
+                f.input.clone()
+            };
+            {
+                let f = self.fanout_mut(fid);
+                f.started += 1;
+                f.running += 1;
+            }
+            let silent = distributed || self.frame(fid).silent;
+            let last = if is_map && !silent {
+                self.emit(fid, history::map_iteration("Started", &state.name, index))
+            } else {
+                self.frame(fid).last_event_id
+            };
+            let branch = if is_map { 0 } else { index };
+            let mut scope = self.frame(fid).scope.clone();
+            scope.push((state.name.clone(), branch));
+            let graph = self.graph_of(&scope);
+            let child_id = child_frame_id(fid, fanout_id, index);
+            let child = Frame {
+                scope,
+                parent: Some(fid.to_string()),
+                index,
+                map_item: None,
+                state: graph.start_at.clone(),
+                input,
+                entered_event_id: 0,
+                entered_time: self.env.now,
+                last_event_id: last,
+                seq: 0,
+                phase: Phase::Enter,
+                retry_counts: Vec::new(),
+                vars: Map::new(),
+                silent,
+            };
+            self.rec.frames.insert(child_id.clone(), child);
+            self.runnable.push_back(child_id);
+        }
+    }
+
+    /// A child frame finished: record its result, start the next ones, finish the fan-out.
+    pub(crate) fn child_done(&mut self, parent: &str, child: &str, result: Result<Value, Failure>) {
+        let Some(child_frame) = self.rec.frames.remove(child) else { return };
+        let Some(f) = self.fanout(parent) else { return };
+        let (is_map, index) = (f.is_map, child_frame.index);
+        let state = self.current_state(parent);
+        // The parent's next event follows the child's last one.
+        if !child_frame.silent {
+            self.frame_mut(parent).last_event_id = child_frame.last_event_id;
+        }
+        match result {
+            Ok(output) => {
+                if is_map && !child_frame.silent {
+                    self.emit(parent, history::map_iteration("Succeeded", &state.name, index));
+                }
+                let f = self.fanout_mut(parent);
+                f.results[index] = Some(output);
+                f.running -= 1;
+                f.succeeded += 1;
+            }
+            Err(failure) => {
+                if is_map && !child_frame.silent {
+                    self.emit(parent, history::map_iteration("Failed", &state.name, index));
+                }
+                let f = self.fanout_mut(parent);
+                f.running -= 1;
+                f.failed += 1;
+                f.results[index] = Some(Value::Null);
+                let tolerated = is_map && within_tolerance(f);
+                if !tolerated {
+                    let failure = if is_map && (f.tolerated_count.is_some() || f.tolerated_percentage.is_some()) {
+                        Failure::new(
+                            names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                            "The specified tolerated failure threshold was exceeded",
+                        )
+                    } else {
+                        failure
+                    };
+                    let distributed = f.distributed;
+                    self.abort_children(parent);
+                    if distributed {
+                        self.emit(parent, history::map_run_failed(&failure));
+                    }
+                    self.fail_state(parent, failure);
+                    self.runnable.push_back(parent.to_string());
+                    return;
+                }
+            }
+        }
+        let f = self.fanout(parent).expect("still fanning out");
+        if f.succeeded + f.failed == f.total {
+            self.fanout_complete(parent);
+            self.runnable.push_back(parent.to_string());
+        } else {
+            self.start_children(parent);
+        }
+    }
+
+    /// Every child is done: gather the results and leave the state.
+    fn fanout_complete(&mut self, fid: &str) {
+        let state = self.current_state(fid);
+        let Phase::Children(f) = &self.frame(fid).phase else { return };
+        let is_map = f.is_map;
+        let distributed = f.distributed;
+        let results = Value::Array(f.results.iter().map(|r| r.clone().unwrap_or(Value::Null)).collect());
+        if distributed {
+            self.emit(fid, history::map_run_succeeded());
+        }
+        let raw = self.frame(fid).input.clone();
+        let ctx = self.context(fid, None, None);
+        let out = self.eval(fid, &results, &ctx, |env| -> Result<Value, Failure> {
+            let selected = apply_template(state.io.result_selector.as_ref(), env)?;
+            let after = apply_result_path(state.io.result_path.as_ref(), &raw, selected)?;
+            self.eval(fid, &after, &ctx, |env| apply_output_path(&state.io, env))
+        });
+        match out {
+            Ok(output) => {
+                self.emit(fid, history::fanout_event(is_map, "Succeeded", None));
+                self.exit_state(fid, state, output);
+            }
+            Err(e) => {
+                let e = self.field_error(fid, e);
+                self.fail_state(fid, e);
+            }
+        }
+    }
+
+    /// Drops every running child (and their descendants) of a fan-out that failed.
+    pub(crate) fn abort_children(&mut self, fid: &str) {
+        let Some(f) = self.fanout(fid) else { return };
+        let (is_map, fanout_id) = (f.is_map, f.id);
+        let prefix = child_frame_id(fid, fanout_id, 0);
+        let prefix = &prefix[..prefix.len() - 1]; // up to and including "<fanout>."
+        let children: Vec<String> = self
+            .rec
+            .frames
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let state = self.current_state(fid);
+        for child in children {
+            let Some(frame) = self.rec.frames.get(&child) else { continue };
+            if frame.parent.as_deref() == Some(fid) && is_map && !frame.silent {
+                let index = frame.index;
+                self.emit(fid, history::map_iteration("Aborted", &state.name, index));
+            }
+            self.rec.frames.remove(&child);
+        }
+        self.runnable.retain(|r| !r.starts_with(prefix));
+    }
+}
+
+fn within_tolerance(f: &Fanout) -> bool {
+    let by_count = f.tolerated_count.is_some_and(|n| f.failed as u64 <= n);
+    let by_percentage = f.tolerated_percentage.is_some_and(|p| f.total > 0 && (f.failed as f64 * 100.0 / f.total as f64) <= p);
+    by_count || by_percentage
+}
+
+fn dynamic_count(d: &Dynamic<u64>, env: &waymark_asl::env::Env, path_field: &str, field: &str) -> Result<u64, Failure> {
+    match d {
+        Dynamic::Literal(n) => Ok(*n),
+        Dynamic::Path(p) => {
+            let v = select_or_invalid(p, env)?;
+            match as_integer(&v) {
+                Some(n) if n < 0 => Err(Failure::runtime(format!("{field} cannot be negative."))),
+                Some(n) => Ok(n as u64),
+                None => Err(Failure::runtime(format!(
+                    "The {path_field} field refers to value {} which is not a valid integer: {}",
+                    to_text(&v),
+                    p.source()
+                ))),
+            }
+        }
+        Dynamic::Jsonata(_) => Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state")),
+    }
+}
+
+fn dynamic_percentage(d: &Dynamic<f64>, env: &waymark_asl::env::Env) -> Result<f64, Failure> {
+    match d {
+        Dynamic::Literal(n) => Ok(*n),
+        Dynamic::Path(p) => {
+            let v = select_or_invalid(p, env)?;
+            match v.as_f64() {
+                Some(n) if !(0.0..=100.0).contains(&n) => {
+                    Err(Failure::runtime("ToleratedFailurePercentage must be between 0 and 100."))
+                }
+                Some(n) => Ok(n),
+                None => Err(Failure::runtime(format!(
+                    "The ToleratedFailurePercentagePath field refers to value {} which is not a valid float: {}",
+                    to_text(&v),
+                    p.source()
+                ))),
+            }
+        }
+        Dynamic::Jsonata(_) => Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state")),
+    }
+}

@@ -1,0 +1,431 @@
+//! The pure heart of the engine: one signal (start, a timer, a task's answer, a stop) applied
+//! to an execution record yields the new record, the history events of the step and the
+//! effects the outer layer must perform (timers to set, tasks to invoke). No I/O, no clock of
+//! its own: `now`, randomness and ids come in through [`StepEnv`].
+//!
+//! A step runs every frame it can until each is blocked on something outside (a timer, a
+//! task) or done, so one step may cover many pure transitions (Pass, Choice, zero Waits).
+
+mod fanout;
+mod failure;
+mod states;
+mod task;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use waymark_asl::env::{Env, Random, Variables};
+use waymark_asl::error::names;
+use waymark_asl::json::payload_size;
+use waymark_asl::model::{child_graph, Definition, Graph, State, Transition};
+use waymark_asl::Failure;
+
+use crate::context::{context_object, StateContext};
+use crate::history::{self, Details, HistoryEvent};
+use crate::record::{ExecutionRecord, Frame, FrameId, Phase, Status};
+
+/// AWS's payload limit (256 KiB), for state outputs.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// What wakes an execution up.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "signal")]
+pub enum Signal {
+    Start,
+    Timer { frame: FrameId, seq: u64, kind: TimerKind },
+    TaskSucceeded { frame: FrameId, seq: u64, output: Value },
+    TaskFailed { frame: FrameId, seq: u64, failure: Failure },
+    TaskHeartbeat { frame: FrameId, seq: u64 },
+    Stop { failure: Failure },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimerKind {
+    /// A Wait state's end or a retry back-off's end.
+    Wake,
+    TaskTimeout,
+    /// The heartbeat deadline set after the n-th heartbeat.
+    Heartbeat(u64),
+    ExecutionTimeout,
+}
+
+/// What the outer layer must do once the step is committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect")]
+pub enum Effect {
+    Timer { at: DateTime<Utc>, frame: FrameId, seq: u64, kind: TimerKind },
+    Invoke(TaskRequest),
+    Finished { status: Status },
+}
+
+/// A task to run for a Task state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    pub frame: FrameId,
+    pub seq: u64,
+    pub state: String,
+    pub resource: String,
+    pub parameters: Value,
+    pub token: String,
+    pub wait_for_token: bool,
+    pub timeout_seconds: Option<u64>,
+    pub heartbeat_seconds: Option<u64>,
+    pub credentials: Option<Value>,
+    /// The context object the task state saw, for integrations that need it.
+    pub context: Value,
+}
+
+/// What a step is given besides the record.
+pub struct StepEnv<'a> {
+    pub now: DateTime<Utc>,
+    pub region: &'a str,
+    pub random: &'a dyn Random,
+    /// Makes a fresh, unguessable task token.
+    pub new_token: &'a dyn Fn() -> String,
+}
+
+#[derive(Debug, Default)]
+pub struct StepOutput {
+    pub events: Vec<HistoryEvent>,
+    pub effects: Vec<Effect>,
+}
+
+/// Applies `signal` to `rec`. Signals that no longer apply (a timer for a phase that has
+/// moved on, an answer for a task that was aborted) change nothing.
+pub fn step(def: &Definition, rec: &mut ExecutionRecord, signal: Signal, env: &StepEnv) -> StepOutput {
+    let mut s = Stepper { def, rec, env, out: StepOutput::default(), runnable: VecDeque::new() };
+    s.apply(signal);
+    s.drain();
+    s.out
+}
+
+pub(crate) struct Stepper<'a, 'e> {
+    pub def: &'a Definition,
+    pub rec: &'a mut ExecutionRecord,
+    pub env: &'a StepEnv<'e>,
+    pub out: StepOutput,
+    pub runnable: VecDeque<FrameId>,
+}
+
+/// A state's body either moved the frame on or left it waiting for something outside.
+pub(crate) enum Flow {
+    Continue,
+    Blocked,
+}
+
+/// Variables visible from a frame: its own, then those of the frames it is nested in.
+pub(crate) struct FrameVars<'r> {
+    pub rec: &'r ExecutionRecord,
+    pub frame: FrameId,
+}
+
+impl Variables for FrameVars<'_> {
+    fn get(&self, name: &str) -> Option<&Value> {
+        let mut cur = Some(&self.frame);
+        while let Some(id) = cur {
+            let f = self.rec.frames.get(id)?;
+            if let Some(v) = f.vars.get(name) {
+                return Some(v);
+            }
+            cur = f.parent.as_ref();
+        }
+        None
+    }
+}
+
+impl<'a, 'e> Stepper<'a, 'e> {
+    fn apply(&mut self, signal: Signal) {
+        if self.rec.status.is_terminal() {
+            return;
+        }
+        match signal {
+            Signal::Start => self.start(),
+            Signal::Stop { failure } => {
+                let d = history::execution_aborted(&failure);
+                self.finish_execution(Status::Aborted, None, Some(failure), d);
+            }
+            Signal::Timer { kind: TimerKind::ExecutionTimeout, .. } => {
+                let f = Failure { error: Some(names::TIMEOUT.into()), cause: None };
+                let d = history::execution_timed_out(&f);
+                self.finish_execution(Status::TimedOut, None, Some(f), d);
+            }
+            Signal::Timer { frame, seq, kind } => self.timer(&frame, seq, kind),
+            Signal::TaskSucceeded { frame, seq, output } => self.task_succeeded(&frame, seq, output),
+            Signal::TaskFailed { frame, seq, failure } => self.task_failed(&frame, seq, failure),
+            Signal::TaskHeartbeat { frame, seq } => self.task_heartbeat(&frame, seq),
+        }
+    }
+
+    fn start(&mut self) {
+        if !self.rec.frames.is_empty() || self.rec.next_event_id > 1 {
+            return; // already started: a redelivered Start changes nothing
+        }
+        let d = history::execution_started(&self.rec.input, &self.rec.role_arn);
+        let id = self.push_event(d, 0);
+        let root = Frame {
+            scope: Vec::new(),
+            parent: None,
+            index: 0,
+            map_item: None,
+            state: self.def.graph.start_at.clone(),
+            input: self.rec.input.clone(),
+            entered_event_id: 0,
+            entered_time: self.env.now,
+            last_event_id: id,
+            seq: 0,
+            phase: Phase::Enter,
+            retry_counts: Vec::new(),
+            vars: Map::new(),
+            silent: false,
+        };
+        self.rec.frames.insert(String::new(), root);
+        if let Some(t) = self.def.timeout_seconds {
+            self.out.effects.push(Effect::Timer {
+                at: self.env.now + chrono::Duration::seconds(t as i64),
+                frame: String::new(),
+                seq: 0,
+                kind: TimerKind::ExecutionTimeout,
+            });
+        }
+        self.runnable.push_back(String::new());
+    }
+
+    fn drain(&mut self) {
+        while let Some(fid) = self.runnable.pop_front() {
+            if self.rec.status.is_terminal() {
+                return;
+            }
+            self.run_frame(&fid);
+        }
+    }
+
+    /// Runs a frame until it blocks or ends.
+    fn run_frame(&mut self, fid: &FrameId) {
+        loop {
+            let Some(frame) = self.rec.frames.get(fid) else { return };
+            match &frame.phase {
+                Phase::Enter => self.enter(fid),
+                Phase::Run => {
+                    if let Flow::Blocked = self.run_body(fid) {
+                        return;
+                    }
+                }
+                Phase::Done { .. } | Phase::Failed { .. } => {
+                    self.frame_finished(fid);
+                    return;
+                }
+                Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Children(_) => return,
+            }
+        }
+    }
+
+    // ----- helpers used by the state bodies -------------------------------------------------
+
+    pub(crate) fn frame(&self, fid: &str) -> &Frame {
+        &self.rec.frames[fid]
+    }
+
+    pub(crate) fn frame_mut(&mut self, fid: &str) -> &mut Frame {
+        self.rec.frames.get_mut(fid).expect("frame exists while it runs")
+    }
+
+    pub(crate) fn graph_of(&self, scope: &[(String, usize)]) -> &'a Graph {
+        let mut g = &self.def.graph;
+        for (state, branch) in scope {
+            g = child_graph(g, state, *branch).expect("frame scopes name existing graphs");
+        }
+        g
+    }
+
+    pub(crate) fn current_state(&self, fid: &str) -> &'a State {
+        let f = self.frame(fid);
+        self.graph_of(&f.scope).state(&f.state).expect("frames only enter existing states")
+    }
+
+    /// Appends an event for `fid` (unless the frame is silent) and returns its id.
+    pub(crate) fn emit(&mut self, fid: &str, d: Details) -> u64 {
+        let f = &self.rec.frames[fid];
+        if f.silent {
+            return f.last_event_id;
+        }
+        let prev = f.last_event_id;
+        let id = self.push_event(d, prev);
+        self.frame_mut(fid).last_event_id = id;
+        id
+    }
+
+    fn push_event(&mut self, d: Details, prev: u64) -> u64 {
+        let id = self.rec.next_event_id;
+        self.rec.next_event_id += 1;
+        self.out.events.push(history::finish(d, id, prev, self.env.now));
+        id
+    }
+
+    /// The context object for the frame's current state.
+    pub(crate) fn context(&self, fid: &str, token: Option<&str>, map_item: Option<(usize, &Value)>) -> Value {
+        let f = self.frame(fid);
+        let state = self.current_state(fid);
+        let retry_count = matches!(state.kind, waymark_asl::model::StateKind::Task(_))
+            .then(|| f.retry_counts.iter().sum::<u64>());
+        context_object(
+            self.rec,
+            &StateContext { state: &f.state, entered_time: f.entered_time, retry_count, task_token: token, map_item },
+        )
+    }
+
+    /// Evaluates something against `input` with the frame's context and variables.
+    pub(crate) fn eval<T>(&self, fid: &str, input: &Value, ctx: &Value, f: impl FnOnce(&Env) -> T) -> T {
+        let vars = FrameVars { rec: self.rec, frame: fid.to_string() };
+        let env = Env { input, context: ctx, vars: &vars, random: self.env.random };
+        f(&env)
+    }
+
+    /// Fails the current state with an error raised by evaluating its own fields, which AWS
+    /// reports with the state's name and entry event.
+    pub(crate) fn field_error(&self, fid: &str, f: Failure) -> Failure {
+        let frame = self.frame(fid);
+        match f.error.as_deref() {
+            Some(names::RUNTIME)
+            | Some(names::INTRINSIC_FAILURE)
+            | Some(names::RESULT_PATH_MATCH_FAILURE)
+            | Some(names::PARAMETER_PATH_FAILURE)
+            | Some(names::QUERY_EVALUATION_ERROR) => f.in_state(&frame.state, frame.entered_event_id),
+            _ => f,
+        }
+    }
+
+    fn enter(&mut self, fid: &FrameId) {
+        let state = self.current_state(fid);
+        let input = self.frame(fid).input.clone();
+        let id = self.emit(fid, history::state_entered(state.type_name(), &state.name, &input));
+        let now = self.env.now;
+        let f = self.frame_mut(fid);
+        f.entered_event_id = id;
+        f.entered_time = now;
+        f.retry_counts = vec![0; state.retry.len()];
+        f.seq += 1;
+        f.phase = Phase::Run;
+    }
+
+    fn run_body(&mut self, fid: &FrameId) -> Flow {
+        use waymark_asl::model::StateKind;
+        let state = self.current_state(fid);
+        let result = match &state.kind {
+            StateKind::Pass(p) => self.run_pass(fid, state, p),
+            StateKind::Choice(c) => self.run_choice(fid, state, c),
+            StateKind::Wait(w) => self.run_wait(fid, state, w),
+            StateKind::Succeed => self.run_succeed(fid, state),
+            StateKind::Fail(f) => self.run_fail(fid, state, f),
+            StateKind::Task(t) => self.run_task(fid, state, t),
+            StateKind::Parallel(p) => self.run_parallel(fid, state, p),
+            StateKind::Map(m) => self.run_map(fid, state, m),
+        };
+        match result {
+            Ok(flow) => flow,
+            Err(f) => {
+                let f = self.field_error(fid, f);
+                self.fail_state(fid, f);
+                Flow::Continue
+            }
+        }
+    }
+
+    /// Emits `{Type}StateExited` and moves to the next state, or ends the frame.
+    pub(crate) fn exit_state(&mut self, fid: &str, state: &State, output: Value) {
+        if payload_size(&output) > MAX_PAYLOAD_BYTES {
+            let f = Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    state.name
+                ),
+            );
+            self.fail_state(fid, f);
+            return;
+        }
+        self.emit(fid, history::state_exited(state.type_name(), &state.name, &output, None));
+        self.transition(fid, state.transition.clone(), output);
+    }
+
+    pub(crate) fn transition(&mut self, fid: &str, t: Option<Transition>, output: Value) {
+        let f = self.frame_mut(fid);
+        f.seq += 1;
+        match t {
+            Some(Transition::Next(next)) => {
+                f.state = next;
+                f.input = output;
+                f.phase = Phase::Enter;
+            }
+            Some(Transition::End) | None => f.phase = Phase::Done { output },
+        }
+    }
+
+    /// A frame is done or failed: end the execution, or report to the parent.
+    fn frame_finished(&mut self, fid: &FrameId) {
+        let frame = self.frame(fid);
+        let parent = frame.parent.clone();
+        let phase = frame.phase.clone();
+        match (parent, phase) {
+            (None, Phase::Done { output }) => {
+                let d = history::execution_succeeded(&output);
+                self.finish_execution(Status::Succeeded, Some(output), None, d);
+            }
+            (None, Phase::Failed { failure }) => {
+                let d = history::execution_failed(&failure);
+                self.finish_execution(Status::Failed, None, Some(failure), d);
+            }
+            (Some(parent), Phase::Done { output }) => self.child_done(&parent, fid, Ok(output)),
+            (Some(parent), Phase::Failed { failure }) => self.child_done(&parent, fid, Err(failure)),
+            _ => {}
+        }
+    }
+
+    fn finish_execution(&mut self, status: Status, output: Option<Value>, failure: Option<Failure>, d: Details) {
+        let prev = self.rec.frames.get("").map(|f| f.last_event_id).unwrap_or(self.rec.next_event_id - 1);
+        self.push_event(d, prev);
+        self.rec.status = status;
+        self.rec.output = output;
+        self.rec.failure = failure;
+        self.rec.stop_time = Some(self.env.now);
+        self.rec.frames.clear();
+        self.runnable.clear();
+        self.out.effects.push(Effect::Finished { status });
+    }
+
+    fn timer(&mut self, fid: &str, seq: u64, kind: TimerKind) {
+        let Some(frame) = self.rec.frames.get(fid) else { return };
+        if frame.seq != seq {
+            return;
+        }
+        match (&frame.phase, kind) {
+            (Phase::Waiting { output, .. }, TimerKind::Wake) => {
+                let output = output.clone();
+                let state = self.current_state(fid);
+                self.exit_state(fid, state, output);
+            }
+            (Phase::Backoff { .. }, TimerKind::Wake) => {
+                let f = self.frame_mut(fid);
+                f.seq += 1;
+                f.phase = Phase::Run;
+            }
+            (Phase::Task(_), TimerKind::TaskTimeout) => {
+                self.task_timed_out(fid, Failure { error: Some(names::TIMEOUT.into()), cause: None })
+            }
+            (Phase::Task(t), TimerKind::Heartbeat(n)) if t.heartbeats == n => self.task_timed_out(
+                fid,
+                Failure { error: Some(names::HEARTBEAT_TIMEOUT.into()), cause: None },
+            ),
+            _ => return,
+        }
+        self.runnable.push_back(fid.to_string());
+    }
+
+    pub(crate) fn schedule(&mut self, fid: &str, at: DateTime<Utc>, kind: TimerKind) {
+        let seq = self.frame(fid).seq;
+        self.out.effects.push(Effect::Timer { at, frame: fid.to_string(), seq, kind });
+    }
+}
