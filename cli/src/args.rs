@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "waymark", version, about = "Run Amazon States Language state machines: locally, or on AWS with Waymark")]
+#[command(
+    name = "waymark",
+    version,
+    about = "Run Amazon States Language state machines: locally, or on AWS with Waymark"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

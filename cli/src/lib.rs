@@ -24,7 +24,11 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_SUCCEEDED };
+            return if e.use_stderr() {
+                EXIT_USAGE
+            } else {
+                EXIT_SUCCEEDED
+            };
         }
     };
     let result = match cli.command {

@@ -13,10 +13,14 @@ struct Style {
 
 impl Style {
     fn stdout() -> Self {
-        Style { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Style {
+            on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
     fn stderr() -> Self {
-        Style { on: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Style {
+            on: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
     fn paint(&self, code: &str, s: &str) -> String {
         if self.on {
@@ -42,13 +46,22 @@ impl Style {
 pub fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
     let st = Style::stderr();
     for d in diagnostics {
-        let level = if d.is_error() { st.red("error") } else { st.paint("33", "warning") };
+        let level = if d.is_error() {
+            st.red("error")
+        } else {
+            st.paint("33", "warning")
+        };
         let at = if d.path.is_empty() { "/" } else { &d.path };
         eprintln!("{level}[{}]: {}\n  --> {file} at {at}", d.code, d.message);
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
-        eprintln!("{}", st.red(&format!("{file}: {errors} error(s); the definition is invalid")));
+        eprintln!(
+            "{}",
+            st.red(&format!(
+                "{file}: {errors} error(s); the definition is invalid"
+            ))
+        );
     }
 }
 
@@ -59,15 +72,27 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
         Status::Running => st.bold(rec.status.as_str()),
         _ => st.red(rec.status.as_str()),
     };
-    let took = rec.stop_time.map(|t| t - rec.start_time).map(|d| format!(" in {} ms", d.num_milliseconds()));
-    println!("{} {}{}", st.bold("Execution"), status, took.unwrap_or_default());
+    let took = rec
+        .stop_time
+        .map(|t| t - rec.start_time)
+        .map(|d| format!(" in {} ms", d.num_milliseconds()));
+    println!(
+        "{} {}{}",
+        st.bold("Execution"),
+        status,
+        took.unwrap_or_default()
+    );
     println!("{}", st.dim(&rec.execution_arn));
     if let Some(out) = &rec.output {
         println!("\n{}", st.bold("Output"));
         println!("{}", serde_json::to_string_pretty(out).unwrap_or_default());
     }
     if let Some(f) = &rec.failure {
-        println!("\n{} {}", st.bold("Error"), st.red(f.error.as_deref().unwrap_or("(none)")));
+        println!(
+            "\n{} {}",
+            st.bold("Error"),
+            st.red(f.error.as_deref().unwrap_or("(none)"))
+        );
         if let Some(c) = &f.cause {
             println!("{} {}", st.bold("Cause"), c);
         }
@@ -82,7 +107,9 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
             .values()
             .find_map(|d| d.get("name").and_then(Value::as_str))
             .unwrap_or("");
-        let failed = e.event_type.ends_with("Failed") || e.event_type.ends_with("TimedOut") || e.event_type.ends_with("Aborted");
+        let failed = e.event_type.ends_with("Failed")
+            || e.event_type.ends_with("TimedOut")
+            || e.event_type.ends_with("Aborted");
         if full {
             let line = format!("{:>4} {:<28} {}", e.id, e.event_type, name);
             println!("{}", if failed { st.red(&line) } else { line });
@@ -97,7 +124,10 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
                 let cause = d.get("cause").and_then(Value::as_str).unwrap_or("");
                 format!("{err} {cause}")
             });
-            println!("  {}", st.red(&format!("{} {}", e.event_type, detail.unwrap_or_default())));
+            println!(
+                "  {}",
+                st.red(&format!("{} {}", e.event_type, detail.unwrap_or_default()))
+            );
         }
     }
 }

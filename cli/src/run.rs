@@ -25,7 +25,10 @@ pub fn run(a: RunArgs) -> Result<i32> {
         Ok(p) => p,
         Err(errors) => {
             if a.json {
-                println!("{}", json!({"status": "INVALID_DEFINITION", "valid": false, "diagnostics": diagnostics_json(&errors)}));
+                println!(
+                    "{}",
+                    json!({"status": "INVALID_DEFINITION", "valid": false, "diagnostics": diagnostics_json(&errors)})
+                );
             } else {
                 print_diagnostics(&a.definition.display().to_string(), &errors);
             }
@@ -38,7 +41,10 @@ pub fn run(a: RunArgs) -> Result<i32> {
         region: a.region.clone(),
         account: a.account.clone(),
     };
-    let sm_name = a.state_machine_name.clone().unwrap_or_else(|| machine_name_from_path(&a.definition));
+    let sm_name = a
+        .state_machine_name
+        .clone()
+        .unwrap_or_else(|| machine_name_from_path(&a.definition));
     let sm = StateMachine {
         arn: config.state_machine_arn(&sm_name),
         name: sm_name,
@@ -58,9 +64,13 @@ pub fn run(a: RunArgs) -> Result<i32> {
         ids: RandomIds,
         config,
     };
-    let rt = tokio::runtime::Builder::new_current_thread().build().context("cannot start the runtime")?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("cannot start the runtime")?;
     let (rec, history) = rt.block_on(async {
-        let started = engine.start_execution(&sm, a.name.as_deref(), input).await?;
+        let started = engine
+            .start_execution(&sm, a.name.as_deref(), input)
+            .await?;
         let rec = run_until_settled(&engine, &started.execution_arn).await?;
         let history = engine.store.history(&rec.execution_arn).await?;
         anyhow::Ok((rec, history))
@@ -95,9 +105,21 @@ pub fn run(a: RunArgs) -> Result<i32> {
 }
 
 fn machine_name_from_path(path: &std::path::Path) -> String {
-    let stem = path.file_name().and_then(|s| s.to_str()).unwrap_or("StateMachine");
+    let stem = path
+        .file_name()
+        .and_then(|s| s.to_str())
+        .unwrap_or("StateMachine");
     let stem = stem.trim_end_matches(".json").trim_end_matches(".asl");
-    let name: String = stem.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    let name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     if name.is_empty() {
         "StateMachine".into()
     } else {

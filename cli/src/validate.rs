@@ -18,7 +18,10 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         Err(errors) => (false, errors),
     };
     if a.json {
-        println!("{}", json!({"valid": valid, "diagnostics": diagnostics_json(&diagnostics)}));
+        println!(
+            "{}",
+            json!({"valid": valid, "diagnostics": diagnostics_json(&diagnostics)})
+        );
     } else {
         if valid {
             println!("{}: valid", a.definition.display());

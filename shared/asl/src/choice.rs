@@ -38,7 +38,11 @@ pub fn evaluate(
         }
         ChoiceRule::Not(r) => !evaluate(r, env, condition)?,
         ChoiceRule::Condition(v) => condition(v)?,
-        ChoiceRule::Test { variable, test, expected } => {
+        ChoiceRule::Test {
+            variable,
+            test,
+            expected,
+        } => {
             let value = env.select(variable)?;
             let holds = match (test, value.as_deref()) {
                 (TypeTest::IsPresent, v) => v.is_some(),
@@ -51,7 +55,11 @@ pub fn evaluate(
             };
             holds == *expected
         }
-        ChoiceRule::Compare { variable, comparison, operand } => {
+        ChoiceRule::Compare {
+            variable,
+            comparison,
+            operand,
+        } => {
             let left = required(env, variable)?;
             let right = match operand {
                 Operand::Literal(v) => v.clone(),
@@ -77,7 +85,9 @@ pub fn compare(op: Comparison, left: &Value, right: &Value) -> bool {
     use Comparison::*;
     match op.operand_kind() {
         OperandKind::String => {
-            let (Some(a), Some(b)) = (left.as_str(), right.as_str()) else { return false };
+            let (Some(a), Some(b)) = (left.as_str(), right.as_str()) else {
+                return false;
+            };
             if op == StringMatches {
                 return string_matches(a, b);
             }
@@ -85,7 +95,9 @@ pub fn compare(op: Comparison, left: &Value, right: &Value) -> bool {
             ordered(op, a.encode_utf16().cmp(b.encode_utf16()))
         }
         OperandKind::Number => {
-            let (Value::Number(a), Value::Number(b)) = (left, right) else { return false };
+            let (Value::Number(a), Value::Number(b)) = (left, right) else {
+                return false;
+            };
             let ord = match (a.as_i64(), b.as_i64()) {
                 (Some(x), Some(y)) => x.cmp(&y),
                 _ => match (a.as_f64(), b.as_f64()) {
@@ -104,7 +116,9 @@ pub fn compare(op: Comparison, left: &Value, right: &Value) -> bool {
         },
         OperandKind::Timestamp => {
             let parse = |v: &Value| v.as_str().and_then(Timestamp::parse);
-            let (Some(a), Some(b)) = (parse(left), parse(right)) else { return false };
+            let (Some(a), Some(b)) = (parse(left), parse(right)) else {
+                return false;
+            };
             ordered(op, a.cmp(&b))
         }
     }
@@ -116,7 +130,9 @@ fn ordered(op: Comparison, ord: Ordering) -> bool {
         StringEquals | NumericEquals | TimestampEquals | BooleanEquals => ord == Ordering::Equal,
         StringLessThan | NumericLessThan | TimestampLessThan => ord == Ordering::Less,
         StringGreaterThan | NumericGreaterThan | TimestampGreaterThan => ord == Ordering::Greater,
-        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => ord != Ordering::Greater,
+        StringLessThanEquals | NumericLessThanEquals | TimestampLessThanEquals => {
+            ord != Ordering::Greater
+        }
         StringGreaterThanEquals | NumericGreaterThanEquals | TimestampGreaterThanEquals => {
             ord != Ordering::Less
         }
@@ -190,25 +206,57 @@ mod tests {
     #[test]
     fn comparisons_of_other_types_are_false() {
         assert!(!compare(Comparison::NumericEquals, &json!("1"), &json!(1)));
-        assert!(!compare(Comparison::BooleanEquals, &json!(0), &json!(false)));
+        assert!(!compare(
+            Comparison::BooleanEquals,
+            &json!(0),
+            &json!(false)
+        ));
         assert!(!compare(Comparison::StringEquals, &json!(null), &json!("")));
-        assert!(!compare(Comparison::TimestampEquals, &json!("2012-10-09T19:00:55"), &json!("2012-10-09T19:00:55")));
+        assert!(!compare(
+            Comparison::TimestampEquals,
+            &json!("2012-10-09T19:00:55"),
+            &json!("2012-10-09T19:00:55")
+        ));
     }
 
     #[test]
     fn numbers_compare_by_value() {
         assert!(compare(Comparison::NumericEquals, &json!(1), &json!(1.0)));
-        assert!(!compare(Comparison::NumericEquals, &json!(1.1), &json!(1.0)));
-        assert!(compare(Comparison::NumericLessThanEquals, &json!(-1), &json!(0.5)));
-        assert!(compare(Comparison::NumericGreaterThan, &json!(u64::MAX), &json!(1)));
+        assert!(!compare(
+            Comparison::NumericEquals,
+            &json!(1.1),
+            &json!(1.0)
+        ));
+        assert!(compare(
+            Comparison::NumericLessThanEquals,
+            &json!(-1),
+            &json!(0.5)
+        ));
+        assert!(compare(
+            Comparison::NumericGreaterThan,
+            &json!(u64::MAX),
+            &json!(1)
+        ));
     }
 
     #[test]
     fn strings_order_as_java_does() {
-        assert!(compare(Comparison::StringLessThan, &json!("a"), &json!("b")));
-        assert!(compare(Comparison::StringGreaterThanEquals, &json!("b"), &json!("b")));
+        assert!(compare(
+            Comparison::StringLessThan,
+            &json!("a"),
+            &json!("b")
+        ));
+        assert!(compare(
+            Comparison::StringGreaterThanEquals,
+            &json!("b"),
+            &json!("b")
+        ));
         // U+FF61 sorts after U+1F600 in UTF-16 (surrogates are 0xD8xx), before it in UTF-8.
-        assert!(compare(Comparison::StringGreaterThan, &json!("\u{ff61}"), &json!("\u{1f600}")));
+        assert!(compare(
+            Comparison::StringGreaterThan,
+            &json!("\u{ff61}"),
+            &json!("\u{1f600}")
+        ));
     }
 
     #[test]
@@ -218,6 +266,10 @@ mod tests {
             &json!("2012-10-09T20:00:55+01:00"),
             &json!("2012-10-09T19:00:55Z")
         ));
-        assert!(compare(Comparison::TimestampLessThan, &json!("2012-10-09T19:00:55Z"), &json!("2012-10-09T19:00:56Z")));
+        assert!(compare(
+            Comparison::TimestampLessThan,
+            &json!("2012-10-09T19:00:55Z"),
+            &json!("2012-10-09T19:00:56Z")
+        ));
     }
 }

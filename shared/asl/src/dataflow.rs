@@ -55,7 +55,11 @@ fn bracketed(path: &Path) -> String {
 }
 
 /// Applies ResultPath: where the state's result goes in its raw input.
-pub fn apply_result_path(field: Option<&NullablePath>, raw_input: &Value, result: Value) -> Result<Value, Failure> {
+pub fn apply_result_path(
+    field: Option<&NullablePath>,
+    raw_input: &Value,
+    result: Value,
+) -> Result<Value, Failure> {
     match field {
         None => Ok(result),
         Some(NullablePath::Null) => Ok(raw_input.clone()),
@@ -64,7 +68,11 @@ pub fn apply_result_path(field: Option<&NullablePath>, raw_input: &Value, result
             p.write(&mut out, result).map_err(|_| {
                 Failure::new(
                     names::RESULT_PATH_MATCH_FAILURE,
-                    format!("Unable to apply step \"{}\" to input {}", p.source(), to_text(raw_input)),
+                    format!(
+                        "Unable to apply step \"{}\" to input {}",
+                        p.source(),
+                        to_text(raw_input)
+                    ),
                 )
             })?;
             Ok(out)
@@ -73,7 +81,10 @@ pub fn apply_result_path(field: Option<&NullablePath>, raw_input: &Value, result
 }
 
 /// Applies Parameters (or ItemSelector) to the effective input.
-pub fn apply_template(template: Option<&crate::template::Template>, env: &Env) -> Result<Value, Failure> {
+pub fn apply_template(
+    template: Option<&crate::template::Template>,
+    env: &Env,
+) -> Result<Value, Failure> {
     match template {
         None => Ok(env.input.clone()),
         Some(t) => t.eval(env),
@@ -100,31 +111,51 @@ mod tests {
     use crate::env::{NoVariables, SeededRandom};
 
     fn env<'a>(input: &'a Value, ctx: &'a Value, rnd: &'a SeededRandom) -> Env<'a> {
-        Env { input, context: ctx, vars: &NoVariables, random: rnd }
+        Env {
+            input,
+            context: ctx,
+            vars: &NoVariables,
+            random: rnd,
+        }
     }
 
     #[test]
     fn input_path_null_gives_empty_object() {
-        let io = Io { input_path: Some(NullablePath::Null), ..Io::default() };
+        let io = Io {
+            input_path: Some(NullablePath::Null),
+            ..Io::default()
+        };
         let (i, c, r) = (json!({"a": 1}), json!({}), SeededRandom::new(1));
         assert_eq!(apply_input_path(&io, &env(&i, &c, &r)).unwrap(), json!({}));
     }
 
     #[test]
     fn missing_input_path_is_a_runtime_error_in_jayway_words() {
-        let io = Io { input_path: Some(NullablePath::Path(Path::parse("$.a.b").unwrap())), ..Io::default() };
+        let io = Io {
+            input_path: Some(NullablePath::Path(Path::parse("$.a.b").unwrap())),
+            ..Io::default()
+        };
         let (i, c, r) = (json!({"a": 1}), json!({}), SeededRandom::new(1));
         let err = apply_input_path(&io, &env(&i, &c, &r)).unwrap_err();
         assert_eq!(err.error.as_deref(), Some(names::RUNTIME));
-        assert_eq!(err.cause.as_deref(), Some("Invalid path '$.a.b' : No results for path: $['a']['b']"));
+        assert_eq!(
+            err.cause.as_deref(),
+            Some("Invalid path '$.a.b' : No results for path: $['a']['b']")
+        );
     }
 
     #[test]
     fn result_path_merges_into_raw_input() {
         let raw = json!({"keep": true});
         let p = NullablePath::Path(Path::parse("$.r").unwrap());
-        assert_eq!(apply_result_path(Some(&p), &raw, json!(5)).unwrap(), json!({"keep": true, "r": 5}));
-        assert_eq!(apply_result_path(Some(&NullablePath::Null), &raw, json!(5)).unwrap(), raw);
+        assert_eq!(
+            apply_result_path(Some(&p), &raw, json!(5)).unwrap(),
+            json!({"keep": true, "r": 5})
+        );
+        assert_eq!(
+            apply_result_path(Some(&NullablePath::Null), &raw, json!(5)).unwrap(),
+            raw
+        );
         assert_eq!(apply_result_path(None, &raw, json!(5)).unwrap(), json!(5));
     }
 

@@ -36,11 +36,25 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { code, path: path.into(), message: message.into(), severity: Severity::Error }
+        Diagnostic {
+            code,
+            path: path.into(),
+            message: message.into(),
+            severity: Severity::Error,
+        }
     }
 
-    pub fn warning(code: &'static str, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { code, path: path.into(), message: message.into(), severity: Severity::Warning }
+    pub fn warning(
+        code: &'static str,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            code,
+            path: path.into(),
+            message: message.into(),
+            severity: Severity::Warning,
+        }
     }
 
     pub fn is_error(&self) -> bool {
@@ -51,7 +65,11 @@ impl Diagnostic {
 impl std::fmt::Display for Diagnostic {
     /// AWS's rendering inside an InvalidDefinition message: `CODE: message at /path`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = if self.path.is_empty() { "/" } else { &self.path };
+        let at = if self.path.is_empty() {
+            "/"
+        } else {
+            &self.path
+        };
         write!(f, "{}: {} at {}", self.code, self.message, at)
     }
 }

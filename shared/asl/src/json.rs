@@ -40,9 +40,11 @@ pub fn payload_size(v: &Value) -> usize {
 /// A number as an integer when it is one (1.0 included), as AWS's integer fields accept it.
 pub fn as_integer(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64)),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
         _ => None,
     }
 }

@@ -9,10 +9,10 @@ pub mod json;
 pub mod path;
 
 pub use error::Failure;
+pub mod choice;
+pub mod dataflow;
 pub mod diag;
 pub mod model;
 pub mod parse;
 pub mod template;
 pub mod timestamp;
-pub mod choice;
-pub mod dataflow;

@@ -51,9 +51,12 @@ impl Template {
     fn eval_field(&self, env: &Env, field: &str) -> Result<Value, Failure> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
-            Template::Array(items) => {
-                Value::Array(items.iter().map(|t| t.eval_field(env, field)).collect::<Result<_, _>>()?)
-            }
+            Template::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|t| t.eval_field(env, field))
+                    .collect::<Result<_, _>>()?,
+            ),
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (key, t) in fields {
@@ -126,7 +129,10 @@ fn compile_value(value: &Value, ptr: &str, errors: &mut Vec<TemplateError>) -> T
                         };
                         match compiled {
                             Ok(t) => fields.push((stripped.to_string(), t)),
-                            Err(message) => errors.push(TemplateError { pointer: here, message }),
+                            Err(message) => errors.push(TemplateError {
+                                pointer: here,
+                                message,
+                            }),
                         }
                     }
                     None => fields.push((key.clone(), compile_value(v, &here, errors))),

@@ -11,7 +11,9 @@ impl Timestamp {
         if !shape_ok(s) {
             return None;
         }
-        DateTime::<FixedOffset>::parse_from_rfc3339(s).ok().map(|t| Timestamp(t.with_timezone(&Utc)))
+        DateTime::<FixedOffset>::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| Timestamp(t.with_timezone(&Utc)))
     }
 
     pub fn utc(&self) -> DateTime<Utc> {

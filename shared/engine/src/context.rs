@@ -34,13 +34,19 @@ pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
     }
     let mut ctx = Map::new();
     ctx.insert("Execution".into(), Value::Object(execution));
-    ctx.insert("StateMachine".into(), json!({"Id": rec.state_machine_arn, "Name": rec.state_machine_name}));
+    ctx.insert(
+        "StateMachine".into(),
+        json!({"Id": rec.state_machine_arn, "Name": rec.state_machine_name}),
+    );
     ctx.insert("State".into(), Value::Object(state));
     if let Some(token) = s.task_token {
         ctx.insert("Task".into(), json!({ "Token": token }));
     }
     if let Some((index, value)) = s.map_item {
-        ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": value}}));
+        ctx.insert(
+            "Map".into(),
+            json!({"Item": {"Index": index, "Value": value}}),
+        );
     }
     Value::Object(ctx)
 }

@@ -47,11 +47,17 @@ pub struct Details {
 
 impl Details {
     fn new(event_type: impl Into<String>, key: &str, value: Value) -> Self {
-        Details { event_type: event_type.into(), details: Some((key.to_string(), value)) }
+        Details {
+            event_type: event_type.into(),
+            details: Some((key.to_string(), value)),
+        }
     }
 
     fn bare(event_type: impl Into<String>) -> Self {
-        Details { event_type: event_type.into(), details: None }
+        Details {
+            event_type: event_type.into(),
+            details: None,
+        }
     }
 }
 
@@ -87,15 +93,27 @@ pub fn execution_succeeded(output: &Value) -> Details {
 }
 
 pub fn execution_failed(f: &Failure) -> Details {
-    Details::new("ExecutionFailed", "executionFailedEventDetails", error_cause(f))
+    Details::new(
+        "ExecutionFailed",
+        "executionFailedEventDetails",
+        error_cause(f),
+    )
 }
 
 pub fn execution_aborted(f: &Failure) -> Details {
-    Details::new("ExecutionAborted", "executionAbortedEventDetails", error_cause(f))
+    Details::new(
+        "ExecutionAborted",
+        "executionAbortedEventDetails",
+        error_cause(f),
+    )
 }
 
 pub fn execution_timed_out(f: &Failure) -> Details {
-    Details::new("ExecutionTimedOut", "executionTimedOutEventDetails", error_cause(f))
+    Details::new(
+        "ExecutionTimedOut",
+        "executionTimedOutEventDetails",
+        error_cause(f),
+    )
 }
 
 pub fn state_entered(type_name: &str, name: &str, input: &Value) -> Details {
@@ -106,32 +124,55 @@ pub fn state_entered(type_name: &str, name: &str, input: &Value) -> Details {
     )
 }
 
-pub fn state_exited(type_name: &str, name: &str, output: &Value, assigned: Option<&Map<String, Value>>) -> Details {
-    let mut d = json!({"name": name, "output": payload(output), "outputDetails": {"truncated": false}});
+pub fn state_exited(
+    type_name: &str,
+    name: &str,
+    output: &Value,
+    assigned: Option<&Map<String, Value>>,
+) -> Details {
+    let mut d =
+        json!({"name": name, "output": payload(output), "outputDetails": {"truncated": false}});
     if let Some(vars) = assigned {
-        let rendered: Map<String, Value> = vars.iter().map(|(k, v)| (k.clone(), payload(v))).collect();
+        let rendered: Map<String, Value> =
+            vars.iter().map(|(k, v)| (k.clone(), payload(v))).collect();
         d["assignedVariables"] = Value::Object(rendered);
         d["assignedVariablesDetails"] = json!({"truncated": false});
     }
-    Details::new(format!("{type_name}StateExited"), "stateExitedEventDetails", d)
+    Details::new(
+        format!("{type_name}StateExited"),
+        "stateExitedEventDetails",
+        d,
+    )
 }
 
 /// `MapStateStarted`, `ParallelStateStarted` and their kin, some with details.
 pub fn fanout_event(is_map: bool, what: &str, length: Option<usize>) -> Details {
     let prefix = if is_map { "Map" } else { "Parallel" };
     match (is_map, what, length) {
-        (true, "Started", Some(n)) => Details::new("MapStateStarted", "mapStateStartedEventDetails", json!({"length": n})),
+        (true, "Started", Some(n)) => Details::new(
+            "MapStateStarted",
+            "mapStateStartedEventDetails",
+            json!({"length": n}),
+        ),
         _ => Details::bare(format!("{prefix}State{what}")),
     }
 }
 
 pub fn map_iteration(what: &str, state: &str, index: usize) -> Details {
     let key = format!("mapIteration{what}EventDetails");
-    Details::new(format!("MapIteration{what}"), &key, json!({"name": state, "index": index}))
+    Details::new(
+        format!("MapIteration{what}"),
+        &key,
+        json!({"name": state, "index": index}),
+    )
 }
 
 pub fn map_run_started(map_run_arn: &str) -> Details {
-    Details::new("MapRunStarted", "mapRunStartedEventDetails", json!({"mapRunArn": map_run_arn}))
+    Details::new(
+        "MapRunStarted",
+        "mapRunStartedEventDetails",
+        json!({"mapRunArn": map_run_arn}),
+    )
 }
 
 pub fn map_run_succeeded() -> Details {
@@ -146,40 +187,67 @@ pub fn map_run_failed(f: &Failure) -> Details {
 /// ARN, which has events of its own (`LambdaFunction…`).
 #[derive(Debug, Clone)]
 pub enum ResourceEvents {
-    Task { resource_type: String, resource: String },
-    Lambda { arn: String },
+    Task {
+        resource_type: String,
+        resource: String,
+    },
+    Lambda {
+        arn: String,
+    },
 }
 
 impl ResourceEvents {
     pub fn of(resource: &str) -> ResourceEvents {
         let parts: Vec<&str> = resource.splitn(6, ':').collect();
         if parts.len() == 6 && parts[2] == "lambda" && parts[5].starts_with("function:") {
-            return ResourceEvents::Lambda { arn: resource.to_string() };
+            return ResourceEvents::Lambda {
+                arn: resource.to_string(),
+            };
         }
         if parts.len() == 6 && parts[2] == "states" && parts[3].is_empty() {
             let (service, action) = parts[5].split_once(':').unwrap_or((parts[5], ""));
-            return ResourceEvents::Task { resource_type: service.to_string(), resource: action.to_string() };
+            return ResourceEvents::Task {
+                resource_type: service.to_string(),
+                resource: action.to_string(),
+            };
         }
-        ResourceEvents::Task { resource_type: "activity".into(), resource: resource.to_string() }
+        ResourceEvents::Task {
+            resource_type: "activity".into(),
+            resource: resource.to_string(),
+        }
     }
 
     fn base(&self) -> Map<String, Value> {
         let mut m = Map::new();
-        if let ResourceEvents::Task { resource_type, resource } = self {
+        if let ResourceEvents::Task {
+            resource_type,
+            resource,
+        } = self
+        {
             m.insert("resourceType".into(), Value::String(resource_type.clone()));
             m.insert("resource".into(), Value::String(resource.clone()));
         }
         m
     }
 
-    pub fn scheduled(&self, region: &str, parameters: &Value, timeout: Option<u64>, heartbeat: Option<u64>) -> Details {
+    pub fn scheduled(
+        &self,
+        region: &str,
+        parameters: &Value,
+        timeout: Option<u64>,
+        heartbeat: Option<u64>,
+    ) -> Details {
         match self {
             ResourceEvents::Lambda { arn } => {
                 let mut d = json!({"resource": arn, "input": payload(parameters), "inputDetails": {"truncated": false}});
                 if let Some(t) = timeout {
                     d["timeoutInSeconds"] = json!(t);
                 }
-                Details::new("LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", d)
+                Details::new(
+                    "LambdaFunctionScheduled",
+                    "lambdaFunctionScheduledEventDetails",
+                    d,
+                )
             }
             ResourceEvents::Task { .. } => {
                 let mut m = self.base();
@@ -191,7 +259,11 @@ impl ResourceEvents {
                 if let Some(h) = heartbeat {
                     m.insert("heartbeatInSeconds".into(), json!(h));
                 }
-                Details::new("TaskScheduled", "taskScheduledEventDetails", Value::Object(m))
+                Details::new(
+                    "TaskScheduled",
+                    "taskScheduledEventDetails",
+                    Value::Object(m),
+                )
             }
         }
     }
@@ -199,9 +271,11 @@ impl ResourceEvents {
     pub fn started(&self) -> Details {
         match self {
             ResourceEvents::Lambda { .. } => Details::bare("LambdaFunctionStarted"),
-            ResourceEvents::Task { .. } => {
-                Details::new("TaskStarted", "taskStartedEventDetails", Value::Object(self.base()))
-            }
+            ResourceEvents::Task { .. } => Details::new(
+                "TaskStarted",
+                "taskStartedEventDetails",
+                Value::Object(self.base()),
+            ),
         }
     }
 
@@ -216,16 +290,22 @@ impl ResourceEvents {
                 let mut m = self.base();
                 m.insert("output".into(), payload(output));
                 m.insert("outputDetails".into(), json!({"truncated": false}));
-                Details::new("TaskSucceeded", "taskSucceededEventDetails", Value::Object(m))
+                Details::new(
+                    "TaskSucceeded",
+                    "taskSucceededEventDetails",
+                    Value::Object(m),
+                )
             }
         }
     }
 
     pub fn failed(&self, f: &Failure) -> Details {
         match self {
-            ResourceEvents::Lambda { .. } => {
-                Details::new("LambdaFunctionFailed", "lambdaFunctionFailedEventDetails", error_cause(f))
-            }
+            ResourceEvents::Lambda { .. } => Details::new(
+                "LambdaFunctionFailed",
+                "lambdaFunctionFailedEventDetails",
+                error_cause(f),
+            ),
             ResourceEvents::Task { .. } => {
                 let mut m = self.base();
                 if let Value::Object(ec) = error_cause(f) {
@@ -238,9 +318,11 @@ impl ResourceEvents {
 
     pub fn timed_out(&self, f: &Failure) -> Details {
         match self {
-            ResourceEvents::Lambda { .. } => {
-                Details::new("LambdaFunctionTimedOut", "lambdaFunctionTimedOutEventDetails", error_cause(f))
-            }
+            ResourceEvents::Lambda { .. } => Details::new(
+                "LambdaFunctionTimedOut",
+                "lambdaFunctionTimedOutEventDetails",
+                error_cause(f),
+            ),
             ResourceEvents::Task { .. } => {
                 let mut m = self.base();
                 if let Value::Object(ec) = error_cause(f) {
@@ -268,5 +350,11 @@ pub fn finish(d: Details, id: u64, previous: u64, at: DateTime<Utc>) -> HistoryE
     if let Some((k, v)) = d.details {
         details.insert(k, v);
     }
-    HistoryEvent { timestamp: at, event_type: d.event_type, id, previous_event_id: previous, details }
+    HistoryEvent {
+        timestamp: at,
+        event_type: d.event_type,
+        id,
+        previous_event_id: previous,
+        details,
+    }
 }

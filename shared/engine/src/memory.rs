@@ -23,7 +23,10 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn put_state_machine(&self, sm: StateMachine) {
-        self.machines.lock().expect("lock").insert(sm.arn.clone(), sm);
+        self.machines
+            .lock()
+            .expect("lock")
+            .insert(sm.arn.clone(), sm);
     }
 }
 
@@ -44,7 +47,12 @@ impl ExecutionStore for MemoryStore {
     }
 
     async fn load(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
-        Ok(self.executions.lock().expect("lock").get(arn).map(|(r, _)| r.clone()))
+        Ok(self
+            .executions
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .map(|(r, _)| r.clone()))
     }
 
     async fn commit(
@@ -67,14 +75,23 @@ impl ExecutionStore for MemoryStore {
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
-        Ok(self.executions.lock().expect("lock").get(arn).map(|(_, h)| h.clone()).unwrap_or_default())
+        Ok(self
+            .executions
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .map(|(_, h)| h.clone())
+            .unwrap_or_default())
     }
 }
 
 /// Signals in due-time order; ties keep the order they were scheduled in.
+/// Due time, then scheduling order.
+type Queued = Reverse<(DateTime<Utc>, u64, Entry)>;
+
 #[derive(Default)]
 pub struct MemoryScheduler {
-    queue: Mutex<BinaryHeap<Reverse<(DateTime<Utc>, u64, Entry)>>>,
+    queue: Mutex<BinaryHeap<Queued>>,
     seq: AtomicU64,
 }
 
@@ -104,7 +121,10 @@ impl Scheduler for MemoryScheduler {
             arn: execution_arn.to_string(),
             signal: serde_json::to_string(&signal).expect("signals serialise"),
         };
-        self.queue.lock().expect("lock").push(Reverse((at, seq, entry)));
+        self.queue
+            .lock()
+            .expect("lock")
+            .push(Reverse((at, seq, entry)));
     }
 }
 
@@ -166,7 +186,10 @@ impl SeededIds {
     }
 
     fn next(&self) -> u64 {
-        let mut z = self.0.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self
+            .0
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -262,7 +285,9 @@ impl Clock for ScaledClock {
         let skipped = *self.skipped.lock().expect("lock");
         if self.scale == 0.0 {
             // Real time still passes while we compute; keep it, so event timestamps differ.
-            return self.start + chrono::Duration::from_std(self.real_start.elapsed()).unwrap_or_default() + skipped;
+            return self.start
+                + chrono::Duration::from_std(self.real_start.elapsed()).unwrap_or_default()
+                + skipped;
         }
         let real = self.real_start.elapsed().as_secs_f64() / self.scale;
         self.start + chrono::Duration::milliseconds((real * 1000.0) as i64) + skipped
@@ -284,7 +309,9 @@ pub async fn run_until_settled<T: Tasks, I: Ids>(
         if rec.status.is_terminal() {
             return Ok(rec);
         }
-        let Some((at, target, signal)) = engine.scheduler.pop() else { return Ok(rec) };
+        let Some((at, target, signal)) = engine.scheduler.pop() else {
+            return Ok(rec);
+        };
         engine.clock.wait_until(at);
         engine.deliver(&target, signal).await?;
     }

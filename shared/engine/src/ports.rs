@@ -40,7 +40,10 @@ pub enum StoreError {
 
 /// State machine definitions.
 pub trait StateMachineStore {
-    fn get_state_machine(&self, arn: &str) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    fn get_state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
 }
 
 /// Execution records and their history: one conditional write per step.
@@ -62,7 +65,12 @@ pub trait ExecutionStore {
 
 /// Delivers a signal to an execution at a time (now, for task answers).
 pub trait Scheduler {
-    fn schedule(&self, execution_arn: &str, at: DateTime<Utc>, signal: Signal) -> impl Future<Output = ()>;
+    fn schedule(
+        &self,
+        execution_arn: &str,
+        at: DateTime<Utc>,
+        signal: Signal,
+    ) -> impl Future<Output = ()>;
 }
 
 /// What a task's invocation came to.

@@ -136,16 +136,25 @@ pub enum Phase {
     /// Entered; its work starts (again, after a retry back-off) when the frame runs.
     Run,
     /// A Wait state, until `until`; then the frame exits with `output`.
-    Waiting { until: DateTime<Utc>, output: Value },
+    Waiting {
+        until: DateTime<Utc>,
+        output: Value,
+    },
     /// Retry back-off: the state runs again at `until`.
-    Backoff { until: DateTime<Utc> },
+    Backoff {
+        until: DateTime<Utc>,
+    },
     /// A task is in flight.
     Task(TaskPhase),
     /// A Map or Parallel state waits for its children.
     Children(Fanout),
     /// Finished: succeeded with output, or failed.
-    Done { output: Value },
-    Failed { failure: Failure },
+    Done {
+        output: Value,
+    },
+    Failed {
+        failure: Failure,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -31,15 +31,24 @@ impl Default for Config {
 
 impl Config {
     pub fn state_machine_arn(&self, name: &str) -> String {
-        format!("arn:aws:states:{}:{}:stateMachine:{name}", self.region, self.account)
+        format!(
+            "arn:aws:states:{}:{}:stateMachine:{name}",
+            self.region, self.account
+        )
     }
 
     pub fn execution_arn(&self, sm: &StateMachine, name: &str, express_id: Option<&str>) -> String {
         match (sm.machine_type, express_id) {
             (MachineType::Express, Some(id)) => {
-                format!("arn:aws:states:{}:{}:express:{}:{name}:{id}", self.region, self.account, sm.name)
+                format!(
+                    "arn:aws:states:{}:{}:express:{}:{name}:{id}",
+                    self.region, self.account, sm.name
+                )
             }
-            _ => format!("arn:aws:states:{}:{}:execution:{}:{name}", self.region, self.account, sm.name),
+            _ => format!(
+                "arn:aws:states:{}:{}:execution:{}:{name}",
+                self.region, self.account, sm.name
+            ),
         }
     }
 }
@@ -101,8 +110,11 @@ where
                 "the input is larger than the maximum of {MAX_PAYLOAD_BYTES} bytes"
             )));
         }
-        let name = name.map(str::to_string).unwrap_or_else(|| self.ids.execution_name());
-        let express_id = (sm.machine_type == MachineType::Express).then(|| self.ids.execution_name());
+        let name = name
+            .map(str::to_string)
+            .unwrap_or_else(|| self.ids.execution_name());
+        let express_id =
+            (sm.machine_type == MachineType::Express).then(|| self.ids.execution_name());
         let arn = self.config.execution_arn(sm, &name, express_id.as_deref());
         let rec = ExecutionRecord {
             execution_arn: arn.clone(),
@@ -125,7 +137,9 @@ where
         };
         match self.store.create(&rec).await {
             Ok(()) => {}
-            Err(StoreError::AlreadyExists(a)) => return Err(EngineError::ExecutionAlreadyExists(a)),
+            Err(StoreError::AlreadyExists(a)) => {
+                return Err(EngineError::ExecutionAlreadyExists(a))
+            }
             Err(e) => return Err(e.into()),
         }
         self.notifier.status_changed(&rec).await;
@@ -143,19 +157,30 @@ where
                 return Ok(());
             }
             let Some(sm) = self.store.get_state_machine(&rec.state_machine_arn).await? else {
-                return Err(EngineError::StateMachineDoesNotExist(rec.state_machine_arn.clone()));
+                return Err(EngineError::StateMachineDoesNotExist(
+                    rec.state_machine_arn.clone(),
+                ));
             };
             let expected = rec.version;
             let mut next = rec;
             let random = IdsRandom(&self.ids);
             let new_token = || self.ids.task_token();
-            let env = StepEnv { now: self.clock.now(), region: &self.config.region, random: &random, new_token: &new_token };
+            let env = StepEnv {
+                now: self.clock.now(),
+                region: &self.config.region,
+                random: &random,
+                new_token: &new_token,
+            };
             let out = step(&sm.definition, &mut next, signal.clone(), &env);
             if out.events.is_empty() && out.effects.is_empty() {
                 return Ok(()); // a signal for a phase that has moved on
             }
             next.version = expected + 1;
-            match self.store.commit(&next, expected, &out.events, &out.effects).await {
+            match self
+                .store
+                .commit(&next, expected, &out.events, &out.effects)
+                .await
+            {
                 Ok(()) => {
                     self.perform(&next, out.effects).await;
                     return Ok(());
@@ -173,17 +198,28 @@ where
         let arn = &rec.execution_arn;
         for effect in effects {
             match effect {
-                Effect::Timer { at, frame, seq, kind } => {
-                    self.scheduler.schedule(arn, at, Signal::Timer { frame, seq, kind }).await
+                Effect::Timer {
+                    at,
+                    frame,
+                    seq,
+                    kind,
+                } => {
+                    self.scheduler
+                        .schedule(arn, at, Signal::Timer { frame, seq, kind })
+                        .await
                 }
                 Effect::Invoke(req) => {
                     let signal = match self.tasks.invoke(arn, &req).await {
-                        TaskOutcome::Succeeded(output) => {
-                            Some(Signal::TaskSucceeded { frame: req.frame, seq: req.seq, output })
-                        }
-                        TaskOutcome::Failed(failure) => {
-                            Some(Signal::TaskFailed { frame: req.frame, seq: req.seq, failure })
-                        }
+                        TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded {
+                            frame: req.frame,
+                            seq: req.seq,
+                            output,
+                        }),
+                        TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
+                            frame: req.frame,
+                            seq: req.seq,
+                            failure,
+                        }),
                         TaskOutcome::Pending => None,
                     };
                     if let Some(s) = signal {
@@ -196,7 +232,10 @@ where
     }
 
     pub async fn describe(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
-        self.store.load(arn).await?.ok_or_else(|| EngineError::ExecutionDoesNotExist(arn.to_string()))
+        self.store
+            .load(arn)
+            .await?
+            .ok_or_else(|| EngineError::ExecutionDoesNotExist(arn.to_string()))
     }
 
     pub fn now(&self) -> chrono::DateTime<Utc> {

@@ -18,8 +18,16 @@ pub enum ChoiceRule {
     And(Vec<ChoiceRule>),
     Or(Vec<ChoiceRule>),
     Not(Box<ChoiceRule>),
-    Compare { variable: Path, comparison: Comparison, operand: Operand },
-    Test { variable: Path, test: TypeTest, expected: bool },
+    Compare {
+        variable: Path,
+        comparison: Comparison,
+        operand: Operand,
+    },
+    Test {
+        variable: Path,
+        test: TypeTest,
+        expected: bool,
+    },
     /// JSONata `Condition`: a `{% %}` string (or a literal boolean).
     Condition(Value),
 }
@@ -92,12 +100,22 @@ impl Comparison {
     pub fn operand_kind(self) -> OperandKind {
         use Comparison::*;
         match self {
-            StringEquals | StringLessThan | StringGreaterThan | StringLessThanEquals
-            | StringGreaterThanEquals | StringMatches => OperandKind::String,
-            NumericEquals | NumericLessThan | NumericGreaterThan | NumericLessThanEquals
+            StringEquals
+            | StringLessThan
+            | StringGreaterThan
+            | StringLessThanEquals
+            | StringGreaterThanEquals
+            | StringMatches => OperandKind::String,
+            NumericEquals
+            | NumericLessThan
+            | NumericGreaterThan
+            | NumericLessThanEquals
             | NumericGreaterThanEquals => OperandKind::Number,
             BooleanEquals => OperandKind::Boolean,
-            TimestampEquals | TimestampLessThan | TimestampGreaterThan | TimestampLessThanEquals
+            TimestampEquals
+            | TimestampLessThan
+            | TimestampGreaterThan
+            | TimestampLessThanEquals
             | TimestampGreaterThanEquals => OperandKind::Timestamp,
         }
     }

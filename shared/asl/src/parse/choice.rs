@@ -5,13 +5,18 @@ use serde_json::Value;
 
 use super::reader::{is_jsonata, Obj, Parser};
 use crate::model::OperandKind;
-use crate::model::{Choice, ChoiceBranch, ChoiceRule, Comparison, Operand, QueryLanguage, TypeTest};
+use crate::model::{
+    Choice, ChoiceBranch, ChoiceRule, Comparison, Operand, QueryLanguage, TypeTest,
+};
 use crate::timestamp::Timestamp;
 
 pub fn parse_choices(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Choice> {
     let default = p.string(o, "Default").map(str::to_string);
     let Some(v) = o.get("Choices") else {
-        p.schema(o.ptr.clone(), "The field 'Choices' is required but was missing");
+        p.schema(
+            o.ptr.clone(),
+            "The field 'Choices' is required but was missing",
+        );
         return None;
     };
     let Value::Array(items) = v else {
@@ -34,9 +39,7 @@ pub fn parse_choices(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Choic
         let r = Obj::new(m, ptr);
         let next = p.req_string(&r, "Next").map(str::to_string);
         let rule = match ql {
-            QueryLanguage::JsonPath => {
-                parse_rule(p, &r, &["Next", "Assign", "Comment"])
-            }
+            QueryLanguage::JsonPath => parse_rule(p, &r, &["Next", "Assign", "Comment"]),
             QueryLanguage::Jsonata => parse_condition(p, &r),
         };
         match (rule, next) {
@@ -53,16 +56,26 @@ pub fn parse_choices(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Choic
 }
 
 fn parse_condition(p: &mut Parser, r: &Obj) -> Option<ChoiceRule> {
-    p.only(r, &["Condition", "Next", "Assign", "Output", "Comment"], "a JSONata choice rule");
+    p.only(
+        r,
+        &["Condition", "Next", "Assign", "Output", "Comment"],
+        "a JSONata choice rule",
+    );
     match r.get("Condition") {
         None => {
-            p.schema(r.ptr.clone(), "The field 'Condition' is required but was missing");
+            p.schema(
+                r.ptr.clone(),
+                "The field 'Condition' is required but was missing",
+            );
             None
         }
         Some(v @ Value::Bool(_)) => Some(ChoiceRule::Condition(v.clone())),
         Some(v @ Value::String(s)) if is_jsonata(s) => Some(ChoiceRule::Condition(v.clone())),
         Some(_) => {
-            p.schema(r.at("Condition"), "'Condition' must be a boolean or a JSONata expression '{% … %}'");
+            p.schema(
+                r.at("Condition"),
+                "'Condition' must be a boolean or a JSONata expression '{% … %}'",
+            );
             None
         }
     }
@@ -105,7 +118,8 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
             ops.push((key.as_str(), op));
         } else if key != "Variable" && !extra.contains(&key.as_str()) {
             let message = if key == "Next" {
-                "'Next' is only allowed in the top-level rules of 'Choices', not in nested ones".to_string()
+                "'Next' is only allowed in the top-level rules of 'Choices', not in nested ones"
+                    .to_string()
             } else if key == "Condition" {
                 "'Condition' is supported only when QueryLanguage is JSONata".to_string()
             } else {
@@ -119,9 +133,13 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
         p.schema(
             r.ptr.clone(),
             if found.is_empty() {
-                "A choice rule must have exactly one comparison operator, or And, Or or Not".to_string()
+                "A choice rule must have exactly one comparison operator, or And, Or or Not"
+                    .to_string()
             } else {
-                format!("A choice rule must have exactly one operator, found {}", found.join(", "))
+                format!(
+                    "A choice rule must have exactly one operator, found {}",
+                    found.join(", ")
+                )
             },
         );
         return None;
@@ -131,14 +149,23 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
     match op {
         Operator::And | Operator::Or => {
             if r.has("Variable") {
-                p.schema(r.at("Variable"), format!("'Variable' is not allowed with '{key}'"));
+                p.schema(
+                    r.at("Variable"),
+                    format!("'Variable' is not allowed with '{key}'"),
+                );
             }
             let Value::Array(items) = value else {
-                p.schema(r.at(key), format!("'{key}' must be a non-empty array of choice rules"));
+                p.schema(
+                    r.at(key),
+                    format!("'{key}' must be a non-empty array of choice rules"),
+                );
                 return None;
             };
             if items.is_empty() {
-                p.schema(r.at(key), format!("'{key}' must be a non-empty array of choice rules"));
+                p.schema(
+                    r.at(key),
+                    format!("'{key}' must be a non-empty array of choice rules"),
+                );
                 return None;
             }
             let mut rules = Vec::with_capacity(items.len());
@@ -154,7 +181,11 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
             }
             let rules: Option<Vec<_>> = rules.into_iter().collect();
             let rules = rules?;
-            Some(if key == "And" { ChoiceRule::And(rules) } else { ChoiceRule::Or(rules) })
+            Some(if key == "And" {
+                ChoiceRule::And(rules)
+            } else {
+                ChoiceRule::Or(rules)
+            })
         }
         Operator::Not => {
             if r.has("Variable") {
@@ -173,7 +204,11 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
                 p.schema(r.at(key), format!("'{key}' must be a boolean"));
                 return None;
             };
-            Some(ChoiceRule::Test { variable, test, expected: *expected })
+            Some(ChoiceRule::Test {
+                variable,
+                test,
+                expected: *expected,
+            })
         }
         Operator::Compare(comparison, is_path) => {
             let variable = variable(p, r);
@@ -181,27 +216,43 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
                 match value {
                     Value::String(s) => p.path_text(&r.at(key), key, s, true).map(Operand::Path),
                     _ => {
-                        p.schema(r.at(key), format!("'{key}' must be a string holding a JSONPath"));
+                        p.schema(
+                            r.at(key),
+                            format!("'{key}' must be a string holding a JSONPath"),
+                        );
                         None
                     }
                 }
             } else {
                 literal_operand(p, &r.at(key), key, comparison, value)
             };
-            Some(ChoiceRule::Compare { variable: variable?, comparison, operand: operand? })
+            Some(ChoiceRule::Compare {
+                variable: variable?,
+                comparison,
+                operand: operand?,
+            })
         }
     }
 }
 
 fn variable(p: &mut Parser, r: &Obj) -> Option<crate::path::Path> {
     if !r.has("Variable") {
-        p.schema(r.ptr.clone(), "The field 'Variable' is required but was missing");
+        p.schema(
+            r.ptr.clone(),
+            "The field 'Variable' is required but was missing",
+        );
         return None;
     }
     p.path(r, "Variable", true)
 }
 
-fn literal_operand(p: &mut Parser, ptr: &str, key: &str, comparison: Comparison, value: &Value) -> Option<Operand> {
+fn literal_operand(
+    p: &mut Parser,
+    ptr: &str,
+    key: &str,
+    comparison: Comparison,
+    value: &Value,
+) -> Option<Operand> {
     let ok = match comparison.operand_kind() {
         OperandKind::String => value.is_string(),
         OperandKind::Number => value.is_number(),
@@ -209,7 +260,10 @@ fn literal_operand(p: &mut Parser, ptr: &str, key: &str, comparison: Comparison,
         OperandKind::Timestamp => match value.as_str() {
             Some(s) => {
                 if Timestamp::parse(s).is_none() {
-                    p.schema(ptr, format!("'{key}' must be an RFC3339 timestamp, got '{s}'"));
+                    p.schema(
+                        ptr,
+                        format!("'{key}' must be an RFC3339 timestamp, got '{s}'"),
+                    );
                     return None;
                 }
                 true
@@ -223,7 +277,13 @@ fn literal_operand(p: &mut Parser, ptr: &str, key: &str, comparison: Comparison,
             OperandKind::Number => "a number",
             OperandKind::Boolean => "a boolean",
         };
-        p.schema(ptr, format!("'{key}' must be {kind}, not {}", crate::json::type_name(value)));
+        p.schema(
+            ptr,
+            format!(
+                "'{key}' must be {kind}, not {}",
+                crate::json::type_name(value)
+            ),
+        );
         return None;
     }
     Some(Operand::Literal(value.clone()))

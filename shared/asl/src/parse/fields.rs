@@ -6,9 +6,16 @@ const COMMON: &[&str] = &["Type", "Comment", "QueryLanguage"];
 
 pub fn allowed(type_name: &str, ql: QueryLanguage) -> Vec<&'static str> {
     let specific: &[&str] = match (type_name, ql) {
-        ("Pass", QueryLanguage::JsonPath) => {
-            &["Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters", "Result", "Assign"]
-        }
+        ("Pass", QueryLanguage::JsonPath) => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "ResultPath",
+            "Parameters",
+            "Result",
+            "Assign",
+        ],
         ("Pass", QueryLanguage::Jsonata) => &["Next", "End", "Output", "Assign"],
         ("Task", QueryLanguage::JsonPath) => &[
             "Next",
@@ -41,12 +48,24 @@ pub fn allowed(type_name: &str, ql: QueryLanguage) -> Vec<&'static str> {
             "HeartbeatSeconds",
             "Credentials",
         ],
-        ("Choice", QueryLanguage::JsonPath) => &["InputPath", "OutputPath", "Choices", "Default", "Assign"],
-        ("Choice", QueryLanguage::Jsonata) => &["Choices", "Default", "Output", "Assign"],
-        ("Wait", QueryLanguage::JsonPath) => {
-            &["Next", "End", "InputPath", "OutputPath", "Seconds", "SecondsPath", "Timestamp", "TimestampPath", "Assign"]
+        ("Choice", QueryLanguage::JsonPath) => {
+            &["InputPath", "OutputPath", "Choices", "Default", "Assign"]
         }
-        ("Wait", QueryLanguage::Jsonata) => &["Next", "End", "Seconds", "Timestamp", "Output", "Assign"],
+        ("Choice", QueryLanguage::Jsonata) => &["Choices", "Default", "Output", "Assign"],
+        ("Wait", QueryLanguage::JsonPath) => &[
+            "Next",
+            "End",
+            "InputPath",
+            "OutputPath",
+            "Seconds",
+            "SecondsPath",
+            "Timestamp",
+            "TimestampPath",
+            "Assign",
+        ],
+        ("Wait", QueryLanguage::Jsonata) => {
+            &["Next", "End", "Seconds", "Timestamp", "Output", "Assign"]
+        }
         ("Succeed", QueryLanguage::JsonPath) => &["InputPath", "OutputPath"],
         ("Succeed", QueryLanguage::Jsonata) => &["Output"],
         ("Fail", QueryLanguage::JsonPath) => &["Error", "ErrorPath", "Cause", "CausePath"],
@@ -64,9 +83,16 @@ pub fn allowed(type_name: &str, ql: QueryLanguage) -> Vec<&'static str> {
             "Branches",
             "Assign",
         ],
-        ("Parallel", QueryLanguage::Jsonata) => {
-            &["Next", "End", "Arguments", "Output", "Assign", "Retry", "Catch", "Branches"]
-        }
+        ("Parallel", QueryLanguage::Jsonata) => &[
+            "Next",
+            "End",
+            "Arguments",
+            "Output",
+            "Assign",
+            "Retry",
+            "Catch",
+            "Branches",
+        ],
         ("Map", QueryLanguage::JsonPath) => &[
             "Next",
             "End",
@@ -117,11 +143,25 @@ pub fn allowed(type_name: &str, ql: QueryLanguage) -> Vec<&'static str> {
     COMMON.iter().chain(specific).copied().collect()
 }
 
-pub const TOP_LEVEL: &[&str] = &["Comment", "StartAt", "States", "TimeoutSeconds", "Version", "QueryLanguage"];
+pub const TOP_LEVEL: &[&str] = &[
+    "Comment",
+    "StartAt",
+    "States",
+    "TimeoutSeconds",
+    "Version",
+    "QueryLanguage",
+];
 pub const GRAPH: &[&str] = &["Comment", "StartAt", "States"];
 pub const PROCESSOR: &[&str] = &["Comment", "StartAt", "States", "ProcessorConfig"];
-pub const RETRIER: &[&str] =
-    &["ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds", "JitterStrategy", "Comment"];
+pub const RETRIER: &[&str] = &[
+    "ErrorEquals",
+    "IntervalSeconds",
+    "MaxAttempts",
+    "BackoffRate",
+    "MaxDelaySeconds",
+    "JitterStrategy",
+    "Comment",
+];
 
 pub fn catcher(ql: QueryLanguage) -> &'static [&'static str] {
     match ql {

@@ -15,8 +15,16 @@ pub fn check(p: &mut Parser, def: &Definition) {
 fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<String, String>) {
     let states_ptr = pointer(base, "States");
     let state_ptr = |name: &str| pointer(&states_ptr, name);
+    let names = p
+        .graph_names
+        .get(base)
+        .cloned()
+        .unwrap_or_else(|| graph.states.keys().cloned().collect());
+    let exists = |n: &str| names.iter().any(|k| k == n);
+    // States that did not parse: their own diagnostics say why; don't pile phantom ones on.
+    let complete = names.len() == graph.states.len();
 
-    if !graph.states.contains_key(&graph.start_at) {
+    if !exists(&graph.start_at) {
         p.error(
             codes::MISSING_TRANSITION_TARGET,
             pointer(base, "StartAt"),
@@ -37,8 +45,12 @@ fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<Str
         }
         let here = state_ptr(name);
         let target = |p: &mut Parser, field_ptr: String, what: &str, next: &str| {
-            if !graph.states.contains_key(next) {
-                p.error(codes::MISSING_TRANSITION_TARGET, field_ptr, format!("Missing '{what}' target: {next}"));
+            if !exists(next) {
+                p.error(
+                    codes::MISSING_TRANSITION_TARGET,
+                    field_ptr,
+                    format!("Missing '{what}' target: {next}"),
+                );
             }
         };
         match &state.transition {
@@ -65,16 +77,24 @@ fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<Str
                 }
             }
             StateKind::Map(m) => {
-                let key = if m.legacy_iterator { "Iterator" } else { "ItemProcessor" };
+                let key = if m.legacy_iterator {
+                    "Iterator"
+                } else {
+                    "ItemProcessor"
+                };
                 check_graph(p, &m.processor, &pointer(&here, key), seen);
             }
             StateKind::Pass(_) | StateKind::Task(_) | StateKind::Wait(_) => {}
         }
     }
-    if !terminal {
+    if !terminal && complete {
         p.error(
             codes::MISSING_END_STATE,
-            if base.is_empty() { "/".to_string() } else { base.to_string() },
+            if base.is_empty() {
+                "/".to_string()
+            } else {
+                base.to_string()
+            },
             "Workflow has no terminal state",
         );
     }
@@ -89,7 +109,9 @@ fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<Str
         if !reached.insert(name) {
             continue;
         }
-        let Some(state) = graph.states.get(name) else { continue };
+        let Some(state) = graph.states.get(name) else {
+            continue;
+        };
         let mut push = |n: &'_ str| {
             if let Some((k, _)) = graph.states.get_key_value(n) {
                 queue.push_back(k.as_str());
@@ -111,8 +133,15 @@ fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<Str
         }
     }
     for name in graph.states.keys() {
-        if !reached.contains(name.as_str()) && graph.states.contains_key(&graph.start_at) {
-            p.error(codes::MISSING_TRANSITION_TARGET, state_ptr(name), format!("State \"{name}\" is not reachable."));
+        if complete
+            && !reached.contains(name.as_str())
+            && graph.states.contains_key(&graph.start_at)
+        {
+            p.error(
+                codes::MISSING_TRANSITION_TARGET,
+                state_ptr(name),
+                format!("State \"{name}\" is not reachable."),
+            );
         }
     }
 }

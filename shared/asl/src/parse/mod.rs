@@ -40,7 +40,9 @@ impl std::str::FromStr for MachineType {
         match s {
             "STANDARD" => Ok(MachineType::Standard),
             "EXPRESS" => Ok(MachineType::Express),
-            other => Err(format!("unknown state machine type '{other}' (expected STANDARD or EXPRESS)")),
+            other => Err(format!(
+                "unknown state machine type '{other}' (expected STANDARD or EXPRESS)"
+            )),
         }
     }
 }
@@ -94,11 +96,18 @@ pub fn parse_value(value: &Value, opts: &ParseOptions) -> Result<Parsed, Vec<Dia
     }
     let (errors, warnings): (Vec<_>, Vec<_>) = p.diags.into_iter().partition(Diagnostic::is_error);
     match definition {
-        Some(definition) if errors.is_empty() => Ok(Parsed { definition, warnings }),
+        Some(definition) if errors.is_empty() => Ok(Parsed {
+            definition,
+            warnings,
+        }),
         _ => {
             let mut all = errors;
             if all.is_empty() {
-                all.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, "", "Invalid definition"));
+                all.push(Diagnostic::error(
+                    codes::SCHEMA_VALIDATION_FAILED,
+                    "",
+                    "Invalid definition",
+                ));
             }
             Err(all)
         }

@@ -13,18 +13,34 @@ use super::ParseOptions;
 pub struct Parser<'o> {
     pub diags: Vec<Diagnostic>,
     pub opts: &'o ParseOptions,
+    /// Every state name of every graph (by the graph's JSON Pointer), including states that
+    /// did not parse, so that graph checks still run without reporting phantom problems.
+    pub graph_names: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl<'o> Parser<'o> {
     pub fn new(opts: &'o ParseOptions) -> Self {
-        Parser { diags: Vec::new(), opts }
+        Parser {
+            diags: Vec::new(),
+            opts,
+            graph_names: Default::default(),
+        }
     }
 
     pub fn schema(&mut self, ptr: impl Into<String>, message: impl Into<String>) {
-        self.diags.push(Diagnostic::error(codes::SCHEMA_VALIDATION_FAILED, ptr, message));
+        self.diags.push(Diagnostic::error(
+            codes::SCHEMA_VALIDATION_FAILED,
+            ptr,
+            message,
+        ));
     }
 
-    pub fn error(&mut self, code: &'static str, ptr: impl Into<String>, message: impl Into<String>) {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        ptr: impl Into<String>,
+        message: impl Into<String>,
+    ) {
         self.diags.push(Diagnostic::error(code, ptr, message));
     }
 
@@ -36,7 +52,10 @@ impl<'o> Parser<'o> {
     pub fn only(&mut self, o: &Obj, allowed: &[&str], what: &str) {
         for key in o.map.keys() {
             if !allowed.contains(&key.as_str()) {
-                self.schema(o.at(key), format!("The field '{key}' is not supported by Step Functions in {what}"));
+                self.schema(
+                    o.at(key),
+                    format!("The field '{key}' is not supported by Step Functions in {what}"),
+                );
             }
         }
     }
@@ -45,7 +64,13 @@ impl<'o> Parser<'o> {
         match o.get(key)? {
             Value::String(s) => Some(s),
             other => {
-                self.schema(o.at(key), format!("'{key}' must be a string, not {}", crate::json::type_name(other)));
+                self.schema(
+                    o.at(key),
+                    format!(
+                        "'{key}' must be a string, not {}",
+                        crate::json::type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -53,7 +78,10 @@ impl<'o> Parser<'o> {
 
     pub fn req_string<'v>(&mut self, o: &Obj<'v>, key: &str) -> Option<&'v str> {
         if !o.has(key) {
-            self.schema(o.ptr_or_root(), format!("The field '{key}' is required but was missing"));
+            self.schema(
+                o.ptr_or_root(),
+                format!("The field '{key}' is required but was missing"),
+            );
             return None;
         }
         self.string(o, key)
@@ -63,7 +91,13 @@ impl<'o> Parser<'o> {
         match o.get(key)? {
             Value::Bool(b) => Some(*b),
             other => {
-                self.schema(o.at(key), format!("'{key}' must be a boolean, not {}", crate::json::type_name(other)));
+                self.schema(
+                    o.at(key),
+                    format!(
+                        "'{key}' must be a boolean, not {}",
+                        crate::json::type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -72,11 +106,22 @@ impl<'o> Parser<'o> {
     /// A non-negative integer no smaller than `min`.
     pub fn uint(&mut self, o: &Obj, key: &str, min: u64) -> Option<u64> {
         let v = o.get(key)?;
-        match v.as_u64().or_else(|| crate::json::as_integer(v).filter(|n| *n >= 0).map(|n| n as u64)) {
+        match v.as_u64().or_else(|| {
+            crate::json::as_integer(v)
+                .filter(|n| *n >= 0)
+                .map(|n| n as u64)
+        }) {
             Some(n) if n >= min => Some(n),
             _ => {
-                let what = if min == 0 { "a non-negative integer" } else { "a positive integer" };
-                self.schema(o.at(key), format!("'{key}' must be {what}, got {}", crate::json::to_text(v)));
+                let what = if min == 0 {
+                    "a non-negative integer"
+                } else {
+                    "a positive integer"
+                };
+                self.schema(
+                    o.at(key),
+                    format!("'{key}' must be {what}, got {}", crate::json::to_text(v)),
+                );
                 None
             }
         }
@@ -86,7 +131,13 @@ impl<'o> Parser<'o> {
         match o.get(key)? {
             Value::Number(n) => n.as_f64(),
             other => {
-                self.schema(o.at(key), format!("'{key}' must be a number, not {}", crate::json::type_name(other)));
+                self.schema(
+                    o.at(key),
+                    format!(
+                        "'{key}' must be a number, not {}",
+                        crate::json::type_name(other)
+                    ),
+                );
                 None
             }
         }
@@ -98,12 +149,23 @@ impl<'o> Parser<'o> {
     }
 
     pub fn path_text(&mut self, ptr: &str, key: &str, src: &str, reference: bool) -> Option<Path> {
-        let parsed = if reference { Path::parse_reference(src) } else { Path::parse(src) };
+        let parsed = if reference {
+            Path::parse_reference(src)
+        } else {
+            Path::parse(src)
+        };
         match parsed {
             Ok(p) => Some(p),
             Err(e) => {
-                let kind = if reference { "a valid reference path" } else { "a valid JSONPath" };
-                self.schema(ptr, format!("The value for the field '{key}' must be {kind}: '{src}': {e}"));
+                let kind = if reference {
+                    "a valid reference path"
+                } else {
+                    "a valid JSONPath"
+                };
+                self.schema(
+                    ptr,
+                    format!("The value for the field '{key}' must be {kind}: '{src}': {e}"),
+                );
                 None
             }
         }
@@ -119,6 +181,7 @@ impl<'o> Parser<'o> {
 
     pub fn template(&mut self, o: &Obj, key: &str) -> Option<Template> {
         let v = o.get(key)?;
+        self.warn_no_dollar(&o.at(key), v);
         match Template::compile(v) {
             Ok(t) => Some(t),
             Err(errors) => {
@@ -147,7 +210,10 @@ impl<'o> Parser<'o> {
     ) -> Option<Dynamic<u64>> {
         if let Some(pk) = path_key {
             if o.has(key) && o.has(pk) {
-                self.schema(o.ptr_or_root(), format!("'{key}' and '{pk}' are mutually exclusive"));
+                self.schema(
+                    o.ptr_or_root(),
+                    format!("'{key}' and '{pk}' are mutually exclusive"),
+                );
                 return None;
             }
             if o.has(pk) {
@@ -159,6 +225,51 @@ impl<'o> Parser<'o> {
                 Some(Dynamic::Jsonata(Value::String(s.clone())))
             }
             _ => self.uint(o, key, min).map(Dynamic::Literal),
+        }
+    }
+}
+
+impl Parser<'_> {
+    /// A plain field whose value looks like a path or an intrinsic was probably meant to end
+    /// in `.$`; AWS warns about it, and so do we.
+    fn warn_no_dollar(&mut self, ptr: &str, v: &Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m {
+                    let here = pointer(ptr, k);
+                    if let (false, Value::String(s)) = (k.ends_with(".$"), x) {
+                        if s.starts_with("$.") || s.starts_with("$$.") || s.starts_with("States.") {
+                            self.warn(
+                                codes::NO_DOLLAR,
+                                here.clone(),
+                                format!("The value of '{k}' looks like a JSONPath or an intrinsic function, but the field name does not end with '.$', so it is used as a literal string"),
+                            );
+                        }
+                    }
+                    self.warn_no_dollar(&here, x);
+                }
+            }
+            Value::Array(items) => {
+                for (i, x) in items.iter().enumerate() {
+                    self.warn_no_dollar(&format!("{ptr}/{i}"), x);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `Result` of a Pass state is used as written, `.$` fields included.
+    pub fn warn_static_result(&mut self, ptr: &str, v: &Value) {
+        let dynamic = match v {
+            Value::Object(m) => m.keys().any(|k| k.ends_with(".$")),
+            _ => false,
+        };
+        if dynamic {
+            self.warn(
+                codes::PASS_RESULT_IS_STATIC,
+                ptr,
+                "Fields ending in '.$' in a Pass state's 'Result' are not evaluated; use 'Parameters' to compute values",
+            );
         }
     }
 }
@@ -205,7 +316,13 @@ impl<'v> Obj<'v> {
         match self.get(key)? {
             Value::Object(m) => Some(Obj::new(m, self.at(key))),
             other => {
-                p.schema(self.at(key), format!("'{key}' must be an object, not {}", crate::json::type_name(other)));
+                p.schema(
+                    self.at(key),
+                    format!(
+                        "'{key}' must be an object, not {}",
+                        crate::json::type_name(other)
+                    ),
+                );
                 None
             }
         }

@@ -13,26 +13,47 @@ use crate::model::*;
 use crate::template::Template;
 use crate::timestamp::Timestamp;
 
-const STATE_TYPES: [&str; 8] = ["Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"];
+const STATE_TYPES: [&str; 8] = [
+    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+];
 const MAX_STATE_NAME: usize = 80;
 
 pub fn parse_definition(p: &mut Parser, top: &Obj) -> Option<Definition> {
-    let missing: Vec<&str> = ["States", "StartAt"].into_iter().filter(|k| !top.has(k)).collect();
+    let missing: Vec<&str> = ["States", "StartAt"]
+        .into_iter()
+        .filter(|k| !top.has(k))
+        .collect();
     if !missing.is_empty() {
-        p.schema("/", format!("These fields are required: [{}]", missing.join(", ")));
+        p.schema(
+            "/",
+            format!("These fields are required: [{}]", missing.join(", ")),
+        );
     }
     p.only(top, fields::TOP_LEVEL, "the top level of a state machine");
     let comment = p.string(top, "Comment").map(str::to_string);
     let version = p.string(top, "Version").map(str::to_string);
     if let Some(v) = &version {
         if v != "1.0" {
-            p.schema(top.at("Version"), format!("'Version' must be \"1.0\", not \"{v}\""));
+            p.schema(
+                top.at("Version"),
+                format!("'Version' must be \"1.0\", not \"{v}\""),
+            );
         }
     }
     let timeout_seconds = p.uint(top, "TimeoutSeconds", 1);
     let query_language = query_language(p, top).unwrap_or_default();
-    let graph = if missing.is_empty() { parse_graph(p, top, query_language, query_language) } else { None };
-    Some(Definition { comment, version, timeout_seconds, query_language, graph: graph? })
+    let graph = if missing.is_empty() {
+        parse_graph(p, top, query_language, query_language)
+    } else {
+        None
+    };
+    Some(Definition {
+        comment,
+        version,
+        timeout_seconds,
+        query_language,
+        graph: graph?,
+    })
 }
 
 fn query_language(p: &mut Parser, o: &Obj) -> Option<QueryLanguage> {
@@ -40,7 +61,10 @@ fn query_language(p: &mut Parser, o: &Obj) -> Option<QueryLanguage> {
         "JSONPath" => Some(QueryLanguage::JsonPath),
         "JSONata" => Some(QueryLanguage::Jsonata),
         other => {
-            p.schema(o.at("QueryLanguage"), format!("'QueryLanguage' must be 'JSONPath' or 'JSONata', not '{other}'"));
+            p.schema(
+                o.at("QueryLanguage"),
+                format!("'QueryLanguage' must be 'JSONPath' or 'JSONata', not '{other}'"),
+            );
             None
         }
     }
@@ -48,21 +72,33 @@ fn query_language(p: &mut Parser, o: &Obj) -> Option<QueryLanguage> {
 
 /// `StartAt` + `States`. `machine_ql` is the top level's language, which every state inherits
 /// unless it sets its own.
-fn parse_graph(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, _enclosing: QueryLanguage) -> Option<Graph> {
+fn parse_graph(
+    p: &mut Parser,
+    o: &Obj,
+    machine_ql: QueryLanguage,
+    _enclosing: QueryLanguage,
+) -> Option<Graph> {
     let start_at = p.req_string(o, "StartAt");
     let states_obj = match o.get("States") {
         None => {
-            p.schema(o.ptr_or_root(), "The field 'States' is required but was missing");
+            p.schema(
+                o.ptr_or_root(),
+                "The field 'States' is required but was missing",
+            );
             None
         }
         Some(_) => o.object(p, "States"),
     };
     let states_obj = states_obj?;
     if states_obj.map.is_empty() {
-        p.schema(states_obj.ptr.clone(), "'States' must contain at least one state");
+        p.schema(
+            states_obj.ptr.clone(),
+            "'States' must contain at least one state",
+        );
     }
     let mut states = IndexMap::with_capacity(states_obj.map.len());
-    let mut ok = true;
+    p.graph_names
+        .insert(o.ptr.clone(), states_obj.map.keys().cloned().collect());
     for (name, value) in states_obj.map {
         let ptr = states_obj.at(name);
         if name.is_empty() || name.chars().count() > MAX_STATE_NAME {
@@ -74,30 +110,38 @@ fn parse_graph(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, _enclosing: Q
         }
         let Value::Object(map) = value else {
             p.schema(ptr, format!("State '{name}' must be an object"));
-            ok = false;
             continue;
         };
-        match parse_state(p, name, &Obj::new(map, ptr), machine_ql) {
-            Some(state) => {
-                states.insert(name.clone(), state);
-            }
-            None => ok = false,
+        if let Some(state) = parse_state(p, name, &Obj::new(map, ptr), machine_ql) {
+            states.insert(name.clone(), state);
         }
     }
-    let start_at = start_at?.to_string();
-    ok.then_some(Graph { start_at, states })
+    // Returned even when some states failed to parse, so the graph checks still run; the
+    // definition as a whole is refused by the errors already recorded.
+    Some(Graph {
+        start_at: start_at?.to_string(),
+        states,
+    })
 }
 
 fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -> Option<State> {
-    let before = p.diags.len();
     let type_name = p.req_string(o, "Type")?;
     if !STATE_TYPES.contains(&type_name) {
-        p.schema(o.at("Type"), format!("'{type_name}' is not a valid state type (expected one of {})", STATE_TYPES.join(", ")));
+        p.schema(
+            o.at("Type"),
+            format!(
+                "'{type_name}' is not a valid state type (expected one of {})",
+                STATE_TYPES.join(", ")
+            ),
+        );
         return None;
     }
     let ql = match query_language(p, o) {
         Some(QueryLanguage::JsonPath) if machine_ql == QueryLanguage::Jsonata => {
-            p.schema(o.ptr.clone(), "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+            p.schema(
+                o.ptr.clone(),
+                "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine",
+            );
             QueryLanguage::Jsonata
         }
         Some(ql) => ql,
@@ -107,7 +151,11 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
     let comment = p.string(o, "Comment").map(str::to_string);
 
     let has_transition = matches!(type_name, "Pass" | "Task" | "Wait" | "Parallel" | "Map");
-    let transition = if has_transition { transition(p, o) } else { None };
+    let transition = if has_transition {
+        transition(p, o)
+    } else {
+        None
+    };
 
     let io = parse_io(p, o, type_name, ql);
     let (retry, catch) = if matches!(type_name, "Task" | "Parallel" | "Map") {
@@ -117,7 +165,14 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
     };
 
     let kind = match type_name {
-        "Pass" => StateKind::Pass(Pass { result: o.get("Result").cloned() }),
+        "Pass" => {
+            if let Some(r) = o.get("Result") {
+                p.warn_static_result(&o.at("Result"), r);
+            }
+            StateKind::Pass(Pass {
+                result: o.get("Result").cloned(),
+            })
+        }
         "Task" => StateKind::Task(parse_task(p, o, ql)?),
         "Choice" => StateKind::Choice(parse_choices(p, o, ql)?),
         "Wait" => StateKind::Wait(parse_wait(p, o, ql)?),
@@ -127,9 +182,6 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
         "Map" => StateKind::Map(Box::new(parse_map(p, o, machine_ql, ql)?)),
         _ => unreachable!("checked against STATE_TYPES"),
     };
-    if p.diags[before..].iter().any(|d| d.is_error()) {
-        return None;
-    }
     Some(State {
         name: name.to_string(),
         comment,
@@ -148,7 +200,9 @@ fn check_fields(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) {
         if allowed.contains(&key.as_str()) {
             continue;
         }
-        let message = if ql == QueryLanguage::Jsonata && fields::JSONPATH_ONLY.contains(&key.as_str()) {
+        let message = if ql == QueryLanguage::Jsonata
+            && fields::JSONPATH_ONLY.contains(&key.as_str())
+        {
             format!("The field '{key}' is not supported for JSONata states; use 'Arguments', 'Output' or an expression instead")
         } else if ql == QueryLanguage::JsonPath && fields::JSONATA_ONLY.contains(&key.as_str()) {
             format!("The field '{key}' is supported only when QueryLanguage is JSONata")
@@ -171,7 +225,10 @@ fn transition(p: &mut Parser, o: &Obj) -> Option<Transition> {
         (None, true) => Some(Transition::End),
         (None, false) => {
             if !o.has("Next") {
-                p.schema(o.ptr.clone(), "The field 'Next' or 'End' is required (exactly one of them)");
+                p.schema(
+                    o.ptr.clone(),
+                    "The field 'Next' or 'End' is required (exactly one of them)",
+                );
             }
             None
         }
@@ -199,7 +256,10 @@ fn parse_io(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) -> Io {
     io.assign = o.get("Assign").cloned();
     if let Some(assign) = &io.assign {
         if !assign.is_object() {
-            p.schema(o.at("Assign"), "'Assign' must be an object of variable names to values");
+            p.schema(
+                o.at("Assign"),
+                "'Assign' must be an object of variable names to values",
+            );
         }
     }
     io
@@ -207,26 +267,41 @@ fn parse_io(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) -> Io {
 
 fn error_equals(p: &mut Parser, o: &Obj) -> Option<Vec<String>> {
     let Some(v) = o.get("ErrorEquals") else {
-        p.schema(o.ptr.clone(), "The field 'ErrorEquals' is required but was missing");
+        p.schema(
+            o.ptr.clone(),
+            "The field 'ErrorEquals' is required but was missing",
+        );
         return None;
     };
     let Value::Array(items) = v else {
-        p.schema(o.at("ErrorEquals"), "'ErrorEquals' must be a non-empty array of error names");
+        p.schema(
+            o.at("ErrorEquals"),
+            "'ErrorEquals' must be a non-empty array of error names",
+        );
         return None;
     };
     if items.is_empty() {
-        p.schema(o.at("ErrorEquals"), "'ErrorEquals' must be a non-empty array of error names");
+        p.schema(
+            o.at("ErrorEquals"),
+            "'ErrorEquals' must be a non-empty array of error names",
+        );
         return None;
     }
     let mut names_out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
         match item {
             Value::String(s) => names_out.push(s.clone()),
-            _ => p.schema(format!("{}/{i}", o.at("ErrorEquals")), "Error names must be strings"),
+            _ => p.schema(
+                format!("{}/{i}", o.at("ErrorEquals")),
+                "Error names must be strings",
+            ),
         }
     }
     if names_out.iter().any(|n| n == names::ALL) && names_out.len() > 1 {
-        p.schema(o.at("ErrorEquals"), "'States.ALL' must appear alone in 'ErrorEquals'");
+        p.schema(
+            o.at("ErrorEquals"),
+            "'States.ALL' must appear alone in 'ErrorEquals'",
+        );
     }
     Some(names_out)
 }
@@ -235,7 +310,11 @@ fn error_equals(p: &mut Parser, o: &Obj) -> Option<Vec<String>> {
 fn check_all_is_last(p: &mut Parser, list_ptr: &str, lists: &[Option<Vec<String>>], what: &str) {
     let n = lists.len();
     for (i, names_in) in lists.iter().enumerate() {
-        if i + 1 < n && names_in.as_ref().is_some_and(|v| v.iter().any(|e| e == names::ALL)) {
+        if i + 1 < n
+            && names_in
+                .as_ref()
+                .is_some_and(|v| v.iter().any(|e| e == names::ALL))
+        {
             p.schema(
                 format!("{list_ptr}/{i}/ErrorEquals"),
                 format!("A {what} with 'States.ALL' must be the last one"),
@@ -273,7 +352,10 @@ fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
         p.only(r, fields::RETRIER, "a retrier");
         let errs = error_equals(p, r);
         lists.push(errs.clone());
-        let mut retrier = Retrier { error_equals: errs.unwrap_or_default(), ..Retrier::default() };
+        let mut retrier = Retrier {
+            error_equals: errs.unwrap_or_default(),
+            ..Retrier::default()
+        };
         if let Some(n) = p.uint(r, "IntervalSeconds", 1) {
             retrier.interval_seconds = n;
         }
@@ -282,7 +364,10 @@ fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
         }
         if let Some(b) = p.number(r, "BackoffRate") {
             if b < 1.0 {
-                p.schema(r.at("BackoffRate"), format!("'BackoffRate' must be greater than or equal to 1.0, got {b}"));
+                p.schema(
+                    r.at("BackoffRate"),
+                    format!("'BackoffRate' must be greater than or equal to 1.0, got {b}"),
+                );
             }
             retrier.backoff_rate = b;
         }
@@ -290,9 +375,10 @@ fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
         match p.string(r, "JitterStrategy") {
             None | Some("NONE") => {}
             Some("FULL") => retrier.jitter = Jitter::Full,
-            Some(other) => {
-                p.schema(r.at("JitterStrategy"), format!("'JitterStrategy' must be FULL or NONE, not '{other}'"))
-            }
+            Some(other) => p.schema(
+                r.at("JitterStrategy"),
+                format!("'JitterStrategy' must be FULL or NONE, not '{other}'"),
+            ),
         }
         out.push(retrier);
     }
@@ -309,7 +395,11 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
         let errs = error_equals(p, c);
         lists.push(errs.clone());
         let next = p.req_string(c, "Next").unwrap_or_default().to_string();
-        let result_path = if ql == QueryLanguage::JsonPath { p.nullable_path(c, "ResultPath", true) } else { None };
+        let result_path = if ql == QueryLanguage::JsonPath {
+            p.nullable_path(c, "ResultPath", true)
+        } else {
+            None
+        };
         out.push(Catcher {
             error_equals: errs.unwrap_or_default(),
             next,
@@ -325,23 +415,46 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
 fn parse_task(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Task> {
     let resource = p.req_string(o, "Resource")?.to_string();
     check_resource(p, &o.at("Resource"), &resource);
-    let timeout = p.dynamic_uint(o, "TimeoutSeconds", path_field(ql, "TimeoutSecondsPath"), 1, ql);
-    let heartbeat = p.dynamic_uint(o, "HeartbeatSeconds", path_field(ql, "HeartbeatSecondsPath"), 1, ql);
+    let timeout = p.dynamic_uint(
+        o,
+        "TimeoutSeconds",
+        path_field(ql, "TimeoutSecondsPath"),
+        1,
+        ql,
+    );
+    let heartbeat = p.dynamic_uint(
+        o,
+        "HeartbeatSeconds",
+        path_field(ql, "HeartbeatSecondsPath"),
+        1,
+        ql,
+    );
     if let (Some(Dynamic::Literal(t)), Some(Dynamic::Literal(h))) = (&timeout, &heartbeat) {
         if h >= t {
-            p.schema(o.at("HeartbeatSeconds"), "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'");
+            p.schema(
+                o.at("HeartbeatSeconds"),
+                "'HeartbeatSeconds' must be smaller than 'TimeoutSeconds'",
+            );
         }
     }
     let credentials = match o.object(p, "Credentials") {
         Some(c) => {
             if !c.has("RoleArn") && !c.has("RoleArn.$") {
-                p.schema(c.ptr.clone(), "The field 'RoleArn' is required but was missing");
+                p.schema(
+                    c.ptr.clone(),
+                    "The field 'RoleArn' is required but was missing",
+                );
             }
             Some(Value::Object(c.map.clone()))
         }
         None => None,
     };
-    Some(Task { resource, timeout_seconds: timeout, heartbeat_seconds: heartbeat, credentials })
+    Some(Task {
+        resource,
+        timeout_seconds: timeout,
+        heartbeat_seconds: heartbeat,
+        credentials,
+    })
 }
 
 fn path_field(ql: QueryLanguage, name: &'static str) -> Option<&'static str> {
@@ -416,7 +529,9 @@ const INTEGRATIONS: &[&str] = &[
 fn check_resource(p: &mut Parser, ptr: &str, resource: &str) {
     let express = p.opts.machine_type == MachineType::Express;
     let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    let partition_ok = parts.get(1).is_some_and(|s| matches!(*s, "aws" | "aws-cn" | "aws-us-gov"));
+    let partition_ok = parts
+        .get(1)
+        .is_some_and(|s| matches!(*s, "aws" | "aws-cn" | "aws-us-gov"));
     if parts.len() < 6 || parts[0] != "arn" || !partition_ok {
         if is_jsonata(resource) {
             return;
@@ -480,12 +595,18 @@ fn parse_wait(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Wait> {
     }
     match present[0] {
         "Seconds" => p.dynamic_uint(o, "Seconds", None, 0, ql).map(Wait::Seconds),
-        "SecondsPath" => p.path(o, "SecondsPath", true).map(|x| Wait::Seconds(Dynamic::Path(x))),
-        "TimestampPath" => p.path(o, "TimestampPath", true).map(|x| Wait::Timestamp(Dynamic::Path(x))),
+        "SecondsPath" => p
+            .path(o, "SecondsPath", true)
+            .map(|x| Wait::Seconds(Dynamic::Path(x))),
+        "TimestampPath" => p
+            .path(o, "TimestampPath", true)
+            .map(|x| Wait::Timestamp(Dynamic::Path(x))),
         _ => {
             let s = p.string(o, "Timestamp")?;
             if ql == QueryLanguage::Jsonata && is_jsonata(s) {
-                return Some(Wait::Timestamp(Dynamic::Jsonata(Value::String(s.to_string()))));
+                return Some(Wait::Timestamp(Dynamic::Jsonata(Value::String(
+                    s.to_string(),
+                ))));
             }
             match Timestamp::parse(s) {
                 Some(t) => Some(Wait::Timestamp(Dynamic::Literal(t))),
@@ -501,7 +622,10 @@ fn parse_wait(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Wait> {
 fn parse_fail(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Fail {
     let text = |p: &mut Parser, key: &str, path_key: &str| -> Option<DynamicText> {
         if o.has(key) && o.has(path_key) {
-            p.schema(o.ptr.clone(), format!("'{key}' and '{path_key}' are mutually exclusive"));
+            p.schema(
+                o.ptr.clone(),
+                format!("'{key}' and '{path_key}' are mutually exclusive"),
+            );
             return None;
         }
         if o.has(path_key) {
@@ -526,9 +650,17 @@ fn parse_fail(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Fail {
     Fail { error, cause }
 }
 
-fn parse_parallel(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLanguage) -> Option<Parallel> {
+fn parse_parallel(
+    p: &mut Parser,
+    o: &Obj,
+    machine_ql: QueryLanguage,
+    ql: QueryLanguage,
+) -> Option<Parallel> {
     let Some(v) = o.get("Branches") else {
-        p.schema(o.ptr.clone(), "The field 'Branches' is required but was missing");
+        p.schema(
+            o.ptr.clone(),
+            "The field 'Branches' is required but was missing",
+        );
         return None;
     };
     let Value::Array(items) = v else {
@@ -536,7 +668,10 @@ fn parse_parallel(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryL
         return None;
     };
     if items.is_empty() {
-        p.schema(o.at("Branches"), "'Branches' must contain at least one branch");
+        p.schema(
+            o.at("Branches"),
+            "'Branches' must contain at least one branch",
+        );
         return None;
     }
     let mut branches = Vec::with_capacity(items.len());
@@ -544,7 +679,10 @@ fn parse_parallel(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryL
     for (i, item) in items.iter().enumerate() {
         let ptr = format!("{}/{i}", o.at("Branches"));
         let Value::Object(m) = item else {
-            p.schema(ptr, "Each branch must be an object with 'StartAt' and 'States'");
+            p.schema(
+                ptr,
+                "Each branch must be an object with 'StartAt' and 'States'",
+            );
             ok = false;
             continue;
         };
@@ -561,11 +699,17 @@ fn parse_parallel(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryL
 fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLanguage) -> Option<Map> {
     let key = match (o.has("ItemProcessor"), o.has("Iterator")) {
         (true, true) => {
-            p.schema(o.ptr.clone(), "'ItemProcessor' and 'Iterator' are mutually exclusive");
+            p.schema(
+                o.ptr.clone(),
+                "'ItemProcessor' and 'Iterator' are mutually exclusive",
+            );
             return None;
         }
         (false, false) => {
-            p.schema(o.ptr.clone(), "The field 'ItemProcessor' is required but was missing");
+            p.schema(
+                o.ptr.clone(),
+                "The field 'ItemProcessor' is required but was missing",
+            );
             return None;
         }
         (true, false) => "ItemProcessor",
@@ -580,7 +724,10 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
         match p.string(&cfg, "Mode") {
             None | Some("INLINE") => {}
             Some("DISTRIBUTED") => mode = ProcessorMode::Distributed,
-            Some(other) => p.schema(cfg.at("Mode"), format!("'Mode' must be INLINE or DISTRIBUTED, not '{other}'")),
+            Some(other) => p.schema(
+                cfg.at("Mode"),
+                format!("'Mode' must be INLINE or DISTRIBUTED, not '{other}'"),
+            ),
         }
         match p.string(&cfg, "ExecutionType") {
             None => {}
@@ -591,42 +738,85 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
             ),
         }
     }
-    if mode == ProcessorMode::Distributed && p.opts.machine_type == MachineType::Express && execution_type.as_deref() == Some("STANDARD") {
-        p.schema(o.at(key), "Express state machines can only run EXPRESS child workflows in a distributed Map");
+    if mode == ProcessorMode::Distributed
+        && p.opts.machine_type == MachineType::Express
+        && execution_type.as_deref() == Some("STANDARD")
+    {
+        p.schema(
+            o.at(key),
+            "Express state machines can only run EXPRESS child workflows in a distributed Map",
+        );
     }
     let processor = parse_graph(p, &proc_obj, machine_ql, ql);
 
     let (item_selector, item_selector_jsonata) = match ql {
         QueryLanguage::JsonPath => {
             if o.has("ItemSelector") && o.has("Parameters") {
-                p.schema(o.ptr.clone(), "'ItemSelector' and 'Parameters' are mutually exclusive");
+                p.schema(
+                    o.ptr.clone(),
+                    "'ItemSelector' and 'Parameters' are mutually exclusive",
+                );
             }
-            let key = if o.has("Parameters") { "Parameters" } else { "ItemSelector" };
+            let key = if o.has("Parameters") {
+                "Parameters"
+            } else {
+                "ItemSelector"
+            };
             (p.template(o, key), None)
         }
         QueryLanguage::Jsonata => (None, o.get("ItemSelector").cloned()),
     };
-    let items_path = if ql == QueryLanguage::JsonPath { p.path(o, "ItemsPath", true) } else { None };
+    let items_path = if ql == QueryLanguage::JsonPath {
+        p.path(o, "ItemsPath", true)
+    } else {
+        None
+    };
     let items = o.get("Items").cloned();
     if let Some(Value::String(s)) = &items {
         if !is_jsonata(s) {
-            p.schema(o.at("Items"), "'Items' must be an array or a JSONata expression");
+            p.schema(
+                o.at("Items"),
+                "'Items' must be an array or a JSONata expression",
+            );
         }
     } else if let Some(v) = &items {
         if !v.is_array() {
-            p.schema(o.at("Items"), "'Items' must be an array or a JSONata expression");
+            p.schema(
+                o.at("Items"),
+                "'Items' must be an array or a JSONata expression",
+            );
         }
     }
     let max_concurrency = p
-        .dynamic_uint(o, "MaxConcurrency", path_field(ql, "MaxConcurrencyPath"), 0, ql)
+        .dynamic_uint(
+            o,
+            "MaxConcurrency",
+            path_field(ql, "MaxConcurrencyPath"),
+            0,
+            ql,
+        )
         .unwrap_or(Dynamic::Literal(0));
-    let tolerated_failure_count =
-        p.dynamic_uint(o, "ToleratedFailureCount", path_field(ql, "ToleratedFailureCountPath"), 0, ql);
+    let tolerated_failure_count = p.dynamic_uint(
+        o,
+        "ToleratedFailureCount",
+        path_field(ql, "ToleratedFailureCountPath"),
+        0,
+        ql,
+    );
     let tolerated_failure_percentage = tolerated_percentage(p, o, ql);
     let label = p.string(o, "Label").map(str::to_string);
-    for (k, dist_only) in [("ItemReader", true), ("ItemBatcher", true), ("ResultWriter", true)] {
+    for (k, dist_only) in [
+        ("ItemReader", true),
+        ("ItemBatcher", true),
+        ("ResultWriter", true),
+    ] {
         if dist_only && o.has(k) && mode != ProcessorMode::Distributed {
-            p.schema(o.at(k), format!("'{k}' is only supported when the Map's ProcessorConfig Mode is DISTRIBUTED"));
+            p.schema(
+                o.at(k),
+                format!(
+                    "'{k}' is only supported when the Map's ProcessorConfig Mode is DISTRIBUTED"
+                ),
+            );
         }
     }
     Some(Map {
@@ -653,17 +843,25 @@ fn tolerated_percentage(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Dy
     let path_key = "ToleratedFailurePercentagePath";
     if ql == QueryLanguage::JsonPath && o.has(path_key) {
         if o.has(key) {
-            p.schema(o.ptr.clone(), format!("'{key}' and '{path_key}' are mutually exclusive"));
+            p.schema(
+                o.ptr.clone(),
+                format!("'{key}' and '{path_key}' are mutually exclusive"),
+            );
             return None;
         }
         return p.path(o, path_key, true).map(Dynamic::Path);
     }
     match o.get(key)? {
-        Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => Some(Dynamic::Jsonata(Value::String(s.clone()))),
+        Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {
+            Some(Dynamic::Jsonata(Value::String(s.clone())))
+        }
         _ => {
             let n = p.number(o, key)?;
             if !(0.0..=100.0).contains(&n) {
-                p.schema(o.at(key), format!("'{key}' must be between 0 and 100, got {n}"));
+                p.schema(
+                    o.at(key),
+                    format!("'{key}' must be between 0 and 100, got {n}"),
+                );
                 return None;
             }
             Some(Dynamic::Literal(n))

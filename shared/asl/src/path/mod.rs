@@ -32,7 +32,11 @@ pub enum Selector {
     Name(String),
     Index(i64),
     Wildcard,
-    Slice { start: Option<i64>, end: Option<i64>, step: Option<i64> },
+    Slice {
+        start: Option<i64>,
+        end: Option<i64>,
+        step: Option<i64>,
+    },
     Names(Vec<String>),
     Indices(Vec<i64>),
     /// A filter expression, already in RFC 9535 syntax.
@@ -76,18 +80,25 @@ pub struct WriteError(pub String);
 impl Path {
     pub fn parse(source: &str) -> Result<Path, PathError> {
         let (root, steps) = parse::parse_path(source)?;
-        let definite = steps.iter().all(|s| {
-            !s.descendant && matches!(s.selector, Selector::Name(_) | Selector::Index(_))
-        });
+        let definite = steps
+            .iter()
+            .all(|s| !s.descendant && matches!(s.selector, Selector::Name(_) | Selector::Index(_)));
         let query = if definite {
             None
         } else {
             let rfc = parse::to_rfc9535(&steps);
-            Some(serde_json_path::JsonPath::parse(&rfc).map_err(|e| PathError {
-                message: format!("unsupported JSONPath expression: {e}"),
-            })?)
+            Some(
+                serde_json_path::JsonPath::parse(&rfc).map_err(|e| PathError {
+                    message: format!("unsupported JSONPath expression: {e}"),
+                })?,
+            )
         };
-        Ok(Path { source: source.to_string(), root, steps, query })
+        Ok(Path {
+            source: source.to_string(),
+            root,
+            steps,
+            query,
+        })
     }
 
     /// Parses a path that must be a reference path (ResultPath, ItemsPath and the like).
@@ -136,7 +147,9 @@ impl Path {
         for step in &self.steps {
             cur = match (&step.selector, cur) {
                 (Selector::Name(name), Value::Object(map)) => map.get(name)?,
-                (Selector::Index(i), Value::Array(items)) => items.get(resolve_index(*i, items.len())?)?,
+                (Selector::Index(i), Value::Array(items)) => {
+                    items.get(resolve_index(*i, items.len())?)?
+                }
                 _ => return None,
             };
         }
@@ -147,7 +160,10 @@ impl Path {
     /// way, as ResultPath does.
     pub fn write(&self, target: &mut Value, value: Value) -> Result<(), WriteError> {
         if self.query.is_some() {
-            return Err(WriteError(format!("'{}' is not a reference path", self.source)));
+            return Err(WriteError(format!(
+                "'{}' is not a reference path",
+                self.source
+            )));
         }
         let mut cur = target;
         for (n, step) in self.steps.iter().enumerate() {
@@ -161,7 +177,8 @@ impl Path {
                         map.insert(name.clone(), value);
                         return Ok(());
                     }
-                    map.entry(name.clone()).or_insert_with(|| Value::Object(Default::default()))
+                    map.entry(name.clone())
+                        .or_insert_with(|| Value::Object(Default::default()))
                 }
                 Selector::Index(i) => {
                     let len = match &*cur {
@@ -171,7 +188,9 @@ impl Path {
                     let Some(idx) = resolve_index(*i, len) else {
                         return Err(self.write_error(cur));
                     };
-                    let Value::Array(items) = cur else { unreachable!("checked above") };
+                    let Value::Array(items) = cur else {
+                        unreachable!("checked above")
+                    };
                     if last {
                         items[idx] = value;
                         return Ok(());

@@ -14,7 +14,9 @@ pub struct PathError {
 }
 
 fn err<T>(message: impl Into<String>) -> Result<T, PathError> {
-    Err(PathError { message: message.into() })
+    Err(PathError {
+        message: message.into(),
+    })
 }
 
 struct Cursor {
@@ -26,7 +28,11 @@ struct Cursor {
 
 impl Cursor {
     fn new(src: &str) -> Self {
-        Cursor { chars: src.chars().collect(), pos: 0, in_filter: false }
+        Cursor {
+            chars: src.chars().collect(),
+            pos: 0,
+            in_filter: false,
+        }
     }
 
     fn peek(&self) -> Option<char> {
@@ -63,7 +69,10 @@ pub fn parse_path(src: &str) -> Result<(Root, Vec<Step>), PathError> {
     let root = parse_root(&mut cur)?;
     let steps = parse_steps(&mut cur)?;
     if cur.pos != cur.chars.len() {
-        return err(format!("unexpected '{}' at position {}", cur.chars[cur.pos], cur.pos));
+        return err(format!(
+            "unexpected '{}' at position {}",
+            cur.chars[cur.pos], cur.pos
+        ));
     }
     Ok((root, steps))
 }
@@ -101,7 +110,10 @@ fn parse_steps(cur: &mut Cursor) -> Result<Vec<Step>, PathError> {
                     }
                     _ => Selector::Name(parse_dot_name(cur)?),
                 };
-                steps.push(Step { descendant: true, selector });
+                steps.push(Step {
+                    descendant: true,
+                    selector,
+                });
             }
             Some('.') => {
                 cur.pos += 1;
@@ -110,11 +122,17 @@ fn parse_steps(cur: &mut Cursor) -> Result<Vec<Step>, PathError> {
                 } else {
                     Selector::Name(parse_dot_name(cur)?)
                 };
-                steps.push(Step { descendant: false, selector });
+                steps.push(Step {
+                    descendant: false,
+                    selector,
+                });
             }
             Some('[') => {
                 let selector = parse_bracket(cur)?;
-                steps.push(Step { descendant: false, selector });
+                steps.push(Step {
+                    descendant: false,
+                    selector,
+                });
             }
             _ => return Ok(steps),
         }
@@ -216,7 +234,9 @@ fn parse_int(cur: &mut Cursor) -> Result<Option<i64>, PathError> {
         return Ok(None);
     }
     let text: String = cur.chars[start..cur.pos].iter().collect();
-    let n = text.parse::<i64>().map_err(|_| PathError { message: format!("invalid index '{text}'") })?;
+    let n = text.parse::<i64>().map_err(|_| PathError {
+        message: format!("invalid index '{text}'"),
+    })?;
     cur.skip_blanks();
     Ok(Some(n))
 }
@@ -230,9 +250,15 @@ fn parse_indices(cur: &mut Cursor) -> Result<Selector, PathError> {
         if step == Some(0) {
             return err("a slice step cannot be 0");
         }
-        return Ok(Selector::Slice { start: first, end, step });
+        return Ok(Selector::Slice {
+            start: first,
+            end,
+            step,
+        });
     }
-    let Some(first) = first else { return err("expected an index") };
+    let Some(first) = first else {
+        return err("expected an index");
+    };
     let mut all = vec![first];
     while cur.eat(',') {
         match parse_int(cur)? {
@@ -240,14 +266,20 @@ fn parse_indices(cur: &mut Cursor) -> Result<Selector, PathError> {
             None => return err("expected an index after ','"),
         }
     }
-    Ok(if all.len() == 1 { Selector::Index(first) } else { Selector::Indices(all) })
+    Ok(if all.len() == 1 {
+        Selector::Index(first)
+    } else {
+        Selector::Indices(all)
+    })
 }
 
 /// Reads `(expr)` after `?`, translating each embedded path to RFC 9535 bracket notation.
 fn parse_filter(cur: &mut Cursor) -> Result<String, PathError> {
     let open = cur.pos;
     if !cur.eat('(') {
-        return err(format!("a filter must be written '[?(…)]' at position {open}"));
+        return err(format!(
+            "a filter must be written '[?(…)]' at position {open}"
+        ));
     }
     let mut out = String::from("(");
     let mut depth = 1;
@@ -319,12 +351,18 @@ fn steps_to_rfc(steps: &[Step]) -> String {
                     out.push_str(&format!(":{}", part(step)));
                 }
             }
-            Selector::Names(ns) => {
-                out.push_str(&ns.iter().map(|n| quote_rfc(n)).collect::<Vec<_>>().join(","))
-            }
-            Selector::Indices(is) => {
-                out.push_str(&is.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","))
-            }
+            Selector::Names(ns) => out.push_str(
+                &ns.iter()
+                    .map(|n| quote_rfc(n))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            Selector::Indices(is) => out.push_str(
+                &is.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             Selector::Filter(f) => {
                 out.push('?');
                 out.push_str(f);

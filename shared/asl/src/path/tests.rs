@@ -44,21 +44,43 @@ fn indefinite_paths_always_yield_lists() {
 #[test]
 fn filters_accept_jayway_member_names() {
     let v = json!({"xs": [{"dest-code": 1}, {"dest-code": 2}]});
-    assert_eq!(sel("$.xs[?(@.dest-code == 2)]", &v), Some(json!([{"dest-code": 2}])));
-    assert_eq!(sel("$.xs[?(@['dest-code'] < 2 && @.dest-code >= 1)]", &v), Some(json!([{"dest-code": 1}])));
+    assert_eq!(
+        sel("$.xs[?(@.dest-code == 2)]", &v),
+        Some(json!([{"dest-code": 2}]))
+    );
+    assert_eq!(
+        sel("$.xs[?(@['dest-code'] < 2 && @.dest-code >= 1)]", &v),
+        Some(json!([{"dest-code": 1}]))
+    );
 }
 
 #[test]
 fn roots_are_recognised() {
-    assert_eq!(Path::parse("$$.Execution.Id").unwrap().root(), &Root::Context);
-    assert_eq!(Path::parse("$myVar.x").unwrap().root(), &Root::Variable("myVar".into()));
+    assert_eq!(
+        Path::parse("$$.Execution.Id").unwrap().root(),
+        &Root::Context
+    );
+    assert_eq!(
+        Path::parse("$myVar.x").unwrap().root(),
+        &Root::Variable("myVar".into())
+    );
     assert_eq!(Path::parse("$.x").unwrap().root(), &Root::Input);
     assert_eq!(Path::parse("$").unwrap().root(), &Root::Input);
 }
 
 #[test]
 fn malformed_paths_are_errors() {
-    for bad in ["", "a.b", "$.", "$[", "$['a'", "$.a[?(@.b]", "$[x]", "$.a[1:2:0]", "$.a.length()"] {
+    for bad in [
+        "",
+        "a.b",
+        "$.",
+        "$[",
+        "$['a'",
+        "$.a[?(@.b]",
+        "$[x]",
+        "$.a[1:2:0]",
+        "$.a.length()",
+    ] {
         assert!(Path::parse(bad).is_err(), "{bad} should not parse");
     }
 }
@@ -66,23 +88,38 @@ fn malformed_paths_are_errors() {
 #[test]
 fn writes_create_objects_on_the_way() {
     let mut v = json!({"a": 1});
-    Path::parse("$.b.c").unwrap().write(&mut v, json!(2)).unwrap();
+    Path::parse("$.b.c")
+        .unwrap()
+        .write(&mut v, json!(2))
+        .unwrap();
     assert_eq!(v, json!({"a": 1, "b": {"c": 2}}));
     Path::parse("$.a").unwrap().write(&mut v, json!(3)).unwrap();
     assert_eq!(v, json!({"a": 3, "b": {"c": 2}}));
     let mut arr = json!({"xs": [1, 2]});
-    Path::parse("$.xs[1]").unwrap().write(&mut arr, json!("y")).unwrap();
+    Path::parse("$.xs[1]")
+        .unwrap()
+        .write(&mut arr, json!("y"))
+        .unwrap();
     assert_eq!(arr, json!({"xs": [1, "y"]}));
     let mut whole = json!(1);
-    Path::parse("$").unwrap().write(&mut whole, json!({"k": true})).unwrap();
+    Path::parse("$")
+        .unwrap()
+        .write(&mut whole, json!({"k": true}))
+        .unwrap();
     assert_eq!(whole, json!({"k": true}));
 }
 
 #[test]
 fn writes_into_scalars_fail() {
     let mut v = json!({"a": "text"});
-    assert!(Path::parse("$.a.b").unwrap().write(&mut v, json!(1)).is_err());
-    assert!(Path::parse("$.a[0]").unwrap().write(&mut v, json!(1)).is_err());
+    assert!(Path::parse("$.a.b")
+        .unwrap()
+        .write(&mut v, json!(1))
+        .is_err());
+    assert!(Path::parse("$.a[0]")
+        .unwrap()
+        .write(&mut v, json!(1))
+        .is_err());
     let mut s = json!("scalar");
     assert!(Path::parse("$.x").unwrap().write(&mut s, json!(1)).is_err());
 }

@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use waymark_asl::dataflow::{apply_result_path, error_output};
-use waymark_asl::model::{StateKind, Transition};
+use waymark_asl::model::Transition;
 use waymark_asl::Failure;
 
 use super::{Stepper, TimerKind};
@@ -40,14 +40,11 @@ impl Stepper<'_, '_> {
             }
         }
 
-        match &state.kind {
-            StateKind::Map(_) => {
-                self.emit(fid, history::fanout_event(true, "Failed", None));
-            }
-            StateKind::Parallel(_) => {
-                self.emit(fid, history::fanout_event(false, "Failed", None));
-            }
-            _ => {}
+        // A Map or Parallel whose children failed says so; one whose own fields could not be
+        // evaluated fails without that event, as AWS does.
+        if let Phase::Children(f) = &self.frame(fid).phase {
+            let is_map = f.is_map;
+            self.emit(fid, history::fanout_event(is_map, "Failed", None));
         }
 
         if let Some(c) = state.catch.iter().find(|c| c.matches(&error)) {

@@ -15,12 +15,19 @@ use crate::history;
 use crate::record::{child_frame_id, Fanout, Frame, Phase};
 
 impl Stepper<'_, '_> {
-    pub(crate) fn run_parallel(&mut self, fid: &str, state: &State, p: &Parallel) -> Result<Flow, Failure> {
+    pub(crate) fn run_parallel(
+        &mut self,
+        fid: &str,
+        state: &State,
+        p: &Parallel,
+    ) -> Result<Flow, Failure> {
         let raw = self.frame(fid).input.clone();
         let ctx = self.context(fid, None, None);
         let input = self.eval(fid, &raw, &ctx, |env| -> Result<Value, Failure> {
             let effective = apply_input_path(&state.io, env)?;
-            self.eval(fid, &effective, &ctx, |env| apply_template(state.io.parameters.as_ref(), env))
+            self.eval(fid, &effective, &ctx, |env| {
+                apply_template(state.io.parameters.as_ref(), env)
+            })
         })?;
         self.emit(fid, history::fanout_event(false, "Started", None));
         let n = p.branches.len();
@@ -28,7 +35,12 @@ impl Stepper<'_, '_> {
         Ok(Flow::Blocked)
     }
 
-    pub(crate) fn run_map(&mut self, fid: &str, state: &State, m: &MapState) -> Result<Flow, Failure> {
+    pub(crate) fn run_map(
+        &mut self,
+        fid: &str,
+        state: &State,
+        m: &MapState,
+    ) -> Result<Flow, Failure> {
         let raw = self.frame(fid).input.clone();
         let ctx = self.context(fid, None, None);
         let (effective, items) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
@@ -40,21 +52,39 @@ impl Stepper<'_, '_> {
             Ok((effective, items))
         })?;
         let Value::Array(items) = items else {
-            return Err(Failure::runtime(format!("Map state input must be an array but was: {}", to_text(&items))));
+            return Err(Failure::runtime(format!(
+                "Map state input must be an array but was: {}",
+                to_text(&items)
+            )));
         };
-        self.emit(fid, history::fanout_event(true, "Started", Some(items.len())));
-        let (max_concurrency, tolerated_count, tolerated_percentage) =
+        let max_concurrency = self.eval(fid, &effective, &ctx, |env| {
+            dynamic_count(
+                &m.max_concurrency,
+                env,
+                "MaxConcurrencyPath",
+                "MaxConcurrency",
+            )
+        })?;
+        self.emit(
+            fid,
+            history::fanout_event(true, "Started", Some(items.len())),
+        );
+        let (tolerated_count, tolerated_percentage) =
             self.eval(fid, &effective, &ctx, |env| -> Result<_, Failure> {
-                let mc = dynamic_count(&m.max_concurrency, env, "MaxConcurrencyPath", "MaxConcurrency")?;
                 let tc = match &m.tolerated_failure_count {
                     None => None,
-                    Some(d) => Some(dynamic_count(d, env, "ToleratedFailureCountPath", "ToleratedFailureCount")?),
+                    Some(d) => Some(dynamic_count(
+                        d,
+                        env,
+                        "ToleratedFailureCountPath",
+                        "ToleratedFailureCount",
+                    )?),
                 };
                 let tp = match &m.tolerated_failure_percentage {
                     None => None,
                     Some(d) => Some(dynamic_percentage(d, env)?),
                 };
-                Ok((mc, tc, tp))
+                Ok((tc, tp))
             })?;
         let distributed = m.mode == ProcessorMode::Distributed;
         if distributed {
@@ -105,7 +135,11 @@ impl Stepper<'_, '_> {
             running: 0,
             succeeded: 0,
             failed: 0,
-            max_concurrency: if max_concurrency == 0 { usize::MAX } else { max_concurrency },
+            max_concurrency: if max_concurrency == 0 {
+                usize::MAX
+            } else {
+                max_concurrency
+            },
             tolerated_count,
             tolerated_percentage,
             input,
@@ -150,9 +184,13 @@ impl Stepper<'_, '_> {
             let input = if is_map {
                 let item = f.items[index].clone();
                 let fanout_input = f.input.clone();
-                let StateKind::Map(m) = &state.kind else { unreachable!("map fan-outs belong to Map states") };
+                let StateKind::Map(m) = &state.kind else {
+                    unreachable!("map fan-outs belong to Map states")
+                };
                 let ctx = self.context(fid, None, Some((index, &item)));
-                match self.eval(fid, &fanout_input, &ctx, |env| apply_template(m.item_selector.as_ref(), env)) {
+                match self.eval(fid, &fanout_input, &ctx, |env| {
+                    apply_template(m.item_selector.as_ref(), env)
+                }) {
                     Ok(v) if m.item_selector.is_some() => v,
                     Ok(_) => item,
                     Err(e) => {
@@ -205,7 +243,9 @@ impl Stepper<'_, '_> {
 
     /// A child frame finished: record its result, start the next ones, finish the fan-out.
     pub(crate) fn child_done(&mut self, parent: &str, child: &str, result: Result<Value, Failure>) {
-        let Some(child_frame) = self.rec.frames.remove(child) else { return };
+        let Some(child_frame) = self.rec.frames.remove(child) else {
+            return;
+        };
         let Some(f) = self.fanout(parent) else { return };
         let (is_map, index) = (f.is_map, child_frame.index);
         let state = self.current_state(parent);
@@ -216,7 +256,10 @@ impl Stepper<'_, '_> {
         match result {
             Ok(output) => {
                 if is_map && !child_frame.silent {
-                    self.emit(parent, history::map_iteration("Succeeded", &state.name, index));
+                    self.emit(
+                        parent,
+                        history::map_iteration("Succeeded", &state.name, index),
+                    );
                 }
                 let f = self.fanout_mut(parent);
                 f.results[index] = Some(output);
@@ -233,7 +276,9 @@ impl Stepper<'_, '_> {
                 f.results[index] = Some(Value::Null);
                 let tolerated = is_map && within_tolerance(f);
                 if !tolerated {
-                    let failure = if is_map && (f.tolerated_count.is_some() || f.tolerated_percentage.is_some()) {
+                    let failure = if is_map
+                        && (f.tolerated_count.is_some() || f.tolerated_percentage.is_some())
+                    {
                         Failure::new(
                             names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
                             "The specified tolerated failure threshold was exceeded",
@@ -264,10 +309,17 @@ impl Stepper<'_, '_> {
     /// Every child is done: gather the results and leave the state.
     fn fanout_complete(&mut self, fid: &str) {
         let state = self.current_state(fid);
-        let Phase::Children(f) = &self.frame(fid).phase else { return };
+        let Phase::Children(f) = &self.frame(fid).phase else {
+            return;
+        };
         let is_map = f.is_map;
         let distributed = f.distributed;
-        let results = Value::Array(f.results.iter().map(|r| r.clone().unwrap_or(Value::Null)).collect());
+        let results = Value::Array(
+            f.results
+                .iter()
+                .map(|r| r.clone().unwrap_or(Value::Null))
+                .collect(),
+        );
         if distributed {
             self.emit(fid, history::map_run_succeeded());
         }
@@ -305,7 +357,9 @@ impl Stepper<'_, '_> {
             .collect();
         let state = self.current_state(fid);
         for child in children {
-            let Some(frame) = self.rec.frames.get(&child) else { continue };
+            let Some(frame) = self.rec.frames.get(&child) else {
+                continue;
+            };
             if frame.parent.as_deref() == Some(fid) && is_map && !frame.silent {
                 let index = frame.index;
                 self.emit(fid, history::map_iteration("Aborted", &state.name, index));
@@ -318,11 +372,18 @@ impl Stepper<'_, '_> {
 
 fn within_tolerance(f: &Fanout) -> bool {
     let by_count = f.tolerated_count.is_some_and(|n| f.failed as u64 <= n);
-    let by_percentage = f.tolerated_percentage.is_some_and(|p| f.total > 0 && (f.failed as f64 * 100.0 / f.total as f64) <= p);
+    let by_percentage = f
+        .tolerated_percentage
+        .is_some_and(|p| f.total > 0 && (f.failed as f64 * 100.0 / f.total as f64) <= p);
     by_count || by_percentage
 }
 
-fn dynamic_count(d: &Dynamic<u64>, env: &waymark_asl::env::Env, path_field: &str, field: &str) -> Result<u64, Failure> {
+fn dynamic_count(
+    d: &Dynamic<u64>,
+    env: &waymark_asl::env::Env,
+    path_field: &str,
+    field: &str,
+) -> Result<u64, Failure> {
     match d {
         Dynamic::Literal(n) => Ok(*n),
         Dynamic::Path(p) => {
@@ -331,13 +392,15 @@ fn dynamic_count(d: &Dynamic<u64>, env: &waymark_asl::env::Env, path_field: &str
                 Some(n) if n < 0 => Err(Failure::runtime(format!("{field} cannot be negative."))),
                 Some(n) => Ok(n as u64),
                 None => Err(Failure::runtime(format!(
-                    "The {path_field} field refers to value {} which is not a valid integer: {}",
-                    to_text(&v),
+                    "The {path_field} field refers to value \"{}\" which is not a valid integer: {}",
+                    raw_text(&v),
                     p.source()
                 ))),
             }
         }
-        Dynamic::Jsonata(_) => Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state")),
+        Dynamic::Jsonata(_) => Err(Failure::runtime(
+            "JSONata expressions are not supported in a JSONPath state",
+        )),
     }
 }
 
@@ -352,12 +415,22 @@ fn dynamic_percentage(d: &Dynamic<f64>, env: &waymark_asl::env::Env) -> Result<f
                 }
                 Some(n) => Ok(n),
                 None => Err(Failure::runtime(format!(
-                    "The ToleratedFailurePercentagePath field refers to value {} which is not a valid float: {}",
-                    to_text(&v),
+                    "The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {}",
+                    raw_text(&v),
                     p.source()
                 ))),
             }
         }
-        Dynamic::Jsonata(_) => Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state")),
+        Dynamic::Jsonata(_) => Err(Failure::runtime(
+            "JSONata expressions are not supported in a JSONPath state",
+        )),
+    }
+}
+
+/// A value as AWS quotes it in messages: a string's own text, anything else as JSON.
+fn raw_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => to_text(other),
     }
 }

@@ -6,8 +6,8 @@
 //! A step runs every frame it can until each is blocked on something outside (a timer, a
 //! task) or done, so one step may cover many pure transitions (Pass, Choice, zero Waits).
 
-mod fanout;
 mod failure;
+mod fanout;
 mod states;
 mod task;
 #[cfg(test)]
@@ -36,11 +36,28 @@ pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 #[serde(tag = "signal")]
 pub enum Signal {
     Start,
-    Timer { frame: FrameId, seq: u64, kind: TimerKind },
-    TaskSucceeded { frame: FrameId, seq: u64, output: Value },
-    TaskFailed { frame: FrameId, seq: u64, failure: Failure },
-    TaskHeartbeat { frame: FrameId, seq: u64 },
-    Stop { failure: Failure },
+    Timer {
+        frame: FrameId,
+        seq: u64,
+        kind: TimerKind,
+    },
+    TaskSucceeded {
+        frame: FrameId,
+        seq: u64,
+        output: Value,
+    },
+    TaskFailed {
+        frame: FrameId,
+        seq: u64,
+        failure: Failure,
+    },
+    TaskHeartbeat {
+        frame: FrameId,
+        seq: u64,
+    },
+    Stop {
+        failure: Failure,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,9 +74,16 @@ pub enum TimerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "effect")]
 pub enum Effect {
-    Timer { at: DateTime<Utc>, frame: FrameId, seq: u64, kind: TimerKind },
-    Invoke(TaskRequest),
-    Finished { status: Status },
+    Timer {
+        at: DateTime<Utc>,
+        frame: FrameId,
+        seq: u64,
+        kind: TimerKind,
+    },
+    Invoke(Box<TaskRequest>),
+    Finished {
+        status: Status,
+    },
 }
 
 /// A task to run for a Task state.
@@ -96,8 +120,19 @@ pub struct StepOutput {
 
 /// Applies `signal` to `rec`. Signals that no longer apply (a timer for a phase that has
 /// moved on, an answer for a task that was aborted) change nothing.
-pub fn step(def: &Definition, rec: &mut ExecutionRecord, signal: Signal, env: &StepEnv) -> StepOutput {
-    let mut s = Stepper { def, rec, env, out: StepOutput::default(), runnable: VecDeque::new() };
+pub fn step(
+    def: &Definition,
+    rec: &mut ExecutionRecord,
+    signal: Signal,
+    env: &StepEnv,
+) -> StepOutput {
+    let mut s = Stepper {
+        def,
+        rec,
+        env,
+        out: StepOutput::default(),
+        runnable: VecDeque::new(),
+    };
     s.apply(signal);
     s.drain();
     s.out
@@ -148,14 +183,26 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 let d = history::execution_aborted(&failure);
                 self.finish_execution(Status::Aborted, None, Some(failure), d);
             }
-            Signal::Timer { kind: TimerKind::ExecutionTimeout, .. } => {
-                let f = Failure { error: Some(names::TIMEOUT.into()), cause: None };
+            Signal::Timer {
+                kind: TimerKind::ExecutionTimeout,
+                ..
+            } => {
+                let f = Failure {
+                    error: Some(names::TIMEOUT.into()),
+                    cause: None,
+                };
                 let d = history::execution_timed_out(&f);
                 self.finish_execution(Status::TimedOut, None, Some(f), d);
             }
             Signal::Timer { frame, seq, kind } => self.timer(&frame, seq, kind),
-            Signal::TaskSucceeded { frame, seq, output } => self.task_succeeded(&frame, seq, output),
-            Signal::TaskFailed { frame, seq, failure } => self.task_failed(&frame, seq, failure),
+            Signal::TaskSucceeded { frame, seq, output } => {
+                self.task_succeeded(&frame, seq, output)
+            }
+            Signal::TaskFailed {
+                frame,
+                seq,
+                failure,
+            } => self.task_failed(&frame, seq, failure),
             Signal::TaskHeartbeat { frame, seq } => self.task_heartbeat(&frame, seq),
         }
     }
@@ -206,7 +253,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
     /// Runs a frame until it blocks or ends.
     fn run_frame(&mut self, fid: &FrameId) {
         loop {
-            let Some(frame) = self.rec.frames.get(fid) else { return };
+            let Some(frame) = self.rec.frames.get(fid) else {
+                return;
+            };
             match &frame.phase {
                 Phase::Enter => self.enter(fid),
                 Phase::Run => {
@@ -218,7 +267,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
                     self.frame_finished(fid);
                     return;
                 }
-                Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Children(_) => return,
+                Phase::Waiting { .. }
+                | Phase::Backoff { .. }
+                | Phase::Task(_)
+                | Phase::Children(_) => return,
             }
         }
     }
@@ -230,7 +282,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
     }
 
     pub(crate) fn frame_mut(&mut self, fid: &str) -> &mut Frame {
-        self.rec.frames.get_mut(fid).expect("frame exists while it runs")
+        self.rec
+            .frames
+            .get_mut(fid)
+            .expect("frame exists while it runs")
     }
 
     pub(crate) fn graph_of(&self, scope: &[(String, usize)]) -> &'a Graph {
@@ -243,7 +298,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     pub(crate) fn current_state(&self, fid: &str) -> &'a State {
         let f = self.frame(fid);
-        self.graph_of(&f.scope).state(&f.state).expect("frames only enter existing states")
+        self.graph_of(&f.scope)
+            .state(&f.state)
+            .expect("frames only enter existing states")
     }
 
     /// Appends an event for `fid` (unless the frame is silent) and returns its id.
@@ -261,26 +318,53 @@ impl<'a, 'e> Stepper<'a, 'e> {
     fn push_event(&mut self, d: Details, prev: u64) -> u64 {
         let id = self.rec.next_event_id;
         self.rec.next_event_id += 1;
-        self.out.events.push(history::finish(d, id, prev, self.env.now));
+        self.out
+            .events
+            .push(history::finish(d, id, prev, self.env.now));
         id
     }
 
     /// The context object for the frame's current state.
-    pub(crate) fn context(&self, fid: &str, token: Option<&str>, map_item: Option<(usize, &Value)>) -> Value {
+    pub(crate) fn context(
+        &self,
+        fid: &str,
+        token: Option<&str>,
+        map_item: Option<(usize, &Value)>,
+    ) -> Value {
         let f = self.frame(fid);
         let state = self.current_state(fid);
         let retry_count = matches!(state.kind, waymark_asl::model::StateKind::Task(_))
             .then(|| f.retry_counts.iter().sum::<u64>());
         context_object(
             self.rec,
-            &StateContext { state: &f.state, entered_time: f.entered_time, retry_count, task_token: token, map_item },
+            &StateContext {
+                state: &f.state,
+                entered_time: f.entered_time,
+                retry_count,
+                task_token: token,
+                map_item,
+            },
         )
     }
 
     /// Evaluates something against `input` with the frame's context and variables.
-    pub(crate) fn eval<T>(&self, fid: &str, input: &Value, ctx: &Value, f: impl FnOnce(&Env) -> T) -> T {
-        let vars = FrameVars { rec: self.rec, frame: fid.to_string() };
-        let env = Env { input, context: ctx, vars: &vars, random: self.env.random };
+    pub(crate) fn eval<T>(
+        &self,
+        fid: &str,
+        input: &Value,
+        ctx: &Value,
+        f: impl FnOnce(&Env) -> T,
+    ) -> T {
+        let vars = FrameVars {
+            rec: self.rec,
+            frame: fid.to_string(),
+        };
+        let env = Env {
+            input,
+            context: ctx,
+            vars: &vars,
+            random: self.env.random,
+        };
         f(&env)
     }
 
@@ -293,7 +377,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
             | Some(names::INTRINSIC_FAILURE)
             | Some(names::RESULT_PATH_MATCH_FAILURE)
             | Some(names::PARAMETER_PATH_FAILURE)
-            | Some(names::QUERY_EVALUATION_ERROR) => f.in_state(&frame.state, frame.entered_event_id),
+            | Some(names::QUERY_EVALUATION_ERROR) => {
+                f.in_state(&frame.state, frame.entered_event_id)
+            }
             _ => f,
         }
     }
@@ -301,7 +387,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
     fn enter(&mut self, fid: &FrameId) {
         let state = self.current_state(fid);
         let input = self.frame(fid).input.clone();
-        let id = self.emit(fid, history::state_entered(state.type_name(), &state.name, &input));
+        let id = self.emit(
+            fid,
+            history::state_entered(state.type_name(), &state.name, &input),
+        );
         let now = self.env.now;
         let f = self.frame_mut(fid);
         f.entered_event_id = id;
@@ -347,7 +436,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
             self.fail_state(fid, f);
             return;
         }
-        self.emit(fid, history::state_exited(state.type_name(), &state.name, &output, None));
+        self.emit(
+            fid,
+            history::state_exited(state.type_name(), &state.name, &output, None),
+        );
         self.transition(fid, state.transition.clone(), output);
     }
 
@@ -379,13 +471,26 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 self.finish_execution(Status::Failed, None, Some(failure), d);
             }
             (Some(parent), Phase::Done { output }) => self.child_done(&parent, fid, Ok(output)),
-            (Some(parent), Phase::Failed { failure }) => self.child_done(&parent, fid, Err(failure)),
+            (Some(parent), Phase::Failed { failure }) => {
+                self.child_done(&parent, fid, Err(failure))
+            }
             _ => {}
         }
     }
 
-    fn finish_execution(&mut self, status: Status, output: Option<Value>, failure: Option<Failure>, d: Details) {
-        let prev = self.rec.frames.get("").map(|f| f.last_event_id).unwrap_or(self.rec.next_event_id - 1);
+    fn finish_execution(
+        &mut self,
+        status: Status,
+        output: Option<Value>,
+        failure: Option<Failure>,
+        d: Details,
+    ) {
+        let prev = self
+            .rec
+            .frames
+            .get("")
+            .map(|f| f.last_event_id)
+            .unwrap_or(self.rec.next_event_id - 1);
         self.push_event(d, prev);
         self.rec.status = status;
         self.rec.output = output;
@@ -397,7 +502,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
     }
 
     fn timer(&mut self, fid: &str, seq: u64, kind: TimerKind) {
-        let Some(frame) = self.rec.frames.get(fid) else { return };
+        let Some(frame) = self.rec.frames.get(fid) else {
+            return;
+        };
         if frame.seq != seq {
             return;
         }
@@ -412,12 +519,19 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 f.seq += 1;
                 f.phase = Phase::Run;
             }
-            (Phase::Task(_), TimerKind::TaskTimeout) => {
-                self.task_timed_out(fid, Failure { error: Some(names::TIMEOUT.into()), cause: None })
-            }
+            (Phase::Task(_), TimerKind::TaskTimeout) => self.task_timed_out(
+                fid,
+                Failure {
+                    error: Some(names::TIMEOUT.into()),
+                    cause: None,
+                },
+            ),
             (Phase::Task(t), TimerKind::Heartbeat(n)) if t.heartbeats == n => self.task_timed_out(
                 fid,
-                Failure { error: Some(names::HEARTBEAT_TIMEOUT.into()), cause: None },
+                Failure {
+                    error: Some(names::HEARTBEAT_TIMEOUT.into()),
+                    cause: None,
+                },
             ),
             _ => return,
         }
@@ -426,6 +540,11 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     pub(crate) fn schedule(&mut self, fid: &str, at: DateTime<Utc>, kind: TimerKind) {
         let seq = self.frame(fid).seq;
-        self.out.effects.push(Effect::Timer { at, frame: fid.to_string(), seq, kind });
+        self.out.effects.push(Effect::Timer {
+            at,
+            frame: fid.to_string(),
+            seq,
+            kind,
+        });
     }
 }

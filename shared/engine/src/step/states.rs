@@ -4,7 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 use waymark_asl::choice;
-use waymark_asl::dataflow::{apply_input_path, apply_output_path, apply_result_path, apply_template};
+use waymark_asl::dataflow::{
+    apply_input_path, apply_output_path, apply_result_path, apply_template,
+};
 use waymark_asl::error::names;
 use waymark_asl::json::{as_integer, to_text};
 use waymark_asl::model::{Choice, Dynamic, DynamicText, Fail, Pass, State, Wait};
@@ -27,7 +29,9 @@ impl Stepper<'_, '_> {
         let (raw, ctx) = self.raw(fid);
         let output = self.eval(fid, &raw, &ctx, |env| -> Result<Value, Failure> {
             let effective = apply_input_path(&state.io, env)?;
-            let effective = self.eval(fid, &effective, &ctx, |env| apply_template(state.io.parameters.as_ref(), env))?;
+            let effective = self.eval(fid, &effective, &ctx, |env| {
+                apply_template(state.io.parameters.as_ref(), env)
+            })?;
             let result = pass.result.clone().unwrap_or(effective);
             let after = apply_result_path(state.io.result_path.as_ref(), &raw, result)?;
             self.eval(fid, &after, &ctx, |env| apply_output_path(&state.io, env))
@@ -40,7 +44,9 @@ impl Stepper<'_, '_> {
         let (raw, ctx) = self.raw(fid);
         let output = self.eval(fid, &raw, &ctx, |env| -> Result<Value, Failure> {
             let effective = apply_input_path(&state.io, env)?;
-            self.eval(fid, &effective, &ctx, |env| apply_output_path(&state.io, env))
+            self.eval(fid, &effective, &ctx, |env| {
+                apply_output_path(&state.io, env)
+            })
         })?;
         self.exit_state(fid, state, output);
         Ok(Flow::Continue)
@@ -50,28 +56,47 @@ impl Stepper<'_, '_> {
         let (raw, ctx) = self.raw(fid);
         let (next, output) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
             let effective = apply_input_path(&state.io, env)?;
-            let next = self.eval(fid, &effective, &ctx, |env| -> Result<Option<String>, Failure> {
-                for branch in &c.choices {
-                    let mut no_jsonata = |_: &Value| -> Result<bool, Failure> {
-                        Err(Failure::runtime("JSONata conditions are not supported in a JSONPath state"))
-                    };
-                    if choice::evaluate(&branch.rule, env, &mut no_jsonata)? {
-                        return Ok(Some(branch.next.clone()));
+            let next = self.eval(
+                fid,
+                &effective,
+                &ctx,
+                |env| -> Result<Option<String>, Failure> {
+                    for branch in &c.choices {
+                        let mut no_jsonata = |_: &Value| -> Result<bool, Failure> {
+                            Err(Failure::runtime(
+                                "JSONata conditions are not supported in a JSONPath state",
+                            ))
+                        };
+                        if choice::evaluate(&branch.rule, env, &mut no_jsonata)? {
+                            return Ok(Some(branch.next.clone()));
+                        }
                     }
-                }
-                Ok(c.default.clone())
+                    Ok(c.default.clone())
+                },
+            )?;
+            let output = self.eval(fid, &effective, &ctx, |env| {
+                apply_output_path(&state.io, env)
             })?;
-            let output = self.eval(fid, &effective, &ctx, |env| apply_output_path(&state.io, env))?;
             Ok((next, output))
         })?;
         let Some(next) = next else {
             return Err(Failure::new(
                 names::NO_CHOICE_MATCHED,
-                format!("No Choice Rule matched and no Default was specified in the Choice state '{}'", state.name),
+                format!(
+                    "No Choice Rule matched and no Default was specified in the Choice state '{}'",
+                    state.name
+                ),
             ));
         };
-        self.emit(fid, crate::history::state_exited("Choice", &state.name, &output, None));
-        self.transition(fid, Some(waymark_asl::model::Transition::Next(next)), output);
+        self.emit(
+            fid,
+            crate::history::state_exited("Choice", &state.name, &output, None),
+        );
+        self.transition(
+            fid,
+            Some(waymark_asl::model::Transition::Next(next)),
+            output,
+        );
         Ok(Flow::Continue)
     }
 
@@ -81,7 +106,9 @@ impl Stepper<'_, '_> {
         let (until, output) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
             let effective = apply_input_path(&state.io, env)?;
             let until = self.eval(fid, &effective, &ctx, |env| wait_until(w, env, now))?;
-            let output = self.eval(fid, &effective, &ctx, |env| apply_output_path(&state.io, env))?;
+            let output = self.eval(fid, &effective, &ctx, |env| {
+                apply_output_path(&state.io, env)
+            })?;
             Ok((until, output))
         })?;
         if until <= now {
@@ -104,7 +131,9 @@ impl Stepper<'_, '_> {
                     Some(DynamicText::Literal(s)) => Some(s.clone()),
                     Some(DynamicText::Path(tpl)) => {
                         let v = match tpl {
-                            waymark_asl::template::Template::Path(p) => select_required(env, p, field)?,
+                            waymark_asl::template::Template::Path(p) => {
+                                select_required(env, p, field)?
+                            }
                             other => other.eval(env)?,
                         };
                         Some(match v {
@@ -113,11 +142,16 @@ impl Stepper<'_, '_> {
                         })
                     }
                     Some(DynamicText::Jsonata(_)) => {
-                        return Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state"))
+                        return Err(Failure::runtime(
+                            "JSONata expressions are not supported in a JSONPath state",
+                        ))
                     }
                 })
             };
-            Ok(Failure { error: text(&fail.error, "ErrorPath")?, cause: text(&fail.cause, "CausePath")? })
+            Ok(Failure {
+                error: text(&fail.error, "ErrorPath")?,
+                cause: text(&fail.cause, "CausePath")?,
+            })
         })?;
         let f = self.frame_mut(fid);
         f.seq += 1;
@@ -126,7 +160,11 @@ impl Stepper<'_, '_> {
     }
 }
 
-fn wait_until(w: &Wait, env: &waymark_asl::env::Env, now: DateTime<Utc>) -> Result<DateTime<Utc>, Failure> {
+fn wait_until(
+    w: &Wait,
+    env: &waymark_asl::env::Env,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, Failure> {
     match w {
         Wait::Seconds(Dynamic::Literal(n)) => Ok(now + Duration::seconds(*n as i64)),
         Wait::Seconds(Dynamic::Path(p)) => {
@@ -171,8 +209,8 @@ fn wait_until(w: &Wait, env: &waymark_asl::env::Env, now: DateTime<Utc>) -> Resu
                 ))),
             }
         }
-        Wait::Seconds(Dynamic::Jsonata(_)) | Wait::Timestamp(Dynamic::Jsonata(_)) => {
-            Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state"))
-        }
+        Wait::Seconds(Dynamic::Jsonata(_)) | Wait::Timestamp(Dynamic::Jsonata(_)) => Err(
+            Failure::runtime("JSONata expressions are not supported in a JSONPath state"),
+        ),
     }
 }

@@ -2,7 +2,9 @@
 
 use chrono::Duration;
 use serde_json::Value;
-use waymark_asl::dataflow::{apply_input_path, apply_output_path, apply_result_path, apply_template};
+use waymark_asl::dataflow::{
+    apply_input_path, apply_output_path, apply_result_path, apply_template,
+};
 use waymark_asl::json::as_integer;
 use waymark_asl::model::{Dynamic, State, Task};
 use waymark_asl::Failure;
@@ -12,21 +14,32 @@ use crate::history::ResourceEvents;
 use crate::record::{Phase, TaskPhase};
 
 impl Stepper<'_, '_> {
-    pub(crate) fn run_task(&mut self, fid: &str, state: &State, task: &Task) -> Result<Flow, Failure> {
+    pub(crate) fn run_task(
+        &mut self,
+        fid: &str,
+        state: &State,
+        task: &Task,
+    ) -> Result<Flow, Failure> {
         let token = (self.env.new_token)();
         let raw = self.frame(fid).input.clone();
         let ctx = self.context(fid, Some(&token), None);
-        let (parameters, timeout, heartbeat) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
-            let effective = apply_input_path(&state.io, env)?;
-            let timeout = seconds(task.timeout_seconds.as_ref(), env, "TimeoutSecondsPath")?;
-            let heartbeat = seconds(task.heartbeat_seconds.as_ref(), env, "HeartbeatSecondsPath")?;
-            let parameters =
-                self.eval(fid, &effective, &ctx, |env| apply_template(state.io.parameters.as_ref(), env))?;
-            Ok((parameters, timeout, heartbeat))
-        })?;
+        let (parameters, timeout, heartbeat) =
+            self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
+                let effective = apply_input_path(&state.io, env)?;
+                let timeout = seconds(task.timeout_seconds.as_ref(), env, "TimeoutSecondsPath")?;
+                let heartbeat =
+                    seconds(task.heartbeat_seconds.as_ref(), env, "HeartbeatSecondsPath")?;
+                let parameters = self.eval(fid, &effective, &ctx, |env| {
+                    apply_template(state.io.parameters.as_ref(), env)
+                })?;
+                Ok((parameters, timeout, heartbeat))
+            })?;
         let wait_for_token = task.resource.ends_with(".waitForTaskToken");
         let events = ResourceEvents::of(&task.resource);
-        self.emit(fid, events.scheduled(self.env.region, &parameters, timeout, heartbeat));
+        self.emit(
+            fid,
+            events.scheduled(self.env.region, &parameters, timeout, heartbeat),
+        );
         self.emit(fid, events.started());
         let now = self.env.now;
         let frame = self.frame_mut(fid);
@@ -42,12 +55,20 @@ impl Stepper<'_, '_> {
         });
         let seq = frame.seq;
         if let Some(t) = timeout {
-            self.schedule(fid, now + Duration::seconds(t as i64), TimerKind::TaskTimeout);
+            self.schedule(
+                fid,
+                now + Duration::seconds(t as i64),
+                TimerKind::TaskTimeout,
+            );
         }
         if let Some(h) = heartbeat {
-            self.schedule(fid, now + Duration::seconds(h as i64), TimerKind::Heartbeat(0));
+            self.schedule(
+                fid,
+                now + Duration::seconds(h as i64),
+                TimerKind::Heartbeat(0),
+            );
         }
-        self.out.effects.push(Effect::Invoke(TaskRequest {
+        self.out.effects.push(Effect::Invoke(Box::new(TaskRequest {
             frame: fid.to_string(),
             seq,
             state: state.name.clone(),
@@ -59,7 +80,7 @@ impl Stepper<'_, '_> {
             heartbeat_seconds: heartbeat,
             credentials: task.credentials.clone(),
             context: ctx,
-        }));
+        })));
         Ok(Flow::Blocked)
     }
 
@@ -72,7 +93,9 @@ impl Stepper<'_, '_> {
     }
 
     pub(crate) fn task_succeeded(&mut self, fid: &str, seq: u64, output: Value) {
-        let Some(t) = self.task_phase(fid, seq) else { return };
+        let Some(t) = self.task_phase(fid, seq) else {
+            return;
+        };
         self.emit(fid, ResourceEvents::of(&t.resource).succeeded(&output));
         let state = self.current_state(fid);
         let raw = self.frame(fid).input.clone();
@@ -93,21 +116,27 @@ impl Stepper<'_, '_> {
     }
 
     pub(crate) fn task_failed(&mut self, fid: &str, seq: u64, failure: Failure) {
-        let Some(t) = self.task_phase(fid, seq) else { return };
+        let Some(t) = self.task_phase(fid, seq) else {
+            return;
+        };
         self.emit(fid, ResourceEvents::of(&t.resource).failed(&failure));
         self.fail_state(fid, failure);
         self.runnable.push_back(fid.to_string());
     }
 
     pub(crate) fn task_timed_out(&mut self, fid: &str, failure: Failure) {
-        let Phase::Task(t) = &self.frame(fid).phase else { return };
+        let Phase::Task(t) = &self.frame(fid).phase else {
+            return;
+        };
         let d = ResourceEvents::of(&t.resource).timed_out(&failure);
         self.emit(fid, d);
         self.fail_state(fid, failure);
     }
 
     pub(crate) fn task_heartbeat(&mut self, fid: &str, seq: u64) {
-        let Some(t) = self.task_phase(fid, seq) else { return };
+        let Some(t) = self.task_phase(fid, seq) else {
+            return;
+        };
         let Some(h) = t.heartbeat_seconds else { return };
         let n = t.heartbeats + 1;
         if let Phase::Task(tp) = &mut self.frame_mut(fid).phase {
@@ -119,7 +148,11 @@ impl Stepper<'_, '_> {
 }
 
 /// TimeoutSeconds / HeartbeatSeconds, literal or read from the input.
-fn seconds(d: Option<&Dynamic<u64>>, env: &waymark_asl::env::Env, field: &str) -> Result<Option<u64>, Failure> {
+fn seconds(
+    d: Option<&Dynamic<u64>>,
+    env: &waymark_asl::env::Env,
+    field: &str,
+) -> Result<Option<u64>, Failure> {
     match d {
         None => Ok(None),
         Some(Dynamic::Literal(n)) => Ok(Some(*n)),
@@ -134,6 +167,8 @@ fn seconds(d: Option<&Dynamic<u64>>, env: &waymark_asl::env::Env, field: &str) -
                 ))),
             }
         }
-        Some(Dynamic::Jsonata(_)) => Err(Failure::runtime("JSONata expressions are not supported in a JSONPath state")),
+        Some(Dynamic::Jsonata(_)) => Err(Failure::runtime(
+            "JSONata expressions are not supported in a JSONPath state",
+        )),
     }
 }

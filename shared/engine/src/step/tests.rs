@@ -1,0 +1,492 @@
+//! Executions driven end to end on the in-memory ports with a virtual clock, checking outputs,
+//! history and the timing of retries, waits and timeouts.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Value};
+use waymark_asl::parse::{parse_value, MachineType, ParseOptions};
+use waymark_asl::Failure;
+
+use crate::history::HistoryEvent;
+use crate::memory::*;
+use crate::ports::*;
+use crate::record::{ExecutionRecord, Status};
+use crate::runner::{Config, Engine};
+use crate::step::{Signal, TaskRequest};
+
+type Script = Box<dyn Fn(&TaskRequest, usize) -> TaskOutcome + Send + Sync>;
+
+/// A Tasks port answering from a script, and recording every request.
+struct Scripted {
+    script: Script,
+    calls: Arc<Mutex<Vec<TaskRequest>>>,
+}
+
+impl Tasks for Scripted {
+    async fn invoke(&self, _arn: &str, req: &TaskRequest) -> TaskOutcome {
+        let n = {
+            let mut calls = self.calls.lock().unwrap();
+            calls.push(req.clone());
+            calls.len()
+        };
+        (self.script)(req, n)
+    }
+}
+
+struct Run {
+    rec: ExecutionRecord,
+    history: Vec<HistoryEvent>,
+    calls: Vec<TaskRequest>,
+}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap()
+}
+
+type TestEngine =
+    Engine<MemoryStore, MemoryScheduler, Scripted, NullNotifier, ScaledClock, SeededIds>;
+
+fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let e = Engine {
+        store: MemoryStore::default(),
+        scheduler: MemoryScheduler::default(),
+        tasks: Scripted {
+            script,
+            calls: calls.clone(),
+        },
+        notifier: NullNotifier,
+        clock: ScaledClock::new(t0(), 0.0),
+        ids: SeededIds::new(7),
+        config: Config::default(),
+    };
+    (e, calls)
+}
+
+fn machine(e: &TestEngine, def: Value) -> StateMachine {
+    let parsed = parse_value(&def, &ParseOptions::default()).expect("valid definition");
+    let sm = StateMachine {
+        arn: e.config.state_machine_arn("Test"),
+        name: "Test".into(),
+        definition_text: def.to_string(),
+        definition: Arc::new(parsed.definition),
+        machine_type: MachineType::Standard,
+        role_arn: e.config.role_arn.clone(),
+    };
+    e.store.put_state_machine(sm.clone());
+    sm
+}
+
+fn run_with(def: Value, input: Value, script: Script) -> Run {
+    let (e, calls) = engine(script);
+    let sm = machine(&e, def);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (rec, history) = rt.block_on(async {
+        let started = e.start_execution(&sm, Some("exec"), input).await.unwrap();
+        let rec = run_until_settled(&e, &started.execution_arn).await.unwrap();
+        let history = e.store.history(&rec.execution_arn).await.unwrap();
+        (rec, history)
+    });
+    let calls = calls.lock().unwrap().clone();
+    Run {
+        rec,
+        history,
+        calls,
+    }
+}
+
+fn run(def: Value, input: Value) -> Run {
+    run_with(
+        def,
+        input,
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("NoTasks", "none"))),
+    )
+}
+
+fn types(h: &[HistoryEvent]) -> Vec<&str> {
+    h.iter().map(|e| e.event_type.as_str()).collect()
+}
+
+fn secs_since_start(h: &[HistoryEvent], event_type: &str) -> Vec<i64> {
+    h.iter()
+        .filter(|e| e.event_type == event_type)
+        .map(|e| (e.timestamp - t0()).num_seconds())
+        .collect()
+}
+
+const LAMBDA: &str = "arn:aws:states:::lambda:invoke";
+
+#[test]
+fn pass_choice_succeed() {
+    let r = run(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Result": 5, "ResultPath": "$.n", "Next": "C"},
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericGreaterThan": 3, "Next": "Big"}], "Default": "Small"},
+            "Big": {"Type": "Succeed", "OutputPath": "$.n"},
+            "Small": {"Type": "Fail", "Error": "Small"}
+        }}),
+        json!({"x": 1}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(r.rec.output, Some(json!(5)));
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    // ids count up from 1 and each event points at the one before it.
+    for (i, e) in r.history.iter().enumerate() {
+        assert_eq!(e.id, i as u64 + 1);
+        assert_eq!(e.previous_event_id, i as u64);
+    }
+}
+
+#[test]
+fn retry_backs_off_exponentially_then_succeeds() {
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true,
+            "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "BackoffRate": 3, "MaxAttempts": 3}]}}}),
+        json!({}),
+        Box::new(|_, n| {
+            if n < 3 {
+                TaskOutcome::Failed(Failure::new("Boom", "again"))
+            } else {
+                TaskOutcome::Succeeded(json!({"ok": n}))
+            }
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(r.rec.output, Some(json!({"ok": 3})));
+    // Attempts at 0 s, then 2 s later, then 2*3 = 6 s after that.
+    assert_eq!(secs_since_start(&r.history, "TaskScheduled"), [0, 2, 8]);
+    assert_eq!(
+        r.history
+            .iter()
+            .filter(|e| e.event_type == "TaskStateEntered")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn max_delay_caps_the_back_off_and_max_attempts_zero_never_retries() {
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true,
+            "Retry": [{"ErrorEquals": ["Other"], "MaxAttempts": 0}, {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "BackoffRate": 10, "MaxDelaySeconds": 15, "MaxAttempts": 3}]}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("Boom", "always"))),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(r.rec.failure, Some(Failure::new("Boom", "always")));
+    assert_eq!(
+        secs_since_start(&r.history, "TaskScheduled"),
+        [0, 10, 25, 40]
+    );
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true,
+            "Retry": [{"ErrorEquals": ["Boom"], "MaxAttempts": 0}, {"ErrorEquals": ["States.ALL"]}]}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("Boom", "always"))),
+    );
+    // The first matching retrier decides, even when it allows no attempt.
+    assert_eq!(r.calls.len(), 1);
+}
+
+#[test]
+fn catch_puts_the_error_output_at_result_path() {
+    let r = run_with(
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA, "Next": "Ok",
+                  "Catch": [{"ErrorEquals": ["Nope"], "Next": "Ok"}, {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "Handled"}]},
+            "Ok": {"Type": "Succeed"},
+            "Handled": {"Type": "Pass", "End": true}
+        }}),
+        json!({"order": 1}),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("Lambda.Unknown", "it broke"))),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"order": 1, "err": {"Error": "Lambda.Unknown", "Cause": "it broke"}}))
+    );
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn states_all_does_not_catch_runtime_errors() {
+    let r = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "ItemsPath": "$.missing", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}
+        }}),
+        json!({}),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.Runtime"));
+    assert_eq!(
+        f.cause.as_deref(),
+        Some("An error occurred while executing the state 'M' (entered at the event id #2). Invalid path '$.missing' : No results for path: $['missing']")
+    );
+}
+
+#[test]
+fn map_keeps_results_in_order_under_a_concurrency_limit() {
+    let r = run_with(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+            "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true}}}}}}),
+        json!([10, 20, 30, 40, 50]),
+        Box::new(|req, _| {
+            TaskOutcome::Succeeded(json!(
+                req.parameters["v"].as_i64().unwrap() + req.parameters["i"].as_i64().unwrap()
+            ))
+        }),
+    );
+    assert_eq!(r.rec.output, Some(json!([10, 21, 32, 43, 54])));
+    // No more than two items in flight: the third starts only after one finished.
+    let t = types(&r.history);
+    let first_done = t
+        .iter()
+        .position(|e| *e == "MapIterationSucceeded")
+        .unwrap();
+    let third_start = t
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| **e == "MapIterationStarted")
+        .nth(2)
+        .unwrap()
+        .0;
+    assert!(third_start > first_done, "{t:?}");
+    assert_eq!(
+        r.history[2].details["mapStateStartedEventDetails"],
+        json!({"length": 5})
+    );
+}
+
+#[test]
+fn map_tolerates_failures_up_to_the_threshold() {
+    let def = |count: u64| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ToleratedFailureCount": count, "End": true,
+            "ItemProcessor": {"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "F"}], "Default": "P"},
+                "F": {"Type": "Fail", "Error": "TooBig"},
+                "P": {"Type": "Pass", "End": true}}}}}})
+    };
+    let ok = run(def(2), json!([1, 2, 3, 4]));
+    assert_eq!(ok.rec.status, Status::Succeeded);
+    assert_eq!(ok.rec.output, Some(json!([1, 2, null, null])));
+    let bad = run(def(1), json!([1, 2, 3, 4]));
+    assert_eq!(
+        bad.rec.failure.unwrap().error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}
+
+#[test]
+fn parallel_gathers_branches_in_order_and_a_failure_aborts_the_rest() {
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": "a", "End": true}}},
+            {"StartAt": "B", "States": {"B": {"Type": "Pass", "InputPath": "$.x", "End": true}}}
+        ]}}}),
+        json!({"x": 1}),
+    );
+    assert_eq!(r.rec.output, Some(json!(["a", 1])));
+    assert_eq!(
+        types(&r.history)[..3],
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted"
+        ]
+    );
+    assert_eq!(
+        types(&r.history)[r.history.len() - 3..],
+        [
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+
+    let r = run_with(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": LAMBDA, "End": true}}},
+            {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "b"}}}
+        ]}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Pending),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(r.rec.failure, Some(Failure::new("Broken", "b")));
+    assert!(types(&r.history).contains(&"ParallelStateFailed"));
+}
+
+#[test]
+fn waits_take_virtual_time() {
+    let r = run(
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 3600, "Next": "W2"},
+            "W2": {"Type": "Wait", "SecondsPath": "$.s", "Next": "W3"},
+            "W3": {"Type": "Wait", "Timestamp": "2024-01-01T05:00:00Z", "End": true}
+        }}),
+        json!({"s": 60}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        secs_since_start(&r.history, "WaitStateExited"),
+        [3600, 3660, 18000]
+    );
+}
+
+#[test]
+fn task_timeouts_and_heartbeats() {
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "TimeoutSeconds": 30, "End": true}}});
+    let r = run_with(def, json!({}), Box::new(|_, _| TaskOutcome::Pending));
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        r.rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("States.Timeout")
+    );
+    assert_eq!(secs_since_start(&r.history, "TaskTimedOut"), [30]);
+
+    let def = json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "HeartbeatSeconds": 5, "End": true}}});
+    let r = run_with(def, json!({}), Box::new(|_, _| TaskOutcome::Pending));
+    assert_eq!(
+        r.rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("States.HeartbeatTimeout")
+    );
+    assert_eq!(secs_since_start(&r.history, "TaskTimedOut"), [5]);
+}
+
+#[test]
+fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
+    let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+            "Parameters": {"token.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = e
+            .start_execution(&sm, Some("x"), json!({"q": 1}))
+            .await
+            .unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Running);
+        let req = calls.lock().unwrap()[0].clone();
+        assert_eq!(req.parameters["token"], json!(req.token));
+        let answer = Signal::TaskSucceeded {
+            frame: req.frame.clone(),
+            seq: req.seq,
+            output: json!("yes"),
+        };
+        e.deliver(&rec.execution_arn, answer.clone()).await.unwrap();
+        // The same answer delivered again changes nothing.
+        e.deliver(&rec.execution_arn, answer).await.unwrap();
+        let rec = e.describe(&rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Succeeded);
+        assert_eq!(rec.output, Some(json!({"q": 1, "answer": "yes"})));
+        let h = e.store.history(&rec.execution_arn).await.unwrap();
+        assert_eq!(
+            h.iter()
+                .filter(|ev| ev.event_type == "ExecutionSucceeded")
+                .count(),
+            1
+        );
+    });
+}
+
+#[test]
+fn oversized_outputs_fail_with_data_limit_exceeded() {
+    let big = "x".repeat(300 * 1024);
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": big, "End": true}}}),
+        json!({}),
+    );
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert_eq!(
+        types(&r.history),
+        ["ExecutionStarted", "PassStateEntered", "ExecutionFailed"]
+    );
+}
+
+#[test]
+fn execution_timeout_ends_a_long_wait() {
+    let r = run(
+        json!({"TimeoutSeconds": 10, "StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 100, "End": true}}}),
+        json!({}),
+    );
+    assert_eq!(r.rec.status, Status::TimedOut);
+    assert_eq!(types(&r.history).last(), Some(&"ExecutionTimedOut"));
+    assert_eq!(secs_since_start(&r.history, "ExecutionTimedOut"), [10]);
+}
+
+#[test]
+fn legacy_lambda_arns_have_lambda_events() {
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Succeeded(json!(1))),
+    );
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "LambdaFunctionScheduled",
+            "LambdaFunctionStarted",
+            "LambdaFunctionSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}
+
+#[test]
+fn map_history_snapshot() {
+    let r = run(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": 1, "End": true, "ResultPath": "$.out",
+            "ItemsPath": "$.items", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+        json!({"items": ["a", "b"]}),
+    );
+    let mut events = serde_json::to_value(&r.history).unwrap();
+    for e in events.as_array_mut().unwrap() {
+        e["timestamp"] = json!("<ts>");
+        if let Some(d) = e.get_mut("executionStartedEventDetails") {
+            d["roleArn"] = json!("<role>");
+        }
+    }
+    insta::assert_json_snapshot!(events);
+}

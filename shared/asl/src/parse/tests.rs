@@ -1,0 +1,432 @@
+//! The validator's rules, one test each: what AWS rejects is rejected with its code and a
+//! pointer to the field, and what AWS accepts parses.
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::diag::codes;
+
+fn errors(def: Value) -> Vec<Diagnostic> {
+    parse_value(&def, &ParseOptions::default())
+        .err()
+        .unwrap_or_default()
+}
+
+fn express_errors(def: Value) -> Vec<Diagnostic> {
+    parse_value(
+        &def,
+        &ParseOptions {
+            machine_type: MachineType::Express,
+        },
+    )
+    .err()
+    .unwrap_or_default()
+}
+
+fn has(diags: &[Diagnostic], code: &str, path: &str) -> bool {
+    diags.iter().any(|d| d.code == code && d.path == path)
+}
+
+fn assert_has(diags: &[Diagnostic], code: &str, path: &str) {
+    assert!(
+        has(diags, code, path),
+        "expected {code} at {path}, got {diags:#?}"
+    );
+}
+
+fn pass_machine(extra: Value) -> Value {
+    let mut state = json!({"Type": "Pass", "End": true});
+    for (k, v) in extra.as_object().unwrap() {
+        state[k] = v.clone();
+    }
+    json!({"StartAt": "A", "States": {"A": state}})
+}
+
+#[test]
+fn a_minimal_machine_is_valid() {
+    assert!(errors(pass_machine(json!({}))).is_empty());
+}
+
+#[test]
+fn text_that_is_not_an_object_is_rejected() {
+    let e = parse_text(" ", &ParseOptions::default()).unwrap_err();
+    assert_eq!(e[0].message, "Definition must be a valid JSON object");
+    let e = parse_text("[1]", &ParseOptions::default()).unwrap_err();
+    assert_eq!(e[0].code, codes::SCHEMA_VALIDATION_FAILED);
+    let e = parse_text("{\"StartAt\": ", &ParseOptions::default()).unwrap_err();
+    assert_eq!(e[0].code, codes::INVALID_JSON_DESCRIPTION);
+}
+
+#[test]
+fn required_top_level_fields() {
+    let e = errors(json!({}));
+    assert_eq!(e[0].message, "These fields are required: [States, StartAt]");
+    assert_eq!(e[0].path, "/");
+}
+
+#[test]
+fn unknown_fields_are_rejected_where_they_are() {
+    let e = errors(pass_machine(json!({"Resource": "x"})));
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/States/A/Resource");
+    let e =
+        errors(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}, "Foo": 1}));
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/Foo");
+}
+
+#[test]
+fn next_and_end_are_exactly_one() {
+    let e = errors(json!({"StartAt": "A", "States": {"A": {"Type": "Pass"}}}));
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/States/A");
+    let e = errors(
+        json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Next": "A"}}}),
+    );
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/States/A");
+}
+
+#[test]
+fn missing_targets_and_unreachable_states() {
+    let e = errors(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "Nope"},
+        "B": {"Type": "Succeed"}
+    }}));
+    assert_has(&e, codes::MISSING_TRANSITION_TARGET, "/States/A/Next");
+    assert_has(&e, codes::MISSING_TRANSITION_TARGET, "/States/B");
+    let e = errors(json!({"StartAt": "Z", "States": {"A": {"Type": "Succeed"}}}));
+    assert_has(&e, codes::MISSING_TRANSITION_TARGET, "/StartAt");
+}
+
+#[test]
+fn choice_targets_are_checked() {
+    let e = errors(json!({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [{"Variable": "$.x", "IsPresent": true, "Next": "X"}], "Default": "Y"},
+        "D": {"Type": "Succeed"}
+    }}));
+    assert_has(
+        &e,
+        codes::MISSING_TRANSITION_TARGET,
+        "/States/C/Choices/0/Next",
+    );
+    assert_has(&e, codes::MISSING_TRANSITION_TARGET, "/States/C/Default");
+}
+
+#[test]
+fn a_terminal_state_must_exist() {
+    let e = errors(json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "A"}}}));
+    assert_has(&e, codes::MISSING_END_STATE, "/");
+}
+
+#[test]
+fn state_names_are_unique_across_branches() {
+    let e = errors(json!({"StartAt": "P", "States": {
+        "P": {"Type": "Parallel", "End": true, "Branches": [
+            {"StartAt": "P", "States": {"P": {"Type": "Succeed"}}}
+        ]}
+    }}));
+    assert_has(
+        &e,
+        codes::DUPLICATE_STATE_NAME,
+        "/States/P/Branches/0/States/P",
+    );
+}
+
+#[test]
+fn states_all_must_be_alone_and_last() {
+    let task = |retry: Value| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true, "Retry": retry}}});
+    let e = errors(task(json!([{"ErrorEquals": ["States.ALL", "X"]}])));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/ErrorEquals",
+    );
+    let e = errors(task(
+        json!([{"ErrorEquals": ["States.ALL"]}, {"ErrorEquals": ["X"]}]),
+    ));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/ErrorEquals",
+    );
+    assert!(errors(task(
+        json!([{"ErrorEquals": ["X"]}, {"ErrorEquals": ["States.ALL"]}])
+    ))
+    .is_empty());
+}
+
+#[test]
+fn retrier_numbers_are_checked() {
+    let task = |retry: Value| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true, "Retry": [retry]}}});
+    assert_has(
+        &errors(task(json!({"ErrorEquals": ["X"], "BackoffRate": 0.5}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/BackoffRate",
+    );
+    assert_has(
+        &errors(task(json!({"ErrorEquals": ["X"], "IntervalSeconds": 0}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/IntervalSeconds",
+    );
+    assert_has(
+        &errors(task(json!({"ErrorEquals": ["X"], "MaxAttempts": -1}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/MaxAttempts",
+    );
+    assert_has(
+        &errors(task(
+            json!({"ErrorEquals": ["X"], "JitterStrategy": "SOME"}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/JitterStrategy",
+    );
+    assert_has(
+        &errors(task(json!({"ErrorEquals": []}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/Retry/0/ErrorEquals",
+    );
+    assert!(errors(task(json!({"ErrorEquals": ["X"], "BackoffRate": 1, "MaxAttempts": 0, "MaxDelaySeconds": 5, "JitterStrategy": "FULL"}))).is_empty());
+}
+
+#[test]
+fn paths_and_templates_are_checked() {
+    assert_has(
+        &errors(pass_machine(json!({"InputPath": "foo"}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/A/InputPath",
+    );
+    assert_has(
+        &errors(pass_machine(json!({"ResultPath": "$.a[*]"}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/A/ResultPath",
+    );
+    assert_has(
+        &errors(pass_machine(json!({"Parameters": {"a": {"b.$": "nope"}}}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/A/Parameters/a/b.$",
+    );
+    assert_has(
+        &errors(pass_machine(
+            json!({"Parameters": {"x.$": "States.Nope(1)"}}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/A/Parameters/x.$",
+    );
+    assert!(errors(pass_machine(
+        json!({"Parameters": {"x.$": "States.Format('{}', $.a)", "y.$": "$$.Execution.Id"}})
+    ))
+    .is_empty());
+}
+
+#[test]
+fn wait_needs_exactly_one_duration_and_valid_timestamps() {
+    let wait = |w: Value| {
+        let mut s = json!({"Type": "Wait", "End": true});
+        for (k, v) in w.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        json!({"StartAt": "W", "States": {"W": s}})
+    };
+    assert_has(
+        &errors(wait(json!({}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/W",
+    );
+    assert_has(
+        &errors(wait(json!({"Seconds": 1, "SecondsPath": "$.s"}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/W",
+    );
+    let e = errors(wait(json!({"Timestamp": "2016-13-05T21:29:29Z"})));
+    assert_eq!(e[0].message, "String does not match RFC3339 timestamp");
+    assert_eq!(e[0].path, "/States/W/Timestamp");
+    assert_has(
+        &errors(wait(json!({"Seconds": -1}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/W/Seconds",
+    );
+    assert!(errors(wait(json!({"Timestamp": "2016-03-14T01:59:00Z"}))).is_empty());
+}
+
+#[test]
+fn choice_rules_need_one_operator_of_the_right_type() {
+    let choice = |rule: Value| {
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [rule], "Default": "D"},
+            "D": {"Type": "Succeed"}
+        }})
+    };
+    assert_has(
+        &errors(choice(
+            json!({"Variable": "$.x", "StringEquals": 1, "Next": "D"}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/C/Choices/0/StringEquals",
+    );
+    assert_has(
+        &errors(choice(
+            json!({"Variable": "$.x", "StringEquals": "a", "NumericEquals": 1, "Next": "D"}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/C/Choices/0",
+    );
+    assert_has(
+        &errors(choice(
+            json!({"Not": {"Variable": "$.x", "IsNull": true, "Next": "D"}, "Next": "D"}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/C/Choices/0/Not/Next",
+    );
+    assert_has(
+        &errors(choice(
+            json!({"Variable": "$.x", "TimestampEquals": "yesterday", "Next": "D"}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/C/Choices/0/TimestampEquals",
+    );
+    assert_has(
+        &errors(choice(json!({"Variable": "$.x", "IsNull": true}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/C/Choices/0",
+    );
+    assert!(errors(choice(json!({"And": [{"Variable": "$.x", "IsNull": false}, {"Variable": "$.y", "NumericLessThanPath": "$.z"}], "Next": "D"}))).is_empty());
+}
+
+#[test]
+fn fail_fields_are_exclusive_pairs() {
+    let e = errors(
+        json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "ErrorPath": "$.e"}}}),
+    );
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/States/F");
+    assert!(errors(json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "States.Format('{}', $.c)"}}})).is_empty());
+}
+
+#[test]
+fn task_resources_are_recognised() {
+    let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});
+    assert!(errors(task("arn:aws:states:::lambda:invoke")).is_empty());
+    assert!(errors(task("arn:aws:lambda:us-east-1:123456789012:function:f")).is_empty());
+    assert!(errors(task("arn:aws:states:::sqs:sendMessage.waitForTaskToken")).is_empty());
+    assert!(errors(task("arn:aws:states:::aws-sdk:s3:listBuckets")).is_empty());
+    let e = errors(task("arn:aws:states:::dynamodb:query"));
+    assert!(e[0].message.starts_with(
+        "The resource provided arn:<partition>:states:::dynamodb:query is not recognized."
+    ));
+    assert!(!errors(task("not-an-arn")).is_empty());
+}
+
+#[test]
+fn express_machines_reject_callbacks_and_sync() {
+    let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});
+    let e = express_errors(task("arn:aws:states:::sqs:sendMessage.waitForTaskToken"));
+    assert_eq!(
+        e[0].message,
+        "Express state machine does not support '.waitForTaskToken' service integration "
+    );
+    let e = express_errors(task("arn:aws:states:::states:startExecution.sync"));
+    assert_eq!(
+        e[0].message,
+        "Express state machine does not support '.sync' service integration"
+    );
+    assert!(express_errors(task("arn:aws:states:::lambda:invoke")).is_empty());
+}
+
+#[test]
+fn heartbeat_must_be_shorter_than_timeout() {
+    let e = errors(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": true, "TimeoutSeconds": 5, "HeartbeatSeconds": 5}}}),
+    );
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/T/HeartbeatSeconds",
+    );
+}
+
+#[test]
+fn map_accepts_legacy_spellings_but_not_both() {
+    let map = |m: Value| {
+        let mut s = json!({"Type": "Map", "End": true});
+        for (k, v) in m.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        json!({"StartAt": "M", "States": {"M": s}})
+    };
+    let proc_ = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    assert!(errors(map(
+        json!({"Iterator": proc_, "Parameters": {"v.$": "$$.Map.Item.Value"}})
+    ))
+    .is_empty());
+    assert!(errors(map(json!({"ItemProcessor": proc_, "ItemSelector": {}}))).is_empty());
+    assert_has(
+        &errors(map(json!({"ItemProcessor": proc_, "Iterator": proc_}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/M",
+    );
+    assert_has(
+        &errors(map(json!({}))),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/M",
+    );
+    assert_has(
+        &errors(map(
+            json!({"ItemProcessor": proc_, "ToleratedFailurePercentage": 101}),
+        )),
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/M/ToleratedFailurePercentage",
+    );
+    let bad_inner = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}}});
+    assert_has(
+        &errors(map(json!({"ItemProcessor": bad_inner}))),
+        codes::MISSING_TRANSITION_TARGET,
+        "/States/M/ItemProcessor/States/P/Next",
+    );
+}
+
+#[test]
+fn query_language_cannot_go_back_to_jsonpath() {
+    let e = errors(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "QueryLanguage": "JSONPath"}}}),
+    );
+    assert_eq!(
+        e[0].message,
+        "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine"
+    );
+    assert_eq!(e[0].path, "/States/A");
+}
+
+#[test]
+fn jsonpath_fields_are_refused_in_jsonata_states() {
+    let e = errors(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "InputPath": "$"}}}),
+    );
+    assert_has(&e, codes::SCHEMA_VALIDATION_FAILED, "/States/A/InputPath");
+}
+
+#[test]
+fn every_problem_is_reported_not_only_the_first() {
+    let e = errors(json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "X", "Foo": 1},
+        "B": {"Type": "Wait", "End": true}
+    }}));
+    assert!(e.len() >= 3, "{e:#?}");
+}
+
+#[test]
+fn pointers_escape_slashes_and_tildes() {
+    let e =
+        errors(json!({"StartAt": "a/b~c", "States": {"a/b~c": {"Type": "Pass", "Next": "nope"}}}));
+    assert_has(&e, codes::MISSING_TRANSITION_TARGET, "/States/a~1b~0c/Next");
+}
+
+#[test]
+fn warnings_do_not_make_a_definition_invalid() {
+    let parsed = parse_value(
+        &pass_machine(json!({"Parameters": {"a": "$.x"}, "Result": {"b.$": "$.y"}})),
+        &ParseOptions::default(),
+    )
+    .unwrap();
+    let codes_found: Vec<&str> = parsed.warnings.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes_found,
+        [codes::NO_DOLLAR, codes::PASS_RESULT_IS_STATIC]
+    );
+    assert_eq!(parsed.warnings[0].path, "/States/A/Parameters/a");
+}
