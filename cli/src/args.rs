@@ -54,6 +54,12 @@ pub struct RunArgs {
     /// Account id in ARNs.
     #[arg(long, default_value = "123456789012")]
     pub account: String,
+    /// Mocked task responses, in the MockConfigFile format of Step Functions Local.
+    #[arg(long, requires = "test_case")]
+    pub mock_config: Option<PathBuf>,
+    /// The test case of the mock configuration to use.
+    #[arg(long, requires = "mock_config")]
+    pub test_case: Option<String>,
 }
 
 #[derive(Debug, Args)]

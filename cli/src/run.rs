@@ -11,6 +11,7 @@ use waymark_engine::memory::{
 use waymark_engine::ports::{ExecutionStore, StateMachine};
 use waymark_engine::record::Status;
 use waymark_engine::runner::{Config, Engine};
+use waymark_tasks::mock::{MockConfig, MockTasks};
 
 use crate::args::RunArgs;
 use crate::input::{read_definition, read_input};
@@ -53,12 +54,25 @@ pub fn run(a: RunArgs) -> Result<i32> {
         machine_type,
         role_arn: config.role_arn.clone(),
     };
+    let mocks = match &a.mock_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the mock configuration {}", path.display())
+            })?;
+            MockConfig::parse(&text).with_context(|| format!("in {}", path.display()))?
+        }
+        None => MockConfig::parse("{}")?,
+    };
+    let tasks = MockTasks::new(mocks, NoTasks);
+    if let Some(case) = &a.test_case {
+        tasks.select(&sm.name, case)?;
+    }
     let store = MemoryStore::default();
     store.put_state_machine(sm.clone());
     let engine = Engine {
         store,
         scheduler: MemoryScheduler::default(),
-        tasks: NoTasks,
+        tasks,
         notifier: NullNotifier,
         clock: ScaledClock::new(chrono::Utc::now(), a.wait_scale),
         ids: RandomIds,
