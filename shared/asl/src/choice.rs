@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::env::Env;
 use crate::error::Failure;
+use crate::jsonata::JsonataTemplate;
 use crate::model::{ChoiceRule, Comparison, Operand, OperandKind, TypeTest};
 use crate::path::Path;
 use crate::timestamp::Timestamp;
@@ -17,7 +18,7 @@ use crate::timestamp::Timestamp;
 pub fn evaluate(
     rule: &ChoiceRule,
     env: &Env,
-    condition: &mut dyn FnMut(&Value) -> Result<bool, Failure>,
+    condition: &mut dyn FnMut(&JsonataTemplate) -> Result<bool, Failure>,
 ) -> Result<bool, Failure> {
     Ok(match rule {
         ChoiceRule::And(rules) => {

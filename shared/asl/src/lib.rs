@@ -6,6 +6,7 @@ pub mod env;
 pub mod error;
 pub mod intrinsics;
 pub mod json;
+pub mod jsonata;
 pub mod path;
 
 pub use error::Failure;

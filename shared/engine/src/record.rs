@@ -139,6 +139,7 @@ pub enum Phase {
     Waiting {
         until: DateTime<Utc>,
         output: Value,
+        assigned: Option<Map<String, Value>>,
     },
     /// Retry back-off: the state runs again at `until`.
     Backoff {

@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use super::Assign;
+use crate::jsonata::JsonataTemplate;
 use crate::path::Path;
 
 /// One entry of `Choices`: a rule and where to go when it holds.
@@ -9,8 +11,8 @@ use crate::path::Path;
 pub struct ChoiceBranch {
     pub rule: ChoiceRule,
     pub next: String,
-    pub assign: Option<Value>,
-    pub output: Option<Value>,
+    pub assign: Option<Assign>,
+    pub output: Option<JsonataTemplate>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,8 +30,8 @@ pub enum ChoiceRule {
         test: TypeTest,
         expected: bool,
     },
-    /// JSONata `Condition`: a `{% %}` string (or a literal boolean).
-    Condition(Value),
+    /// JSONata `Condition`: an expression (or a literal boolean).
+    Condition(JsonataTemplate),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,12 @@ mod choice;
 mod retry;
 
 pub use choice::{ChoiceBranch, ChoiceRule, Comparison, Operand, OperandKind, TypeTest};
-pub use retry::{Catcher, Jitter, Retrier};
+pub use retry::{error_matches, is_terminal, Catcher, Jitter, Retrier};
 
 use indexmap::IndexMap;
 use serde_json::Value;
 
+use crate::jsonata::JsonataTemplate;
 use crate::path::Path;
 use crate::template::Template;
 use crate::timestamp::Timestamp;
@@ -74,8 +75,8 @@ pub enum NullablePath {
 pub enum Dynamic<T> {
     Literal(T),
     Path(Path),
-    /// A JSONata template (a `{% %}` string), evaluated when the state runs.
-    Jsonata(Value),
+    /// A JSONata expression, evaluated when the state runs.
+    Jsonata(JsonataTemplate),
 }
 
 /// A string given literally or produced at run time (Fail's Error/Cause).
@@ -84,7 +85,16 @@ pub enum DynamicText {
     Literal(String),
     /// A path or an intrinsic function (`ErrorPath`, `CausePath`).
     Path(Template),
-    Jsonata(Value),
+    Jsonata(JsonataTemplate),
+}
+
+/// `Assign`: variables set when a state (or a Choice rule, or a catcher) completes. In JSONPath
+/// states it is a payload template whose `$` is the state's result; in JSONata states a value
+/// with expressions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Assign {
+    JsonPath(Template),
+    Jsonata(JsonataTemplate),
 }
 
 /// The fields that move data in and out of a state. Which are present depends on the state
@@ -100,11 +110,11 @@ pub struct Io {
     /// `None`: `$` (the whole output).
     pub output_path: Option<NullablePath>,
     /// JSONata `Arguments`: a JSON value with `{% %}` expressions inside.
-    pub arguments: Option<Value>,
+    pub arguments: Option<JsonataTemplate>,
     /// JSONata `Output`.
-    pub output: Option<Value>,
+    pub output: Option<JsonataTemplate>,
     /// `Assign`: variables set when the state completes (both query languages).
-    pub assign: Option<Value>,
+    pub assign: Option<Assign>,
 }
 
 #[derive(Debug, Clone)]
@@ -207,11 +217,11 @@ pub struct Map {
     /// JSONPath: where the items are (`None`: `$`).
     pub items_path: Option<Path>,
     /// JSONata `Items`: an array or an expression yielding one.
-    pub items: Option<Value>,
+    pub items: Option<JsonataTemplate>,
     /// `ItemSelector`, or the deprecated `Parameters` of Map, which means the same thing.
     pub item_selector: Option<Template>,
     /// JSONata `ItemSelector`.
-    pub item_selector_jsonata: Option<Value>,
+    pub item_selector_jsonata: Option<JsonataTemplate>,
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,

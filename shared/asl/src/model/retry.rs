@@ -1,9 +1,8 @@
 //! Retriers and catchers, and AWS's rules for which error names they match.
 
-use serde_json::Value;
-
-use super::NullablePath;
+use super::{Assign, NullablePath};
 use crate::error::names;
+use crate::jsonata::JsonataTemplate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Jitter {
@@ -62,8 +61,8 @@ pub struct Catcher {
     pub next: String,
     /// `None`: `$` (the error output replaces the input).
     pub result_path: Option<NullablePath>,
-    pub output: Option<Value>,
-    pub assign: Option<Value>,
+    pub output: Option<JsonataTemplate>,
+    pub assign: Option<Assign>,
 }
 
 impl Catcher {

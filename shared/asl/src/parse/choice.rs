@@ -42,12 +42,18 @@ pub fn parse_choices(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Choic
             QueryLanguage::JsonPath => parse_rule(p, &r, &["Next", "Assign", "Comment"]),
             QueryLanguage::Jsonata => parse_condition(p, &r),
         };
+        let assign = p.assign(&r, "Assign", ql);
+        let output = if ql == QueryLanguage::Jsonata {
+            p.jsonata(&r, "Output")
+        } else {
+            None
+        };
         match (rule, next) {
             (Some(rule), Some(next)) => choices.push(ChoiceBranch {
                 rule,
                 next,
-                assign: r.get("Assign").cloned(),
-                output: r.get("Output").cloned(),
+                assign,
+                output,
             }),
             _ => ok = false,
         }
@@ -69,8 +75,10 @@ fn parse_condition(p: &mut Parser, r: &Obj) -> Option<ChoiceRule> {
             );
             None
         }
-        Some(v @ Value::Bool(_)) => Some(ChoiceRule::Condition(v.clone())),
-        Some(v @ Value::String(s)) if is_jsonata(s) => Some(ChoiceRule::Condition(v.clone())),
+        Some(Value::Bool(_)) => p.jsonata(r, "Condition").map(ChoiceRule::Condition),
+        Some(Value::String(s)) if is_jsonata(s) => {
+            p.jsonata(r, "Condition").map(ChoiceRule::Condition)
+        }
         Some(_) => {
             p.schema(
                 r.at("Condition"),

@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use crate::diag::{codes, pointer, Diagnostic};
-use crate::model::{Dynamic, NullablePath, QueryLanguage};
+use crate::jsonata::JsonataTemplate;
+use crate::model::{Assign, Dynamic, NullablePath, QueryLanguage};
 use crate::path::Path;
 use crate::template::Template;
 
@@ -193,10 +194,65 @@ impl<'o> Parser<'o> {
         }
     }
 
-    /// A value with `{% %}` expressions inside (JSONata Arguments, Output, Assign …), kept as
-    /// written; the JSONata layer compiles the expressions.
-    pub fn jsonata_value(&mut self, o: &Obj, key: &str) -> Option<Value> {
-        o.get(key).cloned()
+    /// A value with `{% %}` expressions inside (JSONata Arguments, Output, Items …).
+    pub fn jsonata(&mut self, o: &Obj, key: &str) -> Option<JsonataTemplate> {
+        let v = o.get(key)?;
+        self.jsonata_at(&o.at(key), v)
+    }
+
+    pub fn jsonata_at(&mut self, ptr: &str, v: &Value) -> Option<JsonataTemplate> {
+        match JsonataTemplate::compile(v) {
+            Ok(t) => Some(t),
+            Err(errors) => {
+                for e in errors {
+                    self.schema(format!("{ptr}{}", e.pointer), e.message);
+                }
+                None
+            }
+        }
+    }
+
+    /// `Assign`: an object of variable names to values (templates in JSONPath states,
+    /// expressions in JSONata states).
+    pub fn assign(&mut self, o: &Obj, key: &str, ql: QueryLanguage) -> Option<Assign> {
+        let v = o.get(key)?;
+        let ptr = o.at(key);
+        let Value::Object(map) = v else {
+            self.schema(
+                ptr,
+                format!("'{key}' must be an object of variable names to values"),
+            );
+            return None;
+        };
+        for name in map.keys() {
+            let var = match ql {
+                QueryLanguage::JsonPath => name.strip_suffix(".$").unwrap_or(name),
+                QueryLanguage::Jsonata => name.as_str(),
+            };
+            if !valid_variable_name(var) {
+                self.schema(
+                    pointer(&ptr, name),
+                    format!("'{var}' is not a valid variable name: it must start with a letter or '_', hold only letters, digits and '_', and be at most 80 characters"),
+                );
+            } else if var == "states" {
+                self.schema(
+                    pointer(&ptr, name),
+                    "'states' is reserved and cannot be assigned",
+                );
+            }
+        }
+        match ql {
+            QueryLanguage::JsonPath => match Template::compile(v) {
+                Ok(t) => Some(Assign::JsonPath(t)),
+                Err(errors) => {
+                    for e in errors {
+                        self.schema(format!("{ptr}{}", e.pointer), e.message);
+                    }
+                    None
+                }
+            },
+            QueryLanguage::Jsonata => self.jsonata_at(&ptr, v).map(Assign::Jsonata),
+        }
     }
 
     /// A number field that is a literal, a `…Path` sibling, or (JSONata) an expression.
@@ -222,7 +278,7 @@ impl<'o> Parser<'o> {
         }
         match o.get(key)? {
             Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {
-                Some(Dynamic::Jsonata(Value::String(s.clone())))
+                self.jsonata(o, key).map(Dynamic::Jsonata)
             }
             _ => self.uint(o, key, min).map(Dynamic::Literal),
         }
@@ -272,6 +328,14 @@ impl Parser<'_> {
             );
         }
     }
+}
+
+/// Variable names as AWS accepts them (JSONata identifiers).
+pub fn valid_variable_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 80
 }
 
 /// `{% … %}`: a JSONata expression in a JSONata state.

@@ -249,19 +249,11 @@ fn parse_io(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) -> Io {
             io.result_selector = p.template(o, "ResultSelector");
         }
         QueryLanguage::Jsonata => {
-            io.arguments = p.jsonata_value(o, "Arguments");
-            io.output = p.jsonata_value(o, "Output");
+            io.arguments = p.jsonata(o, "Arguments");
+            io.output = p.jsonata(o, "Output");
         }
     }
-    io.assign = o.get("Assign").cloned();
-    if let Some(assign) = &io.assign {
-        if !assign.is_object() {
-            p.schema(
-                o.at("Assign"),
-                "'Assign' must be an object of variable names to values",
-            );
-        }
-    }
+    io.assign = p.assign(o, "Assign", ql);
     io
 }
 
@@ -404,8 +396,8 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
             error_equals: errs.unwrap_or_default(),
             next,
             result_path,
-            output: c.get("Output").cloned(),
-            assign: c.get("Assign").cloned(),
+            output: p.jsonata(c, "Output"),
+            assign: p.assign(c, "Assign", ql),
         });
     }
     check_all_is_last(p, &o.at("Catch"), &lists, "catcher");
@@ -604,9 +596,9 @@ fn parse_wait(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Wait> {
         _ => {
             let s = p.string(o, "Timestamp")?;
             if ql == QueryLanguage::Jsonata && is_jsonata(s) {
-                return Some(Wait::Timestamp(Dynamic::Jsonata(Value::String(
-                    s.to_string(),
-                ))));
+                return p
+                    .jsonata(o, "Timestamp")
+                    .map(|t| Wait::Timestamp(Dynamic::Jsonata(t)));
             }
             match Timestamp::parse(s) {
                 Some(t) => Some(Wait::Timestamp(Dynamic::Literal(t))),
@@ -640,7 +632,7 @@ fn parse_fail(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Fail {
         }
         let s = p.string(o, key)?;
         if ql == QueryLanguage::Jsonata && is_jsonata(s) {
-            Some(DynamicText::Jsonata(Value::String(s.to_string())))
+            p.jsonata(o, key).map(DynamicText::Jsonata)
         } else {
             Some(DynamicText::Literal(s.to_string()))
         }
@@ -764,29 +756,25 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
             };
             (p.template(o, key), None)
         }
-        QueryLanguage::Jsonata => (None, o.get("ItemSelector").cloned()),
+        QueryLanguage::Jsonata => (None, p.jsonata(o, "ItemSelector")),
     };
     let items_path = if ql == QueryLanguage::JsonPath {
         p.path(o, "ItemsPath", true)
     } else {
         None
     };
-    let items = o.get("Items").cloned();
-    if let Some(Value::String(s)) = &items {
-        if !is_jsonata(s) {
+    let items = match o.get("Items") {
+        Some(Value::String(s)) if is_jsonata(s) => p.jsonata(o, "Items"),
+        Some(Value::Array(_)) => p.jsonata(o, "Items"),
+        Some(_) => {
             p.schema(
                 o.at("Items"),
                 "'Items' must be an array or a JSONata expression",
             );
+            None
         }
-    } else if let Some(v) = &items {
-        if !v.is_array() {
-            p.schema(
-                o.at("Items"),
-                "'Items' must be an array or a JSONata expression",
-            );
-        }
-    }
+        None => None,
+    };
     let max_concurrency = p
         .dynamic_uint(
             o,
@@ -853,7 +841,7 @@ fn tolerated_percentage(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Dy
     }
     match o.get(key)? {
         Value::String(s) if ql == QueryLanguage::Jsonata && is_jsonata(s) => {
-            Some(Dynamic::Jsonata(Value::String(s.clone())))
+            p.jsonata(o, key).map(Dynamic::Jsonata)
         }
         _ => {
             let n = p.number(o, key)?;

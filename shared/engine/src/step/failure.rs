@@ -2,8 +2,8 @@
 //! of the frame.
 
 use chrono::Duration;
-use waymark_asl::dataflow::{apply_result_path, error_output};
-use waymark_asl::model::Transition;
+use waymark_asl::dataflow::error_output;
+use waymark_asl::model::{is_terminal, StateKind, Transition};
 use waymark_asl::Failure;
 
 use super::{Stepper, TimerKind};
@@ -40,17 +40,21 @@ impl Stepper<'_, '_> {
             }
         }
 
-        // A Map or Parallel whose children failed says so; one whose own fields could not be
-        // evaluated fails without that event, as AWS does.
-        if let Phase::Children(f) = &self.frame(fid).phase {
-            let is_map = f.is_map;
+        // A Map or Parallel that fails says so, unless the error is one that ends the
+        // execution outright (States.Runtime, States.DataLimitExceeded), as AWS does.
+        let fanout = match &state.kind {
+            StateKind::Map(_) => Some(true),
+            StateKind::Parallel(_) => Some(false),
+            _ => None,
+        };
+        if let (Some(is_map), false) = (fanout, is_terminal(&error)) {
             self.emit(fid, history::fanout_event(is_map, "Failed", None));
         }
 
         if let Some(c) = state.catch.iter().find(|c| c.matches(&error)) {
-            let raw = self.frame(fid).input.clone();
-            match apply_result_path(c.result_path.as_ref(), &raw, error_output(&f)) {
-                Ok(output) => {
+            match self.conclude_catch(fid, state, c, error_output(&f)) {
+                Ok((output, assigned)) => {
+                    self.assign_vars(fid, assigned);
                     self.transition(fid, Some(Transition::Next(c.next.clone())), output);
                 }
                 Err(e) => {

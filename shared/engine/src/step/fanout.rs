@@ -2,14 +2,15 @@
 //! gathers their results in order.
 
 use serde_json::{Map, Value};
-use waymark_asl::dataflow::{
-    apply_input_path, apply_output_path, apply_result_path, apply_template, select_or_invalid,
-};
+use waymark_asl::dataflow::select_or_invalid;
 use waymark_asl::error::names;
 use waymark_asl::json::{as_integer, to_text};
-use waymark_asl::model::{Dynamic, Map as MapState, Parallel, ProcessorMode, State, StateKind};
+use waymark_asl::model::{
+    Dynamic, Map as MapState, Parallel, ProcessorMode, QueryLanguage, State, StateKind,
+};
 use waymark_asl::Failure;
 
+use super::io::Finish;
 use super::{Flow, Stepper};
 use crate::history;
 use crate::record::{child_frame_id, Fanout, Frame, Phase};
@@ -21,18 +22,11 @@ impl Stepper<'_, '_> {
         state: &State,
         p: &Parallel,
     ) -> Result<Flow, Failure> {
-        let raw = self.frame(fid).input.clone();
-        let ctx = self.context(fid, None, None);
-        let input = self.eval(fid, &raw, &ctx, |env| -> Result<Value, Failure> {
-            let effective = apply_input_path(&state.io, env)?;
-            self.eval(fid, &effective, &ctx, |env| {
-                apply_template(state.io.parameters.as_ref(), env)
-            })
-        })?;
+        let (raw, ctx) = self.raw(fid);
+        let input = self.effective_input(fid, state, &raw, &ctx)?;
         self.emit(fid, history::fanout_event(false, "Started", None));
         let n = p.branches.len();
-        self.begin_fanout(fid, false, input, Vec::new(), n, 0, None, None, false);
-        Ok(Flow::Blocked)
+        Ok(self.begin_fanout(fid, false, input, Vec::new(), n, 0, None, None, false))
     }
 
     pub(crate) fn run_map(
@@ -41,35 +35,73 @@ impl Stepper<'_, '_> {
         state: &State,
         m: &MapState,
     ) -> Result<Flow, Failure> {
-        let raw = self.frame(fid).input.clone();
-        let ctx = self.context(fid, None, None);
-        let (effective, items) = self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
-            let effective = apply_input_path(&state.io, env)?;
+        let (raw, ctx) = self.raw(fid);
+        let jsonata = state.query_language == QueryLanguage::Jsonata;
+        let states = Self::states_object(&raw, &ctx, None, None);
+        let (effective, items) = if jsonata {
+            let items = match &m.items {
+                Some(t) => {
+                    self.eval_jsonata(fid, &states, |env| t.eval_as(env, "Items", "array"))?
+                }
+                None => raw.clone(),
+            };
+            (raw.clone(), items)
+        } else {
+            let effective = self.input_path_only(fid, state, &raw, &ctx)?;
             let items = match &m.items_path {
                 None => effective.clone(),
                 Some(p) => self.eval(fid, &effective, &ctx, |env| select_or_invalid(p, env))?,
             };
-            Ok((effective, items))
-        })?;
-        let Value::Array(items) = items else {
-            return Err(Failure::runtime(format!(
-                "Map state input must be an array but was: {}",
-                to_text(&items)
-            )));
+            (effective, items)
         };
-        let max_concurrency = self.eval(fid, &effective, &ctx, |env| {
-            dynamic_count(
-                &m.max_concurrency,
-                env,
-                "MaxConcurrencyPath",
-                "MaxConcurrency",
-            )
-        })?;
+        let Value::Array(items) = items else {
+            let error = if jsonata {
+                names::QUERY_EVALUATION_ERROR
+            } else {
+                names::RUNTIME
+            };
+            return Err(Failure::new(
+                error,
+                format!(
+                    "Map state input must be an array but was: {}",
+                    to_text(&items)
+                ),
+            ));
+        };
+        let max_concurrency = if jsonata {
+            self.jsonata_count(fid, &states, &m.max_concurrency, "MaxConcurrency")?
+        } else {
+            self.eval(fid, &effective, &ctx, |env| {
+                dynamic_count(
+                    &m.max_concurrency,
+                    env,
+                    "MaxConcurrencyPath",
+                    "MaxConcurrency",
+                )
+            })?
+        };
         self.emit(
             fid,
             history::fanout_event(true, "Started", Some(items.len())),
         );
-        let (tolerated_count, tolerated_percentage) =
+        let (tolerated_count, tolerated_percentage) = if jsonata {
+            let tc = match &m.tolerated_failure_count {
+                None => None,
+                Some(d) => Some(self.jsonata_count(fid, &states, d, "ToleratedFailureCount")?),
+            };
+            let tp = match &m.tolerated_failure_percentage {
+                None => None,
+                Some(Dynamic::Literal(n)) => Some(*n),
+                Some(Dynamic::Jsonata(t)) => {
+                    let v = self.eval_jsonata(fid, &states, |env| {
+                        t.eval_as(env, "ToleratedFailurePercentage", "number")
+                    })?;
+                    Some(v.as_f64().unwrap_or(0.0))
+                }
+                Some(Dynamic::Path(_)) => None,
+            };
+            (tc, tp)
+        } else {
             self.eval(fid, &effective, &ctx, |env| -> Result<_, Failure> {
                 let tc = match &m.tolerated_failure_count {
                     None => None,
@@ -85,14 +117,15 @@ impl Stepper<'_, '_> {
                     Some(d) => Some(dynamic_percentage(d, env)?),
                 };
                 Ok((tc, tp))
-            })?;
+            })?
+        };
         let distributed = m.mode == ProcessorMode::Distributed;
         if distributed {
             let arn = self.map_run_arn(&state.name);
             self.emit(fid, history::map_run_started(&arn));
         }
         let n = items.len();
-        self.begin_fanout(
+        Ok(self.begin_fanout(
             fid,
             true,
             effective,
@@ -102,8 +135,36 @@ impl Stepper<'_, '_> {
             tolerated_count,
             tolerated_percentage,
             distributed,
-        );
-        Ok(Flow::Blocked)
+        ))
+    }
+
+    /// MaxConcurrency or ToleratedFailureCount of a JSONata Map: a number or an expression.
+    fn jsonata_count(
+        &self,
+        fid: &str,
+        states: &Value,
+        d: &Dynamic<u64>,
+        field: &str,
+    ) -> Result<u64, Failure> {
+        match d {
+            Dynamic::Literal(n) => Ok(*n),
+            Dynamic::Jsonata(t) => {
+                let v = self.eval_jsonata(fid, states, |env| t.eval_as(env, field, "integer"))?;
+                match as_integer(&v) {
+                    Some(n) if n >= 0 => Ok(n as u64),
+                    _ => Err(Failure::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The {field} field must be a non-negative integer, but was: {}",
+                            to_text(&v)
+                        ),
+                    )),
+                }
+            }
+            Dynamic::Path(_) => Err(Failure::runtime(
+                "JSONPath fields are not supported in a JSONata state",
+            )),
+        }
     }
 
     fn map_run_arn(&self, state: &str) -> String {
@@ -124,7 +185,7 @@ impl Stepper<'_, '_> {
         tolerated_count: Option<u64>,
         tolerated_percentage: Option<f64>,
         distributed: bool,
-    ) {
+    ) -> Flow {
         let id = self.rec.next_fanout;
         self.rec.next_fanout += 1;
         let fanout = Fanout {
@@ -151,9 +212,12 @@ impl Stepper<'_, '_> {
         frame.seq += 1;
         frame.phase = Phase::Children(fanout);
         if total == 0 {
+            // Nothing to wait for: the state finishes within this step.
             self.fanout_complete(fid);
+            Flow::Continue
         } else {
             self.start_children(fid);
+            Flow::Blocked
         }
     }
 
@@ -184,19 +248,11 @@ impl Stepper<'_, '_> {
             let input = if is_map {
                 let item = f.items[index].clone();
                 let fanout_input = f.input.clone();
-                let StateKind::Map(m) = &state.kind else {
-                    unreachable!("map fan-outs belong to Map states")
-                };
-                let ctx = self.context(fid, None, Some((index, &item)));
-                match self.eval(fid, &fanout_input, &ctx, |env| {
-                    apply_template(m.item_selector.as_ref(), env)
-                }) {
-                    Ok(v) if m.item_selector.is_some() => v,
-                    Ok(_) => item,
+                match self.item_input(fid, state, index, item, &fanout_input) {
+                    Ok(v) => v,
                     Err(e) => {
-                        let e = self.field_error(fid, e);
                         self.abort_children(fid);
-                        self.fail_state(fid, e);
+                        self.fail_evaluation(fid, e);
                         self.runnable.push_back(fid.to_string());
                         return;
                     }
@@ -323,22 +379,45 @@ impl Stepper<'_, '_> {
         if distributed {
             self.emit(fid, history::map_run_succeeded());
         }
-        let raw = self.frame(fid).input.clone();
-        let ctx = self.context(fid, None, None);
-        let out = self.eval(fid, &results, &ctx, |env| -> Result<Value, Failure> {
-            let selected = apply_template(state.io.result_selector.as_ref(), env)?;
-            let after = apply_result_path(state.io.result_path.as_ref(), &raw, selected)?;
-            self.eval(fid, &after, &ctx, |env| apply_output_path(&state.io, env))
-        });
-        match out {
-            Ok(output) => {
+        let (raw, ctx) = self.raw(fid);
+        let finish = Finish {
+            raw: &raw,
+            ctx: &ctx,
+            effective: &raw,
+            result: Some(results),
+            rule_assign: None,
+            rule_output: None,
+        };
+        match self.conclude(fid, state, finish) {
+            Ok((output, assigned)) => {
                 self.emit(fid, history::fanout_event(is_map, "Succeeded", None));
-                self.exit_state(fid, state, output);
+                self.exit_state(fid, state, output, assigned);
             }
-            Err(e) => {
-                let e = self.field_error(fid, e);
-                self.fail_state(fid, e);
+            Err(e) => self.fail_evaluation(fid, e),
+        }
+    }
+
+    /// A Map item's input: ItemSelector (with `$$.Map.Item`), or the item itself.
+    fn item_input(
+        &self,
+        fid: &str,
+        state: &State,
+        index: usize,
+        item: Value,
+        map_input: &Value,
+    ) -> Result<Value, Failure> {
+        let StateKind::Map(m) = &state.kind else {
+            unreachable!("map fan-outs belong to Map states")
+        };
+        let ctx = self.context(fid, None, Some((index, &item)));
+        match (&m.item_selector, &m.item_selector_jsonata) {
+            (Some(t), _) => self.eval(fid, map_input, &ctx, |env| t.eval(env)),
+            (None, Some(t)) => {
+                let raw = self.frame(fid).input.clone();
+                let states = Self::states_object(&raw, &ctx, None, None);
+                self.eval_jsonata(fid, &states, |env| t.eval(env, "ItemSelector"))
             }
+            (None, None) => Ok(item),
         }
     }
 
@@ -388,7 +467,10 @@ fn dynamic_count(
         Dynamic::Literal(n) => Ok(*n),
         Dynamic::Path(p) => {
             let v = select_or_invalid(p, env)?;
-            match as_integer(&v) {
+            // Numbers given as text count too, as Java's Integer.parseInt reads them.
+            let n =
+                as_integer(&v).or_else(|| v.as_str().and_then(|s| s.trim().parse::<i64>().ok()));
+            match n {
                 Some(n) if n < 0 => Err(Failure::runtime(format!("{field} cannot be negative."))),
                 Some(n) => Ok(n as u64),
                 None => Err(Failure::runtime(format!(
@@ -409,7 +491,12 @@ fn dynamic_percentage(d: &Dynamic<f64>, env: &waymark_asl::env::Env) -> Result<f
         Dynamic::Literal(n) => Ok(*n),
         Dynamic::Path(p) => {
             let v = select_or_invalid(p, env)?;
-            match v.as_f64() {
+            let n = v.as_f64().or_else(|| {
+                v.as_str()
+                    .and_then(|s| s.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+            });
+            match n {
                 Some(n) if !(0.0..=100.0).contains(&n) => {
                     Err(Failure::runtime("ToleratedFailurePercentage must be between 0 and 100."))
                 }

@@ -8,6 +8,7 @@
 
 mod failure;
 mod fanout;
+mod io;
 mod states;
 mod task;
 #[cfg(test)]
@@ -416,15 +417,32 @@ impl<'a, 'e> Stepper<'a, 'e> {
         match result {
             Ok(flow) => flow,
             Err(f) => {
-                let f = self.field_error(fid, f);
-                self.fail_state(fid, f);
+                self.fail_evaluation(fid, f);
                 Flow::Continue
             }
         }
     }
 
-    /// Emits `{Type}StateExited` and moves to the next state, or ends the frame.
-    pub(crate) fn exit_state(&mut self, fid: &str, state: &State, output: Value) {
+    /// Fails the current state with an error from evaluating its fields: AWS's prefix on the
+    /// cause, and for JSONata an `EvaluationFailed` event first.
+    pub(crate) fn fail_evaluation(&mut self, fid: &str, f: Failure) {
+        let f = self.field_error(fid, f);
+        if f.error.as_deref() == Some(names::QUERY_EVALUATION_ERROR) {
+            let state = self.frame(fid).state.clone();
+            self.emit(fid, history::evaluation_failed(&state, &f, None));
+        }
+        self.fail_state(fid, f);
+    }
+
+    /// Emits `{Type}StateExited`, assigns the state's variables and moves to the next state,
+    /// or ends the frame.
+    pub(crate) fn exit_state(
+        &mut self,
+        fid: &str,
+        state: &State,
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+    ) {
         if payload_size(&output) > MAX_PAYLOAD_BYTES {
             let f = Failure::new(
                 names::DATA_LIMIT_EXCEEDED,
@@ -436,11 +454,22 @@ impl<'a, 'e> Stepper<'a, 'e> {
             self.fail_state(fid, f);
             return;
         }
+        self.emit_exit(fid, state, &output, assigned.as_ref());
+        self.assign_vars(fid, assigned);
+        self.transition(fid, state.transition.clone(), output);
+    }
+
+    pub(crate) fn emit_exit(
+        &mut self,
+        fid: &str,
+        state: &State,
+        output: &Value,
+        assigned: Option<&Map<String, Value>>,
+    ) {
         self.emit(
             fid,
-            history::state_exited(state.type_name(), &state.name, &output, None),
+            history::state_exited(state.type_name(), &state.name, output, assigned),
         );
-        self.transition(fid, state.transition.clone(), output);
     }
 
     pub(crate) fn transition(&mut self, fid: &str, t: Option<Transition>, output: Value) {
@@ -509,10 +538,15 @@ impl<'a, 'e> Stepper<'a, 'e> {
             return;
         }
         match (&frame.phase, kind) {
-            (Phase::Waiting { output, .. }, TimerKind::Wake) => {
-                let output = output.clone();
+            (
+                Phase::Waiting {
+                    output, assigned, ..
+                },
+                TimerKind::Wake,
+            ) => {
+                let (output, assigned) = (output.clone(), assigned.clone());
                 let state = self.current_state(fid);
-                self.exit_state(fid, state, output);
+                self.exit_state(fid, state, output, assigned);
             }
             (Phase::Backoff { .. }, TimerKind::Wake) => {
                 let f = self.frame_mut(fid);

@@ -2,13 +2,12 @@
 
 use chrono::Duration;
 use serde_json::Value;
-use waymark_asl::dataflow::{
-    apply_input_path, apply_output_path, apply_result_path, apply_template,
-};
+use waymark_asl::dataflow::apply_input_path;
 use waymark_asl::json::as_integer;
-use waymark_asl::model::{Dynamic, State, Task};
+use waymark_asl::model::{Dynamic, QueryLanguage, State, Task};
 use waymark_asl::Failure;
 
+use super::io::Finish;
 use super::{Effect, Flow, Stepper, TaskRequest, TimerKind};
 use crate::history::ResourceEvents;
 use crate::record::{Phase, TaskPhase};
@@ -23,17 +22,35 @@ impl Stepper<'_, '_> {
         let token = (self.env.new_token)();
         let raw = self.frame(fid).input.clone();
         let ctx = self.context(fid, Some(&token), None);
-        let (parameters, timeout, heartbeat) =
-            self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
+        let (timeout, heartbeat) = match state.query_language {
+            QueryLanguage::JsonPath => self.eval(fid, &raw, &ctx, |env| -> Result<_, Failure> {
                 let effective = apply_input_path(&state.io, env)?;
-                let timeout = seconds(task.timeout_seconds.as_ref(), env, "TimeoutSecondsPath")?;
-                let heartbeat =
-                    seconds(task.heartbeat_seconds.as_ref(), env, "HeartbeatSecondsPath")?;
-                let parameters = self.eval(fid, &effective, &ctx, |env| {
-                    apply_template(state.io.parameters.as_ref(), env)
-                })?;
-                Ok((parameters, timeout, heartbeat))
-            })?;
+                self.eval(fid, &effective, &ctx, |env| -> Result<_, Failure> {
+                    Ok((
+                        seconds(task.timeout_seconds.as_ref(), env, "TimeoutSecondsPath")?,
+                        seconds(task.heartbeat_seconds.as_ref(), env, "HeartbeatSecondsPath")?,
+                    ))
+                })
+            })?,
+            QueryLanguage::Jsonata => {
+                let states = Self::states_object(&raw, &ctx, None, None);
+                (
+                    self.jsonata_seconds(
+                        fid,
+                        &states,
+                        task.timeout_seconds.as_ref(),
+                        "TimeoutSeconds",
+                    )?,
+                    self.jsonata_seconds(
+                        fid,
+                        &states,
+                        task.heartbeat_seconds.as_ref(),
+                        "HeartbeatSeconds",
+                    )?,
+                )
+            }
+        };
+        let parameters = self.effective_input(fid, state, &raw, &ctx)?;
         let wait_for_token = task.resource.ends_with(".waitForTaskToken");
         let events = ResourceEvents::of(&task.resource);
         self.emit(
@@ -100,19 +117,49 @@ impl Stepper<'_, '_> {
         let state = self.current_state(fid);
         let raw = self.frame(fid).input.clone();
         let ctx = self.context(fid, Some(&t.token), None);
-        let result = self.eval(fid, &output, &ctx, |env| -> Result<Value, Failure> {
-            let selected = apply_template(state.io.result_selector.as_ref(), env)?;
-            let after = apply_result_path(state.io.result_path.as_ref(), &raw, selected)?;
-            self.eval(fid, &after, &ctx, |env| apply_output_path(&state.io, env))
-        });
-        match result {
-            Ok(out) => self.exit_state(fid, state, out),
-            Err(f) => {
-                let f = self.field_error(fid, f);
-                self.fail_state(fid, f)
-            }
+        let finish = Finish {
+            raw: &raw,
+            ctx: &ctx,
+            effective: &raw,
+            result: Some(output),
+            rule_assign: None,
+            rule_output: None,
+        };
+        match self.conclude(fid, state, finish) {
+            Ok((out, assigned)) => self.exit_state(fid, state, out, assigned),
+            Err(f) => self.fail_evaluation(fid, f),
         }
         self.runnable.push_back(fid.to_string());
+    }
+
+    /// TimeoutSeconds / HeartbeatSeconds of a JSONata state: a number or an expression.
+    fn jsonata_seconds(
+        &self,
+        fid: &str,
+        states: &Value,
+        d: Option<&Dynamic<u64>>,
+        field: &str,
+    ) -> Result<Option<u64>, Failure> {
+        match d {
+            None => Ok(None),
+            Some(Dynamic::Literal(n)) => Ok(Some(*n)),
+            Some(Dynamic::Jsonata(t)) => {
+                let v = self.eval_jsonata(fid, states, |env| t.eval_as(env, field, "integer"))?;
+                match as_integer(&v) {
+                    Some(n) if n > 0 => Ok(Some(n as u64)),
+                    _ => Err(Failure::new(
+                        waymark_asl::error::names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The {field} field must be a positive integer, but was: {}",
+                            waymark_asl::json::to_text(&v)
+                        ),
+                    )),
+                }
+            }
+            Some(Dynamic::Path(_)) => Err(Failure::runtime(
+                "JSONPath fields are not supported in a JSONata state",
+            )),
+        }
     }
 
     pub(crate) fn task_failed(&mut self, fid: &str, seq: u64, failure: Failure) {

@@ -1,0 +1,370 @@
+//! JSONata in states: values with `{% … %}` expressions anywhere inside (Arguments, Output,
+//! Assign, Items, ItemSelector, Condition, and the numeric and text fields that accept an
+//! expression), compiled once when the definition is parsed and evaluated with `$states` and
+//! the workflow variables bound.
+
+use serde_json::{Map, Value};
+use waymark_jsonata::{Expression, Host, JsonataError};
+
+use crate::env::Variables;
+use crate::error::{names, Failure};
+use crate::json::{to_text, type_name};
+use crate::template::TemplateError;
+
+/// One `{% … %}` expression.
+#[derive(Clone)]
+pub struct Jsonata {
+    /// The text between `{%` and `%}`, trimmed, as AWS quotes it in messages.
+    pub source: String,
+    expr: Expression,
+    /// Workflow variables the expression may read (`$name` in its text); only these are
+    /// bound, so an evaluation does not copy every variable in scope.
+    variables: Vec<String>,
+}
+
+impl std::fmt::Debug for Jsonata {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{{% {} %}}", self.source)
+    }
+}
+
+impl PartialEq for Jsonata {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+/// `{% expr %}` → `expr`, for strings that are JSONata expressions.
+pub fn expression_text(s: &str) -> Option<&str> {
+    (s.len() >= 4 && s.starts_with("{%") && s.ends_with("%}")).then(|| &s[2..s.len() - 2])
+}
+
+impl Jsonata {
+    pub fn parse(inner: &str) -> Result<Jsonata, JsonataError> {
+        let source = inner.trim().to_string();
+        let expr = Expression::parse(&source)?;
+        let variables = referenced_variables(&source);
+        Ok(Jsonata {
+            source,
+            expr,
+            variables,
+        })
+    }
+}
+
+/// Names after `$` in the text: over-approximate (a `$` in a string literal counts too), which
+/// only binds a variable that is not read.
+fn referenced_variables(src: &str) -> Vec<String> {
+    let bytes = src.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' {
+            let start = i + 1;
+            let mut end = start;
+            while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                end += 1;
+            }
+            if end > start {
+                let name = &src[start..end];
+                if name != "states" && !out.iter().any(|n| n == name) {
+                    out.push(name.to_string());
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A JSON value whose strings may be `{% %}` expressions, at any depth.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonataTemplate {
+    Expr(Jsonata),
+    Object(Vec<(String, JsonataTemplate)>),
+    Array(Vec<JsonataTemplate>),
+    Literal(Value),
+}
+
+/// What an expression sees besides variables: the `$states` object and the host's clock and
+/// randomness.
+pub struct JsonataEnv<'a> {
+    /// `{"input": …, "context": …, "result"?: …, "errorOutput"?: …}`.
+    pub states: &'a Value,
+    pub vars: &'a dyn Variables,
+    pub now_millis: i64,
+    pub entropy: u64,
+}
+
+struct EnvHost {
+    now_millis: i64,
+    entropy: u64,
+}
+
+impl Host for EnvHost {
+    fn now_millis(&self) -> i64 {
+        self.now_millis
+    }
+    fn entropy(&self) -> u64 {
+        self.entropy
+    }
+}
+
+impl JsonataTemplate {
+    /// Compiles a value; every malformed expression is reported with its pointer.
+    pub fn compile(value: &Value) -> Result<JsonataTemplate, Vec<TemplateError>> {
+        let mut errors = Vec::new();
+        let t = compile_value(value, "", &mut errors);
+        if errors.is_empty() {
+            Ok(t)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// A template that is one bare expression, for messages that quote it.
+    pub fn as_expr(&self) -> Option<&Jsonata> {
+        match self {
+            JsonataTemplate::Expr(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// Evaluates to a value; `field` names the field for messages (`Output`, `Assign/x`).
+    pub fn eval(&self, env: &JsonataEnv, field: &str) -> Result<Value, Failure> {
+        Ok(match self {
+            JsonataTemplate::Literal(v) => v.clone(),
+            JsonataTemplate::Expr(e) => match evaluate(e, env, field)? {
+                Some(v) => v,
+                None => {
+                    return Err(Failure::new(
+                        names::QUERY_EVALUATION_ERROR,
+                        format!(
+                            "The JSONata expression '{}' specified for the field '{field}' returned nothing (undefined).",
+                            e.source
+                        ),
+                    ))
+                }
+            },
+            JsonataTemplate::Object(fields) => {
+                let mut out = Map::with_capacity(fields.len());
+                for (k, t) in fields {
+                    out.insert(k.clone(), t.eval(env, &format!("{field}/{k}"))?);
+                }
+                Value::Object(out)
+            }
+            JsonataTemplate::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| t.eval(env, &format!("{field}/{i}")))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// Evaluates and checks the JSON type of the result (`array` for Items, `boolean` for a
+    /// Condition …), with AWS's message when it is another.
+    pub fn eval_as(&self, env: &JsonataEnv, field: &str, expected: &str) -> Result<Value, Failure> {
+        let v = self.eval(env, field)?;
+        let actual = type_name(&v);
+        let ok =
+            actual == expected || (expected == "integer" && crate::json::as_integer(&v).is_some());
+        if ok {
+            return Ok(v);
+        }
+        let shown = match self {
+            JsonataTemplate::Expr(e) => e.source.clone(),
+            other => to_text(&other.source_value()),
+        };
+        Err(Failure::new(
+            names::QUERY_EVALUATION_ERROR,
+            format!(
+                "The JSONata expression '{shown}' specified for the field '{field}' returned an unexpected result type. Expected '{expected}', but was '{actual}' for value: {}",
+                to_text(&v)
+            ),
+        ))
+    }
+
+    /// The value as written in the definition.
+    pub fn source_value(&self) -> Value {
+        match self {
+            JsonataTemplate::Literal(v) => v.clone(),
+            JsonataTemplate::Expr(e) => Value::String(format!("{{% {} %}}", e.source)),
+            JsonataTemplate::Object(f) => Value::Object(
+                f.iter()
+                    .map(|(k, t)| (k.clone(), t.source_value()))
+                    .collect(),
+            ),
+            JsonataTemplate::Array(a) => {
+                Value::Array(a.iter().map(JsonataTemplate::source_value).collect())
+            }
+        }
+    }
+}
+
+fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>, Failure> {
+    let mut bindings = Map::with_capacity(e.variables.len() + 1);
+    bindings.insert("states".to_string(), env.states.clone());
+    for name in &e.variables {
+        if let Some(v) = env.vars.get(name) {
+            bindings.insert(name.clone(), v.clone());
+        }
+    }
+    let host = EnvHost {
+        now_millis: env.now_millis,
+        entropy: env.entropy,
+    };
+    let input = env.states.get("input");
+    e.expr.evaluate_input(input, &bindings, &host).map_err(|err| {
+        Failure::new(
+            names::QUERY_EVALUATION_ERROR,
+            format!("The JSONata expression '{}' specified for the field '{field}' threw an error: {err}", e.source),
+        )
+    })
+}
+
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+fn compile_value(value: &Value, ptr: &str, errors: &mut Vec<TemplateError>) -> JsonataTemplate {
+    match value {
+        Value::String(s) => match expression_text(s) {
+            Some(inner) => match Jsonata::parse(inner) {
+                Ok(e) => JsonataTemplate::Expr(e),
+                Err(err) => {
+                    errors.push(TemplateError {
+                        pointer: ptr.to_string(),
+                        message: format!(
+                            "The JSONata expression '{}' is not valid: {err}",
+                            inner.trim()
+                        ),
+                    });
+                    JsonataTemplate::Literal(value.clone())
+                }
+            },
+            None => JsonataTemplate::Literal(value.clone()),
+        },
+        Value::Object(map) => JsonataTemplate::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        compile_value(v, &format!("{ptr}/{}", escape_pointer(k)), errors),
+                    )
+                })
+                .collect(),
+        ),
+        Value::Array(items) => JsonataTemplate::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile_value(v, &format!("{ptr}/{i}"), errors))
+                .collect(),
+        ),
+        other => JsonataTemplate::Literal(other.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::env::NoVariables;
+
+    fn env_eval(t: &Value, states: Value, vars: &dyn Variables) -> Result<Value, Failure> {
+        let tpl = JsonataTemplate::compile(t).unwrap();
+        let env = JsonataEnv {
+            states: &states,
+            vars,
+            now_millis: 0,
+            entropy: 1,
+        };
+        tpl.eval(&env, "Output")
+    }
+
+    #[test]
+    fn expressions_are_evaluated_at_any_depth_and_other_strings_kept() {
+        let out = env_eval(
+            &json!({"a": "{% $states.input.x + 1 %}", "b": ["{% 'y' %}", "$states.input", " {% 1 %} "], "c": 3}),
+            json!({"input": {"x": 1}}),
+            &NoVariables,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"a": 2, "b": ["y", "$states.input", " {% 1 %} "], "c": 3})
+        );
+    }
+
+    #[test]
+    fn variables_are_bound() {
+        let mut vars = Map::new();
+        vars.insert("total".into(), json!(41));
+        assert_eq!(
+            env_eval(&json!("{% $total + 1 %}"), json!({"input": {}}), &vars).unwrap(),
+            json!(42)
+        );
+    }
+
+    #[test]
+    fn undefined_is_an_error_naming_the_field() {
+        let e = env_eval(
+            &json!({"result": "{% $doesNotExist %}"}),
+            json!({"input": {}}),
+            &NoVariables,
+        )
+        .unwrap_err();
+        assert_eq!(e.error.as_deref(), Some(names::QUERY_EVALUATION_ERROR));
+        assert_eq!(
+            e.cause.as_deref(),
+            Some("The JSONata expression '$doesNotExist' specified for the field 'Output/result' returned nothing (undefined).")
+        );
+    }
+
+    #[test]
+    fn result_types_are_checked() {
+        let tpl = JsonataTemplate::compile(&json!("{% 1 %}")).unwrap();
+        let states = json!({"input": {}});
+        let env = JsonataEnv {
+            states: &states,
+            vars: &NoVariables,
+            now_millis: 0,
+            entropy: 1,
+        };
+        let e = tpl.eval_as(&env, "Items", "array").unwrap_err();
+        assert_eq!(
+            e.cause.as_deref(),
+            Some("The JSONata expression '1' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'number' for value: 1")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_field() {
+        let errs = JsonataTemplate::compile(&json!({"a": {"b": "{% $x + %}"}})).unwrap_err();
+        assert_eq!(errs[0].pointer, "/a/b");
+    }
+
+    #[test]
+    fn eval_is_refused() {
+        let e = env_eval(
+            &json!("{% $eval('1') %}"),
+            json!({"input": {}}),
+            &NoVariables,
+        )
+        .unwrap_err();
+        assert_eq!(e.error.as_deref(), Some(names::QUERY_EVALUATION_ERROR));
+    }
+
+    #[test]
+    fn referenced_variables_are_found() {
+        assert_eq!(
+            referenced_variables("$a + $states.input.b + $sum($c)"),
+            ["a", "sum", "c"]
+        );
+    }
+}
