@@ -145,7 +145,7 @@ impl Stepper<'_, '_> {
                 };
                 let output =
                     self.eval(fid, &after, f.ctx, |env| apply_output_path(&state.io, env))?;
-                Ok((output, assigned.map(into_map)))
+                self.checked(output, assigned)
             }
             QueryLanguage::Jsonata => {
                 let states = Self::states_object(
@@ -166,9 +166,33 @@ impl Stepper<'_, '_> {
                     }
                     _ => None,
                 };
-                Ok((output, assigned.map(into_map)))
+                self.checked(output, assigned)
             }
         }
+    }
+
+    /// The outcome, once the assignment is within AWS's limits, the execution's total
+    /// included.
+    fn checked(&self, output: Value, assigned: Option<Value>) -> Result<Outcome, Failure> {
+        let Some(assigned) = assigned.map(into_map) else {
+            return Ok((output, None));
+        };
+        check_assignment(&assigned)?;
+        let held: usize = self
+            .rec
+            .frames
+            .values()
+            .flat_map(|f| f.vars.values())
+            .map(waymark_asl::json::payload_size)
+            .sum();
+        let adding: usize = assigned.values().map(waymark_asl::json::payload_size).sum();
+        if held + adding > MAX_EXECUTION_VARIABLE_BYTES {
+            return Err(Failure::new(
+                waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
+                format!("The execution's variables would come to {} bytes, more than the maximum of {MAX_EXECUTION_VARIABLE_BYTES} bytes.", held + adding),
+            ));
+        }
+        Ok((output, Some(assigned)))
     }
 
     /// A catcher's output and assignments from the error output.
@@ -190,7 +214,7 @@ impl Stepper<'_, '_> {
                     _ => None,
                 };
                 let output = apply_result_path(catcher.result_path.as_ref(), &raw, error_output)?;
-                Ok((output, assigned.map(into_map)))
+                self.checked(output, assigned)
             }
             QueryLanguage::Jsonata => {
                 let states = Self::states_object(&raw, &ctx, None, Some(&error_output));
@@ -204,10 +228,37 @@ impl Stepper<'_, '_> {
                     }
                     _ => None,
                 };
-                Ok((output, assigned.map(into_map)))
+                self.checked(output, assigned)
             }
         }
     }
+}
+
+/// AWS's limits on variables: 256 KiB for one value and for one Assign altogether.
+pub(crate) const MAX_VARIABLE_BYTES: usize = 256 * 1024;
+/// And 10 MiB for every variable an execution holds at once.
+pub(crate) const MAX_EXECUTION_VARIABLE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Checks an Assign's values against the size limits.
+pub(crate) fn check_assignment(assigned: &Map<String, Value>) -> Result<(), Failure> {
+    let mut total = 0;
+    for (name, v) in assigned {
+        let size = waymark_asl::json::payload_size(v);
+        if size > MAX_VARIABLE_BYTES {
+            return Err(Failure::new(
+                waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
+                format!("The value assigned to the variable '{name}' is {size} bytes, more than the maximum of {MAX_VARIABLE_BYTES} bytes for one variable."),
+            ));
+        }
+        total += size;
+    }
+    if total > MAX_VARIABLE_BYTES {
+        return Err(Failure::new(
+            waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
+            format!("The variables assigned by one state come to {total} bytes, more than the maximum of {MAX_VARIABLE_BYTES} bytes."),
+        ));
+    }
+    Ok(())
 }
 
 fn into_map(v: Value) -> Map<String, Value> {

@@ -87,13 +87,15 @@ impl Stepper<'_, '_> {
         let next = match (matched, &c.default) {
             (Some(b), _) => b.next.clone(),
             (None, Some(d)) => d.clone(),
-            (None, None) => return Err(Failure::new(
-                names::NO_CHOICE_MATCHED,
-                format!(
+            (None, None) => {
+                return Err(Failure::new(
+                    names::NO_CHOICE_MATCHED,
+                    format!(
                     "No Choice Rule matched and no Default was specified in the Choice state '{}'",
                     state.name
                 ),
-            )),
+                ))
+            }
         };
         let finish = Finish {
             raw: &raw,

@@ -490,3 +490,187 @@ fn map_history_snapshot() {
     }
     insta::assert_json_snapshot!(events);
 }
+
+#[test]
+fn jsonata_task_arguments_result_output_and_assign() {
+    let r = run_with(
+        json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA,
+                  "Arguments": {"n": "{% $states.input.n * 2 %}"},
+                  "Assign": {"doubled": "{% $states.result.value %}", "seen": "{% $states.input.n %}"},
+                  "Output": {"v": "{% $states.result.value %}"},
+                  "Next": "P"},
+            "P": {"Type": "Pass", "Output": "{% {'sum': $doubled + $seen, 'prev': $states.input.v} %}", "End": true}
+        }}),
+        json!({"n": 21}),
+        Box::new(|req, _| TaskOutcome::Succeeded(json!({"value": req.parameters["n"]}))),
+    );
+    assert_eq!(r.calls[0].parameters, json!({"n": 42}));
+    assert_eq!(r.rec.output, Some(json!({"sum": 63, "prev": 42})));
+    let exited = r
+        .history
+        .iter()
+        .find(|e| e.event_type == "TaskStateExited")
+        .unwrap();
+    assert_eq!(
+        exited.details["stateExitedEventDetails"]["assignedVariables"],
+        json!({"doubled": "42", "seen": "21"})
+    );
+}
+
+#[test]
+fn assign_and_output_see_the_variables_as_they_were_before_the_state() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+            "B": {"Type": "Pass", "Assign": {"x": "{% $x + 1 %}"}, "Output": "{% $x %}", "Next": "C"},
+            "C": {"Type": "Pass", "Output": "{% [$states.input, $x] %}", "End": true}
+        }}),
+        json!({}),
+    );
+    assert_eq!(r.rec.output, Some(json!([1, 2])));
+}
+
+#[test]
+fn jsonpath_assign_reads_the_result_and_paths_read_variables() {
+    let r = run(
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": {"answer": 42}, "Assign": {"theAnswer.$": "$.answer", "literal": "$.not.a.path"}, "Next": "B"},
+            "B": {"Type": "Pass", "Parameters": {"a.$": "$theAnswer", "l.$": "$literal", "f.$": "States.Format('{}!', $theAnswer)"}, "End": true}
+        }}),
+        json!({}),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"a": 42, "l": "$.not.a.path", "f": "42!"}))
+    );
+}
+
+#[test]
+fn inner_scopes_read_outer_variables_and_keep_their_own() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Assign": {"factor": 10, "mine": "outer"}, "Next": "M"},
+            "M": {"Type": "Map", "Items": [1, 2, 3], "ItemProcessor": {"StartAt": "Times", "States": {
+                "Times": {"Type": "Pass", "Assign": {"mine": "inner"}, "Output": "{% $states.input * $factor %}", "Next": "Look"},
+                "Look": {"Type": "Pass", "Output": "{% [$states.input, $mine] %}", "End": true}
+            }}, "Next": "After"},
+            "After": {"Type": "Pass", "Output": "{% {'results': $states.input, 'mine': $mine} %}", "End": true}
+        }}),
+        json!({}),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"results": [[10, "inner"], [20, "inner"], [30, "inner"]], "mine": "outer"}))
+    );
+}
+
+#[test]
+fn jsonata_catch_output_and_assign_see_the_error_output() {
+    let r = run_with(
+        json!({"QueryLanguage": "JSONata", "StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA, "End": true,
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Done",
+                             "Assign": {"why": "{% $states.errorOutput.Cause %}"},
+                             "Output": {"failed": "{% $states.errorOutput.Error %}"}}]},
+            "Done": {"Type": "Pass", "Output": "{% $merge([$states.input, {'why': $why}]) %}", "End": true}
+        }}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("Boom", "it broke"))),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"failed": "Boom", "why": "it broke"}))
+    );
+}
+
+#[test]
+fn jsonata_errors_are_query_evaluation_errors_with_an_event() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "P", "States": {
+            "P": {"Type": "Pass", "Output": {"x": "{% $number('abc') + $nope %}"}, "End": true}
+        }}),
+        json!({}),
+    );
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.QueryEvaluationError"));
+    assert!(f.cause.unwrap().starts_with(
+        "An error occurred while executing the state 'P' (entered at the event id #2)."
+    ));
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "EvaluationFailed",
+            "ExecutionFailed"
+        ]
+    );
+}
+
+#[test]
+fn query_evaluation_errors_can_be_caught() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {
+            "M": {"Type": "Map", "Items": "{% 'not an array' %}", "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}},
+                  "Catch": [{"ErrorEquals": ["States.QueryEvaluationError"], "Next": "Caught"}], "End": true},
+            "Caught": {"Type": "Succeed"}
+        }}),
+        json!({}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output.unwrap()["Error"],
+        json!("States.QueryEvaluationError")
+    );
+    assert_eq!(
+        types(&r.history)[2..4],
+        ["EvaluationFailed", "MapStateFailed"]
+    );
+}
+
+#[test]
+fn choice_conditions_and_rule_assignments() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [
+            {"Condition": "{% $states.input.n > 10 %}", "Next": "Big", "Assign": {"size": "big"}, "Output": {"n": "{% $states.input.n %}"}}
+        ], "Default": "Small", "Assign": {"size": "small"}},
+        "Big": {"Type": "Pass", "Output": "{% [$size, $states.input] %}", "End": true},
+        "Small": {"Type": "Pass", "Output": "{% [$size, $states.input] %}", "End": true}
+    }});
+    assert_eq!(
+        run(def.clone(), json!({"n": 11, "x": 1})).rec.output,
+        Some(json!(["big", {"n": 11}]))
+    );
+    assert_eq!(
+        run(def, json!({"n": 1})).rec.output,
+        Some(json!(["small", {"n": 1}]))
+    );
+}
+
+#[test]
+fn oversized_variables_are_refused() {
+    // Each copy fits in a variable, both together exceed what one Assign may hold.
+    let big = "x".repeat(200 * 1024);
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"a.$": "$.big", "b.$": "$.big"}, "End": true}}}),
+        json!({"big": big}),
+    );
+    assert_eq!(
+        r.rec.failure.unwrap().error.as_deref(),
+        Some("States.DataLimitExceeded")
+    );
+}
+
+#[test]
+fn jsonata_wait_and_fail_fields() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": "{% $states.input.s %}", "Next": "F"},
+            "F": {"Type": "Fail", "Error": "{% 'E' & $states.input.s %}", "Cause": "{% $string($states.input) %}"}
+        }}),
+        json!({"s": 30}),
+    );
+    assert_eq!(r.rec.failure, Some(Failure::new("E30", "{\"s\":30}")));
+    assert_eq!(secs_since_start(&r.history, "WaitStateExited"), [30]);
+}
