@@ -46,14 +46,15 @@ pub fn run(a: RunArgs) -> Result<i32> {
         .state_machine_name
         .clone()
         .unwrap_or_else(|| machine_name_from_path(&a.definition));
-    let sm = StateMachine {
-        arn: config.state_machine_arn(&sm_name),
-        name: sm_name,
-        definition_text: text,
-        definition: Arc::new(parsed.definition),
+    let sm = StateMachine::new(
+        config.state_machine_arn(&sm_name),
+        sm_name,
+        text,
+        Arc::new(parsed.definition),
         machine_type,
-        role_arn: config.role_arn.clone(),
-    };
+        config.role_arn.clone(),
+        chrono::Utc::now(),
+    );
     let mocks = match &a.mock_config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {

@@ -108,6 +108,14 @@ pub fn execution_aborted(f: &Failure) -> Details {
     )
 }
 
+pub fn execution_redriven(redrive_count: u32) -> Details {
+    Details::new(
+        "ExecutionRedriven",
+        "executionRedrivenEventDetails",
+        json!({"redriveCount": redrive_count}),
+    )
+}
+
 pub fn execution_timed_out(f: &Failure) -> Details {
     Details::new(
         "ExecutionTimedOut",

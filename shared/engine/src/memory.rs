@@ -17,22 +17,115 @@ use crate::step::{Effect, Signal, TaskRequest};
 
 #[derive(Default)]
 pub struct MemoryStore {
-    machines: Mutex<HashMap<String, StateMachine>>,
-    executions: Mutex<HashMap<String, (ExecutionRecord, Vec<HistoryEvent>)>>,
+    /// Every revision of every state machine, oldest first.
+    machines: Mutex<HashMap<String, Vec<StateMachine>>>,
+    executions: Mutex<HashMap<String, Entry>>,
+    tokens: Mutex<HashMap<String, TaskRef>>,
+    tags: Mutex<HashMap<String, Vec<(String, String)>>>,
+    created: AtomicU64,
+}
+
+struct Entry {
+    rec: ExecutionRecord,
+    history: Vec<HistoryEvent>,
+    /// The effects of the last step, until acknowledged.
+    outbox: Option<(u64, Vec<Effect>)>,
+    order: u64,
 }
 
 impl MemoryStore {
+    /// Registers a state machine (or a new revision of it) directly.
     pub fn put_state_machine(&self, sm: StateMachine) {
         self.machines
             .lock()
             .expect("lock")
-            .insert(sm.arn.clone(), sm);
+            .entry(sm.arn.clone())
+            .or_default()
+            .push(sm);
     }
 }
 
+/// Offsets as page tokens: enough for a store that lives as long as its process.
+fn page<T: Clone>(all: &[T], max: usize, next_token: Option<&str>) -> Result<Page<T>, StoreError> {
+    let start = match next_token {
+        None => 0,
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+    };
+    let max = max.max(1);
+    let items: Vec<T> = all.iter().skip(start).take(max).cloned().collect();
+    let next = start + items.len();
+    Ok(Page {
+        next_token: (next < all.len()).then(|| next.to_string()),
+        items,
+    })
+}
+
 impl StateMachineStore for MemoryStore {
+    async fn create_state_machine(&self, sm: &StateMachine) -> Result<(), StoreError> {
+        let mut all = self.machines.lock().expect("lock");
+        if all.contains_key(&sm.arn) {
+            return Err(StoreError::AlreadyExists(sm.arn.clone()));
+        }
+        all.insert(sm.arn.clone(), vec![sm.clone()]);
+        Ok(())
+    }
+
     async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachine>, StoreError> {
-        Ok(self.machines.lock().expect("lock").get(arn).cloned())
+        Ok(self
+            .machines
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .and_then(|v| v.last().cloned()))
+    }
+
+    async fn get_state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> Result<Option<StateMachine>, StoreError> {
+        Ok(self
+            .machines
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .and_then(|v| v.iter().find(|m| m.revision == revision).cloned()))
+    }
+
+    async fn update_state_machine(&self, sm: &StateMachine) -> Result<(), StoreError> {
+        let mut all = self.machines.lock().expect("lock");
+        let Some(revs) = all.get_mut(&sm.arn) else {
+            return Err(StoreError::NotFound(sm.arn.clone()));
+        };
+        revs.push(sm.clone());
+        Ok(())
+    }
+
+    async fn delete_state_machine(&self, arn: &str) -> Result<(), StoreError> {
+        self.machines
+            .lock()
+            .expect("lock")
+            .remove(arn)
+            .map(|_| ())
+            .ok_or_else(|| StoreError::NotFound(arn.to_string()))
+    }
+
+    async fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<StateMachine>, StoreError> {
+        let mut all: Vec<StateMachine> = self
+            .machines
+            .lock()
+            .expect("lock")
+            .values()
+            .filter_map(|v| v.last().cloned())
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        page(&all, max, next_token)
     }
 }
 
@@ -42,7 +135,16 @@ impl ExecutionStore for MemoryStore {
         if all.contains_key(&rec.execution_arn) {
             return Err(StoreError::AlreadyExists(rec.execution_arn.clone()));
         }
-        all.insert(rec.execution_arn.clone(), (rec.clone(), Vec::new()));
+        let order = self.created.fetch_add(1, Ordering::Relaxed);
+        all.insert(
+            rec.execution_arn.clone(),
+            Entry {
+                rec: rec.clone(),
+                history: Vec::new(),
+                outbox: None,
+                order,
+            },
+        );
         Ok(())
     }
 
@@ -52,7 +154,7 @@ impl ExecutionStore for MemoryStore {
             .lock()
             .expect("lock")
             .get(arn)
-            .map(|(r, _)| r.clone()))
+            .map(|e| e.rec.clone()))
     }
 
     async fn commit(
@@ -60,17 +162,31 @@ impl ExecutionStore for MemoryStore {
         rec: &ExecutionRecord,
         expected_version: u64,
         events: &[HistoryEvent],
-        _outbox: &[Effect],
+        outbox: &[Effect],
     ) -> Result<(), StoreError> {
         let mut all = self.executions.lock().expect("lock");
-        let Some((stored, history)) = all.get_mut(&rec.execution_arn) else {
+        let Some(entry) = all.get_mut(&rec.execution_arn) else {
             return Err(StoreError::NotFound(rec.execution_arn.clone()));
         };
-        if stored.version != expected_version {
+        if entry.rec.version != expected_version {
             return Err(StoreError::Conflict(rec.execution_arn.clone()));
         }
-        *stored = rec.clone();
-        history.extend_from_slice(events);
+        entry.rec = rec.clone();
+        entry.history.extend_from_slice(events);
+        entry.outbox = Some((rec.version, outbox.to_vec()));
+        let mut tokens = self.tokens.lock().expect("lock");
+        for e in outbox {
+            if let Effect::Invoke(req) = e {
+                tokens.insert(
+                    req.token.clone(),
+                    TaskRef {
+                        execution_arn: rec.execution_arn.clone(),
+                        frame: req.frame.clone(),
+                        seq: req.seq,
+                    },
+                );
+            }
+        }
         Ok(())
     }
 
@@ -80,14 +196,104 @@ impl ExecutionStore for MemoryStore {
             .lock()
             .expect("lock")
             .get(arn)
-            .map(|(_, h)| h.clone())
+            .map(|e| e.history.clone())
             .unwrap_or_default())
+    }
+
+    async fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<HistoryEvent>, StoreError> {
+        let mut all = self.history(arn).await?;
+        if reverse {
+            all.reverse();
+        }
+        page(&all, max, next_token)
+    }
+
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError> {
+        let all = self.executions.lock().expect("lock");
+        let mut matching: Vec<(&u64, &ExecutionRecord)> = all
+            .values()
+            .filter(|e| {
+                filter
+                    .state_machine_arn
+                    .as_deref()
+                    .is_none_or(|a| e.rec.state_machine_arn == a)
+            })
+            .filter(|e| filter.status.is_none_or(|s| e.rec.status == s))
+            .map(|e| (&e.order, &e.rec))
+            .collect();
+        matching.sort_by(|a, b| b.0.cmp(a.0));
+        let recs: Vec<ExecutionRecord> = matching.into_iter().map(|(_, r)| r.clone()).collect();
+        page(&recs, max, next_token)
+    }
+
+    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
+        Ok(self.tokens.lock().expect("lock").get(token).cloned())
+    }
+
+    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
+        Ok(self
+            .executions
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter_map(|(arn, e)| e.outbox.as_ref().map(|(_, fx)| (arn.clone(), fx.clone())))
+            .collect())
+    }
+
+    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        if let Some(e) = self.executions.lock().expect("lock").get_mut(arn) {
+            if e.outbox.as_ref().is_some_and(|(v, _)| *v == version) {
+                e.outbox = None;
+            }
+        }
+        Ok(())
     }
 }
 
-/// Signals in due-time order; ties keep the order they were scheduled in.
+impl TagStore for MemoryStore {
+    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .tags
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), StoreError> {
+        let mut all = self.tags.lock().expect("lock");
+        let current = all.entry(arn.to_string()).or_default();
+        for (k, v) in tags {
+            match current.iter_mut().find(|(ck, _)| ck == k) {
+                Some(slot) => slot.1 = v.clone(),
+                None => current.push((k.clone(), v.clone())),
+            }
+        }
+        Ok(())
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), StoreError> {
+        if let Some(current) = self.tags.lock().expect("lock").get_mut(arn) {
+            current.retain(|(k, _)| !keys.contains(k));
+        }
+        Ok(())
+    }
+}
+
 /// Due time, then scheduling order.
-type Queued = Reverse<(DateTime<Utc>, u64, Entry)>;
+type Queued = Reverse<(DateTime<Utc>, u64, QueuedSignal)>;
 
 #[derive(Default)]
 pub struct MemoryScheduler {
@@ -96,7 +302,7 @@ pub struct MemoryScheduler {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct Entry {
+struct QueuedSignal {
     arn: String,
     signal: String,
 }
@@ -117,7 +323,7 @@ impl MemoryScheduler {
 impl Scheduler for MemoryScheduler {
     async fn schedule(&self, execution_arn: &str, at: DateTime<Utc>, signal: Signal) {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let entry = Entry {
+        let entry = QueuedSignal {
             arn: execution_arn.to_string(),
             signal: serde_json::to_string(&signal).expect("signals serialise"),
         };

@@ -23,6 +23,34 @@ pub struct StateMachine {
     pub definition: Arc<Definition>,
     pub machine_type: MachineType,
     pub role_arn: String,
+    /// Increases with every update; executions keep the revision they started with.
+    pub revision: u64,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+impl StateMachine {
+    pub fn new(
+        arn: String,
+        name: String,
+        definition_text: String,
+        definition: Arc<Definition>,
+        machine_type: MachineType,
+        role_arn: String,
+        created: DateTime<Utc>,
+    ) -> Self {
+        StateMachine {
+            arn,
+            name,
+            definition_text,
+            definition,
+            machine_type,
+            role_arn,
+            revision: 1,
+            created,
+            updated: created,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,39 +66,143 @@ pub enum StoreError {
     Backend(String),
 }
 
-/// State machine definitions.
-pub trait StateMachineStore {
+/// One page of a listing; `next_token` is opaque to callers and absent on the last page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// State machine definitions, with every revision kept for the executions that use it.
+pub trait StateMachineStore: Send + Sync {
+    /// Fails with `AlreadyExists` when the ARN is taken.
+    fn create_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The latest revision.
     fn get_state_machine(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send;
+    fn get_state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send;
+    /// Stores `sm` as a new revision (its `revision` is already the new number).
+    fn update_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// In name order.
+    fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send;
+}
+
+/// Where a task token leads: the task of one frame, in one phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRef {
+    pub execution_arn: String,
+    pub frame: String,
+    pub seq: u64,
+}
+
+/// Filters of ListExecutions.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    pub state_machine_arn: Option<String>,
+    pub status: Option<crate::record::Status>,
 }
 
 /// Execution records and their history: one conditional write per step.
-pub trait ExecutionStore {
+pub trait ExecutionStore: Send + Sync {
     /// Stores a new execution; fails with `AlreadyExists` when the ARN is taken.
-    fn create(&self, rec: &ExecutionRecord) -> impl Future<Output = Result<(), StoreError>>;
-    fn load(&self, arn: &str) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>>;
+    fn create(&self, rec: &ExecutionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn load(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send;
     /// Writes `rec` (whose version is already the new one), appends `events` and records the
-    /// step's `outbox`, only if the stored version is `expected_version`.
+    /// step's `outbox` (and the task tokens its Invoke effects carry, hashed), only if the
+    /// stored version is `expected_version`.
     fn commit(
         &self,
         rec: &ExecutionRecord,
         expected_version: u64,
         events: &[HistoryEvent],
         outbox: &[Effect],
-    ) -> impl Future<Output = Result<(), StoreError>>;
-    fn history(&self, arn: &str) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The whole history, in order.
+    fn history(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>> + Send;
+    /// A page of the history, oldest first or (`reverse`) newest first.
+    fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send;
+    /// Newest first.
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> + Send;
+    /// The task a token belongs to, if the token was ever issued.
+    fn find_task(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<TaskRef>, StoreError>> + Send;
+    /// Steps committed whose effects were not acknowledged as performed: after a crash they
+    /// are performed again.
+    fn pending_outboxes(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(String, Vec<Effect>)>, StoreError>> + Send;
+    fn ack_outbox(
+        &self,
+        arn: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Tags of state machines and executions.
+pub trait TagStore: Send + Sync {
+    fn tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
+    fn tag(
+        &self,
+        arn: &str,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn untag(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Delivers a signal to an execution at a time (now, for task answers).
-pub trait Scheduler {
+pub trait Scheduler: Send + Sync {
     fn schedule(
         &self,
         execution_arn: &str,
         at: DateTime<Utc>,
         signal: Signal,
-    ) -> impl Future<Output = ()>;
+    ) -> impl Future<Output = ()> + Send;
 }
 
 /// What a task's invocation came to.
@@ -83,20 +215,24 @@ pub enum TaskOutcome {
 }
 
 /// Runs the Resource of Task states.
-pub trait Tasks {
-    fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> impl Future<Output = TaskOutcome>;
+pub trait Tasks: Send + Sync {
+    fn invoke(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+    ) -> impl Future<Output = TaskOutcome> + Send;
 }
 
 /// Hears about every execution status change.
-pub trait Notifier {
-    fn status_changed(&self, rec: &ExecutionRecord) -> impl Future<Output = ()>;
+pub trait Notifier: Send + Sync {
+    fn status_changed(&self, rec: &ExecutionRecord) -> impl Future<Output = ()> + Send;
 }
 
-pub trait Clock {
+pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 }
 
-pub trait Ids {
+pub trait Ids: Send + Sync {
     /// A new execution name (AWS uses a UUID).
     fn execution_name(&self) -> String;
     /// A new task token: unguessable.

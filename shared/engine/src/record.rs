@@ -54,6 +54,9 @@ pub struct ExecutionRecord {
     pub name: String,
     pub state_machine_arn: String,
     pub state_machine_name: String,
+    /// The revision of the state machine this execution runs.
+    #[serde(default)]
+    pub revision: u64,
     pub machine_type: MachineTypeRepr,
     pub role_arn: String,
     pub input: Value,
@@ -69,6 +72,16 @@ pub struct ExecutionRecord {
     /// Counter for naming fan-outs uniquely within the execution.
     pub next_fanout: u64,
     pub frames: BTreeMap<FrameId, Frame>,
+    /// Set when the execution ends unsuccessfully: where RedriveExecution starts again.
+    #[serde(default)]
+    pub redrive_point: Option<RedrivePoint>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RedrivePoint {
+    pub state: String,
+    pub input: Value,
+    pub vars: Map<String, Value>,
 }
 
 /// `MachineType` with serde, kept apart so that the language crate needs no serde derive.

@@ -63,8 +63,22 @@ pub enum EngineError {
     ExecutionAlreadyExists(String),
     #[error("invalid execution input: {0}")]
     InvalidExecutionInput(String),
+    #[error("{0}")]
+    ExecutionNotRedrivable(String),
+    #[error("the task does not exist")]
+    TaskDoesNotExist,
+    #[error("the task has timed out or is no longer waiting for this token")]
+    TaskTimedOut,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What a caller sends back for a task token.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskAnswer {
+    Success(Value),
+    Failure(waymark_asl::Failure),
+    Heartbeat,
 }
 
 pub struct Engine<S, Q, T, N, C, I> {
@@ -121,6 +135,7 @@ where
             name,
             state_machine_arn: sm.arn.clone(),
             state_machine_name: sm.name.clone(),
+            revision: sm.revision,
             machine_type: sm.machine_type.into(),
             role_arn: sm.role_arn.clone(),
             input,
@@ -134,6 +149,7 @@ where
             next_event_id: 1,
             next_fanout: 0,
             frames: Default::default(),
+            redrive_point: None,
         };
         match self.store.create(&rec).await {
             Ok(()) => {}
@@ -149,11 +165,24 @@ where
 
     /// Applies one signal to an execution: one step, committed at most once.
     pub async fn deliver(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
+        self.deliver_inner(arn, signal, false).await
+    }
+
+    async fn deliver_even_if_ended(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
+        self.deliver_inner(arn, signal, true).await
+    }
+
+    async fn deliver_inner(
+        &self,
+        arn: &str,
+        signal: Signal,
+        to_ended: bool,
+    ) -> Result<(), EngineError> {
         for _ in 0..MAX_CONFLICTS {
             let Some(rec) = self.store.load(arn).await? else {
                 return Err(EngineError::ExecutionDoesNotExist(arn.to_string()));
             };
-            if rec.status.is_terminal() {
+            if rec.status.is_terminal() && !to_ended {
                 return Ok(());
             }
             let Some(sm) = self.store.get_state_machine(&rec.state_machine_arn).await? else {
@@ -183,6 +212,7 @@ where
             {
                 Ok(()) => {
                     self.perform(&next, out.effects).await;
+                    self.store.ack_outbox(arn, next.version).await?;
                     return Ok(());
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -229,6 +259,91 @@ where
                 Effect::Finished { .. } => self.notifier.status_changed(rec).await,
             }
         }
+    }
+
+    /// Performs again the effects of steps that were committed but never acknowledged (the
+    /// process died in between): timers are set again, tasks invoked again. Signals they
+    /// produce twice are recognised and ignored by the next step.
+    pub async fn recover(&self) -> Result<usize, EngineError> {
+        let pending = self.store.pending_outboxes().await?;
+        let n = pending.len();
+        for (arn, effects) in pending {
+            let Some(rec) = self.store.load(&arn).await? else {
+                continue;
+            };
+            self.perform(&rec, effects).await;
+            self.store.ack_outbox(&arn, rec.version).await?;
+        }
+        Ok(n)
+    }
+
+    /// RedriveExecution: only STANDARD executions that failed, timed out or were aborted.
+    pub async fn redrive(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
+        let rec = self.describe(arn).await?;
+        let redrivable = rec.machine_type == crate::record::MachineTypeRepr::Standard
+            && matches!(
+                rec.status,
+                Status::Failed | Status::TimedOut | Status::Aborted
+            )
+            && rec.redrive_point.is_some();
+        if !redrivable {
+            return Err(EngineError::ExecutionNotRedrivable(format!(
+                "Execution {arn} is {} and cannot be redriven",
+                rec.status.as_str()
+            )));
+        }
+        self.deliver_even_if_ended(arn, Signal::Redrive).await?;
+        self.describe(arn).await
+    }
+
+    /// Stops a running execution (StopExecution).
+    pub async fn stop(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<ExecutionRecord, EngineError> {
+        self.deliver(
+            arn,
+            Signal::Stop {
+                failure: waymark_asl::Failure { error, cause },
+            },
+        )
+        .await?;
+        self.describe(arn).await
+    }
+
+    /// The answer to a `.waitForTaskToken` task (SendTaskSuccess / SendTaskFailure /
+    /// SendTaskHeartbeat), checked against the task the token was issued for.
+    pub async fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<(), EngineError> {
+        let Some(task) = self.store.find_task(token).await? else {
+            return Err(EngineError::TaskDoesNotExist);
+        };
+        let rec = self.describe(&task.execution_arn).await?;
+        let waiting = rec.frames.get(&task.frame).is_some_and(|f| {
+            f.seq == task.seq
+                && matches!(&f.phase, crate::record::Phase::Task(t) if t.token == token)
+        });
+        if rec.status.is_terminal() || !waiting {
+            return Err(EngineError::TaskTimedOut);
+        }
+        let signal = match answer {
+            TaskAnswer::Success(output) => Signal::TaskSucceeded {
+                frame: task.frame,
+                seq: task.seq,
+                output,
+            },
+            TaskAnswer::Failure(failure) => Signal::TaskFailed {
+                frame: task.frame,
+                seq: task.seq,
+                failure,
+            },
+            TaskAnswer::Heartbeat => Signal::TaskHeartbeat {
+                frame: task.frame,
+                seq: task.seq,
+            },
+        };
+        self.deliver(&task.execution_arn, signal).await
     }
 
     pub async fn describe(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {

@@ -59,6 +59,8 @@ pub enum Signal {
     Stop {
         failure: Failure,
     },
+    /// Run a failed, timed-out or aborted execution again from where it stopped.
+    Redrive,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +177,10 @@ impl Variables for FrameVars<'_> {
 
 impl<'a, 'e> Stepper<'a, 'e> {
     fn apply(&mut self, signal: Signal) {
+        if let Signal::Redrive = signal {
+            self.redrive();
+            return;
+        }
         if self.rec.status.is_terminal() {
             return;
         }
@@ -205,7 +211,45 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 failure,
             } => self.task_failed(&frame, seq, failure),
             Signal::TaskHeartbeat { frame, seq } => self.task_heartbeat(&frame, seq),
+            Signal::Redrive => {}
         }
+    }
+
+    /// RedriveExecution: the execution runs again from the state where its root frame
+    /// stopped; Map and Parallel states there run again as a whole.
+    fn redrive(&mut self) {
+        if !self.rec.status.is_terminal() || self.rec.status == Status::Succeeded {
+            return;
+        }
+        let Some(point) = self.rec.redrive_point.take() else {
+            return;
+        };
+        self.rec.redrive_count += 1;
+        self.rec.status = Status::Running;
+        self.rec.failure = None;
+        self.rec.stop_time = None;
+        let id = self.push_event(
+            history::execution_redriven(self.rec.redrive_count),
+            self.rec.next_event_id - 1,
+        );
+        let root = Frame {
+            scope: Vec::new(),
+            parent: None,
+            index: 0,
+            map_item: None,
+            state: point.state,
+            input: point.input,
+            entered_event_id: 0,
+            entered_time: self.env.now,
+            last_event_id: id,
+            seq: 0,
+            phase: Phase::Enter,
+            retry_counts: Vec::new(),
+            vars: point.vars,
+            silent: false,
+        };
+        self.rec.frames.insert(String::new(), root);
+        self.runnable.push_back(String::new());
     }
 
     fn start(&mut self) {
@@ -521,6 +565,15 @@ impl<'a, 'e> Stepper<'a, 'e> {
             .map(|f| f.last_event_id)
             .unwrap_or(self.rec.next_event_id - 1);
         self.push_event(d, prev);
+        // Where a redrive starts again: the state the root frame was in.
+        self.rec.redrive_point = match (status, self.rec.frames.get("")) {
+            (Status::Succeeded, _) | (_, None) => None,
+            (_, Some(root)) => Some(crate::record::RedrivePoint {
+                state: root.state.clone(),
+                input: root.input.clone(),
+                vars: root.vars.clone(),
+            }),
+        };
         self.rec.status = status;
         self.rec.output = output;
         self.rec.failure = failure;

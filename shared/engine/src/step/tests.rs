@@ -66,14 +66,15 @@ fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
 
 fn machine(e: &TestEngine, def: Value) -> StateMachine {
     let parsed = parse_value(&def, &ParseOptions::default()).expect("valid definition");
-    let sm = StateMachine {
-        arn: e.config.state_machine_arn("Test"),
-        name: "Test".into(),
-        definition_text: def.to_string(),
-        definition: Arc::new(parsed.definition),
-        machine_type: MachineType::Standard,
-        role_arn: e.config.role_arn.clone(),
-    };
+    let sm = StateMachine::new(
+        e.config.state_machine_arn("Test"),
+        "Test".into(),
+        def.to_string(),
+        Arc::new(parsed.definition),
+        MachineType::Standard,
+        e.config.role_arn.clone(),
+        t0(),
+    );
     e.store.put_state_machine(sm.clone());
     sm
 }
@@ -673,4 +674,118 @@ fn jsonata_wait_and_fail_fields() {
     );
     assert_eq!(r.rec.failure, Some(Failure::new("E30", "{\"s\":30}")));
     assert_eq!(secs_since_start(&r.history, "WaitStateExited"), [30]);
+}
+
+#[test]
+fn redrive_runs_again_from_the_failed_state() {
+    let (e, _calls) = engine(Box::new(|_, n| {
+        if n == 1 {
+            TaskOutcome::Failed(Failure::new("Flaky", "first time"))
+        } else {
+            TaskOutcome::Succeeded(json!("second time"))
+        }
+    }));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a", "Next": "T"},
+            "T": {"Type": "Task", "Resource": LAMBDA, "ResultPath": "$.t", "End": true}
+        }}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = e.start_execution(&sm, Some("r"), json!({})).await.unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Failed);
+        let rec = e.redrive(&rec.execution_arn).await.unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Succeeded);
+        assert_eq!(rec.redrive_count, 1);
+        assert_eq!(rec.output, Some(json!({"a": 1, "t": "second time"})));
+        let h = e.store.history(&rec.execution_arn).await.unwrap();
+        let t = types(&h);
+        let redriven = t.iter().position(|x| *x == "ExecutionRedriven").unwrap();
+        // Pass A is not run again; T is.
+        assert_eq!(t[redriven + 1], "TaskStateEntered");
+        assert_eq!(t.iter().filter(|x| **x == "PassStateEntered").count(), 1);
+        // A succeeded execution cannot be redriven.
+        assert!(matches!(
+            e.redrive(&rec.execution_arn).await,
+            Err(crate::runner::EngineError::ExecutionNotRedrivable(_))
+        ));
+    });
+}
+
+#[test]
+fn task_answers_are_checked_against_the_waiting_task() {
+    let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken", "HeartbeatSeconds": 60, "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use crate::runner::{EngineError, TaskAnswer};
+        let rec = e.start_execution(&sm, Some("t"), json!({})).await.unwrap();
+        let token = calls.lock().unwrap()[0].token.clone();
+        assert!(matches!(
+            e.answer_task("nope", TaskAnswer::Heartbeat).await,
+            Err(EngineError::TaskDoesNotExist)
+        ));
+        e.answer_task(&token, TaskAnswer::Heartbeat).await.unwrap();
+        e.answer_task(&token, TaskAnswer::Failure(Failure::new("Denied", "no")))
+            .await
+            .unwrap();
+        // Used once: a second answer finds nothing waiting.
+        assert!(matches!(
+            e.answer_task(&token, TaskAnswer::Success(json!(1))).await,
+            Err(EngineError::TaskTimedOut)
+        ));
+        let rec = e.describe(&rec.execution_arn).await.unwrap();
+        assert_eq!(rec.failure, Some(Failure::new("Denied", "no")));
+    });
+}
+
+#[test]
+fn recovery_performs_unacknowledged_effects_again() {
+    let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = e.start_execution(&sm, Some("c"), json!({})).await.unwrap();
+        assert_eq!(calls.lock().unwrap().len(), 1);
+        // Everything was acknowledged: nothing to redo.
+        assert_eq!(e.recover().await.unwrap(), 0);
+        // Pretend the process died between the commit and the effects of a step.
+        let rec = e.describe(&rec.execution_arn).await.unwrap();
+        let invoke = crate::step::Effect::Invoke(Box::new(calls.lock().unwrap()[0].clone()));
+        e.store
+            .commit(
+                &ExecutionRecord {
+                    version: rec.version + 1,
+                    ..rec.clone()
+                },
+                rec.version,
+                &[],
+                &[invoke],
+            )
+            .await
+            .unwrap();
+        assert_eq!(e.recover().await.unwrap(), 1);
+        assert_eq!(
+            calls.lock().unwrap().len(),
+            2,
+            "the task is invoked again, at least once per attempt"
+        );
+        assert_eq!(e.recover().await.unwrap(), 0);
+    });
 }
