@@ -321,7 +321,12 @@ impl MemoryScheduler {
 }
 
 impl Scheduler for MemoryScheduler {
-    async fn schedule(&self, execution_arn: &str, at: DateTime<Utc>, signal: Signal) {
+    async fn schedule(
+        &self,
+        execution_arn: &str,
+        at: DateTime<Utc>,
+        signal: Signal,
+    ) -> Result<(), StoreError> {
         let seq = self.seq.fetch_add(1, Ordering::Relaxed);
         let entry = QueuedSignal {
             arn: execution_arn.to_string(),
@@ -331,6 +336,7 @@ impl Scheduler for MemoryScheduler {
             .lock()
             .expect("lock")
             .push(Reverse((at, seq, entry)));
+        Ok(())
     }
 }
 

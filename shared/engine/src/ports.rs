@@ -197,12 +197,14 @@ pub trait TagStore: Send + Sync {
 
 /// Delivers a signal to an execution at a time (now, for task answers).
 pub trait Scheduler: Send + Sync {
+    /// Fails only when the signal could not be stored; the step's outbox then stays
+    /// unacknowledged and is performed again.
     fn schedule(
         &self,
         execution_arn: &str,
         at: DateTime<Utc>,
         signal: Signal,
-    ) -> impl Future<Output = ()> + Send;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// What a task's invocation came to.
@@ -239,4 +241,186 @@ pub trait Ids: Send + Sync {
     fn task_token(&self) -> String;
     /// 64 random bits, for intrinsic functions and jitter.
     fn random_u64(&self) -> u64;
+}
+
+/// Homes share one store between the engine and their own loops; these let an `Arc` of a port
+/// be the port.
+mod shared {
+    use std::sync::Arc;
+
+    use super::*;
+
+    impl<T: StateMachineStore> StateMachineStore for Arc<T> {
+        fn create_state_machine(
+            &self,
+            sm: &StateMachine,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).create_state_machine(sm)
+        }
+        fn get_state_machine(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send {
+            (**self).get_state_machine(arn)
+        }
+        fn get_state_machine_revision(
+            &self,
+            arn: &str,
+            revision: u64,
+        ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send {
+            (**self).get_state_machine_revision(arn, revision)
+        }
+        fn update_state_machine(
+            &self,
+            sm: &StateMachine,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).update_state_machine(sm)
+        }
+        fn delete_state_machine(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).delete_state_machine(arn)
+        }
+        fn list_state_machines(
+            &self,
+            max: usize,
+            next_token: Option<&str>,
+        ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send {
+            (**self).list_state_machines(max, next_token)
+        }
+    }
+
+    impl<T: ExecutionStore> ExecutionStore for Arc<T> {
+        fn create(
+            &self,
+            rec: &ExecutionRecord,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).create(rec)
+        }
+        fn load(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send {
+            (**self).load(arn)
+        }
+        fn commit(
+            &self,
+            rec: &ExecutionRecord,
+            expected_version: u64,
+            events: &[HistoryEvent],
+            outbox: &[Effect],
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).commit(rec, expected_version, events, outbox)
+        }
+        fn history(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>> + Send {
+            (**self).history(arn)
+        }
+        fn history_page(
+            &self,
+            arn: &str,
+            reverse: bool,
+            max: usize,
+            next_token: Option<&str>,
+        ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send {
+            (**self).history_page(arn, reverse, max, next_token)
+        }
+        fn list_executions(
+            &self,
+            filter: &ExecutionFilter,
+            max: usize,
+            next_token: Option<&str>,
+        ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> + Send {
+            (**self).list_executions(filter, max, next_token)
+        }
+        fn find_task(
+            &self,
+            token: &str,
+        ) -> impl Future<Output = Result<Option<TaskRef>, StoreError>> + Send {
+            (**self).find_task(token)
+        }
+        fn pending_outboxes(
+            &self,
+        ) -> impl Future<Output = Result<Vec<(String, Vec<Effect>)>, StoreError>> + Send {
+            (**self).pending_outboxes()
+        }
+        fn ack_outbox(
+            &self,
+            arn: &str,
+            version: u64,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).ack_outbox(arn, version)
+        }
+    }
+
+    impl<T: TagStore> TagStore for Arc<T> {
+        fn tags(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send {
+            (**self).tags(arn)
+        }
+        fn tag(
+            &self,
+            arn: &str,
+            tags: &[(String, String)],
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).tag(arn, tags)
+        }
+        fn untag(
+            &self,
+            arn: &str,
+            keys: &[String],
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).untag(arn, keys)
+        }
+    }
+
+    impl<T: Scheduler> Scheduler for Arc<T> {
+        fn schedule(
+            &self,
+            execution_arn: &str,
+            at: DateTime<Utc>,
+            signal: Signal,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).schedule(execution_arn, at, signal)
+        }
+    }
+
+    impl<T: Tasks> Tasks for Arc<T> {
+        fn invoke(
+            &self,
+            execution_arn: &str,
+            req: &TaskRequest,
+        ) -> impl Future<Output = TaskOutcome> + Send {
+            (**self).invoke(execution_arn, req)
+        }
+    }
+
+    impl<T: Notifier> Notifier for Arc<T> {
+        fn status_changed(&self, rec: &ExecutionRecord) -> impl Future<Output = ()> + Send {
+            (**self).status_changed(rec)
+        }
+    }
+
+    impl<T: Clock> Clock for Arc<T> {
+        fn now(&self) -> DateTime<Utc> {
+            (**self).now()
+        }
+    }
+
+    impl<T: Ids> Ids for Arc<T> {
+        fn execution_name(&self) -> String {
+            (**self).execution_name()
+        }
+        fn task_token(&self) -> String {
+            (**self).task_token()
+        }
+        fn random_u64(&self) -> u64 {
+            (**self).random_u64()
+        }
+    }
 }

@@ -211,7 +211,9 @@ where
                 .await
             {
                 Ok(()) => {
-                    self.perform(&next, out.effects).await;
+                    // If an effect cannot be performed the outbox stays unacknowledged and
+                    // recovery performs it again.
+                    self.perform(&next, out.effects).await?;
                     self.store.ack_outbox(arn, next.version).await?;
                     return Ok(());
                 }
@@ -224,7 +226,11 @@ where
 
     /// Performs a committed step's effects. Performing them again (after a crash) is
     /// harmless: stale signals are ignored by the next step.
-    pub async fn perform(&self, rec: &ExecutionRecord, effects: Vec<Effect>) {
+    pub async fn perform(
+        &self,
+        rec: &ExecutionRecord,
+        effects: Vec<Effect>,
+    ) -> Result<(), EngineError> {
         let arn = &rec.execution_arn;
         for effect in effects {
             match effect {
@@ -236,7 +242,7 @@ where
                 } => {
                     self.scheduler
                         .schedule(arn, at, Signal::Timer { frame, seq, kind })
-                        .await
+                        .await?
                 }
                 Effect::Invoke(req) => {
                     let signal = match self.tasks.invoke(arn, &req).await {
@@ -253,12 +259,13 @@ where
                         TaskOutcome::Pending => None,
                     };
                     if let Some(s) = signal {
-                        self.scheduler.schedule(arn, self.clock.now(), s).await;
+                        self.scheduler.schedule(arn, self.clock.now(), s).await?;
                     }
                 }
                 Effect::Finished { .. } => self.notifier.status_changed(rec).await,
             }
         }
+        Ok(())
     }
 
     /// Performs again the effects of steps that were committed but never acknowledged (the
@@ -271,7 +278,7 @@ where
             let Some(rec) = self.store.load(&arn).await? else {
                 continue;
             };
-            self.perform(&rec, effects).await;
+            self.perform(&rec, effects).await?;
             self.store.ack_outbox(&arn, rec.version).await?;
         }
         Ok(n)

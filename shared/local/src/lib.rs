@@ -1,0 +1,7 @@
+//! Waymark on a laptop: the engine's ports over an embedded SQLite file, timers fired by an
+//! in-process scheduler, task answers and child executions handled locally. `waymark run`
+//! and `waymark serve` both run on it.
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;

@@ -1,0 +1,674 @@
+//! The engine's ports over one SQLite file: state machines (every revision), executions with
+//! their outbox, history, timers, task tokens (hashed) and tags. Each step commits in one
+//! transaction, in WAL mode, so a process killed at any moment loses nothing committed.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::*;
+use waymark_engine::record::ExecutionRecord;
+use waymark_engine::step::{Effect, Signal};
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS state_machines (
+    arn TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,
+    machine_type TEXT NOT NULL,
+    role_arn TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    PRIMARY KEY (arn, revision)
+);
+CREATE TABLE IF NOT EXISTS deleted_state_machines (arn TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS executions (
+    arn TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    state_machine_arn TEXT NOT NULL,
+    status TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    outbox TEXT,
+    outbox_version INTEGER
+);
+CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, seq);
+CREATE INDEX IF NOT EXISTS executions_with_outbox ON executions (outbox_version) WHERE outbox IS NOT NULL;
+CREATE TABLE IF NOT EXISTS history (
+    arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (arn, id)
+);
+CREATE TABLE IF NOT EXISTS timers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    due INTEGER NOT NULL,
+    arn TEXT NOT NULL,
+    signal TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, id);
+CREATE TABLE IF NOT EXISTS task_tokens (
+    hash TEXT PRIMARY KEY,
+    arn TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags (
+    arn TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (arn, key)
+);
+"#;
+
+/// A timer row due for delivery.
+#[derive(Debug, Clone)]
+pub struct DueTimer {
+    pub id: i64,
+    pub due: DateTime<Utc>,
+    pub execution_arn: String,
+    pub signal: Signal,
+}
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    /// Parsed definitions by (arn, revision): parsing once per revision, not per step.
+    parsed: Mutex<HashMap<(String, u64), StateMachine>>,
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+fn millis(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path`, or a private in-memory one for
+    /// `:memory:`.
+    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let conn = if path == ":memory:" {
+            Connection::open_in_memory().map_err(backend)?
+        } else {
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
+            }
+            Connection::open(path).map_err(|e| backend(format!("cannot open {path}: {e}")))?
+        };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(backend)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(backend)?;
+        conn.execute_batch(SCHEMA).map_err(backend)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            parsed: Mutex::default(),
+        })
+    }
+
+    pub fn shared(self) -> Arc<SqliteStore> {
+        Arc::new(self)
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| backend("the database lock is poisoned"))?;
+        f(&mut conn).map_err(backend)
+    }
+
+    /// Rebuilds a state machine from its row, parsing its definition once per revision.
+    fn machine_from_row(&self, row: SmRow) -> Result<StateMachine, StoreError> {
+        let key = (row.arn.clone(), row.revision);
+        if let Some(sm) = self
+            .parsed
+            .lock()
+            .map_err(|_| backend("cache lock"))?
+            .get(&key)
+        {
+            return Ok(sm.clone());
+        }
+        let machine_type: MachineType = row.machine_type.parse().map_err(backend)?;
+        let parsed = parse_text(&row.definition, &ParseOptions { machine_type }).map_err(|d| {
+            backend(format!(
+                "the stored definition of {} no longer parses: {}",
+                row.arn,
+                d.first().map(|d| d.to_string()).unwrap_or_default()
+            ))
+        })?;
+        let sm = StateMachine {
+            arn: row.arn,
+            name: row.name,
+            definition_text: row.definition,
+            definition: Arc::new(parsed.definition),
+            machine_type,
+            role_arn: row.role_arn,
+            revision: row.revision,
+            created: from_millis(row.created),
+            updated: from_millis(row.updated),
+        };
+        self.parsed
+            .lock()
+            .map_err(|_| backend("cache lock"))?
+            .insert(key, sm.clone());
+        Ok(sm)
+    }
+
+    /// The earliest timer, due or not.
+    pub fn next_timer(&self) -> Result<Option<DueTimer>, StoreError> {
+        let row = self.with(|c| {
+            c.query_row(
+                "SELECT id, due, arn, signal FROM timers ORDER BY due, id LIMIT 1",
+                [],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()
+        })?;
+        let Some((id, due, arn, signal)) = row else {
+            return Ok(None);
+        };
+        let signal: Signal = serde_json::from_str(&signal).map_err(backend)?;
+        Ok(Some(DueTimer {
+            id,
+            due: from_millis(due),
+            execution_arn: arn,
+            signal,
+        }))
+    }
+
+    /// Removes a delivered timer (after delivery: a crash in between delivers it again, which
+    /// the engine ignores).
+    pub fn delete_timer(&self, id: i64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute("DELETE FROM timers WHERE id = ?1", params![id])
+                .map(|_| ())
+        })
+    }
+
+    /// Running executions that never took their first step (the process died between
+    /// creating them and starting them).
+    pub fn unstarted_executions(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT arn FROM executions WHERE status = 'RUNNING' AND version = 0 ORDER BY seq",
+            )?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
+    }
+}
+
+struct SmRow {
+    arn: String,
+    revision: u64,
+    name: String,
+    definition: String,
+    machine_type: String,
+    role_arn: String,
+    created: i64,
+    updated: i64,
+}
+
+const SM_COLUMNS: &str =
+    "arn, revision, name, definition, machine_type, role_arn, created, updated";
+
+fn sm_row(r: &rusqlite::Row) -> rusqlite::Result<SmRow> {
+    Ok(SmRow {
+        arn: r.get(0)?,
+        revision: r.get::<_, i64>(1)? as u64,
+        name: r.get(2)?,
+        definition: r.get(3)?,
+        machine_type: r.get(4)?,
+        role_arn: r.get(5)?,
+        created: r.get(6)?,
+        updated: r.get(7)?,
+    })
+}
+
+fn insert_machine(c: &Connection, sm: &StateMachine) -> rusqlite::Result<usize> {
+    c.execute(
+        &format!(
+            "INSERT INTO state_machines ({SM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        ),
+        params![
+            sm.arn,
+            sm.revision as i64,
+            sm.name,
+            sm.definition_text,
+            sm.machine_type.as_str(),
+            sm.role_arn,
+            millis(sm.created),
+            millis(sm.updated)
+        ],
+    )
+}
+
+impl StateMachineStore for SqliteStore {
+    async fn create_state_machine(&self, sm: &StateMachine) -> Result<(), StoreError> {
+        let exists = self.with(|c| {
+            let tx = c.transaction()?;
+            let live: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1) AND NOT EXISTS(SELECT 1 FROM deleted_state_machines WHERE arn = ?1)",
+                params![sm.arn],
+                |r| r.get(0),
+            )?;
+            if live {
+                return Ok(true);
+            }
+            tx.execute("DELETE FROM state_machines WHERE arn = ?1", params![sm.arn])?;
+            tx.execute("DELETE FROM deleted_state_machines WHERE arn = ?1", params![sm.arn])?;
+            insert_machine(&tx, sm)?;
+            tx.commit()?;
+            Ok(false)
+        })?;
+        if exists {
+            return Err(StoreError::AlreadyExists(sm.arn.clone()));
+        }
+        self.parsed
+            .lock()
+            .map_err(|_| backend("cache lock"))?
+            .retain(|(a, _), _| a != &sm.arn);
+        Ok(())
+    }
+
+    async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachine>, StoreError> {
+        let row = self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {SM_COLUMNS} FROM state_machines WHERE arn = ?1 AND NOT EXISTS(SELECT 1 FROM deleted_state_machines WHERE arn = ?1) ORDER BY revision DESC LIMIT 1"
+                ),
+                params![arn],
+                sm_row,
+            )
+            .optional()
+        })?;
+        row.map(|r| self.machine_from_row(r)).transpose()
+    }
+
+    async fn get_state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> Result<Option<StateMachine>, StoreError> {
+        if let Some(sm) = self
+            .parsed
+            .lock()
+            .map_err(|_| backend("cache lock"))?
+            .get(&(arn.to_string(), revision))
+        {
+            return Ok(Some(sm.clone()));
+        }
+        let row = self.with(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {SM_COLUMNS} FROM state_machines WHERE arn = ?1 AND revision = ?2"
+                ),
+                params![arn, revision as i64],
+                sm_row,
+            )
+            .optional()
+        })?;
+        row.map(|r| self.machine_from_row(r)).transpose()
+    }
+
+    async fn update_state_machine(&self, sm: &StateMachine) -> Result<(), StoreError> {
+        self.with(|c| insert_machine(c, sm).map(|_| ()))
+    }
+
+    async fn delete_state_machine(&self, arn: &str) -> Result<(), StoreError> {
+        let n = self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO deleted_state_machines (arn) SELECT ?1 WHERE EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1)",
+                params![arn],
+            )
+        })?;
+        if n == 0 {
+            return Err(StoreError::NotFound(arn.to_string()));
+        }
+        Ok(())
+    }
+
+    async fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<StateMachine>, StoreError> {
+        let after = next_token.unwrap_or("").to_string();
+        let limit = max.max(1) as i64 + 1;
+        let rows = self.with(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {SM_COLUMNS} FROM state_machines s WHERE revision = (SELECT MAX(revision) FROM state_machines WHERE arn = s.arn)
+                 AND NOT EXISTS(SELECT 1 FROM deleted_state_machines d WHERE d.arn = s.arn)
+                 AND name > ?1 ORDER BY name LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![after, limit], sm_row)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let mut items = rows
+            .into_iter()
+            .map(|r| self.machine_from_row(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_token = if items.len() > max.max(1) {
+            items.truncate(max.max(1));
+            items.last().map(|m| m.name.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_token })
+    }
+}
+
+fn record_json(rec: &ExecutionRecord) -> Result<String, StoreError> {
+    serde_json::to_string(rec).map_err(backend)
+}
+
+fn parse_record(text: &str) -> Result<ExecutionRecord, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| backend(format!("a stored execution record does not read back: {e}")))
+}
+
+impl ExecutionStore for SqliteStore {
+    async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
+        let text = record_json(rec)?;
+        let inserted = self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO executions (arn, seq, state_machine_arn, status, version, record)
+                 VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)",
+                params![rec.execution_arn, rec.state_machine_arn, rec.status.as_str(), rec.version as i64, text],
+            )
+        })?;
+        if inserted == 0 {
+            return Err(StoreError::AlreadyExists(rec.execution_arn.clone()));
+        }
+        Ok(())
+    }
+
+    async fn load(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        let text = self.with(|c| {
+            c.query_row(
+                "SELECT record FROM executions WHERE arn = ?1",
+                params![arn],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+        })?;
+        text.map(|t| parse_record(&t)).transpose()
+    }
+
+    async fn commit(
+        &self,
+        rec: &ExecutionRecord,
+        expected_version: u64,
+        events: &[HistoryEvent],
+        outbox: &[Effect],
+    ) -> Result<(), StoreError> {
+        let text = record_json(rec)?;
+        let outbox_text = serde_json::to_string(outbox).map_err(backend)?;
+        let events_text = events
+            .iter()
+            .map(|e| serde_json::to_string(e).map(|t| (e.id, t)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
+        let applied = self.with(|c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4, outbox_version = ?3
+                 WHERE arn = ?5 AND version = ?6",
+                params![text, rec.status.as_str(), rec.version as i64, outbox_text, rec.execution_arn, expected_version as i64],
+            )?;
+            if n == 0 {
+                return Ok(false);
+            }
+            {
+                let mut ins = tx.prepare_cached("INSERT INTO history (arn, id, event) VALUES (?1, ?2, ?3)")?;
+                for (id, t) in &events_text {
+                    ins.execute(params![rec.execution_arn, *id as i64, t])?;
+                }
+                let mut tok = tx.prepare_cached("INSERT OR REPLACE INTO task_tokens (hash, arn, frame, seq) VALUES (?1, ?2, ?3, ?4)")?;
+                for e in outbox {
+                    if let Effect::Invoke(req) = e {
+                        tok.execute(params![hash_token(&req.token), rec.execution_arn, req.frame, req.seq as i64])?;
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        })?;
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(rec.execution_arn.clone()))
+        }
+    }
+
+    async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        let rows = self.with(|c| {
+            let mut st =
+                c.prepare_cached("SELECT event FROM history WHERE arn = ?1 ORDER BY id")?;
+            let rows = st.query_map(params![arn], |r| r.get::<_, String>(0))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.iter()
+            .map(|t| serde_json::from_str(t).map_err(backend))
+            .collect()
+    }
+
+    async fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<HistoryEvent>, StoreError> {
+        let from: Option<i64> = match next_token {
+            None => None,
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+            ),
+        };
+        let limit = max.max(1) as i64 + 1;
+        let rows = self.with(|c| {
+            let sql = if reverse {
+                "SELECT id, event FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+            } else {
+                "SELECT id, event FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+            };
+            let bound = from.unwrap_or(if reverse { i64::MAX } else { 0 });
+            let mut st = c.prepare_cached(sql)?;
+            let rows = st.query_map(params![arn, bound, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut last_id = None;
+        for (id, t) in rows.iter().take(max.max(1)) {
+            items.push(serde_json::from_str(t).map_err(backend)?);
+            last_id = Some(*id);
+        }
+        let next_token = if rows.len() > max.max(1) {
+            last_id.map(|id| id.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_token })
+    }
+
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError> {
+        let before: i64 = match next_token {
+            None => i64::MAX,
+            Some(t) => t
+                .parse()
+                .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+        };
+        let limit = max.max(1) as i64 + 1;
+        let status = filter.status.map(|s| s.as_str().to_string());
+        let rows = self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, record FROM executions
+                 WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2) AND seq < ?3
+                 ORDER BY seq DESC LIMIT ?4",
+            )?;
+            let rows = st.query_map(params![filter.state_machine_arn, status, before, limit], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let mut items = Vec::new();
+        let mut last = None;
+        for (seq, t) in rows.iter().take(max.max(1)) {
+            items.push(parse_record(t)?);
+            last = Some(*seq);
+        }
+        let next_token = if rows.len() > max.max(1) {
+            last.map(|s| s.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_token })
+    }
+
+    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
+        let hash = hash_token(token);
+        self.with(|c| {
+            c.query_row(
+                "SELECT arn, frame, seq FROM task_tokens WHERE hash = ?1",
+                params![hash],
+                |r| {
+                    Ok(TaskRef {
+                        execution_arn: r.get(0)?,
+                        frame: r.get(1)?,
+                        seq: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
+        let rows = self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT arn, outbox FROM executions WHERE outbox IS NOT NULL ORDER BY seq",
+            )?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(arn, t)| {
+                serde_json::from_str(&t)
+                    .map(|fx| (arn, fx))
+                    .map_err(backend)
+            })
+            .collect()
+    }
+
+    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET outbox = NULL, outbox_version = NULL WHERE arn = ?1 AND outbox_version = ?2",
+                params![arn, version as i64],
+            )
+            .map(|_| ())
+        })
+    }
+}
+
+impl TagStore for SqliteStore {
+    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, StoreError> {
+        self.with(|c| {
+            let mut st =
+                c.prepare_cached("SELECT key, value FROM tags WHERE arn = ?1 ORDER BY rowid")?;
+            let rows = st.query_map(params![arn], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect()
+        })
+    }
+
+    async fn tag(&self, arn: &str, tags: &[(String, String)]) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for (k, v) in tags {
+                tx.execute(
+                    "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+                    params![arn, k, v],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    async fn untag(&self, arn: &str, keys: &[String]) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            for k in keys {
+                tx.execute(
+                    "DELETE FROM tags WHERE arn = ?1 AND key = ?2",
+                    params![arn, k],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+}
+
+impl Scheduler for SqliteStore {
+    async fn schedule(
+        &self,
+        execution_arn: &str,
+        at: DateTime<Utc>,
+        signal: Signal,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(&signal).map_err(backend)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO timers (due, arn, signal) VALUES (?1, ?2, ?3)",
+                params![millis(at), execution_arn, text],
+            )
+            .map(|_| ())
+        })
+    }
+}
