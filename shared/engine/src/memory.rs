@@ -477,6 +477,11 @@ impl ScaledClock {
         }
     }
 
+    /// Real seconds per workflow second (0: virtual time).
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
     /// Blocks until `t` (scaled), or jumps to it when the scale is 0.
     pub fn wait_until(&self, t: DateTime<Utc>) {
         let now = self.now();

@@ -192,15 +192,19 @@ where
             };
             let expected = rec.version;
             let mut next = rec;
-            let random = IdsRandom(&self.ids);
-            let new_token = || self.ids.task_token();
-            let env = StepEnv {
-                now: self.clock.now(),
-                region: &self.config.region,
-                random: &random,
-                new_token: &new_token,
+            // The step environment holds `dyn` references that are not `Send`: keep it out of
+            // the awaits below so that engine futures can run on any thread.
+            let out = {
+                let random = IdsRandom(&self.ids);
+                let new_token = || self.ids.task_token();
+                let env = StepEnv {
+                    now: self.clock.now(),
+                    region: &self.config.region,
+                    random: &random,
+                    new_token: &new_token,
+                };
+                step(&sm.definition, &mut next, signal.clone(), &env)
             };
-            let out = step(&sm.definition, &mut next, signal.clone(), &env);
             if out.events.is_empty() && out.effects.is_empty() {
                 return Ok(()); // a signal for a phase that has moved on
             }

@@ -2,6 +2,9 @@
 //! in-process scheduler, task answers and child executions handled locally. `waymark run`
 //! and `waymark serve` both run on it.
 
+mod children;
+pub mod runtime;
 pub mod sqlite;
 
+pub use runtime::{Integrations, Local, LocalEngine, LocalOptions};
 pub use sqlite::SqliteStore;

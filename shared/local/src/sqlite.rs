@@ -59,6 +59,13 @@ CREATE TABLE IF NOT EXISTS task_tokens (
     frame TEXT NOT NULL,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS child_waits (
+    child_arn TEXT PRIMARY KEY,
+    parent_arn TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    variant TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS tags (
     arn TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -219,6 +226,51 @@ impl SqliteStore {
         self.with(|c| {
             c.execute("DELETE FROM timers WHERE id = ?1", params![id])
                 .map(|_| ())
+        })
+    }
+
+    /// Remembers that a parent's `.sync` task waits for `child` to end.
+    pub fn add_child_wait(
+        &self,
+        child: &str,
+        parent: &TaskRef,
+        variant: &str,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO child_waits (child_arn, parent_arn, frame, seq, variant) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![child, parent.execution_arn, parent.frame, parent.seq as i64, variant],
+            )
+            .map(|_| ())
+        })
+    }
+
+    /// The parent task waiting for `child`, if any (the wait is removed).
+    pub fn take_child_wait(&self, child: &str) -> Result<Option<(TaskRef, String)>, StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            let found = tx
+                .query_row(
+                    "SELECT parent_arn, frame, seq, variant FROM child_waits WHERE child_arn = ?1",
+                    params![child],
+                    |r| {
+                        Ok((
+                            TaskRef {
+                                execution_arn: r.get(0)?,
+                                frame: r.get(1)?,
+                                seq: r.get::<_, i64>(2)? as u64,
+                            },
+                            r.get::<_, String>(3)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            tx.execute(
+                "DELETE FROM child_waits WHERE child_arn = ?1",
+                params![child],
+            )?;
+            tx.commit()?;
+            Ok(found)
         })
     }
 

@@ -1,7 +1,26 @@
 //! What a Task state's `Resource` does. Every home (local, AWS) uses these integrations, so a
 //! workflow behaves the same wherever it runs.
+//!
+//! A home stacks them: [`mock::MockTasks`] answers mocked states, [`AwsTasks`] runs Lambda, SNS,
+//! SQS and DynamoDB through the AWS SDK (to the endpoints of a [`TaskConfig`]), and the
+//! fallback each is given runs the rest (nested executions, activities).
 
+pub mod attribute_value;
+pub mod aws;
+pub mod config;
+mod dynamodb;
+mod errors;
+mod lambda;
+mod message_attributes;
+mod metadata;
 pub mod mock;
+mod params;
+pub mod resource;
+mod sns;
+mod sqs;
+
+pub use aws::AwsTasks;
+pub use config::{Clients, TaskConfig};
 
 /// The state machine name inside an execution ARN
 /// (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`, or `…:express:MACHINE:NAME:ID`).

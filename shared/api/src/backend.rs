@@ -1,0 +1,269 @@
+//! What the API needs from a home: the engine's operations and its stores, behind one trait so
+//! that `waymark serve` (SQLite) and the API Lambda (DynamoDB) plug in the same way. The
+//! engine implements it for any set of ports; a home only wraps it when it has a better way to
+//! do something (such as waiting for an execution to end).
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::{
+    Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler, StateMachine,
+    StateMachineStore, StoreError, TagStore, Tasks,
+};
+use waymark_engine::record::ExecutionRecord;
+use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
+
+/// The engine and stores as the API uses them.
+///
+/// The futures are not required to be `Send`: the engine's stepping futures are not today
+/// (its step environment holds `&dyn` references across an await). [`crate::router`] therefore
+/// runs each request on a blocking thread; once they are `Send`, that hop can go.
+pub trait Backend: Send + Sync + 'static {
+    /// Where this home lives, for ARNs.
+    fn config(&self) -> &Config;
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Fails with `StoreError::AlreadyExists` when the ARN is taken.
+    fn create_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>>;
+    /// The latest revision.
+    fn state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    fn state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    /// Stores `sm` (numbered already) as the newest revision.
+    fn update_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>>;
+    fn delete_state_machine(&self, arn: &str) -> impl Future<Output = Result<(), StoreError>>;
+    fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>>;
+
+    /// Creates the execution and takes its first step.
+    fn start_execution(
+        &self,
+        sm: &StateMachine,
+        name: Option<&str>,
+        input: Value,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+    fn execution(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>>;
+    fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+    fn redrive_execution(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+    fn answer_task(
+        &self,
+        token: &str,
+        answer: TaskAnswer,
+    ) -> impl Future<Output = Result<(), EngineError>>;
+    fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>>;
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>>;
+
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>>;
+    fn tag(
+        &self,
+        arn: &str,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = Result<(), StoreError>>;
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), StoreError>>;
+
+    /// Waits until the execution has ended (StartSyncExecution), or `limit` has passed: then
+    /// it returns the record as it is. Homes that hear about status changes override this.
+    fn wait_until_ended(
+        &self,
+        arn: &str,
+        limit: Duration,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+        poll_until_ended(self, arn, limit)
+    }
+}
+
+/// Waits for an execution to end by reading it again and again, a little less often each
+/// time (1 ms up to 50 ms).
+pub async fn poll_until_ended<B: Backend + ?Sized>(
+    backend: &B,
+    arn: &str,
+    limit: Duration,
+) -> Result<ExecutionRecord, EngineError> {
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        let rec = backend
+            .execution(arn)
+            .await?
+            .ok_or_else(|| EngineError::ExecutionDoesNotExist(arn.to_string()))?;
+        if rec.status.is_terminal() || started.elapsed() >= limit {
+            return Ok(rec);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+impl<S, Q, T, N, C, I> Backend for Engine<S, Q, T, N, C, I>
+where
+    S: ExecutionStore + StateMachineStore + TagStore + 'static,
+    Q: Scheduler + 'static,
+    T: Tasks + 'static,
+    N: Notifier + 'static,
+    C: Clock + 'static,
+    I: Ids + 'static,
+{
+    fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    fn create_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        self.store.create_state_machine(sm)
+    }
+
+    fn state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> {
+        self.store.get_state_machine(arn)
+    }
+
+    fn state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> {
+        self.store.get_state_machine_revision(arn, revision)
+    }
+
+    fn update_state_machine(
+        &self,
+        sm: &StateMachine,
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        self.store.update_state_machine(sm)
+    }
+
+    fn delete_state_machine(&self, arn: &str) -> impl Future<Output = Result<(), StoreError>> {
+        self.store.delete_state_machine(arn)
+    }
+
+    fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> {
+        self.store.list_state_machines(max, next_token)
+    }
+
+    fn start_execution(
+        &self,
+        sm: &StateMachine,
+        name: Option<&str>,
+        input: Value,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+        Engine::start_execution(self, sm, name, input)
+    }
+
+    fn execution(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> {
+        self.store.load(arn)
+    }
+
+    fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+        self.stop(arn, error, cause)
+    }
+
+    fn redrive_execution(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+        self.redrive(arn)
+    }
+
+    fn answer_task(
+        &self,
+        token: &str,
+        answer: TaskAnswer,
+    ) -> impl Future<Output = Result<(), EngineError>> {
+        Engine::answer_task(self, token, answer)
+    }
+
+    fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> {
+        self.store.history_page(arn, reverse, max, next_token)
+    }
+
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> {
+        self.store.list_executions(filter, max, next_token)
+    }
+
+    fn tags(&self, arn: &str) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> {
+        self.store.tags(arn)
+    }
+
+    fn tag(
+        &self,
+        arn: &str,
+        tags: &[(String, String)],
+    ) -> impl Future<Output = Result<(), StoreError>> {
+        self.store.tag(arn, tags)
+    }
+
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> {
+        self.store.untag(arn, keys)
+    }
+}

@@ -1,0 +1,144 @@
+//! The API over HTTP with axum: `POST /` with `X-Amz-Target`, as AWS's SDKs and CLI send it
+//! (point them at it with `--endpoint-url`). One log line per request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+
+use crate::backend::Backend;
+use crate::error::ApiError;
+use crate::ops::{handle, operation_name, too_large, ApiResponse, CONTENT_TYPE, MAX_REQUEST_BYTES};
+
+/// The content types AWS's clients send for this API.
+const ACCEPTED_TYPES: &[&str] = &[
+    "application/x-amz-json-1.0",
+    "application/x-amz-json-1.1",
+    "application/json",
+];
+
+/// The Step Functions API at `POST /`.
+pub fn router<B: Backend>(backend: Arc<B>) -> Router {
+    Router::new()
+        .route("/", post(serve::<B>))
+        .fallback(not_found)
+        .with_state(backend)
+}
+
+async fn serve<B: Backend>(
+    State(backend): State<Arc<B>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let started = Instant::now();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let response = match check_content_type(&headers) {
+        Err(e) => ApiResponse::error(&e),
+        Ok(()) => match read_body(&headers, body).await {
+            Err(e) => ApiResponse::error(&e),
+            Ok(bytes) => run(backend, target.clone(), bytes).await,
+        },
+    };
+    let operation = match operation_name(&target) {
+        "" => target.as_str(),
+        op => op,
+    };
+    tracing::info!(
+        target: "waymark_api",
+        operation,
+        status = response.status,
+        error = response.error_type.unwrap_or(""),
+        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    to_http(response)
+}
+
+/// Runs [`handle`] off the async worker threads: the engine's futures are not `Send`, so each
+/// request is driven to completion on a blocking thread (timers still come from the runtime).
+async fn run<B: Backend>(backend: Arc<B>, target: String, body: Bytes) -> ApiResponse {
+    let rt = tokio::runtime::Handle::current();
+    let task = tokio::task::spawn_blocking(move || rt.block_on(handle(&*backend, &target, &body)));
+    match task.await {
+        Ok(response) => response,
+        Err(e) => ApiResponse::error(&ApiError::InternalFailure(format!(
+            "the request could not be completed: {e}"
+        ))),
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let text = value.to_str().unwrap_or("");
+    let media = text.split(';').next().unwrap_or("").trim();
+    if ACCEPTED_TYPES.iter().any(|t| media.eq_ignore_ascii_case(t)) {
+        return Ok(());
+    }
+    Err(ApiError::UnsupportedMediaType(format!(
+        "Content type '{text}' is not supported; send {CONTENT_TYPE}"
+    )))
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if let Some(n) = declared.filter(|n| *n > MAX_REQUEST_BYTES) {
+        return Err(too_large(n));
+    }
+    axum::body::to_bytes(body, MAX_REQUEST_BYTES)
+        .await
+        .map_err(|e| {
+            if e.to_string().contains("length limit") {
+                too_large(MAX_REQUEST_BYTES + 1)
+            } else {
+                ApiError::SerializationException(format!("The request body could not be read: {e}"))
+            }
+        })
+}
+
+fn request_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    waymark_engine::memory::uuid_v4(nanos, n.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ nanos)
+}
+
+fn to_http(r: ApiResponse) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, r.body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Ok(id) = HeaderValue::from_str(&request_id()) {
+        h.insert("x-amzn-requestid", id);
+    }
+    if let Some(t) = r.error_type {
+        h.insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    response
+}
+
+async fn not_found() -> Response {
+    let e = ApiError::UnknownOperationException(
+        "The Step Functions API is served at POST / with an X-Amz-Target header".into(),
+    );
+    let mut r = to_http(ApiResponse::error(&e));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}

@@ -1,0 +1,357 @@
+//! SNS, SQS and DynamoDB through the real SDK clients against moto's server: what a Task sends
+//! arrives, results have AWS's shape, and refusals carry the service's exception names.
+
+mod common;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use common::{request, Moto, EXECUTION, REGION};
+use serde_json::{json, Value};
+use waymark_asl::model::error_matches;
+use waymark_engine::memory::NoTasks;
+use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_tasks::{AwsTasks, TaskConfig};
+
+async fn tasks(moto: &Moto) -> AwsTasks<NoTasks> {
+    AwsTasks::new(
+        &TaskConfig::new(REGION).with_aws_endpoint(&moto.endpoint),
+        NoTasks,
+    )
+    .await
+}
+
+fn succeeded(outcome: TaskOutcome) -> Value {
+    match outcome {
+        TaskOutcome::Succeeded(v) => v,
+        other => panic!("expected success, got {other:?}"),
+    }
+}
+
+fn failed(outcome: TaskOutcome) -> (String, String) {
+    match outcome {
+        TaskOutcome::Failed(f) => (f.error.unwrap_or_default(), f.cause.unwrap_or_default()),
+        other => panic!("expected failure, got {other:?}"),
+    }
+}
+
+fn assert_metadata(out: &Value) {
+    assert_eq!(out["SdkHttpMetadata"]["HttpStatusCode"], 200, "{out}");
+    assert!(
+        out["SdkHttpMetadata"]["AllHttpHeaders"].is_object(),
+        "{out}"
+    );
+    assert!(out["SdkResponseMetadata"]["RequestId"].is_string(), "{out}");
+}
+
+/// Creates a queue and returns its URL and ARN.
+async fn queue(tasks: &AwsTasks<NoTasks>, name: &str) -> (String, String) {
+    let sqs = &tasks.clients().sqs;
+    let url = sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn = attrs.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
+    (url, arn)
+}
+
+/// The bodies of the messages waiting in a queue.
+async fn receive(tasks: &AwsTasks<NoTasks>, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    tasks
+        .clients()
+        .sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await
+        .unwrap()
+        .messages
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn sns_publish_reaches_a_subscribed_queue() {
+    let Some(moto) = Moto::start("sns_publish_reaches_a_subscribed_queue") else {
+        return;
+    };
+    let tasks = tasks(&moto).await;
+    let sns = &tasks.clients().sns;
+    let topic = sns
+        .create_topic()
+        .name("orders")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let (url, queue_arn) = queue(&tasks, "order-inbox").await;
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(&queue_arn)
+        .send()
+        .await
+        .unwrap();
+
+    let req = request(
+        "arn:aws:states:::sns:publish",
+        json!({
+            "TopicArn": topic,
+            "Subject": "New order",
+            "Message": {"order": 7, "items": ["a"]},
+            "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "new"}}
+        }),
+    );
+    let out = succeeded(tasks.invoke(EXECUTION, &req).await);
+    assert_metadata(&out);
+    let message_id = out["MessageId"].as_str().unwrap().to_string();
+
+    let messages = receive(&tasks, &url).await;
+    assert_eq!(messages.len(), 1);
+    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["MessageId"], message_id.as_str());
+    assert_eq!(envelope["Subject"], "New order");
+    // An object Message is sent as its JSON text.
+    assert_eq!(
+        serde_json::from_str::<Value>(envelope["Message"].as_str().unwrap()).unwrap(),
+        json!({"order": 7, "items": ["a"]})
+    );
+    assert_eq!(envelope["MessageAttributes"]["kind"]["Value"], "new");
+
+    // A callback: published, then the task waits for its token.
+    let req = request(
+        "arn:aws:states:::sns:publish.waitForTaskToken",
+        json!({"TopicArn": topic, "Message": {"TaskToken": "token-1"}}),
+    );
+    assert_eq!(tasks.invoke(EXECUTION, &req).await, TaskOutcome::Pending);
+    let messages = receive(&tasks, &url).await;
+    let envelope: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(envelope["Message"], r#"{"TaskToken":"token-1"}"#);
+
+    let req = request(
+        "arn:aws:states:::sns:publish",
+        json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:missing", "Message": "hi"}),
+    );
+    let (error, cause) = failed(tasks.invoke(EXECUTION, &req).await);
+    assert_eq!(error, "SNS.NotFoundException", "{cause}");
+    assert!(
+        cause.contains("(Service: AmazonSNS; Status Code: 404; Error Code: NotFound"),
+        "{cause}"
+    );
+    assert!(error_matches(&["States.TaskFailed".to_string()], &error));
+}
+
+#[tokio::test]
+async fn sqs_send_message_then_receive_it() {
+    let Some(moto) = Moto::start("sqs_send_message_then_receive_it") else {
+        return;
+    };
+    let tasks = tasks(&moto).await;
+    let (url, _) = queue(&tasks, "work").await;
+
+    let req = request(
+        "arn:aws:states:::sqs:sendMessage",
+        json!({
+            "QueueUrl": url,
+            "MessageBody": {"hello": "world"},
+            "DelaySeconds": 0,
+            "MessageAttributes": {
+                "kind": {"DataType": "String", "StringValue": "greeting"},
+                "raw": {"DataType": "Binary", "BinaryValue": "aGk="}
+            }
+        }),
+    );
+    let out = succeeded(tasks.invoke(EXECUTION, &req).await);
+    assert_metadata(&out);
+    // MD5 of the JSON text sent.
+    assert_eq!(out["MD5OfMessageBody"], "fbc24bcc7a1794758fc1327fcfebdaf6");
+    assert!(out["MD5OfMessageAttributes"].is_string(), "{out}");
+    let message_id = out["MessageId"].as_str().unwrap().to_string();
+
+    let messages = receive(&tasks, &url).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].message_id(), Some(message_id.as_str()));
+    assert_eq!(messages[0].body(), Some(r#"{"hello":"world"}"#));
+    let attrs = messages[0].message_attributes().unwrap();
+    assert_eq!(attrs["kind"].string_value(), Some("greeting"));
+    assert_eq!(
+        attrs["raw"].binary_value().map(|b| b.as_ref()),
+        Some(&b"hi"[..])
+    );
+
+    let req = request(
+        "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        json!({"QueueUrl": url, "MessageBody": {"TaskToken": "token-1", "Input": {"n": 1}}}),
+    );
+    assert_eq!(tasks.invoke(EXECUTION, &req).await, TaskOutcome::Pending);
+    let messages = receive(&tasks, &url).await;
+    let body: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    assert_eq!(body, json!({"TaskToken": "token-1", "Input": {"n": 1}}));
+
+    let req = request(
+        "arn:aws:states:::sqs:sendMessage",
+        json!({"QueueUrl": format!("{}/123456789012/missing", moto.endpoint), "MessageBody": "x"}),
+    );
+    let (error, cause) = failed(tasks.invoke(EXECUTION, &req).await);
+    assert_eq!(error, "SQS.QueueDoesNotExistException", "{cause}");
+    assert!(
+        cause.contains("(Service: AmazonSQS; Status Code: 400;"),
+        "{cause}"
+    );
+
+    let req = request("arn:aws:states:::sqs:sendMessage", json!({"QueueUrl": url}));
+    let (error, cause) = failed(tasks.invoke(EXECUTION, &req).await);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("'MessageBody' is required"), "{cause}");
+}
+
+#[tokio::test]
+async fn dynamodb_put_get_update_delete() {
+    let Some(moto) = Moto::start("dynamodb_put_get_update_delete") else {
+        return;
+    };
+    let tasks = tasks(&moto).await;
+    tasks
+        .clients()
+        .dynamodb
+        .create_table()
+        .table_name("Orders")
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let call = |action: &str, params: Value| {
+        request(&format!("arn:aws:states:::dynamodb:{action}"), params)
+    };
+    let item = json!({
+        "id": {"S": "o1"},
+        "total": {"N": "10"},
+        "tags": {"SS": ["new"]},
+        "lines": {"L": [{"M": {"sku": {"S": "a"}, "qty": {"N": "2"}}}]},
+        "paid": {"BOOL": false},
+        "note": {"NULL": true}
+    });
+
+    let out = succeeded(
+        tasks
+            .invoke(
+                EXECUTION,
+                &call("putItem", json!({"TableName": "Orders", "Item": item})),
+            )
+            .await,
+    );
+    assert_metadata(&out);
+    assert!(out.get("Attributes").is_none(), "{out}");
+
+    let key = json!({"id": {"S": "o1"}});
+    let get = call(
+        "getItem",
+        json!({"TableName": "Orders", "Key": key, "ConsistentRead": true}),
+    );
+    let out = succeeded(tasks.invoke(EXECUTION, &get).await);
+    assert_metadata(&out);
+    assert_eq!(out["Item"], item);
+
+    let update = call(
+        "updateItem",
+        json!({
+            "TableName": "Orders",
+            "Key": key,
+            "UpdateExpression": "SET #t = :new, paid = :yes",
+            "ConditionExpression": "#t = :old",
+            "ExpressionAttributeNames": {"#t": "total"},
+            "ExpressionAttributeValues": {":old": {"N": "10"}, ":new": {"N": "20"}, ":yes": {"BOOL": true}},
+            "ReturnValues": "UPDATED_NEW"
+        }),
+    );
+    let out = succeeded(tasks.invoke(EXECUTION, &update).await);
+    assert_eq!(
+        out["Attributes"],
+        json!({"paid": {"BOOL": true}, "total": {"N": "20"}})
+    );
+
+    // The same update again: the total is no longer 10.
+    let (error, cause) = failed(tasks.invoke(EXECUTION, &update).await);
+    assert_eq!(error, "DynamoDB.ConditionalCheckFailedException");
+    assert!(
+        cause.contains("(Service: AmazonDynamoDBv2; Status Code: 400; Error Code: ConditionalCheckFailedException; Request ID: "),
+        "{cause}"
+    );
+    assert!(error_matches(&["States.ALL".to_string()], &error));
+
+    let out = succeeded(
+        tasks
+            .invoke(
+                EXECUTION,
+                &call(
+                    "deleteItem",
+                    json!({"TableName": "Orders", "Key": key, "ReturnValues": "ALL_OLD"}),
+                ),
+            )
+            .await,
+    );
+    assert_eq!(out["Attributes"]["total"], json!({"N": "20"}));
+    let out = succeeded(tasks.invoke(EXECUTION, &get).await);
+    assert!(out.get("Item").is_none(), "{out}");
+
+    let (error, _) = failed(
+        tasks
+            .invoke(
+                EXECUTION,
+                &call("getItem", json!({"TableName": "Missing", "Key": key})),
+            )
+            .await,
+    );
+    assert_eq!(error, "DynamoDB.ResourceNotFoundException");
+
+    for (resource, params, says) in [
+        (
+            "arn:aws:states:::dynamodb:getItem.waitForTaskToken",
+            json!({"TableName": "Orders", "Key": key}),
+            "arn:aws:states:::dynamodb:getItem.waitForTaskToken' is not supported",
+        ),
+        (
+            "arn:aws:states:::dynamodb:putItem",
+            json!({"TableName": "Orders", "Item": {"id": "o2"}}),
+            "'Item.id' must be an attribute value",
+        ),
+        (
+            "arn:aws:states:::dynamodb:getItem",
+            json!({"TableName": "Orders"}),
+            "The field 'Key' is required",
+        ),
+    ] {
+        let (error, cause) = failed(tasks.invoke(EXECUTION, &request(resource, params)).await);
+        assert_eq!(error, "States.Runtime", "{cause}");
+        assert!(cause.contains(says), "{cause}");
+    }
+}
