@@ -40,7 +40,7 @@ pub struct RunArgs {
     #[arg(long = "type", default_value = "STANDARD")]
     pub machine_type: String,
     /// Real seconds per second of Wait, retry back-off and timeouts (0: none, time is virtual).
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_wait_scale)]
     pub wait_scale: f64,
     /// The execution's name (a UUID by default).
     #[arg(long)]
@@ -72,4 +72,15 @@ pub struct ValidateArgs {
     /// STANDARD or EXPRESS: some integrations exist only for STANDARD.
     #[arg(long = "type", default_value = "STANDARD")]
     pub machine_type: String,
+}
+
+/// A finite, non-negative number of real seconds per workflow second.
+pub fn parse_wait_scale(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if !v.is_finite() || v < 0.0 || v > 1000.0 {
+        return Err(format!(
+            "'{s}' must be a number from 0 (no waiting) to 1000"
+        ));
+    }
+    Ok(v)
 }

@@ -1090,7 +1090,6 @@ fn validate_express_refuses_wait_for_task_token() {
 /// too big), so the process dies with a panic and exit status 101 instead of reporting a bad
 /// argument with exit status 2.
 #[test]
-#[ignore = "bug: --wait-scale inf panics in ScaledClock::wait_until (exit 101, not 2)"]
 fn an_infinite_wait_scale_is_a_usage_error_not_a_panic() {
     let dir = TempDir::new("wait-scale-inf");
     let def = dir.write(

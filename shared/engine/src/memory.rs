@@ -492,7 +492,9 @@ impl ScaledClock {
             *self.skipped.lock().expect("lock") += t - now;
         } else {
             let secs = (t - now).num_milliseconds() as f64 / 1000.0 * self.scale;
-            std::thread::sleep(std::time::Duration::from_secs_f64(secs));
+            if let Ok(d) = std::time::Duration::try_from_secs_f64(secs) {
+                std::thread::sleep(d);
+            }
         }
     }
 }

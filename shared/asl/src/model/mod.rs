@@ -128,6 +128,8 @@ pub struct State {
     pub transition: Option<Transition>,
     pub retry: Vec<Retrier>,
     pub catch: Vec<Catcher>,
+    /// Some field may read the context object; when none does, the engine need not build it.
+    pub uses_context: bool,
 }
 
 impl State {

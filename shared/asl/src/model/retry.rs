@@ -57,6 +57,8 @@ impl Retrier {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Catcher {
+    /// Its position in the state's `Catch`, for diagnostics.
+    pub index: usize,
     pub error_equals: Vec<String>,
     pub next: String,
     /// `None`: `$` (the error output replaces the input).

@@ -58,8 +58,8 @@ fn check_graph(p: &mut Parser, graph: &Graph, base: &str, seen: &mut HashMap<Str
             Some(Transition::End) => terminal = true,
             None => {}
         }
-        for (i, c) in state.catch.iter().enumerate() {
-            target(p, format!("{here}/Catch/{i}/Next"), "Next", &c.next);
+        for c in &state.catch {
+            target(p, format!("{here}/Catch/{}/Next", c.index), "Next", &c.next);
         }
         match &state.kind {
             StateKind::Succeed | StateKind::Fail(_) => terminal = true,

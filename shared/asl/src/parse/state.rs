@@ -191,7 +191,22 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
         transition: if has_transition { transition } else { None },
         retry,
         catch,
+        uses_context: mentions_context(o.map),
     })
+}
+
+/// Whether anything in the state may read the context object (`$$…` paths, or
+/// `$states.context` in JSONata). Over-approximate: a false positive only costs building it.
+fn mentions_context(map: &serde_json::Map<String, Value>) -> bool {
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains("$$") || s.contains("context"),
+            Value::Array(a) => a.iter().any(walk),
+            Value::Object(m) => m.iter().any(|(k, v)| k.contains("context") || walk(v)),
+            _ => false,
+        }
+    }
+    map.values().any(walk)
 }
 
 fn check_fields(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) {
@@ -299,22 +314,24 @@ fn error_equals(p: &mut Parser, o: &Obj) -> Option<Vec<String>> {
 }
 
 /// `States.ALL` must be in the last retrier or catcher.
-fn check_all_is_last(p: &mut Parser, list_ptr: &str, lists: &[Option<Vec<String>>], what: &str) {
+fn check_all_is_last(p: &mut Parser, lists: &[(String, Option<Vec<String>>)], what: &str) {
     let n = lists.len();
-    for (i, names_in) in lists.iter().enumerate() {
+    for (i, (ptr, names_in)) in lists.iter().enumerate() {
         if i + 1 < n
             && names_in
                 .as_ref()
                 .is_some_and(|v| v.iter().any(|e| e == names::ALL))
         {
             p.schema(
-                format!("{list_ptr}/{i}/ErrorEquals"),
+                format!("{ptr}/ErrorEquals"),
                 format!("A {what} with 'States.ALL' must be the last one"),
             );
         }
     }
 }
 
+/// The entries of an array that are objects, each with its own pointer (entries that are not
+/// objects are reported and skipped, without shifting the others' pointers).
 fn array_of_objects<'v>(p: &mut Parser, o: &Obj<'v>, key: &str) -> Vec<Obj<'v>> {
     match o.get(key) {
         None => Vec::new(),
@@ -343,7 +360,7 @@ fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
     for r in &entries {
         p.only(r, fields::RETRIER, "a retrier");
         let errs = error_equals(p, r);
-        lists.push(errs.clone());
+        lists.push((r.ptr.clone(), errs.clone()));
         let mut retrier = Retrier {
             error_equals: errs.unwrap_or_default(),
             ..Retrier::default()
@@ -374,7 +391,7 @@ fn parse_retry(p: &mut Parser, o: &Obj) -> Vec<Retrier> {
         }
         out.push(retrier);
     }
-    check_all_is_last(p, &o.at("Retry"), &lists, "retrier");
+    check_all_is_last(p, &lists, "retrier");
     out
 }
 
@@ -385,14 +402,24 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
     for c in &entries {
         p.only(c, fields::catcher(ql), "a catcher");
         let errs = error_equals(p, c);
-        lists.push(errs.clone());
-        let next = p.req_string(c, "Next").unwrap_or_default().to_string();
+        lists.push((c.ptr.clone(), errs.clone()));
+        // A catcher without a target is reported here and left out of the graph checks.
+        let Some(next) = p.req_string(c, "Next").map(str::to_string) else {
+            continue;
+        };
+        let index = c
+            .ptr
+            .rsplit('/')
+            .next()
+            .and_then(|i| i.parse().ok())
+            .unwrap_or(0);
         let result_path = if ql == QueryLanguage::JsonPath {
             p.nullable_path(c, "ResultPath", true)
         } else {
             None
         };
         out.push(Catcher {
+            index,
             error_equals: errs.unwrap_or_default(),
             next,
             result_path,
@@ -400,7 +427,7 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
             assign: p.assign(c, "Assign", ql),
         });
     }
-    check_all_is_last(p, &o.at("Catch"), &lists, "catcher");
+    check_all_is_last(p, &lists, "catcher");
     out
 }
 

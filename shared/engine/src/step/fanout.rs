@@ -246,9 +246,8 @@ impl Stepper<'_, '_> {
             let index = f.started;
             let (is_map, fanout_id, distributed) = (f.is_map, f.id, f.distributed);
             let input = if is_map {
-                let item = f.items[index].clone();
-                let fanout_input = f.input.clone();
-                match self.item_input(fid, state, index, item, &fanout_input) {
+                // Borrowed, not copied: the Map's input can be large and is read once per item.
+                match self.item_input(fid, state, index, f.items[index].clone(), &f.input) {
                     Ok(v) => v,
                     Err(e) => {
                         self.abort_children(fid);

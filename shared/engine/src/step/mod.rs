@@ -378,6 +378,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
     ) -> Value {
         let f = self.frame(fid);
         let state = self.current_state(fid);
+        if !state.uses_context {
+            // Nothing in the state reads it: skip copying the execution input into it.
+            return Value::Null;
+        }
         let retry_count = matches!(state.kind, waymark_asl::model::StateKind::Task(_))
             .then(|| f.retry_counts.iter().sum::<u64>());
         context_object(
