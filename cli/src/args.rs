@@ -77,7 +77,7 @@ pub struct ValidateArgs {
 /// A finite, non-negative number of real seconds per workflow second.
 pub fn parse_wait_scale(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if !v.is_finite() || v < 0.0 || v > 1000.0 {
+    if !v.is_finite() || !(0.0..=1000.0).contains(&v) {
         return Err(format!(
             "'{s}' must be a number from 0 (no waiting) to 1000"
         ));
