@@ -30,76 +30,88 @@ pub trait Backend: Send + Sync + 'static {
     fn create_state_machine(
         &self,
         sm: &StateMachine,
-    ) -> impl Future<Output = Result<(), StoreError>>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// The latest revision.
     fn state_machine(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send;
     fn state_machine_revision(
         &self,
         arn: &str,
         revision: u64,
-    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>>;
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send;
     /// Stores `sm` (numbered already) as the newest revision.
     fn update_state_machine(
         &self,
         sm: &StateMachine,
-    ) -> impl Future<Output = Result<(), StoreError>>;
-    fn delete_state_machine(&self, arn: &str) -> impl Future<Output = Result<(), StoreError>>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn delete_state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn list_state_machines(
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>>;
+    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send;
 
     /// Creates the execution and takes its first step.
+    /// `test_case`: the mock test case named by a `stateMachineArn#TestCase` ARN.
     fn start_execution(
         &self,
         sm: &StateMachine,
         name: Option<&str>,
         input: Value,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+        test_case: Option<&str>,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send;
     fn execution(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>>;
+    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send;
     fn stop_execution(
         &self,
         arn: &str,
         error: Option<String>,
         cause: Option<String>,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send;
     fn redrive_execution(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>>;
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send;
     fn answer_task(
         &self,
         token: &str,
         answer: TaskAnswer,
-    ) -> impl Future<Output = Result<(), EngineError>>;
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
     fn history_page(
         &self,
         arn: &str,
         reverse: bool,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>>;
+    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send;
     fn list_executions(
         &self,
         filter: &ExecutionFilter,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>>;
+    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> + Send;
 
-    fn tags(&self, arn: &str) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>>;
+    fn tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send;
     fn tag(
         &self,
         arn: &str,
         tags: &[(String, String)],
-    ) -> impl Future<Output = Result<(), StoreError>>;
-    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), StoreError>>;
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn untag(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Waits until the execution has ended (StartSyncExecution), or `limit` has passed: then
     /// it returns the record as it is. Homes that hear about status changes override this.
@@ -107,7 +119,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         arn: &str,
         limit: Duration,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
         poll_until_ended(self, arn, limit)
     }
 }
@@ -154,14 +166,14 @@ where
     fn create_state_machine(
         &self,
         sm: &StateMachine,
-    ) -> impl Future<Output = Result<(), StoreError>> {
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.create_state_machine(sm)
     }
 
     fn state_machine(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> {
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send {
         self.store.get_state_machine(arn)
     }
 
@@ -169,18 +181,21 @@ where
         &self,
         arn: &str,
         revision: u64,
-    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> {
+    ) -> impl Future<Output = Result<Option<StateMachine>, StoreError>> + Send {
         self.store.get_state_machine_revision(arn, revision)
     }
 
     fn update_state_machine(
         &self,
         sm: &StateMachine,
-    ) -> impl Future<Output = Result<(), StoreError>> {
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.update_state_machine(sm)
     }
 
-    fn delete_state_machine(&self, arn: &str) -> impl Future<Output = Result<(), StoreError>> {
+    fn delete_state_machine(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.delete_state_machine(arn)
     }
 
@@ -188,7 +203,7 @@ where
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> {
+    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send {
         self.store.list_state_machines(max, next_token)
     }
 
@@ -197,14 +212,15 @@ where
         sm: &StateMachine,
         name: Option<&str>,
         input: Value,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
-        Engine::start_execution(self, sm, name, input)
+        test_case: Option<&str>,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
+        Engine::start_execution_with(self, sm, name, input, test_case)
     }
 
     fn execution(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> {
+    ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send {
         self.store.load(arn)
     }
 
@@ -213,14 +229,14 @@ where
         arn: &str,
         error: Option<String>,
         cause: Option<String>,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
         self.stop(arn, error, cause)
     }
 
     fn redrive_execution(
         &self,
         arn: &str,
-    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> {
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
         self.redrive(arn)
     }
 
@@ -228,7 +244,7 @@ where
         &self,
         token: &str,
         answer: TaskAnswer,
-    ) -> impl Future<Output = Result<(), EngineError>> {
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
         Engine::answer_task(self, token, answer)
     }
 
@@ -238,7 +254,7 @@ where
         reverse: bool,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> {
+    ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send {
         self.store.history_page(arn, reverse, max, next_token)
     }
 
@@ -247,11 +263,14 @@ where
         filter: &ExecutionFilter,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> {
+    ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> + Send {
         self.store.list_executions(filter, max, next_token)
     }
 
-    fn tags(&self, arn: &str) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> {
+    fn tags(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Vec<(String, String)>, StoreError>> + Send {
         self.store.tags(arn)
     }
 
@@ -259,11 +278,15 @@ where
         &self,
         arn: &str,
         tags: &[(String, String)],
-    ) -> impl Future<Output = Result<(), StoreError>> {
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.tag(arn, tags)
     }
 
-    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = Result<(), StoreError>> {
+    fn untag(
+        &self,
+        arn: &str,
+        keys: &[String],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.untag(arn, keys)
     }
 }

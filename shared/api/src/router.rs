@@ -64,11 +64,10 @@ async fn serve<B: Backend>(
     to_http(response)
 }
 
-/// Runs [`handle`] off the async worker threads: the engine's futures are not `Send`, so each
-/// request is driven to completion on a blocking thread (timers still come from the runtime).
+/// Runs [`handle`] in its own task, so that a client that goes away mid-request does not
+/// cancel an operation half-way (the engine commits each step whole either way).
 async fn run<B: Backend>(backend: Arc<B>, target: String, body: Bytes) -> ApiResponse {
-    let rt = tokio::runtime::Handle::current();
-    let task = tokio::task::spawn_blocking(move || rt.block_on(handle(&*backend, &target, &body)));
+    let task = tokio::spawn(async move { handle(&*backend, &target, &body).await });
     match task.await {
         Ok(response) => response,
         Err(e) => ApiResponse::error(&ApiError::InternalFailure(format!(

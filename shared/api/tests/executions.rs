@@ -489,7 +489,6 @@ async fn describe_state_machine_for_execution_keeps_the_revision() {
 /// latest revision of the state machine, so an execution that resumes after an update runs
 /// the new definition.
 #[tokio::test]
-#[ignore = "engine: deliver() must load the execution's revision, not the latest"]
 async fn running_executions_keep_their_revision() {
     let h = Harness::new();
     let sm = h.create("Rev", &token_machine()).await;

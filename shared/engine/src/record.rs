@@ -75,6 +75,9 @@ pub struct ExecutionRecord {
     /// Set when the execution ends unsuccessfully: where RedriveExecution starts again.
     #[serde(default)]
     pub redrive_point: Option<RedrivePoint>,
+    /// The mock test case this execution's tasks are answered from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_case: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

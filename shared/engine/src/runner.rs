@@ -119,6 +119,18 @@ where
         name: Option<&str>,
         input: Value,
     ) -> Result<ExecutionRecord, EngineError> {
+        self.start_execution_with(sm, name, input, None).await
+    }
+
+    /// Like [`Engine::start_execution`], naming the mock test case its tasks are answered
+    /// from (Step Functions Local's `stateMachineArn#TestCase`).
+    pub async fn start_execution_with(
+        &self,
+        sm: &StateMachine,
+        name: Option<&str>,
+        input: Value,
+        test_case: Option<&str>,
+    ) -> Result<ExecutionRecord, EngineError> {
         if payload_size(&input) > MAX_PAYLOAD_BYTES {
             return Err(EngineError::InvalidExecutionInput(format!(
                 "the input is larger than the maximum of {MAX_PAYLOAD_BYTES} bytes"
@@ -150,6 +162,7 @@ where
             next_fanout: 0,
             frames: Default::default(),
             redrive_point: None,
+            test_case: test_case.map(str::to_string),
         };
         match self.store.create(&rec).await {
             Ok(()) => {}
@@ -185,10 +198,21 @@ where
             if rec.status.is_terminal() && !to_ended {
                 return Ok(());
             }
-            let Some(sm) = self.store.get_state_machine(&rec.state_machine_arn).await? else {
-                return Err(EngineError::StateMachineDoesNotExist(
-                    rec.state_machine_arn.clone(),
-                ));
+            // The revision the execution started with: updates do not change running ones.
+            let sm = match self
+                .store
+                .get_state_machine_revision(&rec.state_machine_arn, rec.revision)
+                .await?
+            {
+                Some(sm) => sm,
+                None => match self.store.get_state_machine(&rec.state_machine_arn).await? {
+                    Some(sm) => sm,
+                    None => {
+                        return Err(EngineError::StateMachineDoesNotExist(
+                            rec.state_machine_arn.clone(),
+                        ))
+                    }
+                },
             };
             let expected = rec.version;
             let mut next = rec;

@@ -244,6 +244,7 @@ mod tests {
             heartbeat_seconds: None,
             credentials: None,
             context: serde_json::json!({}),
+            test_case: None,
         };
         assert!(check_credentials(&req, false).is_ok());
         req.credentials = Some(serde_json::json!({"RoleArn": "arn:aws:iam::1:role/r"}));

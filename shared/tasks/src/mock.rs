@@ -164,7 +164,10 @@ impl<T: Tasks> Tasks for MockTasks<T> {
         let machine = crate::state_machine_name(execution_arn)
             .unwrap_or_default()
             .to_string();
-        let case = self.test_cases.lock().expect("lock").get(&machine).cloned();
+        let case = match &req.test_case {
+            Some(c) => Some(c.clone()),
+            None => self.test_cases.lock().expect("lock").get(&machine).cloned(),
+        };
         if let Some(case) = case {
             let n = {
                 let mut inv = self.invocations.lock().expect("lock");
@@ -182,8 +185,12 @@ impl<T: Tasks> Tasks for MockTasks<T> {
                         cause: t.cause.clone(),
                     })
                 }
-                None if self.config.state_machines[&machine].test_cases[&case]
-                    .contains_key(&req.state) =>
+                None if self
+                    .config
+                    .state_machines
+                    .get(&machine)
+                    .and_then(|m| m.test_cases.get(&case))
+                    .is_some_and(|states| states.contains_key(&req.state)) =>
                 {
                     return TaskOutcome::Failed(Failure::new(
                         "States.Runtime",
@@ -228,6 +235,7 @@ mod tests {
             heartbeat_seconds: None,
             credentials: None,
             context: json!({}),
+            test_case: None,
         }
     }
 

@@ -46,8 +46,13 @@ async fn execution<B: Backend + ?Sized>(b: &B, arn: &str) -> Result<ExecutionRec
 async fn prepare<B: Backend + ?Sized>(
     b: &B,
     req: &StartExecutionInput,
-) -> Result<(StateMachine, Value), ApiError> {
+) -> Result<(StateMachine, Value, Option<String>), ApiError> {
     let arn = required("stateMachineArn", req.state_machine_arn.as_ref())?;
+    // Step Functions Local's way of choosing a mock test case: `stateMachineArn#TestCase`.
+    let (arn, test_case) = match arn.split_once('#') {
+        Some((arn, case)) if !case.is_empty() => (arn, Some(case.to_string())),
+        _ => (arn.as_str(), None),
+    };
     check_len("stateMachineArn", arn, 1, 256)?;
     if let Some(t) = &req.trace_header {
         check_len("traceHeader", t, 0, 256)?;
@@ -64,16 +69,21 @@ async fn prepare<B: Backend + ?Sized>(
         .state_machine(arn)
         .await?
         .ok_or_else(|| ApiError::state_machine_does_not_exist(arn))?;
-    Ok((sm, input))
+    Ok((sm, input, test_case))
 }
 
 pub async fn start<B: Backend + ?Sized>(
     b: &B,
     req: StartExecutionInput,
 ) -> Result<Value, ApiError> {
-    let (sm, input) = prepare(b, &req).await?;
+    let (sm, input, test_case) = prepare(b, &req).await?;
     let rec = match b
-        .start_execution(&sm, req.name.as_deref(), input.clone())
+        .start_execution(
+            &sm,
+            req.name.as_deref(),
+            input.clone(),
+            test_case.as_deref(),
+        )
         .await
     {
         Ok(rec) => rec,
@@ -95,13 +105,15 @@ pub async fn start_sync<B: Backend + ?Sized>(
     req: StartExecutionInput,
 ) -> Result<Value, ApiError> {
     let with_data = include_data(req.included_data.as_deref())?;
-    let (sm, input) = prepare(b, &req).await?;
+    let (sm, input, test_case) = prepare(b, &req).await?;
     if sm.machine_type != MachineType::Express {
         return Err(ApiError::StateMachineTypeNotSupported(
             "This operation is only supported by EXPRESS state machines".into(),
         ));
     }
-    let started = b.start_execution(&sm, req.name.as_deref(), input).await?;
+    let started = b
+        .start_execution(&sm, req.name.as_deref(), input, test_case.as_deref())
+        .await?;
     let rec = b
         .wait_until_ended(&started.execution_arn, SYNC_LIMIT)
         .await?;

@@ -104,6 +104,9 @@ pub struct TaskRequest {
     pub credentials: Option<Value>,
     /// The context object the task state saw, for integrations that need it.
     pub context: Value,
+    /// The mock test case of the execution, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_case: Option<String>,
 }
 
 /// What a step is given besides the record.

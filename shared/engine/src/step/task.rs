@@ -97,6 +97,7 @@ impl Stepper<'_, '_> {
             heartbeat_seconds: heartbeat,
             credentials: task.credentials.clone(),
             context: ctx,
+            test_case: self.rec.test_case.clone(),
         })));
         Ok(Flow::Blocked)
     }

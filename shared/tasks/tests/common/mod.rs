@@ -32,6 +32,7 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
         heartbeat_seconds: None,
         credentials: None,
         context: json!({}),
+        test_case: None,
     }
 }
 
