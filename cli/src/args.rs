@@ -21,6 +21,48 @@ pub enum Command {
     Run(RunArgs),
     /// Check a definition the way AWS does, and print every problem found.
     Validate(ValidateArgs),
+    /// Serve the Step Functions API on localhost, over the embedded database, for the AWS CLI
+    /// and SDKs (--endpoint-url http://127.0.0.1:8083).
+    Serve(ServeArgs),
+}
+
+/// How the local runtime runs: where its data is, how time passes, where tasks go.
+#[derive(Debug, Args)]
+pub struct RuntimeArgs {
+    /// Real seconds per second of Wait, retry back-off and timeouts (0: none, time is virtual).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_wait_scale)]
+    pub wait_scale: f64,
+    /// Region in ARNs and the context object.
+    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Account id in ARNs.
+    #[arg(long, default_value = "123456789012")]
+    pub account: String,
+    /// Where Lambda tasks are invoked (e.g. `sam local start-lambda`: http://127.0.0.1:3001).
+    #[arg(long)]
+    pub lambda_endpoint: Option<String>,
+    /// Where SNS, SQS and DynamoDB tasks go (e.g. a moto server: http://127.0.0.1:5000).
+    #[arg(long)]
+    pub aws_endpoint: Option<String>,
+    /// Let Task states without an endpoint call AWS itself (with the usual AWS credentials).
+    #[arg(long)]
+    pub real_aws: bool,
+    /// Mocked task responses, in the MockConfigFile format of Step Functions Local.
+    #[arg(long)]
+    pub mock_config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[arg(long, default_value_t = 8083)]
+    pub port: u16,
+    /// The database file (`:memory:` for none).
+    #[arg(long, default_value = ".waymark/waymark.db")]
+    pub db: String,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 #[derive(Debug, Args)]
@@ -39,24 +81,17 @@ pub struct RunArgs {
     /// STANDARD or EXPRESS.
     #[arg(long = "type", default_value = "STANDARD")]
     pub machine_type: String,
-    /// Real seconds per second of Wait, retry back-off and timeouts (0: none, time is virtual).
-    #[arg(long, default_value_t = 1.0, value_parser = parse_wait_scale)]
-    pub wait_scale: f64,
     /// The execution's name (a UUID by default).
     #[arg(long)]
     pub name: Option<String>,
     /// The state machine's name (the file name by default).
     #[arg(long)]
     pub state_machine_name: Option<String>,
-    /// Region in ARNs and the context object.
-    #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
-    pub region: String,
-    /// Account id in ARNs.
-    #[arg(long, default_value = "123456789012")]
-    pub account: String,
-    /// Mocked task responses, in the MockConfigFile format of Step Functions Local.
-    #[arg(long, requires = "test_case")]
-    pub mock_config: Option<PathBuf>,
+    /// The database file (in memory by default).
+    #[arg(long, default_value = ":memory:")]
+    pub db: String,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
     /// The test case of the mock configuration to use.
     #[arg(long, requires = "mock_config")]
     pub test_case: Option<String>,

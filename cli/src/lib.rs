@@ -6,6 +6,8 @@ mod args;
 mod input;
 mod print;
 mod run;
+mod runtime;
+mod serve;
 mod validate;
 
 use std::ffi::OsString;
@@ -34,6 +36,10 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     let result = match cli.command {
         Command::Run(a) => run::run(a),
         Command::Validate(a) => validate::validate(a),
+        Command::Serve(a) => {
+            init_logging();
+            serve::serve(a)
+        }
     };
     match result {
         Ok(code) => code,
@@ -42,4 +48,15 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             EXIT_USAGE
         }
     }
+}
+
+/// One line per request and per execution status change, on stderr (`RUST_LOG` refines it).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
 }

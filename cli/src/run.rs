@@ -1,96 +1,76 @@
 //! `waymark run`: one execution on the in-memory engine, printed for a person or as JSON.
 
-use std::sync::Arc;
-
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
-use waymark_engine::memory::{
-    run_until_settled, MemoryScheduler, MemoryStore, NoTasks, NullNotifier, RandomIds, ScaledClock,
-};
-use waymark_engine::ports::{ExecutionStore, StateMachine};
-use waymark_engine::record::Status;
-use waymark_engine::runner::{Config, Engine};
-use waymark_tasks::mock::{MockConfig, MockTasks};
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::ExecutionStore;
+use waymark_engine::record::{ExecutionRecord, Status};
 
 use crate::args::RunArgs;
 use crate::input::{read_definition, read_input};
 use crate::print::{print_diagnostics, print_execution};
+use crate::runtime;
 use crate::validate::diagnostics_json;
 use crate::{EXIT_FAILED, EXIT_SUCCEEDED, EXIT_USAGE};
 
 pub fn run(a: RunArgs) -> Result<i32> {
     let text = read_definition(&a.definition)?;
     let machine_type: MachineType = a.machine_type.parse().map_err(|e: String| anyhow!(e))?;
-    let parsed = match parse_text(&text, &ParseOptions { machine_type }) {
-        Ok(p) => p,
-        Err(errors) => {
-            if a.json {
-                println!(
-                    "{}",
-                    json!({"status": "INVALID_DEFINITION", "valid": false, "diagnostics": diagnostics_json(&errors)})
-                );
-            } else {
-                print_diagnostics(&a.definition.display().to_string(), &errors);
-            }
-            return Ok(EXIT_USAGE);
+    // Validate before anything else, so that a bad definition is exit 2 without side effects.
+    if let Err(errors) = parse_text(&text, &ParseOptions { machine_type }) {
+        if a.json {
+            println!(
+                "{}",
+                json!({"status": "INVALID_DEFINITION", "valid": false, "diagnostics": diagnostics_json(&errors)})
+            );
+        } else {
+            print_diagnostics(&a.definition.display().to_string(), &errors);
         }
-    };
+        return Ok(EXIT_USAGE);
+    }
     let input = read_input(&a.input)?;
-    let config = Config {
-        role_arn: format!("arn:aws:iam::{}:role/waymark-local", a.account),
-        region: a.region.clone(),
-        account: a.account.clone(),
-    };
+    if a.runtime.mock_config.is_some() && a.test_case.is_none() {
+        bail!("--mock-config needs --test-case NAME to say which test case to run");
+    }
+    if let Some(name) = &a.name {
+        waymark_api::names::check_name(name).map_err(|e| anyhow!("--name: {e}"))?;
+    }
     let sm_name = a
         .state_machine_name
         .clone()
         .unwrap_or_else(|| machine_name_from_path(&a.definition));
-    let sm = StateMachine::new(
-        config.state_machine_arn(&sm_name),
-        sm_name,
-        text,
-        Arc::new(parsed.definition),
-        machine_type,
-        config.role_arn.clone(),
-        chrono::Utc::now(),
-    );
-    let mocks = match &a.mock_config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!("cannot read the mock configuration {}", path.display())
-            })?;
-            MockConfig::parse(&text).with_context(|| format!("in {}", path.display()))?
-        }
-        None => MockConfig::parse("{}")?,
-    };
-    let tasks = MockTasks::new(mocks, NoTasks);
-    if let Some(case) = &a.test_case {
-        tasks.select(&sm.name, case)?;
-    }
-    let store = MemoryStore::default();
-    store.put_state_machine(sm.clone());
-    let engine = Engine {
-        store,
-        scheduler: MemoryScheduler::default(),
-        tasks,
-        notifier: NullNotifier,
-        clock: ScaledClock::new(chrono::Utc::now(), a.wait_scale),
-        ids: RandomIds,
-        config,
-    };
+    waymark_api::names::check_name(&sm_name).map_err(|e| anyhow!("the state machine name: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .context("cannot start the runtime")?;
-    let (rec, history) = rt.block_on(async {
-        let started = engine
-            .start_execution(&sm, a.name.as_deref(), input)
+    rt.block_on(async {
+        let (local, mocks) = runtime::open(&a.db, &a.runtime).await?;
+        if let Some(case) = &a.test_case {
+            if !mocks.has_test_case(&sm_name, case) {
+                bail!("the mock configuration has no test case '{case}' for the state machine '{sm_name}'");
+            }
+        }
+        let sm = match runtime::register(&local, &sm_name, text, machine_type).await {
+            Ok(sm) => sm,
+            Err(errors) => bail!("{}", errors.first().map(|d| d.to_string()).unwrap_or_default()),
+        };
+        let started = local
+            .engine
+            .start_execution_with(&sm, a.name.as_deref(), input, a.test_case.as_deref())
             .await?;
-        let rec = run_until_settled(&engine, &started.execution_arn).await?;
-        let history = engine.store.history(&rec.execution_arn).await?;
-        anyhow::Ok((rec, history))
-    })?;
+        let rec = local.run_until_settled(&started.execution_arn).await?;
+        let history = local.store.history(&rec.execution_arn).await?;
+        print_result(&a, &rec, &history)?;
+        Ok(match rec.status {
+            Status::Succeeded => EXIT_SUCCEEDED,
+            _ => EXIT_FAILED,
+        })
+    })
+}
 
+fn print_result(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> Result<()> {
     if a.json {
         let mut out = Map::new();
         out.insert("executionArn".into(), json!(rec.execution_arn));
@@ -107,16 +87,13 @@ pub fn run(a: RunArgs) -> Result<i32> {
             }
         }
         if a.history {
-            out.insert("history".into(), serde_json::to_value(&history)?);
+            out.insert("history".into(), serde_json::to_value(history)?);
         }
         println!("{}", Value::Object(out));
     } else {
-        print_execution(&rec, &history, a.history);
+        print_execution(rec, history, a.history);
     }
-    Ok(match rec.status {
-        Status::Succeeded => EXIT_SUCCEEDED,
-        _ => EXIT_FAILED,
-    })
+    Ok(())
 }
 
 fn machine_name_from_path(path: &std::path::Path) -> String {

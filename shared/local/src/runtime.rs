@@ -71,10 +71,24 @@ impl Scheduler for LocalScheduler {
 pub struct LocalTasks {
     tx: mpsc::UnboundedSender<(String, TaskRequest)>,
     inflight: Arc<AtomicUsize>,
+    store: Arc<SqliteStore>,
 }
 
 impl Tasks for LocalTasks {
     async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
+        // Durable before the step's outbox is acknowledged: a crash from here on re-invokes.
+        if let Err(e) = self.store.add_inflight(execution_arn, req) {
+            return TaskOutcome::Failed(waymark_asl::Failure::new(
+                waymark_asl::error::names::TASK_FAILED,
+                format!("the task could not be recorded: {e}"),
+            ));
+        }
+        self.dispatch(execution_arn, req)
+    }
+}
+
+impl LocalTasks {
+    fn dispatch(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         if self
             .tx
@@ -156,6 +170,7 @@ impl Local {
             tasks: LocalTasks {
                 tx,
                 inflight: inflight.clone(),
+                store: store.clone(),
             },
             notifier: LocalNotifier {
                 store: store.clone(),
@@ -172,6 +187,7 @@ impl Local {
             integrations: Arc::new(integrations),
             inflight: inflight.clone(),
             wake: wake.clone(),
+            store: store.clone(),
         };
         tokio::spawn(worker.run(rx));
         Ok(Local {
@@ -187,6 +203,20 @@ impl Local {
     /// starts executions created but never started. Returns how many it touched.
     pub async fn recover(&self) -> Result<usize, EngineError> {
         let mut n = self.engine.recover().await?;
+        for (arn, req) in self.store.inflight()? {
+            // Still waiting for it? Then invoke it again (tasks run at least once).
+            let waiting = self.engine.describe(&arn).await.is_ok_and(|rec| {
+                rec.frames.get(&req.frame).is_some_and(|f| {
+                    f.seq == req.seq && matches!(f.phase, waymark_engine::record::Phase::Task(_))
+                })
+            });
+            if waiting {
+                let _ = self.engine.tasks.dispatch(&arn, &req);
+                n += 1;
+            } else {
+                self.store.remove_inflight(&arn, &req)?;
+            }
+        }
         for arn in self.store.unstarted_executions()? {
             self.engine.deliver(&arn, Signal::Start).await?;
             n += 1;
@@ -278,6 +308,7 @@ struct Worker<I> {
     integrations: Arc<I>,
     inflight: Arc<AtomicUsize>,
     wake: Arc<Notify>,
+    store: Arc<SqliteStore>,
 }
 
 impl<I: Integrations> Worker<I> {
@@ -302,25 +333,30 @@ impl<I: Integrations> Worker<I> {
         } else {
             self.integrations.invoke(arn, &req).await
         };
+        let (frame, seq) = (req.frame.clone(), req.seq);
         let signal = match outcome {
-            TaskOutcome::Succeeded(output) => Signal::TaskSucceeded {
-                frame: req.frame,
-                seq: req.seq,
-                output,
-            },
-            TaskOutcome::Failed(failure) => Signal::TaskFailed {
-                frame: req.frame,
-                seq: req.seq,
+            TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded { frame, seq, output }),
+            TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
+                frame,
+                seq,
                 failure,
-            },
-            TaskOutcome::Pending => return,
+            }),
+            TaskOutcome::Pending => None,
         };
-        if let Err(e) = engine
-            .scheduler
-            .schedule(arn, engine.clock.now(), signal)
-            .await
-        {
-            tracing::error!("cannot record the answer of a task of {arn}: {e}");
+        if let Some(signal) = signal {
+            if let Err(e) = engine
+                .scheduler
+                .schedule(arn, engine.clock.now(), signal)
+                .await
+            {
+                // Left in flight: a restart invokes it again.
+                tracing::error!("cannot record the answer of a task of {arn}: {e}");
+                return;
+            }
+        }
+        // Answered (or its message sent): not to be invoked again after a crash.
+        if let Err(e) = self.store.remove_inflight(arn, &req) {
+            tracing::error!("cannot clear an answered task of {arn}: {e}");
         }
     }
 }

@@ -13,7 +13,7 @@ use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::*;
 use waymark_engine::record::ExecutionRecord;
-use waymark_engine::step::{Effect, Signal};
+use waymark_engine::step::{Effect, Signal, TaskRequest};
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS state_machines (
@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS task_tokens (
     arn TEXT NOT NULL,
     frame TEXT NOT NULL,
     seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inflight_tasks (
+    arn TEXT NOT NULL,
+    frame TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    request TEXT NOT NULL,
+    PRIMARY KEY (arn, frame, seq)
 );
 CREATE TABLE IF NOT EXISTS child_waits (
     child_arn TEXT PRIMARY KEY,
@@ -227,6 +234,41 @@ impl SqliteStore {
             c.execute("DELETE FROM timers WHERE id = ?1", params![id])
                 .map(|_| ())
         })
+    }
+
+    /// Records a task handed to the worker, until its integration has answered (or sent its
+    /// message): a process killed meanwhile invokes it again when it restarts.
+    pub fn add_inflight(&self, arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
+        let text = serde_json::to_string(req).map_err(backend)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO inflight_tasks (arn, frame, seq, request) VALUES (?1, ?2, ?3, ?4)",
+                params![arn, req.frame, req.seq as i64, text],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn remove_inflight(&self, arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM inflight_tasks WHERE arn = ?1 AND frame = ?2 AND seq = ?3",
+                params![arn, req.frame, req.seq as i64],
+            )
+            .map(|_| ())
+        })
+    }
+
+    pub fn inflight(&self) -> Result<Vec<(String, TaskRequest)>, StoreError> {
+        let rows = self.with(|c| {
+            let mut st = c.prepare("SELECT arn, request FROM inflight_tasks ORDER BY rowid")?;
+            let rows =
+                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(a, t)| serde_json::from_str(&t).map(|r| (a, r)).map_err(backend))
+            .collect()
     }
 
     /// Remembers that a parent's `.sync` task waits for `child` to end.

@@ -1,0 +1,74 @@
+//! Which AWS integrations a local run may use. A laptop run must never call real AWS by
+//! accident: a Lambda task needs a Lambda endpoint (or `AWS_ENDPOINT_URL`), SNS/SQS/DynamoDB
+//! tasks an AWS endpoint, unless the user asked for real AWS. Otherwise the task fails at
+//! once with a cause that says what to configure.
+
+use waymark_asl::error::names;
+use waymark_asl::Failure;
+use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_engine::step::TaskRequest;
+use waymark_tasks::resource::Resource;
+
+/// Where each kind of integration may go.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Reach {
+    pub lambda: bool,
+    pub services: bool,
+}
+
+impl Reach {
+    /// From the endpoints given on the command line and the SDK's environment variables.
+    pub fn from_endpoints(lambda_endpoint: bool, aws_endpoint: bool, real_aws: bool) -> Reach {
+        let env = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+        let any = env("AWS_ENDPOINT_URL");
+        Reach {
+            lambda: real_aws || lambda_endpoint || any || env("AWS_ENDPOINT_URL_LAMBDA"),
+            services: real_aws
+                || aws_endpoint
+                || any
+                || [
+                    "AWS_ENDPOINT_URL_SNS",
+                    "AWS_ENDPOINT_URL_SQS",
+                    "AWS_ENDPOINT_URL_DYNAMODB",
+                ]
+                .iter()
+                .any(|k| env(k)),
+        }
+    }
+}
+
+pub struct Gate<T> {
+    inner: T,
+    reach: Reach,
+}
+
+impl<T> Gate<T> {
+    pub fn new(inner: T, reach: Reach) -> Self {
+        Gate { inner, reach }
+    }
+}
+
+fn blocked(resource: &str, what: &str, flag: &str) -> TaskOutcome {
+    TaskOutcome::Failed(Failure::new(
+        names::TASK_FAILED,
+        format!(
+            "Waymark cannot run the resource '{resource}': no {what} endpoint is configured (pass {flag}, set AWS_ENDPOINT_URL, or --real-aws to call AWS itself)"
+        ),
+    ))
+}
+
+impl<T: Tasks> Tasks for Gate<T> {
+    async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
+        match Resource::parse(&req.resource) {
+            Resource::LambdaFunction { .. }
+            | Resource::Integration {
+                service: "lambda", ..
+            } if !self.reach.lambda => blocked(&req.resource, "Lambda", "--lambda-endpoint URL"),
+            Resource::Integration {
+                service: "sns" | "sqs" | "dynamodb",
+                ..
+            } if !self.reach.services => blocked(&req.resource, "AWS", "--aws-endpoint URL"),
+            _ => self.inner.invoke(execution_arn, req).await,
+        }
+    }
+}
