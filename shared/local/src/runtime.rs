@@ -157,7 +157,11 @@ impl Local {
     pub fn open<I: Integrations>(opts: LocalOptions, integrations: I) -> Result<Local, StoreError> {
         let store = Arc::new(SqliteStore::open(&opts.db)?);
         let wake = Arc::new(Notify::new());
-        let clock = Arc::new(ScaledClock::new(Utc::now(), opts.wait_scale));
+        let start = match store.last_time()? {
+            Some(last) if last > Utc::now() => last,
+            _ => Utc::now(),
+        };
+        let clock = Arc::new(ScaledClock::new(start, opts.wait_scale));
         let scheduler = LocalScheduler {
             store: store.clone(),
             wake: wake.clone(),
@@ -240,6 +244,7 @@ impl Local {
             tracing::warn!("signal for {} not delivered: {e}", t.execution_arn);
         }
         self.store.delete_timer(t.id)?;
+        self.store.set_last_time(self.clock.now())?;
         Ok(true)
     }
 

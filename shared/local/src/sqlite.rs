@@ -59,6 +59,7 @@ CREATE TABLE IF NOT EXISTS task_tokens (
     frame TEXT NOT NULL,
     seq INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inflight_tasks (
     arn TEXT NOT NULL,
     frame TEXT NOT NULL,
@@ -233,6 +234,25 @@ impl SqliteStore {
         self.with(|c| {
             c.execute("DELETE FROM timers WHERE id = ?1", params![id])
                 .map(|_| ())
+        })
+    }
+
+    /// The latest workflow time a delivered timer was due at: a restarted process never lets
+    /// time go backwards from there (under a scaled or virtual clock it would).
+    pub fn last_time(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let v = self.with(|c| {
+            c.query_row("SELECT value FROM meta WHERE key = 'last_time'", [], |r| r.get::<_, String>(0)).optional()
+        })?;
+        Ok(v.and_then(|t| t.parse::<i64>().ok()).map(from_millis))
+    }
+
+    pub fn set_last_time(&self, t: DateTime<Utc>) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ('last_time', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![millis(t).to_string()],
+            )
+            .map(|_| ())
         })
     }
 
