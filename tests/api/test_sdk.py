@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""The Step Functions API of `waymark serve`, driven by boto3 and the AWS CLI exactly as a
+user would drive AWS: create, start, poll, read history, answer a task token (read from a real
+SQS queue on a moto server), stop, redrive, list, sync executions, errors.
+
+Usage: python3 tests/api/test_sdk.py [path/to/waymark]   (defaults to target/debug/waymark)
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+WAYMARK = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/debug/waymark")
+ROLE = "arn:aws:iam::123456789012:role/waymark-test"
+CREDS = dict(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, proc, what):
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class WaymarkApi(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        moto_port = free_port()
+        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(moto_port, cls.moto, "moto_server")
+        cls.moto_url = f"http://127.0.0.1:{moto_port}"
+        port = free_port()
+        cls.url = f"http://127.0.0.1:{port}"
+        cls.log = open(os.path.join(cls.tmp.name, "serve.log"), "w")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+        cls.server = subprocess.Popen(
+            [WAYMARK, "serve", "--port", str(port), "--db", os.path.join(cls.tmp.name, "w.db"),
+             "--wait-scale", "0", "--aws-endpoint", cls.moto_url],
+            stdout=subprocess.DEVNULL, stderr=cls.log, env=env)
+        wait_for_port(port, cls.server, "waymark serve")
+        cls.sfn = boto3.client("stepfunctions", endpoint_url=cls.url,
+                               config=Config(inject_host_prefix=False, retries={"max_attempts": 1}), **CREDS)
+        cls.sqs = boto3.client("sqs", endpoint_url=cls.moto_url, **CREDS)
+
+    @classmethod
+    def tearDownClass(cls):
+        for p in (cls.server, cls.moto):
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        cls.log.close()
+        cls.tmp.cleanup()
+
+    def create(self, name, definition, kind="STANDARD"):
+        return self.sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE,
+                                             type=kind)["stateMachineArn"]
+
+    def wait_done(self, arn, timeout=30):
+        deadline = time.time() + timeout
+        while True:
+            d = self.sfn.describe_execution(executionArn=arn)
+            if d["status"] != "RUNNING" or time.time() > deadline:
+                return d
+            time.sleep(0.05)
+
+    def test_create_start_poll_history(self):
+        arn = self.create("hello", {"StartAt": "Hi", "States": {
+            "Hi": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.name)"}, "Next": "Nap"},
+            "Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}})
+        self.assertEqual(self.sfn.describe_state_machine(stateMachineArn=arn)["status"], "ACTIVE")
+        ex = self.sfn.start_execution(stateMachineArn=arn, name="first", input=json.dumps({"name": "Ada"}))
+        d = self.wait_done(ex["executionArn"])
+        self.assertEqual(d["status"], "SUCCEEDED")
+        self.assertEqual(json.loads(d["output"]), {"greeting": "Hello, Ada!"})
+        # Idempotent by name with the same input once done? AWS: ExecutionAlreadyExists.
+        with self.assertRaises(ClientError) as e:
+            self.sfn.start_execution(stateMachineArn=arn, name="first", input=json.dumps({"name": "Bob"}))
+        self.assertEqual(e.exception.response["Error"]["Code"], "ExecutionAlreadyExists")
+        events = self.sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+        self.assertEqual([e["type"] for e in events],
+                         ["ExecutionStarted", "PassStateEntered", "PassStateExited", "WaitStateEntered",
+                          "WaitStateExited", "ExecutionSucceeded"])
+        rev = self.sfn.get_execution_history(executionArn=ex["executionArn"], reverseOrder=True, maxResults=2)
+        self.assertEqual([e["type"] for e in rev["events"]], ["ExecutionSucceeded", "WaitStateExited"])
+        self.assertIn("nextToken", rev)
+        paginator = self.sfn.get_paginator("get_execution_history")
+        self.assertEqual(sum(len(p["events"]) for p in paginator.paginate(executionArn=ex["executionArn"],
+                                                                           PaginationConfig={"PageSize": 2})), 6)
+
+    def test_task_token_through_sqs(self):
+        queue = self.sqs.create_queue(QueueName="approvals")["QueueUrl"]
+        arn = self.create("approval", {"StartAt": "Ask", "States": {"Ask": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token", "order.$": "$.order"}},
+            "ResultPath": "$.decision", "End": True}}})
+        ex = self.sfn.start_execution(stateMachineArn=arn, input=json.dumps({"order": 42}))
+        msgs = []
+        deadline = time.time() + 10
+        while not msgs and time.time() < deadline:
+            msgs = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        body = json.loads(msgs[0]["Body"])
+        self.assertEqual(body["order"], 42)
+        self.assertEqual(self.sfn.describe_execution(executionArn=ex["executionArn"])["status"], "RUNNING")
+        self.sfn.send_task_heartbeat(taskToken=body["token"])
+        self.sfn.send_task_success(taskToken=body["token"], output=json.dumps({"approved": True}))
+        d = self.wait_done(ex["executionArn"])
+        self.assertEqual(json.loads(d["output"]), {"order": 42, "decision": {"approved": True}})
+        with self.assertRaises(ClientError) as e:
+            self.sfn.send_task_success(taskToken=body["token"], output="{}")
+        self.assertEqual(e.exception.response["Error"]["Code"], "TaskTimedOut")
+
+    def test_stop_and_redrive(self):
+        arn = self.create("stoppable", {"StartAt": "Long", "States": {
+            "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                     "Parameters": {"QueueUrl": self.sqs.create_queue(QueueName="never")["QueueUrl"],
+                                    "MessageBody.$": "$$.Task.Token"}, "End": True}}})
+        ex = self.sfn.start_execution(stateMachineArn=arn)
+        time.sleep(0.3)
+        stopped = self.sfn.stop_execution(executionArn=ex["executionArn"], error="Operator", cause="no longer needed")
+        self.assertIn("stopDate", stopped)
+        d = self.sfn.describe_execution(executionArn=ex["executionArn"])
+        self.assertEqual((d["status"], d["error"], d["cause"]), ("ABORTED", "Operator", "no longer needed"))
+        self.sfn.redrive_execution(executionArn=ex["executionArn"])
+        d = self.sfn.describe_execution(executionArn=ex["executionArn"])
+        self.assertEqual((d["status"], d["redriveCount"]), ("RUNNING", 1))
+        self.sfn.stop_execution(executionArn=ex["executionArn"])
+        listed = self.sfn.list_executions(stateMachineArn=arn, statusFilter="ABORTED")["executions"]
+        self.assertEqual([e["executionArn"] for e in listed], [ex["executionArn"]])
+
+    def test_sync_execution_and_listing(self):
+        arn = self.create("quick", {"StartAt": "Add", "States": {"Add": {
+            "Type": "Pass", "Parameters": {"sum.$": "States.MathAdd($.a, $.b)"}, "End": True}}}, kind="EXPRESS")
+        r = self.sfn.start_sync_execution(stateMachineArn=arn, input=json.dumps({"a": 2, "b": 3}))
+        self.assertEqual((r["status"], json.loads(r["output"])), ("SUCCEEDED", {"sum": 5}))
+        names = [m["name"] for m in self.sfn.list_state_machines()["stateMachines"]]
+        self.assertIn("quick", names)
+
+    def test_errors_are_aws_errors(self):
+        with self.assertRaises(ClientError) as e:
+            self.sfn.create_state_machine(name="bad", roleArn=ROLE, definition=json.dumps(
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Nowhere"}}}))
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidDefinition")
+        self.assertIn("MISSING_TRANSITION_TARGET", e.exception.response["Error"]["Message"])
+        with self.assertRaises(self.sfn.exceptions.ExecutionDoesNotExist):
+            self.sfn.describe_execution(executionArn="arn:aws:states:us-east-1:123456789012:execution:x:y")
+        with self.assertRaises(ClientError) as e:
+            self.sfn.start_execution(stateMachineArn="arn:aws:states:us-east-1:123456789012:stateMachine:nope")
+        self.assertEqual(e.exception.response["Error"]["Code"], "StateMachineDoesNotExist")
+        v = self.sfn.validate_state_machine_definition(definition=json.dumps({"StartAt": "A", "States": {}}))
+        self.assertEqual(v["result"], "FAIL")
+
+    def test_the_aws_cli_works_too(self):
+        self.create("from-cli", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+        out = subprocess.run(["aws", "stepfunctions", "list-state-machines", "--endpoint-url", self.url, "--output", "json"],
+                             capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("from-cli", [m["name"] for m in json.loads(out.stdout)["stateMachines"]])
+
+
+if __name__ == "__main__":
+    unittest.main(argv=[sys.argv[0], "-v"])
