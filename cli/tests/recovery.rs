@@ -15,7 +15,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A Lambda Invoke API answering after a pause, so that a kill can land while a task runs.
@@ -80,12 +84,29 @@ impl Server {
     fn start(db: &Path, lambda_port: u16, log: &Path) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_waymark"))
-            .args(["serve", "--port", &port.to_string(), "--db", db.to_str().unwrap(), "--wait-scale", "0.02"])
-            .args(["--lambda-endpoint", &format!("http://127.0.0.1:{lambda_port}")])
+            .args([
+                "serve",
+                "--port",
+                &port.to_string(),
+                "--db",
+                db.to_str().unwrap(),
+                "--wait-scale",
+                "0.02",
+            ])
+            .args([
+                "--lambda-endpoint",
+                &format!("http://127.0.0.1:{lambda_port}"),
+            ])
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .stdout(Stdio::null())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(log)
+                    .unwrap(),
+            )
             .spawn()
             .expect("waymark serve starts");
         let s = Server { child, port };
@@ -114,8 +135,16 @@ impl Server {
     }
 
     fn history(&self, arn: &str) -> Vec<String> {
-        let h = self.call("GetExecutionHistory", json!({"executionArn": arn, "maxResults": 1000}));
-        h["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_string()).collect()
+        let h = self.call(
+            "GetExecutionHistory",
+            json!({"executionArn": arn, "maxResults": 1000}),
+        );
+        h["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["type"].as_str().unwrap().to_string())
+            .collect()
     }
 
     /// SIGKILL: no chance to clean up.
@@ -199,15 +228,26 @@ fn run(name: &str, kill_when: Option<&dyn Fn(&[String]) -> bool>) -> (Value, Vec
             if cond(&h) {
                 break;
             }
-            assert!(!h.iter().any(|t| t == "ExecutionSucceeded"), "{name}: ended before the kill point: {h:?}");
-            assert!(Instant::now() < deadline, "{name}: kill point never reached: {h:?}");
+            assert!(
+                !h.iter().any(|t| t == "ExecutionSucceeded"),
+                "{name}: ended before the kill point: {h:?}"
+            );
+            assert!(
+                Instant::now() < deadline,
+                "{name}: kill point never reached: {h:?}"
+            );
             thread::sleep(Duration::from_millis(10));
         }
         server.kill();
         server = Server::start(&db, lambda, &log);
     }
     let d = wait_until_done(&server, &arn);
-    assert_eq!(d["status"], "SUCCEEDED", "{name}: {d}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(
+        d["status"],
+        "SUCCEEDED",
+        "{name}: {d}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     let out: Value = serde_json::from_str(d["output"].as_str().unwrap()).unwrap();
     let history = server.history(&arn);
     let _ = std::fs::remove_dir_all(&dir);
@@ -221,14 +261,24 @@ fn count(h: &[String], t: &str) -> usize {
 #[test]
 fn killed_anywhere_an_execution_ends_as_if_it_had_not_been() {
     let (expected_out, expected_history) = run("reference", None);
-    assert_eq!(expected_out["results"], json!([{"doubled": 2}, {"doubled": 4}, {"doubled": 6}]));
+    assert_eq!(
+        expected_out["results"],
+        json!([{"doubled": 2}, {"doubled": 4}, {"doubled": 6}])
+    );
 
-    let during_wait = |h: &[String]| count(h, "WaitStateEntered") == 1 && count(h, "WaitStateExited") == 0;
+    let during_wait =
+        |h: &[String]| count(h, "WaitStateEntered") == 1 && count(h, "WaitStateExited") == 0;
     let during_task = |h: &[String]| count(h, "TaskStarted") == 2 && count(h, "TaskSucceeded") == 1;
-    let during_map_wait =
-        |h: &[String]| count(h, "TaskSucceeded") == 1 && count(h, "WaitStateEntered") == 2 && count(h, "WaitStateExited") == 1;
-    let points: [(&str, &dyn Fn(&[String]) -> bool); 3] =
-        [("wait", &during_wait), ("task", &during_task), ("map-wait", &during_map_wait)];
+    let during_map_wait = |h: &[String]| {
+        count(h, "TaskSucceeded") == 1
+            && count(h, "WaitStateEntered") == 2
+            && count(h, "WaitStateExited") == 1
+    };
+    let points: [(&str, &dyn Fn(&[String]) -> bool); 3] = [
+        ("wait", &during_wait),
+        ("task", &during_task),
+        ("map-wait", &during_map_wait),
+    ];
     for (name, cond) in points {
         let (out, history) = run(name, Some(cond));
         assert_eq!(out, expected_out, "killed during {name}");

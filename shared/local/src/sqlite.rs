@@ -241,7 +241,10 @@ impl SqliteStore {
     /// time go backwards from there (under a scaled or virtual clock it would).
     pub fn last_time(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let v = self.with(|c| {
-            c.query_row("SELECT value FROM meta WHERE key = 'last_time'", [], |r| r.get::<_, String>(0)).optional()
+            c.query_row("SELECT value FROM meta WHERE key = 'last_time'", [], |r| {
+                r.get::<_, String>(0)
+            })
+            .optional()
         })?;
         Ok(v.and_then(|t| t.parse::<i64>().ok()).map(from_millis))
     }

@@ -278,7 +278,14 @@ impl<'a, 'e> Stepper<'a, 'e> {
             silent: false,
         };
         self.rec.frames.insert(String::new(), root);
-        if let Some(t) = self.def.timeout_seconds {
+        // Express workflows last at most five minutes, whatever the definition says.
+        let limit = match self.rec.machine_type {
+            crate::record::MachineTypeRepr::Express => {
+                Some(self.def.timeout_seconds.map_or(300, |t| t.min(300)))
+            }
+            crate::record::MachineTypeRepr::Standard => self.def.timeout_seconds,
+        };
+        if let Some(t) = limit {
             self.out.effects.push(Effect::Timer {
                 at: self.env.now + chrono::Duration::seconds(t as i64),
                 frame: String::new(),
