@@ -159,11 +159,12 @@ impl ExecutionStore for MemoryStore {
 
     async fn commit(
         &self,
+        previous: &ExecutionRecord,
         rec: &ExecutionRecord,
-        expected_version: u64,
         events: &[HistoryEvent],
         outbox: &[Effect],
     ) -> Result<(), StoreError> {
+        let expected_version = previous.version;
         let mut all = self.executions.lock().expect("lock");
         let Some(entry) = all.get_mut(&rec.execution_arn) else {
             return Err(StoreError::NotFound(rec.execution_arn.clone()));

@@ -132,11 +132,12 @@ pub trait ExecutionStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send;
     /// Writes `rec` (whose version is already the new one), appends `events` and records the
     /// step's `outbox` (and the task tokens its Invoke effects carry, hashed), only if the
-    /// stored version is `expected_version`.
+    /// stored version is still `previous.version`. `previous` is the record as loaded, so a
+    /// store that keeps frames apart can write only what changed.
     fn commit(
         &self,
+        previous: &ExecutionRecord,
         rec: &ExecutionRecord,
-        expected_version: u64,
         events: &[HistoryEvent],
         outbox: &[Effect],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -306,12 +307,12 @@ mod shared {
         }
         fn commit(
             &self,
+            previous: &ExecutionRecord,
             rec: &ExecutionRecord,
-            expected_version: u64,
             events: &[HistoryEvent],
             outbox: &[Effect],
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            (**self).commit(rec, expected_version, events, outbox)
+            (**self).commit(previous, rec, events, outbox)
         }
         fn history(
             &self,

@@ -215,7 +215,7 @@ where
                 },
             };
             let expected = rec.version;
-            let mut next = rec;
+            let mut next = rec.clone();
             // The step environment holds `dyn` references that are not `Send`: keep it out of
             // the awaits below so that engine futures can run on any thread.
             let out = {
@@ -235,7 +235,7 @@ where
             next.version = expected + 1;
             match self
                 .store
-                .commit(&next, expected, &out.events, &out.effects)
+                .commit(&rec, &next, &out.events, &out.effects)
                 .await
             {
                 Ok(()) => {

@@ -551,11 +551,12 @@ impl ExecutionStore for SqliteStore {
 
     async fn commit(
         &self,
+        previous: &ExecutionRecord,
         rec: &ExecutionRecord,
-        expected_version: u64,
         events: &[HistoryEvent],
         outbox: &[Effect],
     ) -> Result<(), StoreError> {
+        let expected_version = previous.version;
         let text = record_json(rec)?;
         let outbox_text = serde_json::to_string(outbox).map_err(backend)?;
         let events_text = events

@@ -770,11 +770,11 @@ fn recovery_performs_unacknowledged_effects_again() {
         let invoke = crate::step::Effect::Invoke(Box::new(calls.lock().unwrap()[0].clone()));
         e.store
             .commit(
+                &rec,
                 &ExecutionRecord {
                     version: rec.version + 1,
                     ..rec.clone()
                 },
-                rec.version,
                 &[],
                 &[invoke],
             )
