@@ -252,6 +252,15 @@ impl ExecutionStore for MemoryStore {
             .collect())
     }
 
+    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
+        Ok(self
+            .executions
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .and_then(|e| e.outbox.clone()))
+    }
+
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
         if let Some(e) = self.executions.lock().expect("lock").get_mut(arn) {
             if e.outbox.as_ref().is_some_and(|(v, _)| *v == version) {

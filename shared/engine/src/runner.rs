@@ -331,6 +331,20 @@ where
         self.describe(arn).await
     }
 
+    /// Performs the outbox of one execution's last step if it was committed but never
+    /// acknowledged (the process died in between). A home whose queue redelivers a signal
+    /// calls this first, so that a lost effect is never lost for good. Returns whether there
+    /// was one.
+    pub async fn settle_outbox(&self, arn: &str) -> Result<bool, EngineError> {
+        let Some((version, effects)) = self.store.pending_outbox(arn).await? else {
+            return Ok(false);
+        };
+        let rec = self.describe(arn).await?;
+        self.perform(&rec, effects).await?;
+        self.store.ack_outbox(arn, version).await?;
+        Ok(true)
+    }
+
     /// Stops a running execution (StopExecution).
     pub async fn stop(
         &self,

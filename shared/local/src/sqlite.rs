@@ -725,6 +725,23 @@ impl ExecutionStore for SqliteStore {
             .collect()
     }
 
+    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
+        let row = self.with(|c| {
+            c.query_row(
+                "SELECT outbox_version, outbox FROM executions WHERE arn = ?1 AND outbox IS NOT NULL",
+                params![arn],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )
+            .optional()
+        })?;
+        row.map(|(v, t)| {
+            serde_json::from_str(&t)
+                .map(|fx| (v as u64, fx))
+                .map_err(backend)
+        })
+        .transpose()
+    }
+
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
