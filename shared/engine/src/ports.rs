@@ -176,6 +176,11 @@ pub trait ExecutionStore: Send + Sync {
         arn: &str,
         version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The unacknowledged outbox of one execution, with the version it belongs to.
+    fn pending_outbox(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<(u64, Vec<Effect>)>, StoreError>> + Send;
 }
 
 /// Tags of state machines and executions.
@@ -354,6 +359,12 @@ mod shared {
             version: u64,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).ack_outbox(arn, version)
+        }
+        fn pending_outbox(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Option<(u64, Vec<Effect>)>, StoreError>> + Send {
+            (**self).pending_outbox(arn)
         }
     }
 
