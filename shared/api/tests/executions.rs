@@ -186,11 +186,18 @@ async fn start_sync_execution() {
     assert!(v.get("output").is_none());
 
     // Express executions with a Wait still finish: the driver skips the time.
-    let waiting = h.create_typed("Slow", &wait_machine(), "EXPRESS").await;
+    let short_wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 60, "Next": "Done"}, "Done": {"Type": "Succeed"}}});
+    let waiting = h.create_typed("Slow", &short_wait, "EXPRESS").await;
     let (_, v) = h
         .with_driver(h.call("StartSyncExecution", json!({"stateMachineArn": waiting})))
         .await;
     assert_eq!(v["status"], "SUCCEEDED");
+    // But no longer than AWS's five minutes.
+    let too_long = h.create_typed("TooSlow", &wait_machine(), "EXPRESS").await;
+    let (_, v) = h
+        .with_driver(h.call("StartSyncExecution", json!({"stateMachineArn": too_long})))
+        .await;
+    assert_eq!(v["status"], "TIMED_OUT");
 
     let standard = h.create("Std", &pass_machine()).await;
     h.err(
