@@ -46,7 +46,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let (local, mocks) = runtime::open(&a.db, &a.runtime).await?;
+        let (local, mocks) = runtime::open(&a.db, &a.runtime, None).await?;
         if let Some(case) = &a.test_case {
             if !mocks.has_test_case(&sm_name, case) {
                 bail!("the mock configuration has no test case '{case}' for the state machine '{sm_name}'");

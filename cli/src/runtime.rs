@@ -14,7 +14,11 @@ use crate::args::RuntimeArgs;
 
 /// Opens the runtime (its database, task worker and integrations) and finishes whatever a
 /// previous process left half-done. Must be called inside the tokio runtime.
-pub async fn open(db: &str, a: &RuntimeArgs) -> Result<(Local, MockConfig)> {
+pub async fn open(
+    db: &str,
+    a: &RuntimeArgs,
+    approvals: Option<waymark_engine::runner::ApprovalLinks>,
+) -> Result<(Local, MockConfig)> {
     let mocks = match &a.mock_config {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -47,6 +51,7 @@ pub async fn open(db: &str, a: &RuntimeArgs) -> Result<(Local, MockConfig)> {
             db: db.to_string(),
             wait_scale: a.wait_scale,
             config,
+            approvals,
         },
         integrations,
     )

@@ -13,7 +13,7 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let (local, _mocks) = runtime::open(&a.db, &a.runtime).await?;
+        let (local, _mocks) = runtime::open(&a.db, &a.runtime, None).await?;
         let local = Arc::new(local);
         tokio::spawn(local.clone().run_scheduler());
         let addr = format!("{}:{}", a.host, a.port);

@@ -48,6 +48,7 @@ fn engine_with(def: &Value) -> (MemEngine, StateMachine) {
         clock: ScaledClock::new(t0, 0.0),
         ids: SeededIds::new(7),
         config: Config::default(),
+        approvals: None,
     };
     let parsed = parse_value(def, &ParseOptions::default()).expect("valid definition");
     let sm = StateMachine::new(

@@ -14,6 +14,8 @@ pub struct StateContext<'a> {
     pub task_token: Option<&'a str>,
     /// `(index, value)` while a Map's ItemSelector is evaluated.
     pub map_item: Option<(usize, &'a Value)>,
+    /// `$$.Task.Approval`: the human-approval links of a `.waitForTaskToken` task.
+    pub approval: Option<&'a Value>,
 }
 
 pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
@@ -40,7 +42,12 @@ pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
     );
     ctx.insert("State".into(), Value::Object(state));
     if let Some(token) = s.task_token {
-        ctx.insert("Task".into(), json!({ "Token": token }));
+        let mut task = Map::new();
+        task.insert("Token".into(), json!(token));
+        if let Some(a) = s.approval {
+            task.insert("Approval".into(), a.clone());
+        }
+        ctx.insert("Task".into(), Value::Object(task));
     }
     if let Some((index, value)) = s.map_item {
         ctx.insert(

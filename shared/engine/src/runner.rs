@@ -89,7 +89,14 @@ pub struct Engine<S, Q, T, N, C, I> {
     pub clock: C,
     pub ids: I,
     pub config: Config,
+    /// Makes human-approval links for `.waitForTaskToken` tasks, in homes that serve
+    /// approval pages.
+    pub approvals: Option<ApprovalLinks>,
 }
+
+/// See [`crate::step::StepEnv::approvals`].
+pub type ApprovalLinks =
+    Box<dyn Fn(&str, chrono::DateTime<Utc>) -> crate::step::Approval + Send + Sync>;
 
 struct IdsRandom<'a, I: Ids>(&'a I);
 
@@ -226,6 +233,9 @@ where
                     region: &self.config.region,
                     random: &random,
                     new_token: &new_token,
+                    approvals: self.approvals.as_deref().map(|f| {
+                        f as &dyn Fn(&str, chrono::DateTime<Utc>) -> crate::step::Approval
+                    }),
                 };
                 step(&sm.definition, &mut next, signal.clone(), &env)
             };

@@ -141,6 +141,8 @@ pub struct LocalOptions {
     /// Real seconds per workflow second; 0 for virtual time.
     pub wait_scale: f64,
     pub config: Config,
+    /// Makes approval links for `.waitForTaskToken` tasks (`waymark serve`).
+    pub approvals: Option<waymark_engine::runner::ApprovalLinks>,
 }
 
 /// A running local home.
@@ -184,6 +186,7 @@ impl Local {
             clock: clock.clone(),
             ids: RandomIds,
             config: opts.config,
+            approvals: opts.approvals,
         });
         let weak = Arc::downgrade(&engine);
         let worker = Worker {

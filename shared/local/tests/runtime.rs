@@ -23,6 +23,7 @@ async fn open() -> Local {
         db: ":memory:".into(),
         wait_scale: 0.0,
         config: Config::default(),
+        approvals: None,
     };
     Local::open(opts, MockTasks::new(mocks, NoTasks)).unwrap()
 }

@@ -245,6 +245,7 @@ mod tests {
             credentials: None,
             context: serde_json::json!({}),
             test_case: None,
+            approval: None,
         };
         assert!(check_credentials(&req, false).is_ok());
         req.credentials = Some(serde_json::json!({"RoleArn": "arn:aws:iam::1:role/r"}));

@@ -236,6 +236,7 @@ mod tests {
             credentials: None,
             context: json!({}),
             test_case: None,
+            approval: None,
         }
     }
 

@@ -60,6 +60,7 @@ impl Harness {
                 clock: ScaledClock::new(chrono::Utc::now(), 0.0),
                 ids: RandomIds,
                 config: Config::default(),
+                approvals: None,
             }),
         }
     }

@@ -107,6 +107,9 @@ pub struct TaskRequest {
     /// The mock test case of the execution, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_case: Option<String>,
+    /// Human-approval links made for this task's token, if the home serves approval pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 /// What a step is given besides the record.
@@ -116,6 +119,19 @@ pub struct StepEnv<'a> {
     pub random: &'a dyn Random,
     /// Makes a fresh, unguessable task token.
     pub new_token: &'a dyn Fn() -> String,
+    /// Makes human-approval links for a task token that expire at the given time, when the
+    /// home serves approval pages; they appear as `$$.Task.Approval`.
+    pub approvals: Option<&'a dyn Fn(&str, DateTime<Utc>) -> Approval>,
+}
+
+/// What a home makes of a task token for human approval: an id for its pages (never the token
+/// itself) and the links a message can carry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: String,
+    pub expires: DateTime<Utc>,
+    /// `{"Url", "ApproveUrl", "RejectUrl", "ExpiresAt", "Id"}`.
+    pub links: Value,
 }
 
 #[derive(Debug, Default)]
@@ -386,6 +402,17 @@ impl<'a, 'e> Stepper<'a, 'e> {
         token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Value {
+        self.context_with(fid, token, map_item, None)
+    }
+
+    /// The context object, with a Task's token and approval links or a Map item.
+    pub(crate) fn context_with(
+        &self,
+        fid: &str,
+        token: Option<&str>,
+        map_item: Option<(usize, &Value)>,
+        approval: Option<&Value>,
+    ) -> Value {
         let f = self.frame(fid);
         let state = self.current_state(fid);
         if !state.uses_context {
@@ -402,6 +429,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 retry_count,
                 task_token: token,
                 map_item,
+                approval,
             },
         )
     }

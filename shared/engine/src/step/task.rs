@@ -50,8 +50,21 @@ impl Stepper<'_, '_> {
                 )
             }
         };
-        let parameters = self.effective_input(fid, state, &raw, &ctx)?;
         let wait_for_token = task.resource.ends_with(".waitForTaskToken");
+        // Approval links expire with the task: at its timeout, or after a year (the longest a
+        // task token lives on AWS).
+        let approval = match (wait_for_token, self.env.approvals) {
+            (true, Some(make)) => {
+                let ttl = timeout.map_or(Duration::days(365), |t| Duration::seconds(t as i64));
+                Some(make(&token, self.env.now + ttl))
+            }
+            _ => None,
+        };
+        let ctx = match &approval {
+            Some(a) => self.context_with(fid, Some(&token), None, Some(&a.links)),
+            None => ctx,
+        };
+        let parameters = self.effective_input(fid, state, &raw, &ctx)?;
         let events = ResourceEvents::of(&task.resource);
         self.emit(
             fid,
@@ -98,6 +111,7 @@ impl Stepper<'_, '_> {
             credentials: task.credentials.clone(),
             context: ctx,
             test_case: self.rec.test_case.clone(),
+            approval,
         })));
         Ok(Flow::Blocked)
     }

@@ -60,6 +60,7 @@ fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
         clock: ScaledClock::new(t0(), 0.0),
         ids: SeededIds::new(7),
         config: Config::default(),
+        approvals: None,
     };
     (e, calls)
 }

@@ -33,6 +33,7 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
         credentials: None,
         context: json!({}),
         test_case: None,
+        approval: None,
     }
 }
 
