@@ -121,8 +121,11 @@ pub struct StepEnv<'a> {
     pub new_token: &'a dyn Fn() -> String,
     /// Makes human-approval links for a task token that expire at the given time, when the
     /// home serves approval pages; they appear as `$$.Task.Approval`.
-    pub approvals: Option<&'a dyn Fn(&str, DateTime<Utc>) -> Approval>,
+    pub approvals: Option<&'a MakeApproval>,
 }
+
+/// Makes an [`Approval`] for a task token, expiring at the given time.
+pub type MakeApproval = dyn Fn(&str, DateTime<Utc>) -> Approval + Send + Sync;
 
 /// What a home makes of a task token for human approval: an id for its pages (never the token
 /// itself) and the links a message can carry.
