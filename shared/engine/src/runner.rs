@@ -233,9 +233,7 @@ where
                     region: &self.config.region,
                     random: &random,
                     new_token: &new_token,
-                    approvals: self.approvals.as_deref().map(|f| {
-                        f as &dyn Fn(&str, chrono::DateTime<Utc>) -> crate::step::Approval
-                    }),
+                    approvals: self.approvals.as_deref(),
                 };
                 step(&sm.definition, &mut next, signal.clone(), &env)
             };
