@@ -213,7 +213,10 @@ fn wait_until_done(s: &Server, arn: &str) -> Value {
 
 /// Runs the machine once, killing the server the first time `kill_when` holds for the
 /// history, then restarting it on the same database. Returns (output, history types).
-fn run(name: &str, kill_when: Option<&dyn Fn(&[String]) -> bool>) -> (Value, Vec<String>) {
+/// Whether the history has reached the point where the server is to be killed.
+type KillPoint<'a> = &'a dyn Fn(&[String]) -> bool;
+
+fn run(name: &str, kill_when: Option<KillPoint>) -> (Value, Vec<String>) {
     let calls = Arc::new(AtomicUsize::new(0));
     let lambda = lambda_server(calls.clone());
     let dir = tmp(name);
@@ -274,7 +277,7 @@ fn killed_anywhere_an_execution_ends_as_if_it_had_not_been() {
             && count(h, "WaitStateEntered") == 2
             && count(h, "WaitStateExited") == 1
     };
-    let points: [(&str, &dyn Fn(&[String]) -> bool); 3] = [
+    let points: [(&str, KillPoint); 3] = [
         ("wait", &during_wait),
         ("task", &during_task),
         ("map-wait", &during_map_wait),
