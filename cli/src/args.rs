@@ -61,6 +61,13 @@ pub struct ServeArgs {
     /// The database file (`:memory:` for none).
     #[arg(long, default_value = ".waymark/waymark.db")]
     pub db: String,
+    /// The address approval links point at (default: http://HOST:PORT).
+    #[arg(long)]
+    pub public_url: Option<String>,
+    /// What rejecting an approval does: `output` (the task succeeds with
+    /// {"approved": false, …}) or `fail` (the task fails with Approval.Rejected).
+    #[arg(long, default_value = "output", value_parser = ["output", "fail"])]
+    pub approval_reject: String,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }

@@ -1,8 +1,11 @@
-//! `waymark serve`: the Step Functions API on localhost over the embedded database.
+//! `waymark serve`: the Step Functions API and the human-approval pages on localhost, over the
+//! embedded database.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use waymark_api::approvals::{approval_router, ApprovalKey, ApprovalPages, Links, RejectMode};
 
 use crate::args::ServeArgs;
 use crate::runtime;
@@ -13,13 +16,54 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let (local, _mocks) = runtime::open(&a.db, &a.runtime, None).await?;
-        let local = Arc::new(local);
-        tokio::spawn(local.clone().run_scheduler());
         let addr = format!("{}:{}", a.host, a.port);
         let listener = tokio::net::TcpListener::bind(&addr)
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
+        let shown_host = if a.host == "0.0.0.0" || a.host == "::" {
+            "127.0.0.1"
+        } else {
+            a.host.as_str()
+        };
+        let public = a
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{shown_host}:{}", a.port));
+        // Links stay valid across restarts when the key lives beside the database.
+        let key = if a.db == ":memory:" {
+            ApprovalKey::random()
+        } else {
+            let dir = Path::new(&a.db)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let path = dir.join("approval.key");
+            ApprovalKey::load_or_create(&path)
+                .with_context(|| format!("cannot read or create {}", path.display()))?
+        };
+        let links = Links::new(key, public.clone());
+        let maker = links.clone();
+        let (local, _mocks) = runtime::open(
+            &a.db,
+            &a.runtime,
+            Some(Box::new(move |token, expires| maker.make(token, expires))),
+        )
+        .await?;
+        let local = Arc::new(local);
+        tokio::spawn(local.clone().run_scheduler());
+
+        let pages = Arc::new(ApprovalPages {
+            backend: local.engine.clone(),
+            store: local.store.clone(),
+            links,
+            reject: if a.approval_reject == "fail" {
+                RejectMode::Fail
+            } else {
+                RejectMode::Output
+            },
+        });
+        let app = waymark_api::router(local.engine.clone()).merge(approval_router(pages));
+
         let data = if a.db == ":memory:" {
             "in memory (nothing is kept)".to_string()
         } else {
@@ -31,10 +75,9 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
             format!("{}x real time", a.runtime.wait_scale)
         };
         tracing::info!(
-            "Waymark serves the Step Functions API at http://{addr} — data: {data}; time: {time}"
+            "Waymark serves the Step Functions API at {public} — data: {data}; time: {time}"
         );
-        tracing::info!("try: aws stepfunctions list-state-machines --endpoint-url http://{addr}");
-        let app = waymark_api::router(local.engine.clone());
+        tracing::info!("try: aws stepfunctions list-state-machines --endpoint-url {public}");
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;

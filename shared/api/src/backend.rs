@@ -84,6 +84,12 @@ pub trait Backend: Send + Sync + 'static {
         token: &str,
         answer: TaskAnswer,
     ) -> impl Future<Output = Result<(), EngineError>> + Send;
+    /// Answers a task known by reference (human-approval pages never hold tokens).
+    fn answer_task_ref(
+        &self,
+        task: waymark_engine::ports::TaskRef,
+        answer: TaskAnswer,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
     fn history_page(
         &self,
         arn: &str,
@@ -246,6 +252,14 @@ where
         answer: TaskAnswer,
     ) -> impl Future<Output = Result<(), EngineError>> + Send {
         Engine::answer_task(self, token, answer)
+    }
+
+    fn answer_task_ref(
+        &self,
+        task: waymark_engine::ports::TaskRef,
+        answer: TaskAnswer,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        Engine::answer_task_ref(self, task, None, answer)
     }
 
     fn history_page(

@@ -6,6 +6,7 @@
 //! A home provides a [`Backend`] (every `waymark_engine::runner::Engine` is one) and either
 //! mounts [`router`] or calls [`handle`] with the `X-Amz-Target` header and the body.
 
+pub mod approvals;
 pub mod backend;
 pub mod error;
 pub mod names;

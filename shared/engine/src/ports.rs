@@ -108,7 +108,7 @@ pub trait StateMachineStore: Send + Sync {
 }
 
 /// Where a task token leads: the task of one frame, in one phase.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TaskRef {
     pub execution_arn: String,
     pub frame: String,

@@ -376,10 +376,21 @@ where
         let Some(task) = self.store.find_task(token).await? else {
             return Err(EngineError::TaskDoesNotExist);
         };
+        self.answer_task_ref(task, Some(token), answer).await
+    }
+
+    /// Answers the task `task` names, if it still waits (for `token`, when given): the path
+    /// of human-approval pages, which know the task but never hold its token.
+    pub async fn answer_task_ref(
+        &self,
+        task: crate::ports::TaskRef,
+        token: Option<&str>,
+        answer: TaskAnswer,
+    ) -> Result<(), EngineError> {
         let rec = self.describe(&task.execution_arn).await?;
         let waiting = rec.frames.get(&task.frame).is_some_and(|f| {
             f.seq == task.seq
-                && matches!(&f.phase, crate::record::Phase::Task(t) if t.token == token)
+                && matches!(&f.phase, crate::record::Phase::Task(t) if token.is_none_or(|k| t.token == k))
         });
         if rec.status.is_terminal() || !waiting {
             return Err(EngineError::TaskTimedOut);

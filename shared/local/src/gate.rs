@@ -1,7 +1,9 @@
 //! Which AWS integrations a local run may use. A laptop run must never call real AWS by
 //! accident: a Lambda task needs a Lambda endpoint (or `AWS_ENDPOINT_URL`), SNS/SQS/DynamoDB
 //! tasks an AWS endpoint, unless the user asked for real AWS. Otherwise the task fails at
-//! once with a cause that says what to configure.
+//! once with a cause that says what to configure — except SNS publishes, which a laptop has
+//! an obvious place for: the server's log, so that notifications and approval requests can
+//! be read without any AWS at all.
 
 use waymark_asl::error::names;
 use waymark_asl::Failure;
@@ -65,10 +67,51 @@ impl<T: Tasks> Tasks for Gate<T> {
                 service: "lambda", ..
             } if !self.reach.lambda => blocked(&req.resource, "Lambda", "--lambda-endpoint URL"),
             Resource::Integration {
+                service: "sns",
+                action: "publish",
+                ..
+            } if !self.reach.services => console_publish(req),
+            Resource::Integration {
                 service: "sns" | "sqs" | "dynamodb",
                 ..
             } if !self.reach.services => blocked(&req.resource, "AWS", "--aws-endpoint URL"),
             _ => self.inner.invoke(execution_arn, req).await,
         }
     }
+}
+
+/// Prints an SNS message instead of sending it.
+fn console_publish(req: &TaskRequest) -> TaskOutcome {
+    let p = &req.parameters;
+    let topic = p
+        .get("TopicArn")
+        .or_else(|| p.get("TargetArn"))
+        .or_else(|| p.get("PhoneNumber"));
+    let message = match p.get("Message") {
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => String::new(),
+    };
+    let subject = p
+        .get("Subject")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("");
+    tracing::info!(
+        topic = %topic.map(|t| t.to_string()).unwrap_or_default(),
+        subject,
+        "SNS message (no --aws-endpoint, so printed here):\n{message}"
+    );
+    if req.wait_for_token {
+        return TaskOutcome::Pending;
+    }
+    let id = waymark_engine::memory::uuid_v4(stable_u64(&req.token, 1), stable_u64(&req.token, 2));
+    TaskOutcome::Succeeded(serde_json::json!({"MessageId": id}))
+}
+
+/// Bits derived from the task token: the same message id if the task runs again.
+fn stable_u64(seed: &str, salt: u64) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (seed, salt).hash(&mut h);
+    h.finish()
 }

@@ -76,6 +76,36 @@ pub struct LocalTasks {
 
 impl Tasks for LocalTasks {
     async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
+        if let Some(a) = &req.approval {
+            let record = waymark_api::approvals::ApprovalRecord {
+                id: a.id.clone(),
+                task: waymark_engine::ports::TaskRef {
+                    execution_arn: execution_arn.to_string(),
+                    frame: req.frame.clone(),
+                    seq: req.seq,
+                },
+                state: req.state.clone(),
+                expires: a.expires,
+                status: waymark_api::approvals::ApprovalStatus::Pending,
+                decided_at: None,
+                approver: None,
+                comment: None,
+            };
+            if let Err(e) =
+                waymark_api::approvals::ApprovalStore::put_approval(&*self.store, &record).await
+            {
+                return TaskOutcome::Failed(waymark_asl::Failure::new(
+                    waymark_asl::error::names::TASK_FAILED,
+                    format!("the approval could not be recorded: {e}"),
+                ));
+            }
+            let url = a
+                .links
+                .get("Url")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default();
+            tracing::info!(execution = %execution_arn, state = %req.state, "approval requested: {url}");
+        }
         // Durable before the step's outbox is acknowledged: a crash from here on re-invokes.
         if let Err(e) = self.store.add_inflight(execution_arn, req) {
             return TaskOutcome::Failed(waymark_asl::Failure::new(

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
+use waymark_api::approvals::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::*;
@@ -58,6 +59,11 @@ CREATE TABLE IF NOT EXISTS task_tokens (
     arn TEXT NOT NULL,
     frame TEXT NOT NULL,
     seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS approvals (
+    id TEXT PRIMARY KEY,
+    record TEXT NOT NULL,
+    status TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS inflight_tasks (
@@ -805,5 +811,54 @@ impl Scheduler for SqliteStore {
             )
             .map(|_| ())
         })
+    }
+}
+
+impl ApprovalStore for SqliteStore {
+    async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), StoreError> {
+        let text = serde_json::to_string(rec).map_err(backend)?;
+        self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO approvals (id, record, status) VALUES (?1, ?2, ?3)",
+                params![rec.id, text, rec.status.as_str()],
+            )
+            .map(|_| ())
+        })
+    }
+
+    async fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
+        let text = self.with(|c| {
+            c.query_row(
+                "SELECT record FROM approvals WHERE id = ?1",
+                params![id],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()
+        })?;
+        text.map(|t| serde_json::from_str(&t).map_err(backend))
+            .transpose()
+    }
+
+    async fn decide_approval(&self, id: &str, d: &Decision) -> Result<bool, StoreError> {
+        let Some(mut rec) = self.get_approval(id).await? else {
+            return Ok(false);
+        };
+        rec.status = if d.approved {
+            ApprovalStatus::Approved
+        } else {
+            ApprovalStatus::Rejected
+        };
+        rec.decided_at = Some(d.at);
+        rec.approver = d.approver.clone();
+        rec.comment = d.comment.clone();
+        let text = serde_json::to_string(&rec).map_err(backend)?;
+        // Conditional on still being pending: of two clicks, one wins.
+        let n = self.with(|c| {
+            c.execute(
+                "UPDATE approvals SET record = ?1, status = ?2 WHERE id = ?3 AND status = 'PENDING'",
+                params![text, rec.status.as_str(), id],
+            )
+        })?;
+        Ok(n == 1)
     }
 }

@@ -1,0 +1,326 @@
+//! Human approval pages end to end over the in-memory engine: link → GET page (nothing
+//! changes) → POST approve → the execution goes on; reject; second use; expired; tampered
+//! signature; unknown id; ended execution; a POST not from the page.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{Duration, Utc};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+use waymark_api::approvals::*;
+use waymark_asl::parse::{parse_value, MachineType, ParseOptions};
+use waymark_engine::memory::{MemoryScheduler, MemoryStore, NullNotifier, RandomIds, ScaledClock};
+use waymark_engine::ports::{StateMachine, StoreError, TaskOutcome, TaskRef, Tasks};
+use waymark_engine::record::Status;
+use waymark_engine::runner::{Config, Engine};
+use waymark_engine::step::TaskRequest;
+
+#[derive(Default, Clone)]
+struct Approvals(Arc<Mutex<HashMap<String, ApprovalRecord>>>);
+
+impl ApprovalStore for Approvals {
+    async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), StoreError> {
+        self.0
+            .lock()
+            .unwrap()
+            .entry(rec.id.clone())
+            .or_insert_with(|| rec.clone());
+        Ok(())
+    }
+    async fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
+        Ok(self.0.lock().unwrap().get(id).cloned())
+    }
+    async fn decide_approval(&self, id: &str, d: &Decision) -> Result<bool, StoreError> {
+        let mut all = self.0.lock().unwrap();
+        match all.get_mut(id) {
+            Some(r) if r.status == ApprovalStatus::Pending => {
+                r.status = if d.approved {
+                    ApprovalStatus::Approved
+                } else {
+                    ApprovalStatus::Rejected
+                };
+                r.decided_at = Some(d.at);
+                r.approver = d.approver.clone();
+                r.comment = d.comment.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}
+
+/// What a home does when it sends the approval request: record it, keep the message.
+struct Home {
+    approvals: Approvals,
+    messages: Mutex<Vec<Value>>,
+}
+
+impl Tasks for Home {
+    async fn invoke(&self, arn: &str, req: &TaskRequest) -> TaskOutcome {
+        if let Some(a) = &req.approval {
+            let rec = ApprovalRecord {
+                id: a.id.clone(),
+                task: TaskRef {
+                    execution_arn: arn.into(),
+                    frame: req.frame.clone(),
+                    seq: req.seq,
+                },
+                state: req.state.clone(),
+                expires: a.expires,
+                status: ApprovalStatus::Pending,
+                decided_at: None,
+                approver: None,
+                comment: None,
+            };
+            self.approvals.put_approval(&rec).await.unwrap();
+        }
+        self.messages.lock().unwrap().push(req.parameters.clone());
+        TaskOutcome::Pending
+    }
+}
+
+type TestEngine = Engine<MemoryStore, MemoryScheduler, Home, NullNotifier, ScaledClock, RandomIds>;
+
+struct Setup {
+    engine: Arc<TestEngine>,
+    app: axum::Router,
+    links: Links,
+}
+
+fn setup(reject: RejectMode) -> Setup {
+    let links = Links::new(ApprovalKey::random(), "http://approvals.test");
+    let approvals = Approvals::default();
+    let maker = links.clone();
+    let engine = Arc::new(Engine {
+        store: MemoryStore::default(),
+        scheduler: MemoryScheduler::default(),
+        tasks: Home {
+            approvals: approvals.clone(),
+            messages: Mutex::default(),
+        },
+        notifier: NullNotifier,
+        clock: ScaledClock::new(Utc::now(), 0.0),
+        ids: RandomIds,
+        config: Config::default(),
+        approvals: Some(Box::new(move |t, e| maker.make(t, e))),
+    });
+    let pages = Arc::new(ApprovalPages {
+        backend: engine.clone(),
+        store: approvals,
+        links: links.clone(),
+        reject,
+    });
+    Setup {
+        engine,
+        app: approval_router(pages),
+        links,
+    }
+}
+
+const MACHINE: &str = r#"{"StartAt": "Ask", "States": {
+  "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken", "TimeoutSeconds": 3600,
+          "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:approvals",
+                         "Message.$": "States.Format('Please review: {}', $$.Task.Approval.Url)"},
+          "ResultPath": "$.decision", "End": true}}}"#;
+
+impl Setup {
+    /// Starts an execution and returns it with the link its message carried.
+    async fn start(&self, input: Value) -> (String, String) {
+        let def: Value = serde_json::from_str(MACHINE).unwrap();
+        let parsed = parse_value(&def, &ParseOptions::default()).unwrap();
+        let sm = StateMachine::new(
+            self.engine.config.state_machine_arn("Expenses"),
+            "Expenses".into(),
+            MACHINE.into(),
+            Arc::new(parsed.definition),
+            MachineType::Standard,
+            self.engine.config.role_arn.clone(),
+            Utc::now(),
+        );
+        self.engine.store.put_state_machine(sm.clone());
+        let rec = self.engine.start_execution(&sm, None, input).await.unwrap();
+        let msg = self
+            .engine
+            .tasks
+            .messages
+            .lock()
+            .unwrap()
+            .last()
+            .cloned()
+            .unwrap();
+        let text = msg["Message"].as_str().unwrap();
+        let url = text.strip_prefix("Please review: ").unwrap().to_string();
+        (rec.execution_arn, url)
+    }
+
+    async fn get(&self, url: &str) -> (StatusCode, String) {
+        let path = url.strip_prefix("http://approvals.test").unwrap();
+        let r = self
+            .app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = r.status();
+        assert_eq!(r.headers()["referrer-policy"], "no-referrer");
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    async fn post(&self, url: &str, form: &str) -> (StatusCode, String) {
+        let path = url.strip_prefix("http://approvals.test").unwrap();
+        let req = Request::post(path)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(form.to_string()))
+            .unwrap();
+        let r = self.app.clone().oneshot(req).await.unwrap();
+        let status = r.status();
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn form(&self, url: &str, decision: &str) -> String {
+        let id = url
+            .split("/approvals/")
+            .nth(1)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap();
+        format!(
+            "decision={decision}&approver=Ada&comment=fine+by+me&form={}",
+            self.links.form_token(id)
+        )
+    }
+
+    async fn status(&self, arn: &str) -> (Status, Option<Value>) {
+        let r = self.engine.describe(arn).await.unwrap();
+        (r.status, r.output)
+    }
+}
+
+#[tokio::test]
+async fn get_shows_post_decides_and_the_execution_goes_on() {
+    let s = setup(RejectMode::Output);
+    let (arn, url) = s
+        .start(json!({"amount": 1200, "reason": "conference <travel>"}))
+        .await;
+    assert!(!url.contains(&s.engine.describe(&arn).await.unwrap().frames[""].phase_token()));
+
+    let (code, page) = s.get(&url).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    assert!(page.contains("Approval requested") && page.contains("conference &lt;travel&gt;"));
+    // Looking changes nothing.
+    s.get(&url).await;
+    assert_eq!(s.status(&arn).await.0, Status::Running);
+
+    let (code, page) = s.post(&url, &s.form(&url, "approve")).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    assert!(page.contains("Approved"));
+    let (status, output) = s.status(&arn).await;
+    assert_eq!(status, Status::Succeeded);
+    assert_eq!(
+        output.unwrap()["decision"],
+        json!({"approved": true, "comment": "fine by me", "approver": "Ada"})
+    );
+
+    // Used once.
+    let (code, page) = s.post(&url, &s.form(&url, "reject")).await;
+    assert_eq!(code, StatusCode::CONFLICT);
+    assert!(page.contains("already approved by Ada"), "{page}");
+    assert_eq!(s.get(&url).await.0, StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn reject_as_output_or_as_failure() {
+    let s = setup(RejectMode::Output);
+    let (arn, url) = s.start(json!({"amount": 5})).await;
+    assert_eq!(
+        s.post(&url, &s.form(&url, "reject")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.status(&arn).await.1.unwrap()["decision"]["approved"],
+        json!(false)
+    );
+
+    let s = setup(RejectMode::Fail);
+    let (arn, url) = s.start(json!({"amount": 5})).await;
+    assert_eq!(
+        s.post(&url, &s.form(&url, "reject")).await.0,
+        StatusCode::OK
+    );
+    let r = s.engine.describe(&arn).await.unwrap();
+    assert_eq!(r.status, Status::Failed);
+    assert_eq!(
+        r.failure.unwrap().error.as_deref(),
+        Some("Approval.Rejected")
+    );
+}
+
+#[tokio::test]
+async fn bad_links_get_clear_pages_and_change_nothing() {
+    let s = setup(RejectMode::Output);
+    let (arn, url) = s.start(json!({})).await;
+
+    let tampered = url.replace("sig=", "sig=00");
+    let (code, page) = s.get(&tampered).await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    assert!(page.contains("This link is not valid"));
+    assert_eq!(
+        s.post(&tampered, &s.form(&url, "approve")).await.0,
+        StatusCode::FORBIDDEN
+    );
+
+    // A valid signature for an approval that does not exist.
+    let stranger = s
+        .links
+        .make("a token nobody issued", Utc::now() + Duration::hours(1));
+    let (code, page) = s.get(stranger.links["Url"].as_str().unwrap()).await;
+    assert_eq!(code, StatusCode::NOT_FOUND);
+    assert!(page.contains("Unknown approval"));
+
+    let expired = s.links.make("another", Utc::now() - Duration::seconds(1));
+    let (code, page) = s.get(expired.links["Url"].as_str().unwrap()).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert!(page.contains("expired"));
+
+    // A POST that did not come from the page.
+    let (code, _) = s.post(&url, "decision=approve").await;
+    assert_eq!(code, StatusCode::FORBIDDEN);
+    let (code, _) = s.post(&url, &s.form(&url, "maybe")).await;
+    assert_eq!(code, StatusCode::BAD_REQUEST);
+    assert_eq!(s.status(&arn).await.0, Status::Running);
+
+    // The execution ends otherwise: the link has nothing left to decide.
+    s.engine
+        .stop(&arn, Some("Operator".into()), None)
+        .await
+        .unwrap();
+    let (code, page) = s.get(&url).await;
+    assert_eq!(code, StatusCode::GONE);
+    assert!(
+        page.contains("no longer waits") && page.contains("ABORTED"),
+        "{page}"
+    );
+    assert_eq!(
+        s.post(&url, &s.form(&url, "approve")).await.0,
+        StatusCode::GONE
+    );
+}
+
+trait PhaseToken {
+    fn phase_token(&self) -> String;
+}
+
+impl PhaseToken for waymark_engine::record::Frame {
+    fn phase_token(&self) -> String {
+        match &self.phase {
+            waymark_engine::record::Phase::Task(t) => t.token.clone(),
+            _ => panic!("not waiting for a task"),
+        }
+    }
+}
