@@ -46,7 +46,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
         .build()
         .context("cannot start the runtime")?;
     rt.block_on(async {
-        let (local, mocks) = runtime::open(&a.db, &a.runtime, None).await?;
+        let (local, mocks) = runtime::open(&a.db, &a.runtime, Some(run_links())).await?;
         if let Some(case) = &a.test_case {
             if !mocks.has_test_case(&sm_name, case) {
                 bail!("the mock configuration has no test case '{case}' for the state machine '{sm_name}'");
@@ -68,6 +68,16 @@ pub fn run(a: RunArgs) -> Result<i32> {
             _ => EXIT_FAILED,
         })
     })
+}
+
+/// `run` serves no pages, but workflows that put approval links in their messages must run
+/// the same way: the links point where `waymark serve` would answer them.
+fn run_links() -> waymark_engine::runner::ApprovalLinks {
+    let links = waymark_api::approvals::Links::new(
+        waymark_api::approvals::ApprovalKey::random(),
+        "http://127.0.0.1:8083",
+    );
+    Box::new(move |token, expires| links.make(token, expires))
 }
 
 fn print_result(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> Result<()> {
