@@ -20,6 +20,9 @@ pub struct Jsonata {
     /// Workflow variables the expression may read (`$name` in its text); only these are
     /// bound, so an evaluation does not copy every variable in scope.
     variables: Vec<String>,
+    /// The members of `$states` it may read (`None`: all of them, e.g. `$states` itself), so
+    /// that a large input is not copied for an expression that only reads the context.
+    states_members: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Jsonata {
@@ -44,10 +47,12 @@ impl Jsonata {
         let source = inner.trim().to_string();
         let expr = Expression::parse(&source)?;
         let variables = referenced_variables(&source);
+        let states_members = referenced_states_members(&source);
         Ok(Jsonata {
             source,
             expr,
             variables,
+            states_members,
         })
     }
 }
@@ -77,6 +82,26 @@ fn referenced_variables(src: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `$states.<member>` read by the text, or `None` when `$states` is used otherwise.
+fn referenced_states_members(src: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in src.match_indices("$states") {
+        let rest = &src[i + "$states".len()..];
+        let member = rest.strip_prefix('.')?;
+        let name: String = member
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if name.is_empty() {
+            return None;
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Some(out)
 }
 
 /// A JSON value whose strings may be `{% %}` expressions, at any depth.
@@ -207,7 +232,16 @@ impl JsonataTemplate {
 
 fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>, Failure> {
     let mut bindings = Map::with_capacity(e.variables.len() + 1);
-    bindings.insert("states".to_string(), env.states.clone());
+    let states = match (&e.states_members, env.states) {
+        (Some(members), Value::Object(all)) => Value::Object(
+            all.iter()
+                .filter(|(k, _)| members.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => env.states.clone(),
+    };
+    bindings.insert("states".to_string(), states);
     for name in &e.variables {
         if let Some(v) = env.vars.get(name) {
             bindings.insert(name.clone(), v.clone());
@@ -358,6 +392,30 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.error.as_deref(), Some(names::QUERY_EVALUATION_ERROR));
+    }
+
+    #[test]
+    fn only_the_members_of_states_read_are_bound() {
+        assert_eq!(
+            referenced_states_members("$states.input.a + $states.context.b"),
+            Some(vec!["input".into(), "context".into()])
+        );
+        assert_eq!(referenced_states_members("$keys($states)"), None);
+        let out = env_eval(
+            &json!("{% $states.context.x %}"),
+            json!({"input": {"big": [1, 2, 3]}, "context": {"x": 7}}),
+            &NoVariables,
+        );
+        assert_eq!(out.unwrap(), json!(7));
+        assert_eq!(
+            env_eval(
+                &json!("{% $count($keys($states)) %}"),
+                json!({"input": 1, "context": 2}),
+                &NoVariables
+            )
+            .unwrap(),
+            json!(2)
+        );
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //!   10,000 `{"label": …}` objects would exceed). This measures the fan-out:
 //!   starting, running and gathering many child frames within a single step.
 //!
+//! - `map_10000_jsonata`: the same Map written in JSONata (`Items`, a JSONata `ItemSelector`
+//!   reading `$states.context.Map.Item.Value`, and the item's `Output` building the string).
+//!
 //! The number of transitions is counted once from a real run's history, not hard-coded, and
 //! both runs check that the execution succeeded with the expected output.
 
@@ -221,5 +224,58 @@ fn map_format(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pass_choice, map_format);
+/// The same Map in JSONata: `Items`, a JSONata `ItemSelector`, and the item's `Output`.
+fn map_jsonata_definition() -> Value {
+    json!({"QueryLanguage": "JSONata", "StartAt": "Each", "States": {
+        "Each": {
+            "Type": "Map",
+            "Items": "{% $states.input.items %}",
+            "MaxConcurrency": 0,
+            "ItemSelector": {"value": "{% $states.context.Map.Item.Value %}", "total": "{% $states.input.total %}"},
+            "ItemProcessor": {"StartAt": "Label", "States": {
+                "Label": {
+                    "Type": "Pass",
+                    "Output": "{% 'item ' & $states.input.value & ' of ' & $states.input.total %}",
+                    "End": true
+                }
+            }},
+            "End": true
+        }
+    }})
+}
+
+fn map_jsonata(c: &mut Criterion) {
+    let rt = runtime();
+    let def = map_jsonata_definition();
+    let input = map_input();
+    let per_execution = {
+        let (engine, sm) = engine_with(&def);
+        rt.block_on(async {
+            let rec = run_one(&engine, &sm, input.clone()).await;
+            check_map_output(&rec);
+            let history = engine.store.history(&rec.execution_arn).await.unwrap();
+            transitions(&history)
+        })
+    };
+    assert_eq!(per_execution, MAP_ITEMS as u64 + 1, "the Map and each item");
+
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(20));
+    group.throughput(Throughput::Elements(per_execution));
+    group.bench_function("map_10000_jsonata", |b| {
+        b.iter_batched(
+            || (engine_with(&def), input.clone()),
+            |((engine, sm), input)| {
+                let rec = rt.block_on(run_one(&engine, &sm, input));
+                debug_assert_eq!(rec.status, Status::Succeeded);
+                (engine, rec)
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, pass_choice, map_format, map_jsonata);
 criterion_main!(benches);

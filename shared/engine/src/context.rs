@@ -16,12 +16,16 @@ pub struct StateContext<'a> {
     pub map_item: Option<(usize, &'a Value)>,
     /// `$$.Task.Approval`: the human-approval links of a `.waitForTaskToken` task.
     pub approval: Option<&'a Value>,
+    /// Whether to copy the execution's input in (it can be large, and is rarely read).
+    pub with_input: bool,
 }
 
 pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
     let mut execution = Map::new();
     execution.insert("Id".into(), json!(rec.execution_arn));
-    execution.insert("Input".into(), rec.input.clone());
+    if s.with_input {
+        execution.insert("Input".into(), rec.input.clone());
+    }
     execution.insert("StartTime".into(), json!(format_millis(rec.start_time)));
     execution.insert("Name".into(), json!(rec.name));
     execution.insert("RoleArn".into(), json!(rec.role_arn));

@@ -130,6 +130,10 @@ pub struct State {
     pub catch: Vec<Catcher>,
     /// Some field may read the context object; when none does, the engine need not build it.
     pub uses_context: bool,
+    /// Some field may read the execution's input through the context object
+    /// (`$$.Execution.Input`, or the whole of `$$` or `$$.Execution`): the engine copies it
+    /// into the context object only then.
+    pub uses_execution_input: bool,
 }
 
 impl State {

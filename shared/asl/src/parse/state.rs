@@ -192,7 +192,34 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
         retry,
         catch,
         uses_context: mentions_context(o.map),
+        uses_execution_input: mentions_execution_input(o.map),
     })
+}
+
+/// Whether anything in the state may read the execution's input from the context object.
+fn mentions_execution_input(map: &serde_json::Map<String, Value>) -> bool {
+    /// `pat` somewhere not followed by a `.`: the whole object, not one of its members.
+    fn whole(s: &str, pat: &str) -> bool {
+        s.match_indices(pat)
+            .any(|(i, _)| !s[i + pat.len()..].starts_with('.'))
+    }
+    fn text(s: &str) -> bool {
+        s.contains("Execution.Input")
+            || whole(s, "$$")
+            || whole(s, "$$.Execution")
+            || whole(s, "context")
+            || whole(s, "context.Execution")
+            || whole(s, "$states")
+    }
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => text(s),
+            Value::Array(a) => a.iter().any(walk),
+            Value::Object(m) => m.iter().any(|(k, v)| text(k) || walk(v)),
+            _ => false,
+        }
+    }
+    map.values().any(walk)
 }
 
 /// Whether anything in the state may read the context object (`$$…` paths, or

@@ -433,6 +433,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 task_token: token,
                 map_item,
                 approval,
+                with_input: state.uses_execution_input,
             },
         )
     }
