@@ -34,10 +34,14 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         }
     };
     let result = match cli.command {
-        Command::Run(a) => run::run(a),
+        Command::Run(a) => {
+            // Quiet but for what a run prints on purpose: SNS messages and approval links.
+            init_logging("warn,waymark::sns=info,waymark::approvals=info");
+            run::run(a)
+        }
         Command::Validate(a) => validate::validate(a),
         Command::Serve(a) => {
-            init_logging();
+            init_logging("info");
             serve::serve(a)
         }
     };
@@ -51,9 +55,9 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
 }
 
 /// One line per request and per execution status change, on stderr (`RUST_LOG` refines it).
-fn init_logging() {
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

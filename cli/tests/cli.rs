@@ -734,7 +734,7 @@ fn a_task_nothing_can_run_fails_with_task_failed() {
     for (n, resource) in [
         "arn:aws:states:::lambda:invoke",
         "arn:aws:lambda:us-east-1:123456789012:function:f",
-        "arn:aws:states:::sns:publish",
+        "arn:aws:states:::dynamodb:getItem",
         "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
         "arn:aws:states:us-east-1:123456789012:activity:x",
     ]
@@ -759,6 +759,26 @@ fn a_task_nothing_can_run_fails_with_task_failed() {
         );
         assert_eq!(all.last(), Some(&"ExecutionFailed"));
     }
+}
+
+/// Without an AWS endpoint, SNS messages have an obvious local destination: the log. The
+/// task succeeds and the message is printed.
+#[test]
+fn sns_publish_without_an_endpoint_prints_the_message() {
+    let dir = TempDir::new("console-sns");
+    let def = dir.write(
+        "notify.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "hello from a workflow"}, "End": true}}}),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--json"]);
+    let r = out.expect_code(EXIT_SUCCEEDED).json();
+    assert!(r["output"]["MessageId"].as_str().is_some(), "{r}");
+    assert!(
+        out.stderr.contains("hello from a workflow"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -97,6 +97,7 @@ fn console_publish(req: &TaskRequest) -> TaskOutcome {
         .and_then(serde_json::Value::as_str)
         .unwrap_or("");
     tracing::info!(
+        target: "waymark::sns",
         topic = %topic.map(|t| t.to_string()).unwrap_or_default(),
         subject,
         "SNS message (no --aws-endpoint, so printed here):\n{message}"

@@ -104,7 +104,7 @@ impl Tasks for LocalTasks {
                 .get("Url")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default();
-            tracing::info!(execution = %execution_arn, state = %req.state, "approval requested: {url}");
+            tracing::info!(target: "waymark::approvals", execution = %execution_arn, state = %req.state, "approval requested: {url}");
         }
         // Durable before the step's outbox is acknowledged: a crash from here on re-invokes.
         if let Err(e) = self.store.add_inflight(execution_arn, req) {
@@ -144,7 +144,7 @@ pub struct LocalNotifier {
 
 impl Notifier for LocalNotifier {
     async fn status_changed(&self, rec: &ExecutionRecord) {
-        tracing::info!(execution = %rec.execution_arn, status = rec.status.as_str(), "execution status");
+        tracing::info!(target: "waymark::executions", execution = %rec.execution_arn, status = rec.status.as_str(), "execution status");
         if !rec.status.is_terminal() {
             return;
         }
