@@ -22,6 +22,8 @@ from botocore.config import Config
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 WAYMARK = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/waymark"))
@@ -89,6 +91,10 @@ class ApprovalInBrowser(unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"no approval link for {execution_arn} in the log:\n{log}")
 
+    def wait_for_heading(self, text):
+        """The click navigates: wait for the next page rather than read the old one."""
+        WebDriverWait(self.browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+
     def start(self, amount):
         ex = self.sfn.start_execution(stateMachineArn=self.machine, input=json.dumps(
             {"employee": "Ada", "amount": amount, "reason": "conference trip to Lisbon"}))
@@ -115,7 +121,7 @@ class ApprovalInBrowser(unittest.TestCase):
         self.browser.find_element(By.ID, "comment").send_keys("Enjoy the conference")
         self.browser.save_screenshot(os.path.join(ARTIFACTS, "approval-page.png"))
         self.browser.find_element(By.CSS_SELECTOR, "button.approve").click()
-        self.assertIn("Approved", self.browser.find_element(By.TAG_NAME, "h1").text)
+        self.wait_for_heading("Approved")
         self.browser.save_screenshot(os.path.join(ARTIFACTS, "approval-done.png"))
         d = self.wait_done(arn)
         self.assertEqual(d["status"], "SUCCEEDED", d)
@@ -136,7 +142,7 @@ class ApprovalInBrowser(unittest.TestCase):
         self.browser.get(link + "&action=reject")
         self.browser.find_element(By.ID, "comment").send_keys("Over budget")
         self.browser.find_element(By.CSS_SELECTOR, "button.reject").click()
-        self.assertIn("Rejected", self.browser.find_element(By.TAG_NAME, "h1").text)
+        self.wait_for_heading("Rejected")
         d = self.wait_done(arn)
         self.assertEqual((d["status"], d["error"]), ("FAILED", "ExpenseRejected"))
 
