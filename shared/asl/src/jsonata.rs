@@ -121,7 +121,12 @@ pub struct JsonataEnv<'a> {
     pub vars: &'a dyn Variables,
     pub now_millis: i64,
     pub entropy: u64,
+    /// `$states.input` converted already, when the caller evaluates many expressions over the
+    /// same (possibly large) input: a Map's ItemSelector, once per item.
+    pub prepared_input: Option<&'a Prepared>,
 }
+
+pub use waymark_jsonata::Prepared;
 
 struct EnvHost {
     now_millis: i64,
@@ -231,11 +236,47 @@ impl JsonataTemplate {
 }
 
 fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>, Failure> {
+    let wanted = |k: &str| {
+        e.states_members
+            .as_ref()
+            .is_none_or(|m| m.iter().any(|x| x == k))
+    };
+    let host = EnvHost {
+        now_millis: env.now_millis,
+        entropy: env.entropy,
+    };
+    let failed = |err: waymark_jsonata::JsonataError| {
+        Failure::new(
+            names::QUERY_EVALUATION_ERROR,
+            format!("The JSONata expression '{}' specified for the field '{field}' threw an error: {err}", e.source),
+        )
+    };
+    if let (Some(input), Value::Object(all)) = (env.prepared_input, env.states) {
+        let states = Prepared::object(all.iter().filter(|(k, _)| wanted(k)).map(|(k, v)| {
+            let p = if k == "input" {
+                input.clone()
+            } else {
+                Prepared::new(v)
+            };
+            (k.clone(), p)
+        }));
+        let vars: Vec<(&str, Prepared)> = e
+            .variables
+            .iter()
+            .filter_map(|n| env.vars.get(n).map(|v| (n.as_str(), Prepared::new(v))))
+            .collect();
+        let mut bindings: Vec<(&str, &Prepared)> = vec![("states", &states)];
+        bindings.extend(vars.iter().map(|(n, p)| (*n, p)));
+        return e
+            .expr
+            .evaluate_prepared(Some(input), &bindings, &host)
+            .map_err(failed);
+    }
     let mut bindings = Map::with_capacity(e.variables.len() + 1);
     let states = match (&e.states_members, env.states) {
-        (Some(members), Value::Object(all)) => Value::Object(
+        (Some(_), Value::Object(all)) => Value::Object(
             all.iter()
-                .filter(|(k, _)| members.contains(k))
+                .filter(|(k, _)| wanted(k))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -247,17 +288,10 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
             bindings.insert(name.clone(), v.clone());
         }
     }
-    let host = EnvHost {
-        now_millis: env.now_millis,
-        entropy: env.entropy,
-    };
     let input = env.states.get("input");
-    e.expr.evaluate_input(input, &bindings, &host).map_err(|err| {
-        Failure::new(
-            names::QUERY_EVALUATION_ERROR,
-            format!("The JSONata expression '{}' specified for the field '{field}' threw an error: {err}", e.source),
-        )
-    })
+    e.expr
+        .evaluate_input(input, &bindings, &host)
+        .map_err(failed)
 }
 
 fn escape_pointer(key: &str) -> String {
@@ -317,6 +351,7 @@ mod tests {
             vars,
             now_millis: 0,
             entropy: 1,
+            prepared_input: None,
         };
         tpl.eval(&env, "Output")
     }
@@ -369,6 +404,7 @@ mod tests {
             vars: &NoVariables,
             now_millis: 0,
             entropy: 1,
+            prepared_input: None,
         };
         let e = tpl.eval_as(&env, "Items", "array").unwrap_err();
         assert_eq!(
@@ -416,6 +452,44 @@ mod tests {
             .unwrap(),
             json!(2)
         );
+    }
+
+    #[test]
+    fn a_prepared_input_gives_the_same_results() {
+        let states = json!({"input": {"items": [1, 2, 3], "k": "v"}, "context": {"Map": {"Item": {"Value": 2}}}});
+        let mut vars = Map::new();
+        vars.insert("factor".into(), json!(10));
+        let tpl = JsonataTemplate::compile(&json!({
+            "sum": "{% $sum($states.input.items) * $factor %}",
+            "item": "{% $states.context.Map.Item.Value %}",
+            "bare": "{% k %}",
+            "all": "{% $count($keys($states)) %}"
+        }))
+        .unwrap();
+        let plain = JsonataEnv {
+            states: &states,
+            vars: &vars,
+            now_millis: 0,
+            entropy: 1,
+            prepared_input: None,
+        };
+        let prepared = Prepared::new(&states["input"]);
+        let fast = JsonataEnv {
+            prepared_input: Some(&prepared),
+            ..plain
+        };
+        let a = tpl
+            .eval(
+                &JsonataEnv {
+                    prepared_input: None,
+                    ..fast
+                },
+                "ItemSelector",
+            )
+            .unwrap();
+        let b = tpl.eval(&fast, "ItemSelector").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(b, json!({"sum": 60, "item": 2, "bare": "v", "all": 2}));
     }
 
     #[test]

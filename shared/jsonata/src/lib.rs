@@ -152,6 +152,31 @@ impl Expression {
         })
     }
 
+    /// Like [`Expression::evaluate_input`], with values converted beforehand: a caller that
+    /// binds the same large value in many evaluations (a Map's input, for each of its items)
+    /// converts it once instead of once per evaluation.
+    pub fn evaluate_prepared(
+        &self,
+        input: Option<&Prepared>,
+        bindings: &[(&str, &Prepared)],
+        host: &dyn Host,
+    ) -> Result<Option<Value>, JsonataError> {
+        let now_millis = host.now_millis();
+        let entropy = host.entropy();
+        catch_unwind(AssertUnwindSafe(|| {
+            let data = input.map_or(JValue::Undefined, |p| p.0.clone());
+            let bound = bindings.iter().map(|(n, p)| (*n, p.0.clone()));
+            self.run_jvalues(data, bound, now_millis, entropy)
+        }))
+        .unwrap_or_else(|_| {
+            Err(JsonataError::new(
+                ErrorKind::Evaluation,
+                None,
+                "the JSONata evaluator failed unexpectedly on this expression",
+            ))
+        })
+    }
+
     fn run(
         &self,
         input: Option<&Value>,
@@ -159,10 +184,24 @@ impl Expression {
         now_millis: i64,
         entropy: u64,
     ) -> Result<Option<Value>, JsonataError> {
+        let data = input.map_or(JValue::Undefined, convert::to_jvalue);
+        let bound = bindings
+            .iter()
+            .map(|(n, v)| (n.as_str(), convert::to_jvalue(v)));
+        self.run_jvalues(data, bound, now_millis, entropy)
+    }
+
+    fn run_jvalues<'a>(
+        &self,
+        data: JValue,
+        bindings: impl Iterator<Item = (&'a str, JValue)>,
+        now_millis: i64,
+        entropy: u64,
+    ) -> Result<Option<Value>, JsonataError> {
         let mut context = Context::new();
         for (name, value) in bindings {
             let name = name.strip_prefix('$').unwrap_or(name);
-            context.bind(name.to_owned(), convert::to_jvalue(value));
+            context.bind(name.to_owned(), value);
         }
         let options = EvaluatorOptions {
             timeout_ms: self
@@ -176,11 +215,28 @@ impl Expression {
         let mut evaluator = Evaluator::with_options(context, options);
         functions::install(&mut evaluator, now_millis, entropy)
             .map_err(|e| evaluation_error(&e))?;
-        let data = input.map_or(JValue::Undefined, convert::to_jvalue);
         let result = evaluator
             .evaluate(&self.ast, &data)
             .map_err(|e| evaluation_error(&e))?;
         Ok(convert::from_jvalue(&result))
+    }
+}
+
+/// A JSON value already converted for the evaluator. Cheap to clone (shared, not copied), but
+/// not `Send`: prepare and use it within one synchronous piece of work.
+#[derive(Clone)]
+pub struct Prepared(JValue);
+
+impl Prepared {
+    pub fn new(v: &Value) -> Prepared {
+        Prepared(convert::to_jvalue(v))
+    }
+
+    /// An object of prepared members, in order.
+    pub fn object<I: IntoIterator<Item = (String, Prepared)>>(members: I) -> Prepared {
+        Prepared(JValue::object(
+            members.into_iter().map(|(k, p)| (k, p.0)).collect(),
+        ))
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use waymark_asl::dataflow::select_or_invalid;
 use waymark_asl::error::names;
 use waymark_asl::json::{as_integer, to_text};
+use waymark_asl::jsonata::Prepared;
 use waymark_asl::model::{
     Dynamic, Map as MapState, Parallel, ProcessorMode, QueryLanguage, State, StateKind,
 };
@@ -238,6 +239,13 @@ impl Stepper<'_, '_> {
     /// Starts children while the concurrency limit allows.
     fn start_children(&mut self, fid: &str) {
         let state = self.current_state(fid);
+        // A JSONata ItemSelector reads the Map's input for every item: convert it once.
+        let prepared = match &state.kind {
+            StateKind::Map(m) if m.item_selector_jsonata.is_some() => {
+                Some(Prepared::new(&self.frame(fid).input))
+            }
+            _ => None,
+        };
         loop {
             let Some(f) = self.fanout(fid) else { return };
             if f.started >= f.total || f.running >= f.max_concurrency {
@@ -247,7 +255,14 @@ impl Stepper<'_, '_> {
             let (is_map, fanout_id, distributed) = (f.is_map, f.id, f.distributed);
             let input = if is_map {
                 // Borrowed, not copied: the Map's input can be large and is read once per item.
-                match self.item_input(fid, state, index, f.items[index].clone(), &f.input) {
+                match self.item_input(
+                    fid,
+                    state,
+                    index,
+                    f.items[index].clone(),
+                    &f.input,
+                    prepared.as_ref(),
+                ) {
                     Ok(v) => v,
                     Err(e) => {
                         self.abort_children(fid);
@@ -404,6 +419,7 @@ impl Stepper<'_, '_> {
         index: usize,
         item: Value,
         map_input: &Value,
+        prepared: Option<&Prepared>,
     ) -> Result<Value, Failure> {
         let StateKind::Map(m) = &state.kind else {
             unreachable!("map fan-outs belong to Map states")
@@ -411,11 +427,19 @@ impl Stepper<'_, '_> {
         let ctx = self.context(fid, None, Some((index, &item)));
         match (&m.item_selector, &m.item_selector_jsonata) {
             (Some(t), _) => self.eval(fid, map_input, &ctx, |env| t.eval(env)),
-            (None, Some(t)) => {
-                let raw = self.frame(fid).input.clone();
-                let states = Self::states_object(&raw, &ctx, None, None);
-                self.eval_jsonata(fid, &states, |env| t.eval(env, "ItemSelector"))
-            }
+            (None, Some(t)) => match prepared {
+                // `$states.input` comes from `prepared`; the placeholder is never read.
+                Some(p) => {
+                    let states = Self::states_object(&Value::Null, &ctx, None, None);
+                    self.eval_jsonata_prepared(fid, &states, Some(p), |env| {
+                        t.eval(env, "ItemSelector")
+                    })
+                }
+                None => {
+                    let states = Self::states_object(&self.frame(fid).input, &ctx, None, None);
+                    self.eval_jsonata(fid, &states, |env| t.eval(env, "ItemSelector"))
+                }
+            },
             (None, None) => Ok(item),
         }
     }

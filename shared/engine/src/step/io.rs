@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use waymark_asl::dataflow::{
     apply_input_path, apply_output_path, apply_result_path, apply_template,
 };
-use waymark_asl::jsonata::{JsonataEnv, JsonataTemplate};
+use waymark_asl::jsonata::{JsonataEnv, JsonataTemplate, Prepared};
 use waymark_asl::model::{Assign, QueryLanguage, State, StateKind};
 use waymark_asl::Failure;
 
@@ -56,6 +56,17 @@ impl Stepper<'_, '_> {
         states: &Value,
         f: impl FnOnce(&JsonataEnv) -> Result<Value, Failure>,
     ) -> Result<Value, Failure> {
+        self.eval_jsonata_prepared(fid, states, None, f)
+    }
+
+    /// [`Stepper::eval_jsonata`] with `$states.input` converted once by the caller.
+    pub(crate) fn eval_jsonata_prepared(
+        &self,
+        fid: &str,
+        states: &Value,
+        prepared_input: Option<&Prepared>,
+        f: impl FnOnce(&JsonataEnv) -> Result<Value, Failure>,
+    ) -> Result<Value, Failure> {
         let vars = FrameVars {
             rec: self.rec,
             frame: fid.to_string(),
@@ -65,6 +76,7 @@ impl Stepper<'_, '_> {
             vars: &vars,
             now_millis: self.env.now.timestamp_millis(),
             entropy: self.env.random.next_u64(),
+            prepared_input,
         };
         f(&env)
     }
