@@ -1,0 +1,309 @@
+//! The API function's service: the Step Functions JSON API (`waymark_api`) at `POST /`, the
+//! same as `waymark serve`, and plain REST conveniences over the same operations:
+//!
+//! - `POST /state-machines/{name}/executions` — the body is the input (`?name=` names the
+//!   execution): StartExecution;
+//! - `GET /executions/{id}` — DescribeExecution, `{id}` being the execution ARN or
+//!   `<state machine>:<execution name>`;
+//! - `GET /executions/{id}/history` — GetExecutionHistory (`?maxResults=`, `?nextToken=`,
+//!   `?reverseOrder=true`).
+//!
+//! Steps the API takes (starting, answering a task, stopping, redriving) are not redelivered
+//! by any queue if the function dies between a commit and its effects, so before each the API
+//! queues a delayed settle message for the execution: the stepper then performs whatever was
+//! left unacknowledged (usually nothing).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use waymark_api::{ApiResponse, Backend, CONTENT_TYPE};
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::{
+    ExecutionFilter, ExecutionStore, Page, StateMachine, StateMachineStore, StoreError, TagStore,
+};
+use waymark_engine::record::ExecutionRecord;
+use waymark_engine::runner::{Config, EngineError, TaskAnswer};
+
+use crate::home::Home;
+use crate::message::StepMessage;
+
+/// The engine as the API sees it, with the settle message before each step it takes.
+pub struct AwsBackend {
+    home: Arc<Home>,
+}
+
+impl AwsBackend {
+    pub fn new(home: Arc<Home>) -> Self {
+        AwsBackend { home }
+    }
+
+    /// Queues the safety net for a step about to be taken on `arn`.
+    async fn settle_later(&self, arn: &str) -> Result<(), EngineError> {
+        let message = StepMessage::Settle {
+            arn: arn.to_string(),
+        };
+        self.home
+            .scheduler
+            .send(&message, self.home.config.settle_delay.min(900))
+            .await
+            .map_err(|e| EngineError::Store(e.into()))
+    }
+}
+
+type R<T> = Result<T, StoreError>;
+
+impl Backend for AwsBackend {
+    fn config(&self) -> &Config {
+        &self.home.engine.config
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn create_state_machine(&self, sm: &StateMachine) -> impl Future<Output = R<()>> + Send {
+        self.home.store.create_state_machine(sm)
+    }
+
+    fn state_machine(&self, arn: &str) -> impl Future<Output = R<Option<StateMachine>>> + Send {
+        self.home.store.get_state_machine(arn)
+    }
+
+    fn state_machine_revision(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> impl Future<Output = R<Option<StateMachine>>> + Send {
+        self.home.store.get_state_machine_revision(arn, revision)
+    }
+
+    fn update_state_machine(&self, sm: &StateMachine) -> impl Future<Output = R<()>> + Send {
+        self.home.store.update_state_machine(sm)
+    }
+
+    fn delete_state_machine(&self, arn: &str) -> impl Future<Output = R<()>> + Send {
+        self.home.store.delete_state_machine(arn)
+    }
+
+    fn list_state_machines(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = R<Page<StateMachine>>> + Send {
+        self.home.store.list_state_machines(max, next_token)
+    }
+
+    async fn start_execution(
+        &self,
+        sm: &StateMachine,
+        name: Option<&str>,
+        input: Value,
+        test_case: Option<&str>,
+    ) -> Result<ExecutionRecord, EngineError> {
+        let engine = &self.home.engine;
+        let standard = sm.machine_type == waymark_asl::parse::MachineType::Standard;
+        // The name decides the ARN, which the settle message needs before the start.
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => waymark_engine::ports::Ids::execution_name(&engine.ids),
+        };
+        if standard {
+            let arn = engine.config.execution_arn(sm, &name, None);
+            self.settle_later(&arn).await?;
+        }
+        engine
+            .start_execution_with(sm, Some(&name), input, test_case)
+            .await
+    }
+
+    fn execution(&self, arn: &str) -> impl Future<Output = R<Option<ExecutionRecord>>> + Send {
+        self.home.store.load(arn)
+    }
+
+    async fn stop_execution(
+        &self,
+        arn: &str,
+        error: Option<String>,
+        cause: Option<String>,
+    ) -> Result<ExecutionRecord, EngineError> {
+        self.settle_later(arn).await?;
+        self.home.engine.stop(arn, error, cause).await
+    }
+
+    async fn redrive_execution(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
+        self.settle_later(arn).await?;
+        self.home.engine.redrive(arn).await
+    }
+
+    async fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<(), EngineError> {
+        let Some(task) = self.home.store.find_task(token).await? else {
+            return Err(EngineError::TaskDoesNotExist);
+        };
+        self.settle_later(&task.execution_arn).await?;
+        self.home
+            .engine
+            .answer_task_ref(task, Some(token), answer)
+            .await
+    }
+
+    async fn answer_task_ref(
+        &self,
+        task: waymark_engine::ports::TaskRef,
+        answer: TaskAnswer,
+    ) -> Result<(), EngineError> {
+        self.settle_later(&task.execution_arn).await?;
+        self.home.engine.answer_task_ref(task, None, answer).await
+    }
+
+    fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = R<Page<HistoryEvent>>> + Send {
+        self.home.store.history_page(arn, reverse, max, next_token)
+    }
+
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = R<Page<ExecutionRecord>>> + Send {
+        self.home.store.list_executions(filter, max, next_token)
+    }
+
+    fn tags(&self, arn: &str) -> impl Future<Output = R<Vec<(String, String)>>> + Send {
+        self.home.store.tags(arn)
+    }
+
+    fn tag(&self, arn: &str, tags: &[(String, String)]) -> impl Future<Output = R<()>> + Send {
+        self.home.store.tag(arn, tags)
+    }
+
+    fn untag(&self, arn: &str, keys: &[String]) -> impl Future<Output = R<()>> + Send {
+        self.home.store.untag(arn, keys)
+    }
+
+    fn wait_until_ended(
+        &self,
+        arn: &str,
+        limit: Duration,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
+        waymark_api::poll_until_ended(self, arn, limit)
+    }
+}
+
+/// The API function's routes.
+pub fn router(home: Arc<Home>) -> Router {
+    let backend = Arc::new(AwsBackend::new(home));
+    let rest = Router::new()
+        .route("/state-machines/{name}/executions", post(start))
+        .route("/executions/{id}", get(describe))
+        .route("/executions/{id}/history", get(history))
+        // ---- Human-approval pages: `GET /approvals/{id}` and `POST /approvals/{id}` are
+        // mounted here (template.yaml routes them to this function without IAM auth). ----
+        .with_state(backend.clone());
+    rest.merge(waymark_api::router(backend))
+}
+
+/// An operation's answer as an HTTP response, with AWS's content type and error header.
+fn respond(r: ApiResponse) -> Response {
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, r.body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    if let Some(t) = r.error_type {
+        response
+            .headers_mut()
+            .insert("x-amzn-errortype", HeaderValue::from_static(t));
+    }
+    response
+}
+
+async fn call(backend: &AwsBackend, operation: &str, request: Value) -> Response {
+    let target = format!("{}{operation}", waymark_api::TARGET_PREFIX);
+    respond(waymark_api::handle(backend, &target, request.to_string().as_bytes()).await)
+}
+
+/// `{id}`: an execution ARN, or `<state machine>:<execution name>` of this home.
+fn execution_arn(backend: &AwsBackend, id: &str) -> String {
+    if id.starts_with("arn:") {
+        return id.to_string();
+    }
+    let c = backend.config();
+    format!("arn:aws:states:{}:{}:execution:{id}", c.region, c.account)
+}
+
+#[derive(serde::Deserialize)]
+struct StartQuery {
+    name: Option<String>,
+}
+
+async fn start(
+    State(backend): State<Arc<AwsBackend>>,
+    Path(name): Path<String>,
+    Query(q): Query<StartQuery>,
+    body: Bytes,
+) -> Response {
+    let input = if body.iter().all(u8::is_ascii_whitespace) {
+        "{}".to_string()
+    } else {
+        String::from_utf8_lossy(&body).into_owned()
+    };
+    let mut request = json!({
+        "stateMachineArn": backend.config().state_machine_arn(&name),
+        "input": input,
+    });
+    if let Some(n) = q.name {
+        request["name"] = Value::String(n);
+    }
+    call(&backend, "StartExecution", request).await
+}
+
+async fn describe(State(backend): State<Arc<AwsBackend>>, Path(id): Path<String>) -> Response {
+    let arn = execution_arn(&backend, &id);
+    call(
+        &backend,
+        "DescribeExecution",
+        json!({ "executionArn": arn }),
+    )
+    .await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryQuery {
+    max_results: Option<u32>,
+    next_token: Option<String>,
+    reverse_order: Option<bool>,
+}
+
+async fn history(
+    State(backend): State<Arc<AwsBackend>>,
+    Path(id): Path<String>,
+    Query(q): Query<HistoryQuery>,
+) -> Response {
+    let mut request = json!({ "executionArn": execution_arn(&backend, &id) });
+    if let Some(m) = q.max_results {
+        request["maxResults"] = json!(m);
+    }
+    if let Some(t) = q.next_token {
+        request["nextToken"] = json!(t);
+    }
+    if let Some(r) = q.reverse_order {
+        request["reverseOrder"] = json!(r);
+    }
+    call(&backend, "GetExecutionHistory", request).await
+}

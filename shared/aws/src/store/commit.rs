@@ -1,0 +1,648 @@
+//! One step's commit: which items change, and how they are written so that a step is seen
+//! whole or not at all.
+//!
+//! Usually everything fits one `TransactWriteItems` (100 items, 4 MB): the META item,
+//! conditioned on the version the step was decided from, with the step's history, frames,
+//! Map items, results, outbox and task tokens. A step too large for that (a Map that finishes
+//! a thousand iterations at once, say) first takes the execution's write lock on the META
+//! item, writes its new items ahead (tagged with the new version, which readers ignore until
+//! the META item has it), and commits the META item last, with the items that replace
+//! committed ones. Normal commits require the lock to be free, so nobody commits under a
+//! writer that is half-way; a lock whose holder died expires, and whoever takes it over first
+//! removes what the dead writer left.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
+use chrono::Utc;
+use serde_json::Value;
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::StoreError;
+use waymark_engine::record::{ExecutionRecord, Fanout, Phase};
+use waymark_engine::step::Effect;
+
+use super::layout::{self, strip, to_json};
+use super::requests::{QueryArgs, SkRange, TxWrite, WriteError};
+use super::{blob, get_n, item_size, key, keys, lock, n, s, DynamoStore, Item};
+use crate::error::AwsError;
+use crate::metrics::write_units;
+
+/// TransactWriteItems' limits, with room to spare for the request's own overhead.
+const MAX_TX_ITEMS: usize = 100;
+const MAX_TX_BYTES: usize = 3_800_000;
+/// How much text one chunk of Map items, results or events carries.
+const CHUNK_BYTES: usize = 64_000;
+
+/// Everything one step writes.
+pub(super) struct Plan {
+    pk: String,
+    set: Vec<(&'static str, AttributeValue)>,
+    remove: Vec<&'static str>,
+    /// Items under keys a committed step may hold: written only together with the META item.
+    mutable: Vec<Item>,
+    /// Items under keys no committed step holds: may go ahead of the META item.
+    fresh: Vec<Item>,
+    /// Items nothing reads any more; removing them only saves reads.
+    cleanup: Vec<Item>,
+    /// Fan-outs that ended: their item and result chunks can go.
+    ended_fanouts: Vec<u64>,
+    pub(super) empty_outbox: bool,
+    /// The first event id the step writes: history from here on is not committed yet.
+    first_new_event: u64,
+}
+
+impl Plan {
+    /// Kept on the META item apart from the record, so that reading history needs no record.
+    pub(super) fn set_next_event(&mut self, next_event_id: u64) {
+        self.set.push(("ne", n(next_event_id)));
+    }
+}
+
+impl DynamoStore {
+    pub(super) fn plan(
+        &self,
+        previous: &ExecutionRecord,
+        next: &ExecutionRecord,
+        events: &[HistoryEvent],
+        outbox: &[Effect],
+        unacknowledged: Vec<Effect>,
+    ) -> Result<Plan, AwsError> {
+        let pk = keys::execution_pk(&next.execution_arn);
+        let v = next.version;
+        let now = Utc::now();
+        let expires = self.item_expiry(now);
+        let mut plan = Plan {
+            pk: pk.clone(),
+            set: Vec::new(),
+            remove: Vec::new(),
+            mutable: Vec::new(),
+            fresh: Vec::new(),
+            cleanup: Vec::new(),
+            ended_fanouts: Vec::new(),
+            empty_outbox: false,
+            first_new_event: previous.next_event_id,
+        };
+        let blob_items = |sk: &str, text: &str, extra: Vec<(String, AttributeValue)>| {
+            blob::items(&pk, sk, v, text, extra, expires)
+        };
+
+        // The record itself.
+        let input_inline = to_json(&next.input)?.len() <= layout::INLINE_INPUT_BYTES;
+        let rec_json = to_json(&layout::shallow(next, input_inline))?;
+        if rec_json.len() > layout::INLINE_RECORD_BYTES {
+            plan.fresh
+                .extend(blob_items(&keys::record_sk(v), &rec_json, vec![]));
+            plan.set.push(("rcv", n(v)));
+            plan.remove.push("rec");
+        } else {
+            plan.set.push(("rec", s(rec_json)));
+            plan.remove.push("rcv");
+        }
+        plan.set.push(("v", n(v)));
+        if previous.status != next.status || previous.redrive_count != next.redrive_count {
+            plan.set.push(("st", s(next.status.as_str())));
+            plan.set.push(("sum", s(layout::summary(next)?)));
+            match next.stop_time.filter(|_| next.status.is_terminal()) {
+                Some(stop) => plan
+                    .set
+                    .push(("ttl", n((stop + self.options.retention).timestamp()))),
+                None => plan.remove.push("ttl"),
+            }
+        }
+
+        // Frames: only those that changed.
+        let root_json = |rec: &ExecutionRecord| -> Result<Option<String>, AwsError> {
+            rec.frames.get("").map(|f| to_json(&strip(f))).transpose()
+        };
+        let (prev_root, next_root) = (root_json(previous)?, root_json(next)?);
+        let prev_root_separate = prev_root
+            .as_ref()
+            .is_some_and(|j| j.len() > layout::INLINE_ROOT_BYTES);
+        match &next_root {
+            Some(j) if j.len() <= layout::INLINE_ROOT_BYTES => {
+                plan.set.push(("root", s(j.clone())));
+                if prev_root_separate {
+                    plan.cleanup.push(key(&pk, keys::frame_sk("")));
+                }
+            }
+            Some(j) => {
+                plan.remove.push("root");
+                if prev_root_separate && prev_root.as_deref() == Some(j.as_str()) {
+                    // unchanged, and already in its own item
+                } else {
+                    plan.mutable
+                        .extend(blob_items(&keys::frame_sk(""), j, vec![]));
+                }
+            }
+            None => {
+                plan.remove.push("root");
+                if prev_root_separate {
+                    plan.cleanup.push(key(&pk, keys::frame_sk("")));
+                }
+            }
+        }
+        for (id, frame) in next.frames.iter().filter(|(id, _)| !id.is_empty()) {
+            let json = to_json(&strip(frame))?;
+            let items = blob_items(&keys::frame_sk(id), &json, vec![]);
+            match previous.frames.get(id) {
+                Some(p) if to_json(&strip(p))? == json => {}
+                Some(_) => plan.mutable.extend(items),
+                None => plan.fresh.extend(items),
+            }
+        }
+        for id in previous.frames.keys().filter(|id| !id.is_empty()) {
+            if !next.frames.contains_key(id) {
+                plan.cleanup.push(key(&pk, keys::frame_sk(id)));
+            }
+        }
+
+        // Fan-outs: Map items once, when they start; results as children end.
+        for (id, frame) in &next.frames {
+            let Phase::Children(f) = &frame.phase else {
+                continue;
+            };
+            let before = previous.frames.get(id).and_then(|p| match &p.phase {
+                Phase::Children(pf) if pf.id == f.id => Some(pf),
+                _ => None,
+            });
+            if before.is_none() && f.is_map {
+                for (chunk, (start, text)) in chunk_values(&f.items)?.into_iter().enumerate() {
+                    plan.fresh.extend(blob_items(
+                        &keys::items_sk(f.id, chunk),
+                        &text,
+                        vec![("st".into(), n(start))],
+                    ));
+                }
+            }
+            let new_results = new_results(f, before);
+            for (part, text) in chunk_pairs(&new_results)?.into_iter().enumerate() {
+                plan.fresh
+                    .extend(blob_items(&keys::results_sk(f.id, v, part), &text, vec![]));
+            }
+        }
+        for (id, frame) in &previous.frames {
+            if let Phase::Children(pf) = &frame.phase {
+                let still = next
+                    .frames
+                    .get(id)
+                    .is_some_and(|f| matches!(&f.phase, Phase::Children(nf) if nf.id == pf.id));
+                if !still {
+                    plan.ended_fanouts.push(pf.id);
+                }
+            }
+        }
+
+        // History: the step's events, in as few items as their size allows.
+        let mut start = 0;
+        while start < events.len() {
+            let mut end = start;
+            let mut size = 2;
+            let mut texts = Vec::new();
+            while end < events.len() {
+                let t = to_json(&events[end])?;
+                if end > start && size + t.len() + 1 > CHUNK_BYTES {
+                    break;
+                }
+                size += t.len() + 1;
+                texts.push(t);
+                end += 1;
+            }
+            let text = format!("[{}]", texts.join(","));
+            plan.fresh.extend(blob_items(
+                &keys::event_sk(events[start].id),
+                &text,
+                vec![("n".into(), n(end - start))],
+            ));
+            start = end;
+        }
+
+        // Task tokens: only callback tasks are answered by token.
+        for effect in outbox {
+            if let Effect::Invoke(req) = effect {
+                if !req.wait_for_token {
+                    continue;
+                }
+                let lifetime = req
+                    .timeout_seconds
+                    .map(|t| chrono::Duration::seconds(t.min(366 * 86_400) as i64))
+                    .unwrap_or_else(|| chrono::Duration::days(366));
+                let mut item = key(keys::token_pk(&req.token), keys::META);
+                item.insert("arn".into(), s(next.execution_arn.clone()));
+                item.insert("fr".into(), s(req.frame.clone()));
+                item.insert("seq".into(), n(req.seq));
+                item.insert(
+                    "ttl".into(),
+                    n((now + lifetime + chrono::Duration::days(1)).timestamp()),
+                );
+                plan.fresh.push(item);
+            }
+        }
+
+        // The outbox, with whatever an earlier step left unacknowledged (performing an effect
+        // twice is harmless; losing one is not).
+        let mut all = unacknowledged;
+        all.extend_from_slice(outbox);
+        if all.is_empty() {
+            plan.empty_outbox = true;
+            plan.remove.extend(["ob", "obv", "obx"]);
+        } else {
+            let text = to_json(&all)?;
+            plan.set.push(("obv", n(v)));
+            if text.len() <= layout::INLINE_OUTBOX_BYTES {
+                plan.set.push(("ob", s(text)));
+                plan.remove.push("obx");
+            } else {
+                plan.fresh
+                    .extend(blob_items(&keys::outbox_sk(v), &text, vec![]));
+                plan.set.push(("obx", AttributeValue::Bool(true)));
+                plan.remove.push("ob");
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Writes `plan`, if the stored version is still `prev`.
+    pub(super) async fn write(&self, plan: Plan, prev: u64) -> Result<(), StoreError> {
+        let fast = 1 + plan.mutable.len() + plan.fresh.len() <= MAX_TX_ITEMS
+            && plan
+                .mutable
+                .iter()
+                .chain(&plan.fresh)
+                .map(item_size)
+                .sum::<usize>()
+                + 4096
+                <= MAX_TX_BYTES;
+        if fast {
+            match self.write_at_once(&plan, prev).await {
+                Ok(()) => {
+                    self.after_commit(plan).await;
+                    return Ok(());
+                }
+                Err(WriteError::Condition) => {
+                    // Lost the race, or a large commit holds (or held) the lock.
+                    if !self.stale_lock(&plan.pk, prev).await? {
+                        return Err(StoreError::Conflict(plan.pk.clone()));
+                    }
+                }
+                Err(WriteError::Other(e)) => return Err(e.into()),
+            }
+        }
+        self.write_under_lock(&plan, prev).await?;
+        self.after_commit(plan).await;
+        Ok(())
+    }
+
+    fn meta_update(
+        &self,
+        plan: &Plan,
+        prev: u64,
+        lock_nonce: Option<&str>,
+    ) -> Result<TxWrite, AwsError> {
+        let mut names = HashMap::new();
+        let mut values = HashMap::new();
+        let mut sets = Vec::new();
+        for (i, (attr, value)) in plan.set.iter().enumerate() {
+            names.insert(format!("#s{i}"), attr.to_string());
+            values.insert(format!(":s{i}"), value.clone());
+            sets.push(format!("#s{i} = :s{i}"));
+        }
+        let mut removes: Vec<&str> = plan.remove.clone();
+        if lock_nonce.is_some() {
+            removes.extend(["lk", "lkx"]);
+        }
+        let removes: Vec<String> = removes
+            .iter()
+            .enumerate()
+            .map(|(i, attr)| {
+                names.insert(format!("#r{i}"), attr.to_string());
+                format!("#r{i}")
+            })
+            .collect();
+        let mut expr = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        names.insert("#ver".into(), "v".into());
+        names.insert("#lk".into(), "lk".into());
+        values.insert(":prev".into(), n(prev));
+        let condition = match lock_nonce {
+            None => "#ver = :prev AND attribute_not_exists(#lk)".to_string(),
+            Some(nonce) => {
+                values.insert(":nonce".into(), s(nonce));
+                "#ver = :prev AND #lk = :nonce".to_string()
+            }
+        };
+        let bytes = plan
+            .set
+            .iter()
+            .map(|(k, v)| k.len() + item_size(&HashMap::from([(String::new(), v.clone())])))
+            .sum::<usize>()
+            + 64;
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(&plan.pk, keys::META)))
+            .update_expression(expr)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(|e| AwsError::dynamodb("TransactWriteItems", e))?;
+        Ok(TxWrite {
+            write: aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .update(update)
+                .build(),
+            bytes,
+        })
+    }
+
+    /// The usual commit: one conditional request.
+    async fn write_at_once(&self, plan: &Plan, prev: u64) -> Result<(), WriteError> {
+        let meta = self.meta_update(plan, prev, None)?;
+        if plan.mutable.is_empty() && plan.fresh.is_empty() {
+            return self.update_alone(meta).await;
+        }
+        let mut writes = vec![meta];
+        for item in plan.mutable.iter().chain(&plan.fresh) {
+            writes.push(self.tx_put(item.clone())?);
+        }
+        self.transact(writes).await
+    }
+
+    /// A lone META update goes as UpdateItem, which costs half a transaction.
+    async fn update_alone(&self, meta: TxWrite) -> Result<(), WriteError> {
+        let Some(u) = meta.write.update else {
+            return Err(WriteError::Other(AwsError::dynamodb(
+                "UpdateItem",
+                "no update to send",
+            )));
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(u.table_name)
+            .set_key(Some(u.key))
+            .update_expression(u.update_expression)
+            .set_condition_expression(u.condition_expression)
+            .set_expression_attribute_names(u.expression_attribute_names)
+            .set_expression_attribute_values(u.expression_attribute_values)
+            .send()
+            .await;
+        self.metrics.add_write_units(write_units(meta.bytes));
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(WriteError::Condition)
+            }
+            Err(e) => Err(WriteError::Other(AwsError::dynamodb(
+                "UpdateItem",
+                crate::error::sdk_message(&e),
+            ))),
+        }
+    }
+
+    /// Whether the execution is still at `prev` but locked by a writer whose lock expired.
+    async fn stale_lock(&self, pk: &str, prev: u64) -> Result<bool, StoreError> {
+        let Some(meta) = self.get(key(pk, keys::META)).await? else {
+            return Ok(false);
+        };
+        let expired =
+            super::get_i64(&meta, "lkx").is_some_and(|until| until < Utc::now().timestamp_millis());
+        Ok(get_n(&meta, "v") == Some(prev) && expired)
+    }
+
+    /// The commit of a step too large for one transaction (or after a dead writer's lock).
+    async fn write_under_lock(&self, plan: &Plan, prev: u64) -> Result<(), StoreError> {
+        let nonce = waymark_engine::memory::uuid_v4(rand::random(), rand::random());
+        let now = Utc::now();
+        let until = now + self.options.lock_timeout;
+        let taken = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(&plan.pk, keys::META)))
+            .update_expression("SET #lk = :nonce, #lkx = :until")
+            .condition_expression("#ver = :prev AND (attribute_not_exists(#lk) OR #lkx < :now)")
+            .expression_attribute_names("#lk", "lk")
+            .expression_attribute_names("#lkx", "lkx")
+            .expression_attribute_names("#ver", "v")
+            .expression_attribute_values(":nonce", s(nonce.clone()))
+            .expression_attribute_values(":until", n(until.timestamp_millis()))
+            .expression_attribute_values(":now", n(now.timestamp_millis()))
+            .expression_attribute_values(":prev", n(prev))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        self.metrics.add_write_units(1.0);
+        let old = match taken {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                return Err(StoreError::Conflict(plan.pk.clone()))
+            }
+            Err(e) => {
+                return Err(AwsError::dynamodb("UpdateItem", crate::error::sdk_message(&e)).into())
+            }
+        };
+        if old.contains_key("lk") {
+            // The previous holder died half-way: what it wrote ahead must go before anything
+            // is committed at the version it was writing.
+            self.clear_orphans(&plan.pk, prev, plan.first_new_event, &nonce)
+                .await?;
+        }
+        let mut batch: Vec<TxWrite> = Vec::new();
+        let mut bytes = 0;
+        for item in &plan.fresh {
+            let w = self.tx_put(item.clone())?;
+            if batch.len() + 2 > MAX_TX_ITEMS || bytes + w.bytes > MAX_TX_BYTES {
+                self.guarded(&plan.pk, &nonce, std::mem::take(&mut batch))
+                    .await?;
+                bytes = 0;
+            }
+            bytes += w.bytes;
+            batch.push(w);
+        }
+        if !batch.is_empty() {
+            self.guarded(&plan.pk, &nonce, batch).await?;
+        }
+        let mut last = vec![self.meta_update(plan, prev, Some(&nonce))?];
+        for item in &plan.mutable {
+            last.push(self.tx_put(item.clone())?);
+        }
+        if last.len() > MAX_TX_ITEMS || last.iter().map(|w| w.bytes).sum::<usize>() > MAX_TX_BYTES {
+            return Err(StoreError::Backend(format!(
+                "a step of {} changes {} frames at once: more than one DynamoDB transaction holds",
+                plan.pk,
+                plan.mutable.len()
+            )));
+        }
+        match self.transact(last).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition) => Err(StoreError::Conflict(plan.pk.clone())),
+            Err(WriteError::Other(e)) => Err(e.into()),
+        }
+    }
+
+    /// A transaction that happens only while this writer holds the lock.
+    async fn guarded(
+        &self,
+        pk: &str,
+        nonce: &str,
+        mut writes: Vec<TxWrite>,
+    ) -> Result<(), StoreError> {
+        writes.push(self.tx_lock_check(pk, nonce)?);
+        match self.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition) => Err(StoreError::Conflict(pk.to_string())),
+            Err(WriteError::Other(e)) => Err(e.into()),
+        }
+    }
+
+    /// Removes what a dead writer wrote ahead for version `prev + 1`: items tagged with a
+    /// newer version than the record's, and history past the record's last event.
+    async fn clear_orphans(
+        &self,
+        pk: &str,
+        prev: u64,
+        first_new_event: u64,
+        nonce: &str,
+    ) -> Result<(), StoreError> {
+        let items = self
+            .query(QueryArgs {
+                pk,
+                sk: SkRange::From(keys::FRAME_PREFIX),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        let mut orphans: Vec<Item> = items
+            .iter()
+            .filter(|i| get_n(i, "v").is_some_and(|v| v > prev))
+            .map(|i| key(pk, Self::sk_of(i)))
+            .collect();
+        let events = self
+            .query(QueryArgs {
+                pk,
+                sk: SkRange::Between(&keys::event_sk(first_new_event), "EV$"),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        orphans.extend(events.iter().map(|i| key(pk, Self::sk_of(i))));
+        for chunk in orphans.chunks(MAX_TX_ITEMS - 1) {
+            let mut writes = Vec::with_capacity(chunk.len());
+            for k in chunk {
+                writes.push(self.tx_delete(k.clone())?);
+            }
+            self.guarded(pk, nonce, writes).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes what no reader needs any more. Failures only cost later reads, so they are
+    /// logged, not returned.
+    async fn after_commit(&self, plan: Plan) {
+        let mut keys_to_delete = plan.cleanup;
+        for fanout in plan.ended_fanouts {
+            for prefix in [keys::items_prefix(fanout), keys::results_prefix(fanout)] {
+                match self
+                    .query(QueryArgs {
+                        pk: &plan.pk,
+                        sk: SkRange::BeginsWith(&prefix),
+                        forward: true,
+                        limit: None,
+                        consistent: false,
+                    })
+                    .await
+                {
+                    Ok(items) => {
+                        keys_to_delete.extend(items.iter().map(|i| key(&plan.pk, Self::sk_of(i))))
+                    }
+                    Err(e) => tracing::warn!("cannot list the chunks of fan-out {fanout}: {e}"),
+                }
+            }
+        }
+        if keys_to_delete.is_empty() {
+            return;
+        }
+        if let Err(e) = self.delete_many(keys_to_delete).await {
+            tracing::warn!("cannot remove stale items of {}: {e}", plan.pk);
+        }
+    }
+
+    /// Forgets what the load before this commit found.
+    pub(super) fn take_loaded(
+        &self,
+        arn: &str,
+        version: u64,
+    ) -> Option<super::layout::LoadedExtras> {
+        lock(&self.loaded).remove(&(arn.to_string(), version))
+    }
+}
+
+/// The results that are in now but were not before.
+fn new_results(f: &Fanout, before: Option<&Fanout>) -> Vec<(usize, Value)> {
+    f.results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let was = before
+                .and_then(|b| b.results.get(i))
+                .is_some_and(Option::is_some);
+            match r {
+                Some(v) if !was => Some((i, v.clone())),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Map items in chunks of about [`CHUNK_BYTES`]: `(first index, JSON array)`.
+fn chunk_values(values: &[Value]) -> Result<Vec<(usize, String)>, AwsError> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut texts: Vec<String> = Vec::new();
+    let mut size = 0;
+    for (i, v) in values.iter().enumerate() {
+        let t = to_json(v)?;
+        if !texts.is_empty() && size + t.len() > CHUNK_BYTES {
+            out.push((start, format!("[{}]", texts.join(","))));
+            texts.clear();
+            size = 0;
+            start = i;
+        }
+        size += t.len() + 1;
+        texts.push(t);
+    }
+    if !texts.is_empty() {
+        out.push((start, format!("[{}]", texts.join(","))));
+    }
+    Ok(out)
+}
+
+/// Results in chunks of about [`CHUNK_BYTES`], each a JSON array of `[index, value]`.
+fn chunk_pairs(pairs: &[(usize, Value)]) -> Result<Vec<String>, AwsError> {
+    let mut out = Vec::new();
+    let mut texts: Vec<String> = Vec::new();
+    let mut size = 0;
+    for p in pairs {
+        let t = to_json(p)?;
+        if !texts.is_empty() && size + t.len() > CHUNK_BYTES {
+            out.push(format!("[{}]", texts.join(",")));
+            texts.clear();
+            size = 0;
+        }
+        size += t.len() + 1;
+        texts.push(t);
+    }
+    if !texts.is_empty() {
+        out.push(format!("[{}]", texts.join(",")));
+    }
+    Ok(out)
+}

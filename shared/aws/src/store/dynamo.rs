@@ -1,0 +1,437 @@
+//! `ExecutionStore` over the table: records, history, outboxes and task tokens. A load is one
+//! strongly consistent Query over the execution's partition (everything but its history); a
+//! commit is [`super::commit`]'s.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::{ExecutionFilter, ExecutionStore, Page, StoreError, TaskRef};
+use waymark_engine::record::ExecutionRecord;
+use waymark_engine::step::Effect;
+
+use super::layout::{self, to_json};
+use super::requests::{QueryArgs, SkRange};
+use super::{blob, get_n, get_s, key, keys, lock, n, s, DynamoStore, Item};
+use crate::error::{sdk_message, AwsError};
+use crate::metrics::read_units;
+
+/// The index that lists executions by state machine (and state machines).
+pub const BY_MACHINE_INDEX: &str = "byMachine";
+/// How many loads' extras are remembered for their commits at most.
+const LOADED_CAPACITY: usize = 1024;
+
+impl DynamoStore {
+    /// The items of an execution's partition but its history.
+    async fn partition(&self, arn: &str) -> Result<Vec<Item>, AwsError> {
+        self.query(QueryArgs {
+            pk: &keys::execution_pk(arn),
+            sk: SkRange::From(keys::FRAME_PREFIX),
+            forward: true,
+            limit: None,
+            consistent: true,
+        })
+        .await
+    }
+
+    /// The META item: version, next event id, outbox.
+    async fn meta(&self, arn: &str) -> Result<Option<Item>, AwsError> {
+        self.get(key(keys::execution_pk(arn), keys::META)).await
+    }
+
+    fn gsi_sort_key(rec: &ExecutionRecord) -> String {
+        format!(
+            "{:013}#{}",
+            rec.start_time.timestamp_millis().max(0),
+            rec.name
+        )
+    }
+
+    /// Every committed event of an execution, in order.
+    async fn events(&self, arn: &str) -> Result<Vec<HistoryEvent>, AwsError> {
+        let Some(meta) = self.meta(arn).await? else {
+            return Ok(Vec::new());
+        };
+        let version = get_n(&meta, "v").unwrap_or(0);
+        let next_event = get_n(&meta, "ne").unwrap_or(u64::MAX);
+        let items = self
+            .query(QueryArgs {
+                pk: &keys::execution_pk(arn),
+                sk: SkRange::BeginsWith(keys::EVENT_PREFIX),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        let mut events: Vec<HistoryEvent> = Vec::new();
+        for b in blob::collect(&items)?.into_values() {
+            if b.version > version {
+                continue; // written ahead by a commit that has not happened
+            }
+            let chunk: Vec<HistoryEvent> =
+                serde_json::from_str(&b.data).map_err(|e| AwsError::malformed("history", e))?;
+            events.extend(chunk.into_iter().filter(|e| e.id < next_event));
+        }
+        events.sort_by_key(|e| e.id);
+        events.dedup_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    async fn outbox_of(
+        &self,
+        arn: &str,
+        meta: &Item,
+    ) -> Result<Option<(u64, Vec<Effect>)>, AwsError> {
+        let Some(version) = get_n(meta, "obv") else {
+            return Ok(None);
+        };
+        let text = match get_s(meta, "ob") {
+            Some(t) => t.to_string(),
+            None => {
+                let items = self
+                    .query(QueryArgs {
+                        pk: &keys::execution_pk(arn),
+                        sk: SkRange::BeginsWith(&keys::outbox_sk(version)),
+                        forward: true,
+                        limit: None,
+                        consistent: true,
+                    })
+                    .await?;
+                match blob::collect(&items)?.remove(&keys::outbox_sk(version)) {
+                    Some(b) => b.data,
+                    None => return Err(AwsError::malformed("outbox", "its item is missing")),
+                }
+            }
+        };
+        let effects = serde_json::from_str(&text).map_err(|e| AwsError::malformed("outbox", e))?;
+        Ok(Some((version, effects)))
+    }
+}
+
+fn encode_key(k: &Item) -> String {
+    let map: HashMap<&str, &str> = k
+        .iter()
+        .filter_map(|(name, v)| match v {
+            AttributeValue::S(s) => Some((name.as_str(), s.as_str())),
+            _ => None,
+        })
+        .collect();
+    URL_SAFE_NO_PAD.encode(serde_json::to_string(&map).unwrap_or_default())
+}
+
+/// A listing's page token back to the key it continues after; anything else is refused.
+pub(super) fn decode_key(token: &str, names: &[&str]) -> Result<Item, StoreError> {
+    let invalid = || StoreError::Backend(format!("invalid page token '{token}'"));
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
+    let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    if map.len() != names.len() || !names.iter().all(|n| map.contains_key(*n)) {
+        return Err(invalid());
+    }
+    Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+pub(super) fn encode_page_key(k: &Item) -> String {
+    encode_key(k)
+}
+
+impl ExecutionStore for DynamoStore {
+    async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
+        let pk = keys::execution_pk(&rec.execution_arn);
+        let input = to_json(&rec.input)?;
+        let inline = input.len() <= layout::INLINE_INPUT_BYTES;
+        let mut meta = key(&pk, keys::META);
+        meta.insert("arn".into(), s(rec.execution_arn.clone()));
+        meta.insert("v".into(), n(rec.version));
+        meta.insert("ne".into(), n(rec.next_event_id));
+        meta.insert("rec".into(), s(to_json(&layout::shallow(rec, inline))?));
+        meta.insert("st".into(), s(rec.status.as_str()));
+        meta.insert("sum".into(), s(layout::summary(rec)?));
+        meta.insert("GPK".into(), s(rec.state_machine_arn.clone()));
+        meta.insert("GSK".into(), s(Self::gsi_sort_key(rec)));
+        if inline {
+            return match self.put(meta, true).await? {
+                true => Ok(()),
+                false => Err(StoreError::AlreadyExists(rec.execution_arn.clone())),
+            };
+        }
+        meta.insert("inx".into(), AttributeValue::Bool(true));
+        let expires = self.item_expiry(chrono::Utc::now());
+        let mut writes = Vec::new();
+        let bytes = super::item_size(&meta);
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(meta))
+            .condition_expression("attribute_not_exists(PK)")
+            .build()
+            .map_err(|e| AwsError::dynamodb("TransactWriteItems", e))?;
+        writes.push(super::requests::TxWrite {
+            write: aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+            bytes,
+        });
+        for item in blob::items(&pk, keys::INPUT, 0, &input, vec![], expires) {
+            writes.push(self.tx_put(item)?);
+        }
+        match self.transact(writes).await {
+            Ok(()) => Ok(()),
+            Err(super::requests::WriteError::Condition) => {
+                Err(StoreError::AlreadyExists(rec.execution_arn.clone()))
+            }
+            Err(super::requests::WriteError::Other(e)) => Err(e.into()),
+        }
+    }
+
+    async fn load(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
+        let items = self.partition(arn).await?;
+        let Some((rec, extras)) = layout::assemble(&items)? else {
+            return Ok(None);
+        };
+        if extras.pending_outbox.is_some() || extras.lock.is_some() {
+            let mut loaded = lock(&self.loaded);
+            if loaded.len() >= LOADED_CAPACITY {
+                loaded.clear();
+            }
+            loaded.insert((arn.to_string(), rec.version), extras);
+        }
+        Ok(Some(rec))
+    }
+
+    async fn commit(
+        &self,
+        previous: &ExecutionRecord,
+        rec: &ExecutionRecord,
+        events: &[HistoryEvent],
+        outbox: &[Effect],
+    ) -> Result<(), StoreError> {
+        let unacknowledged = self
+            .take_loaded(&rec.execution_arn, previous.version)
+            .and_then(|x| x.pending_outbox)
+            .map(|(_, effects)| effects)
+            .unwrap_or_default();
+        let mut plan = self.plan(previous, rec, events, outbox, unacknowledged)?;
+        plan.set_next_event(rec.next_event_id);
+        let empty = plan.empty_outbox;
+        self.write(plan, previous.version).await?;
+        if empty {
+            lock(&self.empty_outboxes).insert((rec.execution_arn.clone(), rec.version));
+        }
+        Ok(())
+    }
+
+    async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        Ok(self.events(arn).await?)
+    }
+
+    /// Pages are cut from the whole history: GetExecutionHistory is not on any step's path,
+    /// and an execution has 25,000 events at most.
+    async fn history_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<HistoryEvent>, StoreError> {
+        let from: Option<u64> = match next_token {
+            None => None,
+            Some(t) => Some(
+                t.parse()
+                    .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+            ),
+        };
+        let mut all = self.events(arn).await?;
+        if reverse {
+            all.reverse();
+        }
+        let start = match from {
+            None => 0,
+            Some(id) => all
+                .iter()
+                .position(|e| e.id == id)
+                .ok_or_else(|| StoreError::Backend(format!("invalid page token '{id}'")))?,
+        };
+        let max = max.max(1);
+        let items: Vec<HistoryEvent> = all.iter().skip(start).take(max).cloned().collect();
+        let next_token = all.get(start + items.len()).map(|e| e.id.to_string());
+        Ok(Page { items, next_token })
+    }
+
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError> {
+        let Some(machine) = filter.state_machine_arn.as_deref() else {
+            return Err(StoreError::Backend(
+                "executions are listed by state machine".into(),
+            ));
+        };
+        let max = max.clamp(1, 1000);
+        let mut start = next_token
+            .map(|t| decode_key(t, &["PK", "SK", "GPK", "GSK"]))
+            .transpose()?;
+        let mut items = Vec::new();
+        loop {
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(BY_MACHINE_INDEX)
+                .key_condition_expression("GPK = :m")
+                .expression_attribute_values(":m", s(machine))
+                .scan_index_forward(false)
+                .limit((max - items.len()) as i32)
+                .set_exclusive_start_key(start.take());
+            if let Some(status) = filter.status {
+                req = req
+                    .filter_expression("st = :s")
+                    .expression_attribute_values(":s", s(status.as_str()));
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| AwsError::dynamodb("Query", sdk_message(&e)))?;
+            let page = out.items.unwrap_or_default();
+            self.metrics
+                .add_read_units(read_units(page.iter().map(super::item_size).sum()) / 2.0);
+            for item in &page {
+                let Some(sum) = get_s(item, "sum") else {
+                    continue;
+                };
+                let mut rec: ExecutionRecord = serde_json::from_str(sum)
+                    .map_err(|e| AwsError::malformed("execution summary", e))?;
+                if let Some(st) = get_s(item, "st") {
+                    rec.status = serde_json::from_value(serde_json::json!(st))
+                        .map_err(|e| AwsError::malformed("execution status", e))?;
+                }
+                items.push(rec);
+            }
+            match out.last_evaluated_key {
+                Some(k) if items.len() < max => start = Some(k),
+                Some(k) => {
+                    return Ok(Page {
+                        items,
+                        next_token: Some(encode_key(&k)),
+                    })
+                }
+                None => {
+                    return Ok(Page {
+                        items,
+                        next_token: None,
+                    })
+                }
+            }
+        }
+    }
+
+    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
+        let Some(item) = self.get(key(keys::token_pk(token), keys::META)).await? else {
+            return Ok(None);
+        };
+        match (get_s(&item, "arn"), get_s(&item, "fr"), get_n(&item, "seq")) {
+            (Some(arn), Some(frame), Some(seq)) => Ok(Some(TaskRef {
+                execution_arn: arn.to_string(),
+                frame: frame.to_string(),
+                seq,
+            })),
+            _ => Err(AwsError::malformed("task token item", "missing attributes").into()),
+        }
+    }
+
+    /// Every execution with an unacknowledged outbox: a Scan of the whole table, for an
+    /// operator's recovery run, never for a step (the stepper settles one execution at a time).
+    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("SK = :meta AND attribute_exists(obv)")
+                .expression_attribute_values(":meta", s(keys::META))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::dynamodb("Scan", sdk_message(&e)))?;
+            for item in page.items.unwrap_or_default() {
+                let Some(arn) = get_s(&item, "arn") else {
+                    continue;
+                };
+                if let Some((_, effects)) = self.outbox_of(arn, &item).await? {
+                    out.push((arn.to_string(), effects));
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        if lock(&self.held_acks).remove(arn) {
+            return Err(StoreError::Backend(format!(
+                "an effect of {arn} could not be performed: its outbox stays pending"
+            )));
+        }
+        if lock(&self.empty_outboxes).remove(&(arn.to_string(), version)) {
+            return Ok(());
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::execution_pk(arn), keys::META)))
+            .update_expression("REMOVE ob, obv, obx")
+            .condition_expression("obv = :v")
+            .expression_attribute_values(":v", n(version))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        self.metrics.add_write_units(2.0);
+        match result {
+            Ok(out) => {
+                let spilled = out.attributes.is_some_and(|a| a.contains_key("obx"));
+                if spilled {
+                    let pk = keys::execution_pk(arn);
+                    if let Ok(items) = self
+                        .query(QueryArgs {
+                            pk: &pk,
+                            sk: SkRange::BeginsWith(&keys::outbox_sk(version)),
+                            forward: true,
+                            limit: None,
+                            consistent: false,
+                        })
+                        .await
+                    {
+                        let keys: Vec<Item> =
+                            items.iter().map(|i| key(&pk, Self::sk_of(i))).collect();
+                        if let Err(e) = self.delete_many(keys).await {
+                            tracing::warn!("cannot remove the outbox items of {arn}: {e}");
+                        }
+                    }
+                }
+                Ok(())
+            }
+            // A newer step's outbox is there (or none is): nothing of ours to acknowledge.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(AwsError::dynamodb("UpdateItem", sdk_message(&e)).into()),
+        }
+    }
+
+    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
+        let Some(meta) = self.meta(arn).await? else {
+            return Ok(None);
+        };
+        Ok(self.outbox_of(arn, &meta).await?)
+    }
+}
