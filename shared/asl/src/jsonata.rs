@@ -4,8 +4,9 @@
 //! the workflow variables bound.
 
 use serde_json::{Map, Value};
-use waymark_jsonata::{Expression, Host, JsonataError};
+use waymark_jsonata::{Expression, Host, InputReference, JsonataError};
 
+use crate::diag::codes;
 use crate::env::Variables;
 use crate::error::{names, Failure};
 use crate::json::{to_text, type_name};
@@ -189,7 +190,7 @@ impl JsonataTemplate {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| t.eval(env, &format!("{field}/{i}")))
+                    .map(|(i, t)| t.eval(env, &format!("{field}[{i}]")))
                     .collect::<Result<_, _>>()?,
             ),
         })
@@ -248,7 +249,16 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
     let failed = |err: waymark_jsonata::JsonataError| {
         Failure::new(
             names::QUERY_EVALUATION_ERROR,
-            format!("The JSONata expression '{}' specified for the field '{field}' threw an error: {err}", e.source),
+            match &err.code {
+                Some(code) => format!(
+                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation. {code}: {}",
+                    e.source, err.message
+                ),
+                None => format!(
+                    "The JSONata expression '{}' specified for the field '{field}' threw an error during evaluation: {}",
+                    e.source, err.message
+                ),
+            },
         )
     };
     if let (Some(input), Value::Object(all)) = (env.prepared_input, env.states) {
@@ -269,7 +279,7 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
         bindings.extend(vars.iter().map(|(n, p)| (*n, p)));
         return e
             .expr
-            .evaluate_prepared(Some(input), &bindings, &host)
+            .evaluate_prepared(None, &bindings, &host)
             .map_err(failed);
     }
     let mut bindings = Map::with_capacity(e.variables.len() + 1);
@@ -288,9 +298,9 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
             bindings.insert(name.clone(), v.clone());
         }
     }
-    let input = env.states.get("input");
+    // AWS supplies no input document: data comes only through `$states` and variables.
     e.expr
-        .evaluate_input(input, &bindings, &host)
+        .evaluate_input(None, &bindings, &host)
         .map_err(failed)
 }
 
@@ -302,14 +312,31 @@ fn compile_value(value: &Value, ptr: &str, errors: &mut Vec<TemplateError>) -> J
     match value {
         Value::String(s) => match expression_text(s) {
             Some(inner) => match Jsonata::parse(inner) {
-                Ok(e) => JsonataTemplate::Expr(e),
+                Ok(e) => {
+                    for r in e.expr.input_references() {
+                        errors.push(TemplateError {
+                            code: codes::UNSUPPORTED_JSONATA_EXPRESSION,
+                            pointer: ptr.to_string(),
+                            message: match r {
+                                InputReference::Field(name) => format!(
+                                    "Reference to '{name}' at the top level is not supported."
+                                ),
+                                InputReference::Context => {
+                                    "Reference to '$' at the top level is not supported.".into()
+                                }
+                                InputReference::Root => {
+                                    "Reference to '$$' is not supported.".into()
+                                }
+                            },
+                        });
+                    }
+                    JsonataTemplate::Expr(e)
+                }
                 Err(err) => {
                     errors.push(TemplateError {
+                        code: codes::INVALID_JSONATA_EXPRESSION,
                         pointer: ptr.to_string(),
-                        message: format!(
-                            "The JSONata expression '{}' is not valid: {err}",
-                            inner.trim()
-                        ),
+                        message: err.message,
                     });
                     JsonataTemplate::Literal(value.clone())
                 }
@@ -417,6 +444,63 @@ mod tests {
     fn syntax_errors_point_at_the_field() {
         let errs = JsonataTemplate::compile(&json!({"a": {"b": "{% $x + %}"}})).unwrap_err();
         assert_eq!(errs[0].pointer, "/a/b");
+        assert_eq!(errs[0].code, codes::INVALID_JSONATA_EXPRESSION);
+    }
+
+    /// The States Language gives expressions no input document: AWS refuses a definition
+    /// whose expression reads one (measured: `Reference to 'phone' at the top level is not
+    /// supported.` at the field's pointer).
+    #[test]
+    fn reading_the_input_document_is_refused_when_compiled() {
+        let errs =
+            JsonataTemplate::compile(&json!({"v": ["x", "{% phone.number & $ %}"]})).unwrap_err();
+        let got: Vec<_> = errs
+            .iter()
+            .map(|e| (e.code, e.pointer.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    codes::UNSUPPORTED_JSONATA_EXPRESSION,
+                    "/v/1",
+                    "Reference to 'phone' at the top level is not supported."
+                ),
+                (
+                    codes::UNSUPPORTED_JSONATA_EXPRESSION,
+                    "/v/1",
+                    "Reference to '$' at the top level is not supported."
+                ),
+            ]
+        );
+        assert!(JsonataTemplate::compile(&json!("{% $states.input.items[ok].id %}")).is_ok());
+    }
+
+    #[test]
+    fn expressions_see_no_context_item() {
+        // A lambda's body may name fields; at the top level there is nothing for them to read.
+        let out = env_eval(
+            &json!({"a": "{% $exists((function() { k })()) %}"}),
+            json!({"input": {"k": 1}}),
+            &NoVariables,
+        )
+        .unwrap();
+        assert_eq!(out, json!({"a": false}));
+    }
+
+    #[test]
+    fn evaluation_errors_name_the_field_with_array_indexes() {
+        let e = env_eval(
+            &json!({"a": [0, "{% $sum('x') %}"]}),
+            json!({"input": {}}),
+            &NoVariables,
+        )
+        .unwrap_err();
+        let cause = e.cause.unwrap();
+        assert!(
+            cause.starts_with("The JSONata expression '$sum('x')' specified for the field 'Output/a[1]' threw an error during evaluation. T0412: "),
+            "{cause}"
+        );
     }
 
     #[test]
@@ -462,7 +546,6 @@ mod tests {
         let tpl = JsonataTemplate::compile(&json!({
             "sum": "{% $sum($states.input.items) * $factor %}",
             "item": "{% $states.context.Map.Item.Value %}",
-            "bare": "{% k %}",
             "all": "{% $count($keys($states)) %}"
         }))
         .unwrap();
@@ -489,7 +572,7 @@ mod tests {
             .unwrap();
         let b = tpl.eval(&fast, "ItemSelector").unwrap();
         assert_eq!(a, b);
-        assert_eq!(b, json!({"sum": 60, "item": 2, "bare": "v", "all": 2}));
+        assert_eq!(b, json!({"sum": 60, "item": 2, "all": 2}));
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub enum Template {
 /// template) where it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TemplateError {
+    /// The diagnostic code AWS reports (`SCHEMA_VALIDATION_FAILED`, `INVALID_JSONATA_EXPRESSION` …).
+    pub code: &'static str,
     pub pointer: String,
     pub message: String,
 }
@@ -130,6 +132,7 @@ fn compile_value(value: &Value, ptr: &str, errors: &mut Vec<TemplateError>) -> T
                         match compiled {
                             Ok(t) => fields.push((stripped.to_string(), t)),
                             Err(message) => errors.push(TemplateError {
+                                code: crate::diag::codes::SCHEMA_VALIDATION_FAILED,
                                 pointer: here,
                                 message,
                             }),

@@ -28,6 +28,7 @@ mod convert;
 mod error;
 mod functions;
 mod host;
+mod refs;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
@@ -39,6 +40,7 @@ use serde_json::{Map, Value};
 
 pub use error::{ErrorKind, JsonataError};
 pub use host::{FixedHost, Host};
+pub use refs::InputReference;
 
 /// Bounds on one evaluation, so an expression cannot take the engine down
 /// with infinite recursion, an infinite loop or a huge sequence. Exceeding
@@ -109,6 +111,12 @@ impl Expression {
     /// The text this expression was parsed from.
     pub fn source(&self) -> &str {
         &self.source
+    }
+
+    /// The places where the expression reads the implicit input document, which Step
+    /// Functions does not supply: `$` or a bare field name at the top level, `$$` anywhere.
+    pub fn input_references(&self) -> Vec<InputReference> {
+        refs::input_references(&self.ast)
     }
 
     /// The limits evaluations run under.

@@ -187,7 +187,7 @@ impl<'o> Parser<'o> {
             Ok(t) => Some(t),
             Err(errors) => {
                 for e in errors {
-                    self.schema(format!("{}{}", o.at(key), e.pointer), e.message);
+                    self.error(e.code, format!("{}{}", o.at(key), e.pointer), e.message);
                 }
                 None
             }
@@ -205,7 +205,7 @@ impl<'o> Parser<'o> {
             Ok(t) => Some(t),
             Err(errors) => {
                 for e in errors {
-                    self.schema(format!("{ptr}{}", e.pointer), e.message);
+                    self.error(e.code, format!("{ptr}{}", e.pointer), e.message);
                 }
                 None
             }
@@ -246,7 +246,7 @@ impl<'o> Parser<'o> {
                 Ok(t) => Some(Assign::JsonPath(t)),
                 Err(errors) => {
                     for e in errors {
-                        self.schema(format!("{ptr}{}", e.pointer), e.message);
+                        self.error(e.code, format!("{ptr}{}", e.pointer), e.message);
                     }
                     None
                 }

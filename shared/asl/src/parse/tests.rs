@@ -430,3 +430,27 @@ fn warnings_do_not_make_a_definition_invalid() {
     );
     assert_eq!(parsed.warnings[0].path, "/States/A/Parameters/a");
 }
+
+/// AWS refuses, at definition time, JSONata that does not parse or that reads the input
+/// document Step Functions never supplies (recorded: `UNSUPPORTED_JSONATA_EXPRESSION:
+/// Reference to 'phone' at the top level is not supported.` at `/States/E/Output/v`).
+#[test]
+fn jsonata_expressions_are_checked_when_the_definition_is_parsed() {
+    let def = |output: Value| {
+        json!({"QueryLanguage": "JSONata", "StartAt": "E",
+               "States": {"E": {"Type": "Pass", "Output": output, "End": true}}})
+    };
+    let e = errors(def(json!({"v": "{% phone %}"})));
+    assert_has(
+        &e,
+        codes::UNSUPPORTED_JSONATA_EXPRESSION,
+        "/States/E/Output/v",
+    );
+    assert_eq!(
+        e[0].message,
+        "Reference to 'phone' at the top level is not supported."
+    );
+    let e = errors(def(json!("{% 1 + %}")));
+    assert_has(&e, codes::INVALID_JSONATA_EXPRESSION, "/States/E/Output");
+    assert!(errors(def(json!({"v": "{% $states.input.phone %}"}))).is_empty());
+}

@@ -231,13 +231,15 @@ impl Stepper<'_, '_> {
             QueryLanguage::Jsonata => {
                 let states = Self::states_object(&raw, &ctx, None, Some(&error_output));
                 let output = match &catcher.output {
-                    Some(t) => self.eval_jsonata(fid, &states, |env| t.eval(env, "Output"))?,
+                    Some(t) => self.eval_jsonata(fid, &states, |env| {
+                        t.eval(env, &format!("Catch[{}]/Output", catcher.index))
+                    })?,
                     None => error_output.clone(),
                 };
                 let assigned = match &catcher.assign {
-                    Some(Assign::Jsonata(t)) => {
-                        Some(self.eval_jsonata(fid, &states, |env| t.eval(env, "Assign"))?)
-                    }
+                    Some(Assign::Jsonata(t)) => Some(self.eval_jsonata(fid, &states, |env| {
+                        t.eval(env, &format!("Catch[{}]/Assign", catcher.index))
+                    })?),
                     _ => None,
                 };
                 self.checked(output, assigned)

@@ -69,12 +69,12 @@ impl Stepper<'_, '_> {
         let effective = self.input_path_only(fid, state, &raw, &ctx)?;
         let states = Self::states_object(&raw, &ctx, None, None);
         let mut matched = None;
-        for branch in &c.choices {
+        for (i, branch) in c.choices.iter().enumerate() {
             let holds = self.eval(fid, &effective, &ctx, |env| {
                 let mut condition = |t: &JsonataTemplate| -> Result<bool, Failure> {
-                    let v = self.eval_jsonata(fid, &states, |jenv| {
-                        t.eval_as(jenv, "Condition", "boolean")
-                    })?;
+                    let field = format!("Choices[{i}]/Condition");
+                    let v =
+                        self.eval_jsonata(fid, &states, |jenv| t.eval_as(jenv, &field, "boolean"))?;
                     Ok(v.as_bool().unwrap_or(false))
                 };
                 choice::evaluate(&branch.rule, env, &mut condition)
