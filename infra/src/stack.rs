@@ -144,7 +144,9 @@ impl Stack {
         self.created.get(logical_id).map(|c| c.reference.as_str())
     }
 
-    /// The environment variables the template gives every function (its `Globals`).
+    /// The environment variables the template gives every function (its `Globals`). The
+    /// stepper and the trigger also get `WAYMARK_PUBLIC_URL`, the HTTP API's URL, which a
+    /// test stack does not have (the API function takes it from its requests).
     pub fn environment(&self) -> Result<BTreeMap<String, String>, InfraError> {
         let vars = &self.template.doc["Globals"]["Function"]["Environment"]["Variables"];
         let resolved = self.resolver().resolve(vars)?;

@@ -6,7 +6,9 @@
 //! - `GET /executions/{id}` — DescribeExecution, `{id}` being the execution ARN or
 //!   `<state machine>:<execution name>`;
 //! - `GET /executions/{id}/history` — GetExecutionHistory (`?maxResults=`, `?nextToken=`,
-//!   `?reverseOrder=true`).
+//!   `?reverseOrder=true`);
+//! - `GET` and `POST /approvals/{id}` — the human-approval pages (`waymark_api::approvals`),
+//!   when approvals are on ([`crate::approvals`]).
 //!
 //! Steps the API takes (starting, answering a task, stopping, redriving) are not redelivered
 //! by any queue if the function dies between a commit and its effects, so before each the API
@@ -21,10 +23,11 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
+use waymark_api::approvals::{approval_router, ApprovalPages};
 use waymark_api::{ApiResponse, Backend, CONTENT_TYPE};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
@@ -206,15 +209,54 @@ impl Backend for AwsBackend {
 
 /// The API function's routes.
 pub fn router(home: Arc<Home>) -> Router {
-    let backend = Arc::new(AwsBackend::new(home));
+    let approvals = home.approvals.clone();
+    let backend = Arc::new(AwsBackend::new(home.clone()));
     let rest = Router::new()
         .route("/state-machines/{name}/executions", post(start))
         .route("/executions/{id}", get(describe))
         .route("/executions/{id}/history", get(history))
-        // ---- Human-approval pages: `GET /approvals/{id}` and `POST /approvals/{id}` are
-        // mounted here (template.yaml routes them to this function without IAM auth). ----
         .with_state(backend.clone());
-    rest.merge(waymark_api::router(backend))
+    // Human-approval pages, `GET` and `POST /approvals/{id}` (template.yaml routes them here
+    // without IAM auth: the links are signed).
+    let pages = match &approvals {
+        Some(a) => approval_router(Arc::new(ApprovalPages {
+            backend: backend.clone(),
+            store: home.store.clone(),
+            links: a.links(),
+            reject: a.reject,
+        })),
+        None => Router::new().route("/approvals/{id}", any(approvals_off)),
+    };
+    let app = rest.merge(pages).merge(waymark_api::router(backend));
+    match approvals {
+        // Links made here take the host API Gateway was called on.
+        Some(a) if !a.has_public_url() => app.layer(axum::middleware::map_request(
+            move |request: axum::extract::Request| {
+                let a = a.clone();
+                async move {
+                    if let Some(host) = request
+                        .headers()
+                        .get(header::HOST)
+                        .and_then(|h| h.to_str().ok())
+                        .or_else(|| request.uri().host())
+                    {
+                        a.learn_host(host);
+                    }
+                    request
+                }
+            },
+        )),
+        _ => app,
+    }
+}
+
+async fn approvals_off() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Human approval is not enabled on this deployment (WAYMARK_APPROVAL_KEY is not set).\n",
+    )
+        .into_response()
 }
 
 /// An operation's answer as an HTTP response, with AWS's content type and error header.

@@ -9,13 +9,15 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use waymark_api::approvals::{ApprovalRecord, ApprovalStatus};
 use waymark_engine::memory::{NoTasks, RandomIds, SystemClock};
-use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_engine::ports::{TaskOutcome, TaskRef, Tasks};
 use waymark_engine::runner::{Config, Engine};
-use waymark_engine::step::TaskRequest;
+use waymark_engine::step::{Approval, TaskRequest};
 use waymark_tasks::{AwsTasks, Clients, TaskConfig};
 
-use crate::error::AwsError;
+use crate::approvals::{ApprovalConfig, Approvals};
+use crate::error::{sdk_message, AwsError};
 use crate::message::StepMessage;
 use crate::metrics::Metrics;
 use crate::notifier::SnsNotifier;
@@ -56,6 +58,12 @@ pub struct HomeConfig {
     pub settle_delay: u32,
     /// `WAYMARK_RETENTION_DAYS`: how long ended executions are kept (90).
     pub retention_days: i64,
+    /// Human approval (`WAYMARK_APPROVAL_KEY`, `WAYMARK_PUBLIC_URL`,
+    /// `WAYMARK_APPROVAL_REJECT`): off without a key.
+    pub approval: Option<ApprovalConfig>,
+    /// `WAYMARK_APPROVAL_TOPIC_ARN`: where approval requests are published (with their links)
+    /// when approvals are on.
+    pub approval_topic_arn: Option<String>,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -119,20 +127,105 @@ impl HomeConfig {
             max_delay: number("WAYMARK_MAX_DELAY_SECONDS", MAX_DELAY_SECONDS)?,
             settle_delay: number("WAYMARK_SETTLE_DELAY_SECONDS", 60)?,
             retention_days: number("WAYMARK_RETENTION_DAYS", 90)?,
+            approval: ApprovalConfig::from_vars(
+                var("WAYMARK_APPROVAL_KEY").as_deref(),
+                var("WAYMARK_PUBLIC_URL").as_deref(),
+                var("WAYMARK_APPROVAL_REJECT").as_deref(),
+            )?,
+            approval_topic_arn: var("WAYMARK_APPROVAL_TOPIC_ARN"),
         })
     }
 }
 
-/// The engine's `Tasks`: hands each task to the step queue and returns at once.
+/// The engine's `Tasks`: hands each task to the step queue and returns at once. A task that
+/// asks for a human approval first has its approval stored (and announced on the approval
+/// topic), so that its links work by the time the task sends them.
 pub struct QueuedTasks {
     scheduler: SqsScheduler,
     store: Arc<DynamoStore>,
+    /// The approval topic, when approvals are on and it is configured.
+    approval_topic: Option<(aws_sdk_sns::Client, String)>,
+}
+
+impl QueuedTasks {
+    /// Stores the approval of `req` and announces it if no attempt did yet. False when the
+    /// task must not go out yet: the step's outbox then stays pending and all of this is
+    /// done again (storing is idempotent; an announcement may go out twice).
+    async fn request_approval(&self, execution_arn: &str, req: &TaskRequest, a: &Approval) -> bool {
+        let record = ApprovalRecord {
+            id: a.id.clone(),
+            task: TaskRef {
+                execution_arn: execution_arn.to_string(),
+                frame: req.frame.clone(),
+                seq: req.seq,
+            },
+            state: req.state.clone(),
+            expires: a.expires,
+            status: ApprovalStatus::Pending,
+            decided_at: None,
+            approver: None,
+            comment: None,
+        };
+        let unannounced = match self.store.record_approval(&record).await {
+            Ok(u) => u,
+            Err(e) => {
+                tracing::error!(execution = %execution_arn, "approval of {} not stored: {e}", req.state);
+                return false;
+            }
+        };
+        if let (true, Some((sns, topic))) = (unannounced, &self.approval_topic) {
+            let (subject, message) = crate::approvals::announcement(execution_arn, req, a);
+            let attr = |v: &str| {
+                aws_sdk_sns::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(v)
+                    .build()
+                    .ok()
+            };
+            let machine = req.context["StateMachine"]["Name"].as_str().unwrap_or("-");
+            let sent = sns
+                .publish()
+                .topic_arn(topic)
+                .subject(subject)
+                .message(message)
+                .set_message_attributes(Some(
+                    [
+                        ("stateMachine", machine),
+                        ("executionArn", execution_arn),
+                        ("state", req.state.as_str()),
+                        ("approvalId", a.id.as_str()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .filter_map(|(k, v)| Some((k.to_string(), attr(v)?)))
+                    .collect(),
+                ))
+                .send()
+                .await;
+            if let Err(e) = sent {
+                tracing::error!(execution = %execution_arn, "approval request of {} not published: {}", req.state, sdk_message(&e));
+                return false;
+            }
+            if let Err(e) = self.store.approval_announced(&a.id).await {
+                // The next attempt, if any, announces it once more.
+                tracing::warn!(approval = %a.id, "approval not marked as announced: {e}");
+            }
+        }
+        // Not the link: it is as good as the decision to whoever reads the logs.
+        tracing::info!(execution = %execution_arn, state = %req.state, approval = %a.id, "approval requested");
+        true
+    }
 }
 
 impl Tasks for QueuedTasks {
     async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
-        // ---- Human approval (`req.approval`): record the approval here, as the local runtime
-        // does, once the AWS approval store exists. ----
+        if let Some(a) = &req.approval {
+            if !self.request_approval(execution_arn, req, a).await {
+                // Not handed over: the outbox stays pending and the task comes back.
+                self.store.hold_ack(execution_arn);
+                return TaskOutcome::Pending;
+            }
+        }
         let message = StepMessage::Invoke {
             arn: execution_arn.to_string(),
             request: Box::new(req.clone()),
@@ -154,6 +247,8 @@ pub struct Home {
     pub invoker: Invoker,
     pub metrics: Arc<Metrics>,
     pub config: HomeConfig,
+    /// Human approval, when `WAYMARK_APPROVAL_KEY` is set.
+    pub approvals: Option<Arc<Approvals>>,
 }
 
 impl Home {
@@ -202,7 +297,7 @@ impl Home {
             store.clone(),
         );
         let notifier = SnsNotifier::new(
-            config.topic_arn.clone().map(|t| (sns, t)),
+            config.topic_arn.clone().map(|t| (sns.clone(), t)),
             store.clone(),
             scheduler.clone(),
         );
@@ -210,12 +305,30 @@ impl Home {
         tasks.lambda_endpoint = config.lambda_endpoint.clone();
         tasks.aws_endpoint = config.tasks_endpoint.clone();
         let invoker = AwsTasks::with_clients(Clients::from_sdk_config(sdk, &tasks), NoTasks);
+        let approvals = config
+            .approval
+            .as_ref()
+            .map(|c| Arc::new(Approvals::new(c)));
+        if approvals.as_ref().is_some_and(|a| !a.has_public_url()) {
+            tracing::info!(
+                "WAYMARK_PUBLIC_URL is not set: approval links take the host of the API's requests"
+            );
+        }
+        let approval_topic = match (&approvals, &config.approval_topic_arn) {
+            (Some(_), Some(topic)) => Some((sns.clone(), topic.clone())),
+            _ => None,
+        };
+        let make_links = approvals.clone().map(|a| {
+            Box::new(move |token: &str, expires| a.make(token, expires))
+                as waymark_engine::runner::ApprovalLinks
+        });
         let engine = Arc::new(Engine {
             store: store.clone(),
             scheduler: scheduler.clone(),
             tasks: QueuedTasks {
                 scheduler: scheduler.clone(),
                 store: store.clone(),
+                approval_topic,
             },
             notifier,
             clock: SystemClock,
@@ -225,7 +338,7 @@ impl Home {
                 account: config.account.clone(),
                 role_arn: config.role_arn.clone(),
             },
-            approvals: None,
+            approvals: make_links,
         });
         Home {
             engine,
@@ -234,6 +347,7 @@ impl Home {
             invoker,
             metrics,
             config,
+            approvals,
         }
     }
 }

@@ -2,10 +2,12 @@
 //! step queue ([`scheduler::SqsScheduler`]) and an SNS topic ([`notifier::SnsNotifier`]), the
 //! home that assembles them from a Lambda's environment ([`home::Home`]), and the handlers of
 //! the three Lambda functions: [`stepper`] (SQS: advances executions), [`api`] (API Gateway:
-//! the Step Functions API) and [`trigger`] (EventBridge and SQS: starts executions). The
-//! binaries in `functions/` are a few lines around these, so tests call the handlers directly.
+//! the Step Functions API and the human-approval pages of [`approvals`]) and [`trigger`]
+//! (EventBridge and SQS: starts executions). The binaries in `functions/` are a few lines
+//! around these, so tests call the handlers directly.
 
 pub mod api;
+pub mod approvals;
 mod children;
 pub mod error;
 pub mod home;

@@ -250,6 +250,11 @@ async fn largest_item(h: &Harness) -> usize {
 
 /// Subscribes a new queue to the status topic (optionally with a filter policy).
 async fn subscribe(h: &Harness, name: &str, filter: Option<Value>) -> String {
+    subscribe_to(h, "WAYMARK_TOPIC_ARN", name, filter).await
+}
+
+/// Subscribes a new queue to the topic in the functions' environment variable `topic`.
+async fn subscribe_to(h: &Harness, topic: &str, name: &str, filter: Option<Value>) -> String {
     let url = h
         .sqs
         .create_queue()
@@ -263,7 +268,7 @@ async fn subscribe(h: &Harness, name: &str, filter: Option<Value>) -> String {
     let mut req = h
         .sns
         .subscribe()
-        .topic_arn(&h.env["WAYMARK_TOPIC_ARN"])
+        .topic_arn(&h.env[topic])
         .protocol("sqs")
         .endpoint(arn);
     if let Some(f) = filter {
@@ -703,4 +708,438 @@ async fn a_timer_lost_with_a_dead_lambda_is_set_again() {
     assert_eq!(h.lambda.calls_of("echo"), 1);
     h.account_costs(&h.home.metrics.snapshot().since(&before))
         .await;
+}
+
+/// The key the approval test deploys with (`ApprovalKey`).
+const APPROVAL_KEY: &str = "8f1c2b7e0a9d4c36b5e2f7a1d0c9b8e75a4f3e2d1c0b9a8f7e6d5c4b3a291807";
+
+/// An expense approval as in `examples/approval/`, asking through SQS.
+fn expense_machine(inbox: &str) -> Value {
+    json!({
+        "StartAt": "AskManager",
+        "States": {
+            "AskManager": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": inbox,
+                    "MessageBody": {
+                        "employee.$": "$.employee",
+                        "amount.$": "$.amount",
+                        "Url.$": "$$.Task.Approval.Url",
+                        "ExpiresAt.$": "$$.Task.Approval.ExpiresAt"
+                    }
+                },
+                "TimeoutSeconds": 86400,
+                "ResultPath": "$.decision",
+                "Next": "Decided"
+            },
+            "Decided": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.decision.approved", "BooleanEquals": true, "Next": "Reimburse"}],
+                "Default": "Rejected"
+            },
+            "Reimburse": {
+                "Type": "Pass",
+                "Parameters": {
+                    "employee.$": "$.employee",
+                    "approved.$": "$.decision.approved",
+                    "approvedBy.$": "$.decision.approver",
+                    "comment.$": "$.decision.comment"
+                },
+                "End": true
+            },
+            "Rejected": {
+                "Type": "Fail",
+                "Error": "ExpenseRejected",
+                "CausePath": "States.Format('Rejected by {}', $.decision.approver)"
+            }
+        }
+    })
+}
+
+/// The approval link the task sent to the inbox, as the path the API function serves.
+async fn asked_link(h: &Harness, inbox: &str) -> String {
+    let got = h
+        .sqs
+        .receive_message()
+        .queue_url(inbox)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .expect("receive")
+        .messages
+        .unwrap_or_default();
+    assert_eq!(got.len(), 1, "one approval request in the inbox");
+    h.sqs
+        .delete_message()
+        .queue_url(inbox)
+        .receipt_handle(got[0].receipt_handle.clone().unwrap_or_default())
+        .send()
+        .await
+        .expect("delete");
+    let body: Value = serde_json::from_str(got[0].body.as_deref().unwrap_or("")).expect("json");
+    let url = body["Url"]
+        .as_str()
+        .expect("the link in the task's message");
+    assert!(body["ExpiresAt"].is_string(), "{body}");
+    // The API function took its host from API Gateway's request.
+    url.strip_prefix("https://api.example")
+        .unwrap_or_else(|| panic!("{url} is not on the API's host"))
+        .to_string()
+}
+
+/// The hidden `form` field of an approval page.
+fn form_token(page: &str) -> String {
+    let at = page
+        .find("name=\"form\" value=\"")
+        .expect("the page has a form token")
+        + "name=\"form\" value=\"".len();
+    page[at..].split('"').next().expect("token").to_string()
+}
+
+/// A decision as the page's form posts it: URL-encoded, base64-encoded by API Gateway.
+async fn post_form(h: &Harness, path: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+        .collect();
+    let (status, headers, page) = h
+        .http(
+            "POST",
+            path,
+            &[(
+                "content-type",
+                "application/x-www-form-urlencoded".to_string(),
+            )],
+            &body.join("&"),
+            true,
+        )
+        .await;
+    assert!(
+        headers["content-type"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("text/html"),
+        "{headers}"
+    );
+    (status, page)
+}
+
+/// The messages waiting in a queue subscribed to a topic: (subject, message).
+async fn published(h: &Harness, url: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    loop {
+        let got = h
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default();
+        if got.is_empty() {
+            return out;
+        }
+        for m in got {
+            let envelope: Value =
+                serde_json::from_str(m.body.as_deref().unwrap_or("")).expect("SNS envelope");
+            out.push((
+                envelope["Subject"].as_str().unwrap_or("").to_string(),
+                envelope["Message"].as_str().unwrap_or("").to_string(),
+            ));
+        }
+    }
+}
+
+/// Human approval on AWS: the task's message carries a signed link; the approval topic gets
+/// the links; the page (GET) shows the request and decides nothing; its form (POST) decides
+/// once; tampered links, foreign forms and second clicks change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn human_approval_through_signed_links() {
+    let parameters = [("ApprovalKey".to_string(), APPROVAL_KEY.to_string())].into();
+    let Some(h) =
+        Harness::start_with("human_approval_through_signed_links", 900, &parameters).await
+    else {
+        return;
+    };
+    assert!(h.home.approvals.is_some(), "ApprovalKey turns approvals on");
+    let announced = subscribe_to(&h, "WAYMARK_APPROVAL_TOPIC_ARN", "approval-mail", None).await;
+    let inbox = h
+        .sqs
+        .create_queue()
+        .queue_name("manager-inbox")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    h.machine("expense", expense_machine(&inbox)).await;
+
+    let arn = h
+        .start_execution("expense", json!({"employee": "Ada", "amount": 1250}))
+        .await;
+    h.drain(Duration::from_secs(20)).await;
+    assert_eq!(h.record(&arn).await.status, Status::Running);
+    let link = asked_link(&h, &inbox).await;
+    let (path, query) = link.split_once('?').expect("a query");
+    assert!(path.starts_with("/approvals/"), "{link}");
+    assert!(query.contains("exp=") && query.contains("sig="), "{link}");
+
+    // The approval topic told its subscribers, with the links.
+    let mail = published(&h, &announced).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let (subject, message) = &mail[0];
+    assert!(
+        subject.starts_with("Approval requested: AskManager of "),
+        "{subject}"
+    );
+    assert!(
+        message.contains(&format!("https://api.example{link}")),
+        "{message}"
+    );
+    assert!(message.contains("&action=approve"), "{message}");
+    assert!(!message.contains("Token"), "never the token: {message}");
+
+    // GET shows the request and changes nothing.
+    let (status, headers, page) = h.http("GET", &link, &[], "", false).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(headers["cache-control"], "no-store", "{headers}");
+    assert!(page.contains("AskManager"), "{page}");
+    assert!(page.contains("Ada"), "the input is shown: {page}");
+    let token = form_token(&page);
+    assert_eq!(h.record(&arn).await.status, Status::Running);
+
+    // A tampered signature: a clear page, nothing decided.
+    let sig_at = link.find("sig=").expect("sig") + 4;
+    let mut forged = link.clone();
+    let c = if &link[sig_at..sig_at + 1] == "a" {
+        "b"
+    } else {
+        "a"
+    };
+    forged.replace_range(sig_at..sig_at + 1, c);
+    let (status, _, page) = h.http("GET", &forged, &[], "", false).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("This link is not valid"), "{page}");
+    let (status, page) = post_form(&h, &forged, &[("form", &token), ("decision", "approve")]).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("This link is not valid"), "{page}");
+    // A form that did not come from the page.
+    let (status, page) = post_form(&h, &link, &[("decision", "approve")]).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("Decide from the approval page"), "{page}");
+    // A signed link of an approval that does not exist.
+    let stranger = waymark_api::approvals::Links::new(
+        waymark_aws::approvals::parse_key(APPROVAL_KEY).expect("key"),
+        "",
+    )
+    .make(
+        "no such token",
+        chrono::Utc::now() + chrono::Duration::hours(1),
+    );
+    let (status, _, page) = h
+        .http(
+            "GET",
+            stranger.links["Url"].as_str().expect("url"),
+            &[],
+            "",
+            false,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert!(page.contains("Unknown approval"), "{page}");
+    assert_eq!(h.record(&arn).await.status, Status::Running);
+
+    // The decision, from the page's form.
+    let (status, page) = post_form(
+        &h,
+        &link,
+        &[
+            ("form", &token),
+            ("decision", "approve"),
+            ("approver", "Maria"),
+            ("comment", "within budget"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Approved"), "{page}");
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    assert_eq!(
+        rec.output,
+        Some(
+            json!({"employee": "Ada", "approved": true, "approvedBy": "Maria", "comment": "within budget"})
+        )
+    );
+    let events = h.history(&arn).await.len();
+
+    // A second click: already decided, nothing changes.
+    let (status, page) = post_form(&h, &link, &[("form", &token), ("decision", "reject")]).await;
+    assert_eq!(status, 409, "{page}");
+    assert!(page.contains("Already decided"), "{page}");
+    assert!(page.contains("approved by Maria"), "{page}");
+    let (status, _, page) = h.http("GET", &link, &[], "", false).await;
+    assert_eq!(status, 409);
+    assert!(page.contains("Already decided"), "{page}");
+    h.drain(Duration::from_secs(5)).await;
+    let after = h.record(&arn).await;
+    assert_eq!(after.status, Status::Succeeded);
+    assert_eq!(after.output, rec.output);
+    assert_eq!(h.history(&arn).await.len(), events);
+
+    // A rejection: the task succeeds with approved = false, and the workflow decides.
+    let arn = h
+        .start_execution("expense", json!({"employee": "Grace", "amount": 4200}))
+        .await;
+    h.drain(Duration::from_secs(20)).await;
+    let link = asked_link(&h, &inbox).await;
+    let (status, _, page) = h
+        .http("GET", &format!("{link}&action=reject"), &[], "", false)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("reject chosen"), "the button is preselected");
+    let (status, page) = post_form(
+        &h,
+        &link,
+        &[
+            ("form", &form_token(&page)),
+            ("decision", "reject"),
+            ("approver", "Maria"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Rejected"), "{page}");
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Failed);
+    let failure = rec.failure.expect("failure");
+    assert_eq!(failure.error.as_deref(), Some("ExpenseRejected"));
+    assert_eq!(failure.cause.as_deref(), Some("Rejected by Maria"));
+    assert_eq!(published(&h, &announced).await.len(), 1, "one per approval");
+}
+
+/// An approval request that could not be published holds its task back: the step's outbox
+/// stays pending, and the redelivered message stores, announces and hands over the task once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unannounced_approval_is_retried_with_its_task() {
+    let parameters = [("ApprovalKey".to_string(), APPROVAL_KEY.to_string())].into();
+    let Some(h) = Harness::start_with(
+        "an_unannounced_approval_is_retried_with_its_task",
+        900,
+        &parameters,
+    )
+    .await
+    else {
+        return;
+    };
+    let announced = subscribe_to(&h, "WAYMARK_APPROVAL_TOPIC_ARN", "approval-mail", None).await;
+    let inbox = h
+        .sqs
+        .create_queue()
+        .queue_name("manager-inbox")
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let mut definition = expense_machine(&inbox);
+    definition["StartAt"] = json!("Later");
+    definition["States"]["Later"] = json!({"Type": "Wait", "Seconds": 1, "Next": "AskManager"});
+    h.machine("later", definition).await;
+    let arn = h
+        .start_execution("later", json!({"employee": "Ada", "amount": 1250}))
+        .await;
+    // The stepper, as template.yaml configures it, but its approval topic is gone.
+    let mut config = h.home.config.clone();
+    let approval = config.approval.as_mut().expect("approvals are on");
+    approval.public_url = Some("https://api.example".into());
+    config.approval_topic_arn = Some(format!(
+        "arn:aws:sns:{}:{}:no-such-topic",
+        common::REGION,
+        common::ACCOUNT
+    ));
+    let failing = std::sync::Arc::new(waymark_aws::Home::new(config, &h.sdk));
+    let timer = h.receive(10).await;
+    assert_eq!(timer.len(), 1, "the Wait's end");
+    assert_eq!(
+        h.step_with(&failing, &timer).await.len(),
+        1,
+        "reported failed"
+    );
+    assert!(
+        h.record(&arn)
+            .await
+            .frames
+            .values()
+            .any(|f| f.state == "AskManager"),
+        "the step itself was committed"
+    );
+    assert!(published(&h, &announced).await.is_empty());
+    assert!(
+        waymark_engine::ports::ExecutionStore::pending_outbox(&*h.check.store, &arn)
+            .await
+            .expect("outbox")
+            .is_some(),
+        "its effects stay pending"
+    );
+    // Redelivered to a healthy stepper.
+    assert!(h.step_with(&h.home, &timer).await.is_empty());
+    h.delete(&timer).await;
+    h.drain(Duration::from_secs(10)).await;
+    let link = asked_link(&h, &inbox).await;
+    let mail = published(&h, &announced).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(mail[0].1.contains(&link), "{}", mail[0].1);
+    // Storing it again (a task handed over twice) keeps it, announced: no second e-mail.
+    use waymark_api::approvals::ApprovalStore;
+    let id = link
+        .trim_start_matches("/approvals/")
+        .split('?')
+        .next()
+        .expect("id");
+    let stored = h
+        .check
+        .store
+        .get_approval(id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(stored.task.execution_arn, arn);
+    assert_eq!(stored.state, "AskManager");
+    assert!(!h
+        .check
+        .store
+        .record_approval(&stored)
+        .await
+        .expect("stored again"));
+}
+
+/// Without `ApprovalKey`, `$$.Task.Approval` does not exist and the pages say approvals are off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approvals_are_off_without_a_key() {
+    let Some(h) = Harness::start("approvals_are_off_without_a_key", 900).await else {
+        return;
+    };
+    assert!(h.home.approvals.is_none());
+    let (status, _, page) = h
+        .http("GET", "/approvals/0123?exp=1&sig=00", &[], "", false)
+        .await;
+    assert_eq!(status, 404);
+    assert!(page.contains("not enabled"), "{page}");
+    h.machine("expense", expense_machine("http://unused")).await;
+    let arn = h
+        .start_execution("expense", json!({"employee": "Ada", "amount": 1}))
+        .await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Failed);
+    assert_eq!(
+        rec.failure.and_then(|f| f.error).as_deref(),
+        Some("States.Runtime"),
+        "no $$.Task.Approval to read"
+    );
 }

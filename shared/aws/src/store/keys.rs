@@ -16,6 +16,7 @@
 //! | `.sync` child → parent | `CW#<child id>` | `META` |
 //! | tags | `TG#<arn>` | `META` |
 //! | queued message too large for SQS | `MSG#<uuid>` | `META` |
+//! | human approval (status, decision) | `AP#<approval id>` | `META` |
 //!
 //! `<id>` is the execution ARN without `arn:<partition>:states:<region>:<account>:`. Numbers
 //! are zero-padded so that they sort. A value too large for one item continues in items
@@ -108,6 +109,12 @@ pub fn tags_pk(arn: &str) -> String {
 
 pub fn message_pk(id: &str) -> String {
     format!("MSG#{id}")
+}
+
+/// An approval's id is a keyed hash of its task token (`waymark_api::approvals::Links`): it
+/// reveals nothing of the token.
+pub fn approval_pk(id: &str) -> String {
+    format!("AP#{id}")
 }
 
 pub fn sha256_hex(text: &str) -> String {

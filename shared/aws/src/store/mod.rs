@@ -1,12 +1,14 @@
 //! The engine's stores over one DynamoDB table: state machines and their revisions, execution
-//! records with their frames, history and outbox, task tokens, tags. [`keys`] gives the layout;
-//! [`DynamoStore`] implements `ExecutionStore`, `StateMachineStore` and `TagStore`.
+//! records with their frames, history and outbox, task tokens, tags, human approvals. [`keys`]
+//! gives the layout; [`DynamoStore`] implements `ExecutionStore`, `StateMachineStore`,
+//! `TagStore` and `ApprovalStore`.
 //!
 //! Every item stays far below DynamoDB's 400 KB: the record keeps only what is small and
 //! changes at every step; frames, Map items, child results, large inputs and outboxes have
 //! items of their own, written when they change; and a value that could still be too large
 //! continues in further items.
 
+mod approvals;
 mod blob;
 mod commit;
 mod dynamo;

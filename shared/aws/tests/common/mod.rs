@@ -272,6 +272,15 @@ impl Harness {
     /// `None` (after saying why) when moto is not installed. `max_delay`: the longest SQS
     /// delay the home uses, so that long waits hop within a test's time.
     pub async fn start(test: &str, max_delay: u32) -> Option<Harness> {
+        Harness::start_with(test, max_delay, &BTreeMap::new()).await
+    }
+
+    /// Like [`Harness::start`], with template parameters (`ApprovalKey`, …) set.
+    pub async fn start_with(
+        test: &str,
+        max_delay: u32,
+        parameters: &BTreeMap<String, String>,
+    ) -> Option<Harness> {
         let moto = Moto::start(test)?;
         let lambda = LambdaServer::start().await;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -283,7 +292,7 @@ impl Harness {
             .load()
             .await;
         let template = Template::load(&template_path()).expect("template.yaml");
-        let stack = Stack::create(&template, &sdk, ACCOUNT, &BTreeMap::new())
+        let stack = Stack::create(&template, &sdk, ACCOUNT, parameters)
             .await
             .expect("the template's resources");
         let env = stack.environment().expect("the functions' environment");
@@ -299,6 +308,13 @@ impl Harness {
             max_delay,
             settle_delay: 30,
             retention_days: env["WAYMARK_RETENTION_DAYS"].parse().expect("days"),
+            approval: waymark_aws::approvals::ApprovalConfig::from_vars(
+                env.get("WAYMARK_APPROVAL_KEY").map(String::as_str),
+                env.get("WAYMARK_PUBLIC_URL").map(String::as_str),
+                env.get("WAYMARK_APPROVAL_REJECT").map(String::as_str),
+            )
+            .expect("the approval settings"),
+            approval_topic_arn: env.get("WAYMARK_APPROVAL_TOPIC_ARN").cloned(),
         };
         let home = Arc::new(Home::new(config.clone(), &sdk));
         let check = Arc::new(Home::new(config, &sdk));
@@ -360,12 +376,36 @@ impl Harness {
         target: Option<&str>,
         body: &str,
     ) -> (u16, Value) {
-        let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
-        let mut headers =
-            json!({"content-type": "application/x-amz-json-1.0", "host": "api.example"});
+        let mut headers = vec![("content-type", "application/x-amz-json-1.0".to_string())];
         if let Some(t) = target {
-            headers["x-amz-target"] = json!(format!("AWSStepFunctions.{t}"));
+            headers.push(("x-amz-target", format!("AWSStepFunctions.{t}")));
         }
+        let (status, _, body) = self.http(method, path, &headers, body, false).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Any request to the API function, as API Gateway's HTTP API sends it (`base64`: the body
+    /// travels base64-encoded, as API Gateway sends form posts). Returns the status, the
+    /// response's headers and its body as text.
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        extra_headers: &[(&str, String)],
+        body: &str,
+        base64: bool,
+    ) -> (u16, Value, String) {
+        use base64::Engine as _;
+        let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+        let mut headers = json!({"host": "api.example"});
+        for (k, v) in extra_headers {
+            headers[*k] = json!(v);
+        }
+        let body = if base64 {
+            base64::engine::general_purpose::STANDARD.encode(body)
+        } else {
+            body.to_string()
+        };
         let event = json!({
             "version": "2.0",
             "routeKey": format!("{method} {raw_path}"),
@@ -385,7 +425,7 @@ impl Harness {
                 "timeEpoch": 0
             },
             "body": body,
-            "isBase64Encoded": false
+            "isBase64Encoded": base64
         });
         let request: lambda_http::request::LambdaRequest =
             serde_json::from_value(event).expect("an API Gateway event");
@@ -403,7 +443,6 @@ impl Harness {
         let raw = v["body"].as_str().unwrap_or("");
         // API Gateway decodes a base64 body for the client; so does the test.
         let body = if v["isBase64Encoded"] == true {
-            use base64::Engine as _;
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(raw)
                 .expect("base64 body");
@@ -414,7 +453,7 @@ impl Harness {
         if std::env::var_os("WAYMARK_TEST_DEBUG").is_some() {
             eprintln!("API {method} {path}: {v}");
         }
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        (status, v["headers"].clone(), body)
     }
 
     /// StartExecution through the API; returns the execution ARN.
