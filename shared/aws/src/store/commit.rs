@@ -42,6 +42,11 @@ pub(super) struct Plan {
     mutable: Vec<Item>,
     /// Items under keys no committed step holds: may go ahead of the META item.
     fresh: Vec<Item>,
+    /// The step's history items: written ahead of the commit, one request each (outside any
+    /// transaction, which would bill them twice), under keys of this writer's own, each
+    /// linking back to the one before (`pv`). The META item's `eh` names the newest: only
+    /// items reachable from it are history, so what a writer that lost leaves is never read.
+    history: Vec<Item>,
     /// Items nothing reads any more; removing them only saves reads.
     cleanup: Vec<Item>,
     /// Fan-outs that ended: their item and result chunks can go.
@@ -49,9 +54,39 @@ pub(super) struct Plan {
     pub(super) empty_outbox: bool,
     /// The first event id the step writes: history from here on is not committed yet.
     first_new_event: u64,
+    /// The sizes of the META item's attributes as loaded (empty if unknown), for the units
+    /// its update is billed.
+    pub(super) meta_attrs: HashMap<String, usize>,
+    /// The size of the byMachine index entry the step rewrites (0: none), billed apart.
+    index_bytes: usize,
 }
 
 impl Plan {
+    /// What the META update is billed for: the whole item, before or after, whichever is
+    /// larger (without the loaded item, what the update sets).
+    fn meta_bytes(&self, unlocks: bool) -> usize {
+        let set: HashMap<&str, usize> = self
+            .set
+            .iter()
+            .map(|(k, v)| (*k, item_size(&HashMap::from([(k.to_string(), v.clone())]))))
+            .collect();
+        if self.meta_attrs.is_empty() {
+            return set.values().sum::<usize>() + 64;
+        }
+        let before: usize = self.meta_attrs.values().sum();
+        let unlocked: &[&str] = if unlocks { &["lk", "lkx"] } else { &[] };
+        let kept: usize = self
+            .meta_attrs
+            .iter()
+            .filter(|(k, _)| {
+                let k = k.as_str();
+                !set.contains_key(k) && !self.remove.contains(&k) && !unlocked.contains(&k)
+            })
+            .map(|(_, size)| size)
+            .sum();
+        before.max(kept + set.values().sum::<usize>())
+    }
+
     /// Kept on the META item apart from the record, so that reading history needs no record.
     pub(super) fn set_next_event(&mut self, next_event_id: u64) {
         self.set.push(("ne", n(next_event_id)));
@@ -66,6 +101,7 @@ impl DynamoStore {
         events: &[HistoryEvent],
         outbox: &[Effect],
         unacknowledged: Vec<Effect>,
+        event_head: Option<&str>,
     ) -> Result<Plan, AwsError> {
         let pk = keys::execution_pk(&next.execution_arn);
         let v = next.version;
@@ -77,10 +113,13 @@ impl DynamoStore {
             remove: Vec::new(),
             mutable: Vec::new(),
             fresh: Vec::new(),
+            history: Vec::new(),
             cleanup: Vec::new(),
             ended_fanouts: Vec::new(),
             empty_outbox: false,
             first_new_event: previous.next_event_id,
+            meta_attrs: HashMap::new(),
+            index_bytes: 0,
         };
         let blob_items = |sk: &str, text: &str, extra: Vec<(String, AttributeValue)>| {
             blob::items(&pk, sk, v, text, extra, expires)
@@ -100,8 +139,10 @@ impl DynamoStore {
         }
         plan.set.push(("v", n(v)));
         if previous.status != next.status || previous.redrive_count != next.redrive_count {
+            let sum = layout::summary(next)?;
+            plan.index_bytes = layout::index_entry_bytes(&pk, next, &sum);
             plan.set.push(("st", s(next.status.as_str())));
-            plan.set.push(("sum", s(layout::summary(next)?)));
+            plan.set.push(("sum", s(sum)));
             match next.stop_time.filter(|_| next.status.is_terminal()) {
                 Some(stop) => plan
                     .set
@@ -192,7 +233,9 @@ impl DynamoStore {
             }
         }
 
-        // History: the step's events, in as few items as their size allows.
+        // History: the step's events, in as few items as their size allows, chained.
+        let nonce = format!("{:016x}", rand::random::<u64>());
+        let mut head = event_head.map(str::to_string);
         let mut start = 0;
         while start < events.len() {
             let mut end = start;
@@ -208,12 +251,19 @@ impl DynamoStore {
                 end += 1;
             }
             let text = format!("[{}]", texts.join(","));
-            plan.fresh.extend(blob_items(
-                &keys::event_sk(events[start].id),
-                &text,
-                vec![("n".into(), n(end - start))],
-            ));
+            let sk = keys::event_chunk_sk(events[start].id, &nonce);
+            let mut extra = vec![("n".into(), n(end - start))];
+            if let Some(previous) = head.take() {
+                extra.push(("pv".into(), s(previous)));
+            }
+            plan.history.extend(blob_items(&sk, &text, extra));
+            head = Some(sk);
             start = end;
+        }
+        if !events.is_empty() {
+            if let Some(sk) = head {
+                plan.set.push(("eh", s(sk)));
+            }
         }
 
         // Task tokens: only callback tasks are answered by token.
@@ -261,8 +311,33 @@ impl DynamoStore {
         Ok(plan)
     }
 
-    /// Writes `plan`, if the stored version is still `prev`.
+    /// Writes `plan`, if the stored version is still `prev`: its history first, then the rest.
     pub(super) async fn write(&self, plan: Plan, prev: u64) -> Result<(), StoreError> {
+        self.put_many(plan.history.clone()).await?;
+        match self.write_record(&plan, prev).await {
+            Ok(()) => {
+                self.bill_index(&plan);
+                self.after_commit(plan).await;
+                Ok(())
+            }
+            Err(StoreError::Conflict(pk)) => {
+                // Nothing links to this history: it only costs reads until it is gone.
+                let keys: Vec<Item> = plan
+                    .history
+                    .iter()
+                    .map(|i| key(&plan.pk, Self::sk_of(i)))
+                    .collect();
+                if let Err(e) = self.delete_many(keys).await {
+                    tracing::warn!("cannot remove the history of a lost commit of {pk}: {e}");
+                }
+                Err(StoreError::Conflict(pk))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes all of `plan` but its history, if the stored version is still `prev`.
+    async fn write_record(&self, plan: &Plan, prev: u64) -> Result<(), StoreError> {
         let fast = 1 + plan.mutable.len() + plan.fresh.len() <= MAX_TX_ITEMS
             && plan
                 .mutable
@@ -273,11 +348,8 @@ impl DynamoStore {
                 + 4096
                 <= MAX_TX_BYTES;
         if fast {
-            match self.write_at_once(&plan, prev).await {
-                Ok(()) => {
-                    self.after_commit(plan).await;
-                    return Ok(());
-                }
+            match self.write_at_once(plan, prev).await {
+                Ok(()) => return Ok(()),
                 Err(WriteError::Condition) => {
                     // Lost the race, or a large commit holds (or held) the lock.
                     if !self.stale_lock(&plan.pk, prev).await? {
@@ -287,9 +359,7 @@ impl DynamoStore {
                 Err(WriteError::Other(e)) => return Err(e.into()),
             }
         }
-        self.write_under_lock(&plan, prev).await?;
-        self.after_commit(plan).await;
-        Ok(())
+        self.write_under_lock(plan, prev).await
     }
 
     fn meta_update(
@@ -332,12 +402,7 @@ impl DynamoStore {
                 "#ver = :prev AND #lk = :nonce".to_string()
             }
         };
-        let bytes = plan
-            .set
-            .iter()
-            .map(|(k, v)| k.len() + item_size(&HashMap::from([(String::new(), v.clone())])))
-            .sum::<usize>()
-            + 64;
+        let bytes = plan.meta_bytes(lock_nonce.is_some());
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&plan.pk, keys::META)))
@@ -432,10 +497,13 @@ impl DynamoStore {
             .expression_attribute_values(":until", n(until.timestamp_millis()))
             .expression_attribute_values(":now", n(now.timestamp_millis()))
             .expression_attribute_values(":prev", n(prev))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        self.metrics.add_write_units(1.0);
+        self.metrics.add_write_units(write_units(match &taken {
+            Ok(out) => out.attributes.as_ref().map_or(0, item_size) + 64,
+            Err(_) => 0,
+        }));
         let old = match taken {
             Ok(out) => out.attributes.unwrap_or_default(),
             Err(e)
@@ -451,7 +519,8 @@ impl DynamoStore {
         if old.contains_key("lk") {
             // The previous holder died half-way: what it wrote ahead must go before anything
             // is committed at the version it was writing.
-            self.clear_orphans(&plan.pk, prev, plan.first_new_event, &nonce)
+            let own: Vec<&str> = plan.history.iter().map(Self::sk_of).collect();
+            self.clear_orphans(&plan.pk, prev, plan.first_new_event, &nonce, &own)
                 .await?;
         }
         let mut batch: Vec<TxWrite> = Vec::new();
@@ -503,13 +572,15 @@ impl DynamoStore {
     }
 
     /// Removes what a dead writer wrote ahead for version `prev + 1`: items tagged with a
-    /// newer version than the record's, and history past the record's last event.
+    /// newer version than the record's, and history past the record's last event (but this
+    /// writer's own, `own`).
     async fn clear_orphans(
         &self,
         pk: &str,
         prev: u64,
         first_new_event: u64,
         nonce: &str,
+        own: &[&str],
     ) -> Result<(), StoreError> {
         let items = self
             .query(QueryArgs {
@@ -534,7 +605,13 @@ impl DynamoStore {
                 consistent: true,
             })
             .await?;
-        orphans.extend(events.iter().map(|i| key(pk, Self::sk_of(i))));
+        orphans.extend(
+            events
+                .iter()
+                .map(Self::sk_of)
+                .filter(|sk| !own.contains(sk))
+                .map(|sk| key(pk, sk)),
+        );
         for chunk in orphans.chunks(MAX_TX_ITEMS - 1) {
             let mut writes = Vec::with_capacity(chunk.len());
             for k in chunk {
@@ -573,6 +650,13 @@ impl DynamoStore {
         }
         if let Err(e) = self.delete_many(keys_to_delete).await {
             tracing::warn!("cannot remove stale items of {}: {e}", plan.pk);
+        }
+    }
+
+    /// Counts what a committed step wrote beside its items: the index entry it rewrote.
+    fn bill_index(&self, plan: &Plan) {
+        if plan.index_bytes > 0 {
+            self.metrics.add_write_units(write_units(plan.index_bytes));
         }
     }
 

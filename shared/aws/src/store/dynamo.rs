@@ -65,11 +65,9 @@ impl DynamoStore {
                 consistent: true,
             })
             .await?;
+        let blobs = blob::collect(&items)?;
         let mut events: Vec<HistoryEvent> = Vec::new();
-        for b in blob::collect(&items)?.into_values() {
-            if b.version > version {
-                continue; // written ahead by a commit that has not happened
-            }
+        for b in layout::committed_history(&meta, version, &blobs)? {
             let chunk: Vec<HistoryEvent> =
                 serde_json::from_str(&b.data).map_err(|e| AwsError::malformed("history", e))?;
             events.extend(chunk.into_iter().filter(|e| e.id < next_event));
@@ -150,6 +148,13 @@ impl ExecutionStore for DynamoStore {
         meta.insert("sum".into(), s(layout::summary(rec)?));
         meta.insert("GPK".into(), s(rec.state_machine_arn.clone()));
         meta.insert("GSK".into(), s(Self::gsi_sort_key(rec)));
+        // The index entry is a write of its own.
+        self.metrics
+            .add_write_units(crate::metrics::write_units(layout::index_entry_bytes(
+                &pk,
+                rec,
+                &layout::summary(rec)?,
+            )));
         if inline {
             return match self.put(meta, true).await? {
                 true => Ok(()),
@@ -189,13 +194,11 @@ impl ExecutionStore for DynamoStore {
         let Some((rec, extras)) = layout::assemble(&items)? else {
             return Ok(None);
         };
-        if extras.pending_outbox.is_some() || extras.lock.is_some() {
-            let mut loaded = lock(&self.loaded);
-            if loaded.len() >= LOADED_CAPACITY {
-                loaded.clear();
-            }
-            loaded.insert((arn.to_string(), rec.version), extras);
+        let mut loaded = lock(&self.loaded);
+        if loaded.len() >= LOADED_CAPACITY {
+            loaded.clear();
         }
+        loaded.insert((arn.to_string(), rec.version), extras);
         Ok(Some(rec))
     }
 
@@ -206,12 +209,34 @@ impl ExecutionStore for DynamoStore {
         events: &[HistoryEvent],
         outbox: &[Effect],
     ) -> Result<(), StoreError> {
-        let unacknowledged = self
-            .take_loaded(&rec.execution_arn, previous.version)
-            .and_then(|x| x.pending_outbox)
+        let extras = match self.take_loaded(&rec.execution_arn, previous.version) {
+            Some(x) => x,
+            // Not loaded in this process (or forgotten): what the commit needs of the META
+            // item, read again; if it has moved on, the commit would fail anyway.
+            None => {
+                let meta = self.meta(&rec.execution_arn).await?;
+                let Some((v, extras)) = meta.as_ref().map(layout::meta_extras) else {
+                    return Err(StoreError::Conflict(rec.execution_arn.clone()));
+                };
+                if v != previous.version {
+                    return Err(StoreError::Conflict(rec.execution_arn.clone()));
+                }
+                extras
+            }
+        };
+        let unacknowledged = extras
+            .pending_outbox
             .map(|(_, effects)| effects)
             .unwrap_or_default();
-        let mut plan = self.plan(previous, rec, events, outbox, unacknowledged)?;
+        let mut plan = self.plan(
+            previous,
+            rec,
+            events,
+            outbox,
+            unacknowledged,
+            extras.event_head.as_deref(),
+        )?;
+        plan.meta_attrs = extras.meta_attrs;
         plan.set_next_event(rec.next_event_id);
         let empty = plan.empty_outbox;
         self.write(plan, previous.version).await?;
@@ -389,10 +414,16 @@ impl ExecutionStore for DynamoStore {
             .update_expression("REMOVE ob, obv, obx")
             .condition_expression("obv = :v")
             .expression_attribute_values(":v", n(version))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
             .await;
-        self.metrics.add_write_units(2.0);
+        // Billed for the whole item as it was (a failed condition is billed too).
+        let old_size = match &result {
+            Ok(out) => out.attributes.as_ref().map_or(0, super::item_size),
+            Err(_) => 0,
+        };
+        self.metrics
+            .add_write_units(crate::metrics::write_units(old_size));
         match result {
             Ok(out) => {
                 let spilled = out.attributes.is_some_and(|a| a.contains_key("obx"));

@@ -6,7 +6,7 @@
 //! | state machine (latest, and every revision) | `SM#<name>` | `META`, `REV#<n>` |
 //! | execution record: status, version, outbox | `EX#<id>` | `META` |
 //! | execution input, when large | `EX#<id>` | `IN` |
-//! | history: the events of one step | `EX#<id>` | `EV#<first event id>` |
+//! | history: the events of one step | `EX#<id>` | `EV#<first event id>#<writer's nonce>` |
 //! | frame (root when large, Map/Parallel children) | `EX#<id>` | `FR#<frame path>` |
 //! | Map items of a fan-out, in chunks | `EX#<id>` | `IT#<fan-out>#<chunk>` |
 //! | results of the children that ended in one step | `EX#<id>` | `RS#<fan-out>#<version>#<part>` |
@@ -46,8 +46,22 @@ pub fn execution_pk(arn: &str) -> String {
     format!("EX#{}", resource_of(arn))
 }
 
+/// Where history items from `first_id` on start (the key of the items of the earliest layout).
 pub fn event_sk(first_id: u64) -> String {
     format!("{EVENT_PREFIX}{first_id:010}")
+}
+
+/// A history item: events from `first_id` on, written by the commit whose nonce is `nonce`.
+/// History is written ahead of the commit that makes it part of the execution, so every
+/// writer has keys of its own: a writer that loses the race never overwrites the winner's.
+pub fn event_chunk_sk(first_id: u64, nonce: &str) -> String {
+    format!("{EVENT_PREFIX}{first_id:010}#{nonce}")
+}
+
+/// Whether a history item's key is [`event_chunk_sk`]'s (or the earlier [`event_sk`]'s).
+pub fn is_event_chunk_sk(sk: &str) -> bool {
+    sk.strip_prefix(EVENT_PREFIX)
+        .is_some_and(|rest| rest.len() > 11 && rest.as_bytes()[10] == b'#')
 }
 
 pub fn frame_sk(frame: &str) -> String {
@@ -140,6 +154,9 @@ mod tests {
         let arn = "arn:aws:states:us-east-1:123456789012:execution:flow:run-1";
         assert_eq!(execution_pk(arn), "EX#execution:flow:run-1");
         assert!(event_sk(9) < event_sk(10));
+        assert!(event_sk(9) < event_chunk_sk(9, "ab") && event_chunk_sk(9, "ff") < event_sk(10));
+        assert!(is_event_chunk_sk(&event_chunk_sk(12, "0a1b")));
+        assert!(!is_event_chunk_sk(&event_sk(12)));
         assert!(items_sk(1, 2) < items_sk(1, 10));
         assert_eq!(fanout_of(&items_sk(7, 3)), Some(7));
         assert_eq!(fanout_of(&results_sk(12, 5, 0)), Some(12));

@@ -19,7 +19,7 @@ use waymark_engine::step::Effect;
 
 use super::blob::{self, Blob};
 use super::keys::{self, META};
-use super::{get_i64, get_n, get_s, Item};
+use super::{get_n, get_s, Item};
 use crate::error::AwsError;
 
 /// Inputs larger than this live in their own item, written once, not in every META write.
@@ -36,8 +36,11 @@ pub const INLINE_RECORD_BYTES: usize = 64 * 1024;
 pub struct LoadedExtras {
     /// The unacknowledged outbox and the version it belongs to.
     pub pending_outbox: Option<(u64, Vec<Effect>)>,
-    /// The write lock of a large commit: its holder's nonce and when it expires (ms).
-    pub lock: Option<(String, i64)>,
+    /// The size of each attribute of the META item (name included): an update is billed for
+    /// the whole item, the larger of before and after.
+    pub meta_attrs: HashMap<String, usize>,
+    /// The newest committed history item (`eh`), which the next one links back to.
+    pub event_head: Option<String>,
 }
 
 /// The record without its frames: what the META item holds.
@@ -81,6 +84,24 @@ pub fn summary(rec: &ExecutionRecord) -> Result<String, AwsError> {
     s.next_event_id = 0;
     s.next_fanout = 0;
     to_json(&s)
+}
+
+/// The size of an execution's entry in the byMachine index (keys, `sum` and `st`): DynamoDB
+/// bills its writes apart, whenever the item's `sum` or `st` change.
+pub fn index_entry_bytes(pk: &str, rec: &ExecutionRecord, sum: &str) -> usize {
+    let gsk = 14 + rec.name.len();
+    "PK".len()
+        + pk.len()
+        + "SK".len()
+        + META.len()
+        + "GPK".len()
+        + rec.state_machine_arn.len()
+        + "GSK".len()
+        + gsk
+        + "sum".len()
+        + sum.len()
+        + "st".len()
+        + rec.status.as_str().len()
 }
 
 /// A frame as its item holds it: a fan-out without its items and results (copied field by
@@ -185,17 +206,65 @@ pub fn assemble(items: &[Item]) -> Result<Option<(ExecutionRecord, LoadedExtras)
         }
         _ => None,
     };
-    let lock = match (get_s(meta, "lk"), get_i64(meta, "lkx")) {
-        (Some(nonce), Some(until)) => Some((nonce.to_string(), until)),
-        _ => None,
-    };
     Ok(Some((
         rec,
         LoadedExtras {
             pending_outbox,
-            lock,
+            meta_attrs: attribute_sizes(meta),
+            event_head: get_s(meta, "eh").map(str::to_string),
         },
     )))
+}
+
+/// The version of a META item and what a commit needs of it, but its outbox (which a commit
+/// without a load does not carry over).
+pub fn meta_extras(meta: &Item) -> (u64, LoadedExtras) {
+    (
+        get_n(meta, "v").unwrap_or(0),
+        LoadedExtras {
+            pending_outbox: None,
+            meta_attrs: attribute_sizes(meta),
+            event_head: get_s(meta, "eh").map(str::to_string),
+        },
+    )
+}
+
+/// The history items among `blobs` that are part of the execution whose META item is `meta`
+/// (at `version`): those reachable from its `eh` through their `pv` links, and items of the
+/// earlier layout (keyed by first event id alone) that the version covers. Items written
+/// ahead by a commit that did not happen are on no chain, and left out.
+pub fn committed_history<'a>(
+    meta: &Item,
+    version: u64,
+    blobs: &'a BTreeMap<String, Blob>,
+) -> Result<Vec<&'a Blob>, AwsError> {
+    let mut out: Vec<&Blob> = blobs
+        .iter()
+        .filter(|(sk, b)| !keys::is_event_chunk_sk(sk) && b.version <= version)
+        .map(|(_, b)| b)
+        .collect();
+    let mut at = get_s(meta, "eh");
+    while let Some(sk) = at {
+        let b = blobs
+            .get(sk)
+            .ok_or_else(|| AwsError::malformed("history", format!("its item {sk} is missing")))?;
+        out.push(b);
+        if out.len() > blobs.len() {
+            return Err(AwsError::malformed("history", "its items link in a circle"));
+        }
+        at = get_s(&b.head, "pv");
+    }
+    Ok(out)
+}
+
+/// The size DynamoDB counts for each attribute of `item`.
+pub fn attribute_sizes(item: &Item) -> HashMap<String, usize> {
+    item.iter()
+        .map(|(k, v)| {
+            let one = HashMap::from([(k.clone(), v.clone())]);
+            (k.clone(), super::item_size(&one))
+        })
+        .collect()
 }
 
 /// The live frames: the root, and every child its parent still waits for, with the items
@@ -303,4 +372,54 @@ fn fill(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+
+    fn chunk(sk: &str, version: u64, events: &str, previous: Option<&str>) -> Vec<Item> {
+        let extra = previous
+            .map(|p| vec![("pv".to_string(), AttributeValue::S(p.to_string()))])
+            .unwrap_or_default();
+        blob::items("EX#x", sk, version, events, extra, 0)
+    }
+
+    fn meta(head: &str) -> Item {
+        HashMap::from([("eh".to_string(), AttributeValue::S(head.to_string()))])
+    }
+
+    #[test]
+    fn history_is_what_the_chain_from_the_head_reaches() {
+        let (a, b) = (keys::event_chunk_sk(1, "aa"), keys::event_chunk_sk(3, "bb"));
+        // A writer that lost the race for version 2 left its own item for events 3…
+        let lost = keys::event_chunk_sk(3, "cc");
+        let mut items = chunk(&a, 1, "[1,2]", None);
+        items.extend(chunk(&b, 2, "[3]", Some(&a)));
+        items.extend(chunk(&lost, 2, "[30]", Some(&a)));
+        // …and the layout before chains had items keyed by first event id alone.
+        items.extend(chunk(&keys::event_sk(0), 0, "[0]", None));
+        let blobs = blob::collect(&items).unwrap();
+        let mut got: Vec<&str> = committed_history(&meta(&b), 2, &blobs)
+            .unwrap()
+            .into_iter()
+            .map(|b| b.data.as_str())
+            .collect();
+        got.sort();
+        assert_eq!(got, ["[0]", "[1,2]", "[3]"]);
+    }
+
+    #[test]
+    fn a_broken_chain_is_an_error_not_lost_history() {
+        let a = keys::event_chunk_sk(1, "aa");
+        let b = keys::event_chunk_sk(3, "bb");
+        let blobs = blob::collect(&chunk(&b, 2, "[3]", Some(&a))).unwrap();
+        let err = committed_history(&meta(&b), 2, &blobs).unwrap_err();
+        assert!(err.to_string().contains("is missing"), "{err}");
+        let looped = blob::collect(&chunk(&a, 1, "[1]", Some(&a))).unwrap();
+        let err = committed_history(&meta(&a), 1, &looped).unwrap_err();
+        assert!(err.to_string().contains("circle"), "{err}");
+    }
 }

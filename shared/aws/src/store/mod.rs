@@ -61,8 +61,8 @@ pub struct DynamoStore {
     /// an effect failed where the port could not say so (a notification, a parent to resume),
     /// so the outbox stays pending and is performed again on the next delivery.
     pub(crate) held_acks: Mutex<HashSet<String>>,
-    /// What the last load of an execution found beside the record (its pending outbox,
-    /// whether a stale lock is left), for the commit that follows it in this process.
+    /// What the last load of an execution found beside the record (its pending outbox, the
+    /// sizes of its META item), for the commit that follows it in this process.
     pub(crate) loaded: Mutex<HashMap<(String, u64), layout::LoadedExtras>>,
     /// Commits whose outbox was empty: their acknowledgement needs no request.
     pub(crate) empty_outboxes: Mutex<HashSet<(String, u64)>>,

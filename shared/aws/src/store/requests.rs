@@ -4,7 +4,8 @@
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
+    WriteRequest,
 };
 
 use super::{get_s, item_size, Item};
@@ -188,6 +189,57 @@ impl super::DynamoStore {
         self.metrics
             .add_write_units(write_units(old.as_ref().map_or(0, item_size)));
         Ok(old)
+    }
+
+    /// Writes items that no condition guards: one PutItem, or BatchWriteItem for several (25
+    /// a request, retrying what DynamoDB leaves unprocessed).
+    pub(crate) async fn put_many(&self, items: Vec<Item>) -> Result<(), AwsError> {
+        if items.len() <= 1 {
+            for item in items {
+                self.put(item, false).await?;
+            }
+            return Ok(());
+        }
+        for chunk in items.chunks(25) {
+            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
+            for item in chunk {
+                let p = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map_err(|e| AwsError::dynamodb("BatchWriteItem", e))?;
+                requests.push(WriteRequest::builder().put_request(p).build());
+            }
+            for attempt in 0..5 {
+                let units = requests
+                    .iter()
+                    .filter_map(|r| r.put_request.as_ref())
+                    .map(|p| write_units(item_size(&p.item)))
+                    .sum();
+                self.metrics.add_write_units(units);
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests.clone())
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::dynamodb("BatchWriteItem", sdk_message(&e)))?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if requests.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+            }
+            if !requests.is_empty() {
+                return Err(AwsError::dynamodb(
+                    "BatchWriteItem",
+                    format!("{} items left unprocessed", requests.len()),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Deletes items, 25 a request, retrying what DynamoDB leaves unprocessed a few times.
