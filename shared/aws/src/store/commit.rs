@@ -23,7 +23,7 @@ use waymark_engine::step::Effect;
 
 use super::layout::{self, strip, to_json};
 use super::requests::{QueryArgs, SkRange, TxWrite, WriteError};
-use super::{blob, get_n, item_size, key, keys, lock, n, s, DynamoStore, Item};
+use super::{blob, get_n, item_size, key, keys, lock, n, pack, s, DynamoStore, Item};
 use crate::error::AwsError;
 use crate::metrics::write_units;
 
@@ -100,9 +100,15 @@ impl DynamoStore {
         next: &ExecutionRecord,
         events: &[HistoryEvent],
         outbox: &[Effect],
-        unacknowledged: Vec<Effect>,
-        event_head: Option<&str>,
+        loaded: layout::LoadedExtras,
     ) -> Result<Plan, AwsError> {
+        let unacknowledged = loaded
+            .pending_outbox
+            .map(|(_, effects)| effects)
+            .unwrap_or_default();
+        let event_head = loaded.event_head.as_deref();
+        // Where the execution's creation put the input (its size does not change).
+        let input_inline = !loaded.meta_attrs.contains_key("inx");
         let pk = keys::execution_pk(&next.execution_arn);
         let v = next.version;
         let now = Utc::now();
@@ -118,7 +124,7 @@ impl DynamoStore {
             ended_fanouts: Vec::new(),
             empty_outbox: false,
             first_new_event: previous.next_event_id,
-            meta_attrs: HashMap::new(),
+            meta_attrs: loaded.meta_attrs,
             index_bytes: 0,
         };
         let blob_items = |sk: &str, text: &str, extra: Vec<(String, AttributeValue)>| {
@@ -126,23 +132,24 @@ impl DynamoStore {
         };
 
         // The record itself.
-        let input_inline = to_json(&next.input)?.len() <= layout::INLINE_INPUT_BYTES;
         let rec_json = to_json(&layout::shallow(next, input_inline))?;
         if rec_json.len() > layout::INLINE_RECORD_BYTES {
             plan.fresh
                 .extend(blob_items(&keys::record_sk(v), &rec_json, vec![]));
             plan.set.push(("rcv", n(v)));
+            // What a recovery scan names the execution by, with the record elsewhere.
+            plan.set.push(("arn", s(next.execution_arn.clone())));
             plan.remove.push("rec");
         } else {
-            plan.set.push(("rec", s(rec_json)));
-            plan.remove.push("rcv");
+            plan.set.push(("rec", pack::attr(&rec_json)));
+            plan.remove.extend(["rcv", "arn"]);
         }
         plan.set.push(("v", n(v)));
         if previous.status != next.status || previous.redrive_count != next.redrive_count {
             let sum = layout::summary(next)?;
             plan.index_bytes = layout::index_entry_bytes(&pk, next, &sum);
             plan.set.push(("st", s(next.status.as_str())));
-            plan.set.push(("sum", s(sum)));
+            plan.set.push(("sum", pack::attr(&sum)));
             match next.stop_time.filter(|_| next.status.is_terminal()) {
                 Some(stop) => plan
                     .set
@@ -161,7 +168,7 @@ impl DynamoStore {
             .is_some_and(|j| j.len() > layout::INLINE_ROOT_BYTES);
         match &next_root {
             Some(j) if j.len() <= layout::INLINE_ROOT_BYTES => {
-                plan.set.push(("root", s(j.clone())));
+                plan.set.push(("root", pack::attr(j)));
                 if prev_root_separate {
                     plan.cleanup.push(key(&pk, keys::frame_sk("")));
                 }
@@ -299,7 +306,7 @@ impl DynamoStore {
             let text = to_json(&all)?;
             plan.set.push(("obv", n(v)));
             if text.len() <= layout::INLINE_OUTBOX_BYTES {
-                plan.set.push(("ob", s(text)));
+                plan.set.push(("ob", pack::attr(&text)));
                 plan.remove.push("obx");
             } else {
                 plan.fresh

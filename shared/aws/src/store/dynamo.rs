@@ -14,7 +14,7 @@ use waymark_engine::step::Effect;
 
 use super::layout::{self, to_json};
 use super::requests::{QueryArgs, SkRange};
-use super::{blob, get_n, get_s, key, keys, lock, n, s, DynamoStore, Item};
+use super::{blob, get_n, get_s, key, keys, lock, n, pack, s, DynamoStore, Item};
 use crate::error::{sdk_message, AwsError};
 use crate::metrics::read_units;
 
@@ -85,8 +85,8 @@ impl DynamoStore {
         let Some(version) = get_n(meta, "obv") else {
             return Ok(None);
         };
-        let text = match get_s(meta, "ob") {
-            Some(t) => t.to_string(),
+        let text = match pack::text("outbox", meta, "ob")? {
+            Some(t) => t,
             None => {
                 let items = self
                     .query(QueryArgs {
@@ -140,12 +140,14 @@ impl ExecutionStore for DynamoStore {
         let input = to_json(&rec.input)?;
         let inline = input.len() <= layout::INLINE_INPUT_BYTES;
         let mut meta = key(&pk, keys::META);
-        meta.insert("arn".into(), s(rec.execution_arn.clone()));
         meta.insert("v".into(), n(rec.version));
         meta.insert("ne".into(), n(rec.next_event_id));
-        meta.insert("rec".into(), s(to_json(&layout::shallow(rec, inline))?));
+        meta.insert(
+            "rec".into(),
+            pack::attr(&to_json(&layout::shallow(rec, inline))?),
+        );
         meta.insert("st".into(), s(rec.status.as_str()));
-        meta.insert("sum".into(), s(layout::summary(rec)?));
+        meta.insert("sum".into(), pack::attr(&layout::summary(rec)?));
         meta.insert("GPK".into(), s(rec.state_machine_arn.clone()));
         meta.insert("GSK".into(), s(Self::gsi_sort_key(rec)));
         // The index entry is a write of its own.
@@ -224,19 +226,7 @@ impl ExecutionStore for DynamoStore {
                 extras
             }
         };
-        let unacknowledged = extras
-            .pending_outbox
-            .map(|(_, effects)| effects)
-            .unwrap_or_default();
-        let mut plan = self.plan(
-            previous,
-            rec,
-            events,
-            outbox,
-            unacknowledged,
-            extras.event_head.as_deref(),
-        )?;
-        plan.meta_attrs = extras.meta_attrs;
+        let mut plan = self.plan(previous, rec, events, outbox, extras)?;
         plan.set_next_event(rec.next_event_id);
         let empty = plan.empty_outbox;
         self.write(plan, previous.version).await?;
@@ -323,10 +313,10 @@ impl ExecutionStore for DynamoStore {
             self.metrics
                 .add_read_units(read_units(page.iter().map(super::item_size).sum()) / 2.0);
             for item in &page {
-                let Some(sum) = get_s(item, "sum") else {
+                let Some(sum) = pack::text("execution summary", item, "sum")? else {
                     continue;
                 };
-                let mut rec: ExecutionRecord = serde_json::from_str(sum)
+                let mut rec: ExecutionRecord = serde_json::from_str(&sum)
                     .map_err(|e| AwsError::malformed("execution summary", e))?;
                 if let Some(st) = get_s(item, "st") {
                     rec.status = serde_json::from_value(serde_json::json!(st))
@@ -383,11 +373,11 @@ impl ExecutionStore for DynamoStore {
                 .await
                 .map_err(|e| AwsError::dynamodb("Scan", sdk_message(&e)))?;
             for item in page.items.unwrap_or_default() {
-                let Some(arn) = get_s(&item, "arn") else {
+                let Some(arn) = execution_arn_of(&item)? else {
                     continue;
                 };
-                if let Some((_, effects)) = self.outbox_of(arn, &item).await? {
-                    out.push((arn.to_string(), effects));
+                if let Some((_, effects)) = self.outbox_of(&arn, &item).await? {
+                    out.push((arn, effects));
                 }
             }
             match page.last_evaluated_key {
@@ -465,4 +455,18 @@ impl ExecutionStore for DynamoStore {
         };
         Ok(self.outbox_of(arn, &meta).await?)
     }
+}
+
+/// The execution a META item is the record of: its own `arn` when the record lives in an item
+/// of its own, else the record's.
+fn execution_arn_of(meta: &Item) -> Result<Option<String>, AwsError> {
+    if let Some(arn) = get_s(meta, "arn") {
+        return Ok(Some(arn.to_string()));
+    }
+    let Some(text) = pack::text("execution record", meta, "rec")? else {
+        return Ok(None);
+    };
+    let rec: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| AwsError::malformed("execution record", e))?;
+    Ok(rec["execution_arn"].as_str().map(str::to_string))
 }

@@ -19,11 +19,12 @@ use waymark_engine::step::Effect;
 
 use super::blob::{self, Blob};
 use super::keys::{self, META};
-use super::{get_n, get_s, Item};
+use super::{get_n, get_s, pack, Item};
 use crate::error::AwsError;
 
-/// Inputs larger than this live in their own item, written once, not in every META write.
-pub const INLINE_INPUT_BYTES: usize = 8 * 1024;
+/// Inputs larger than this live in their own item, written once, not in every META write
+/// (every write is billed for the whole item).
+pub const INLINE_INPUT_BYTES: usize = 1024;
 /// A root frame larger than this gets an item of its own.
 pub const INLINE_ROOT_BYTES: usize = 16 * 1024;
 /// An outbox larger than this gets an item of its own.
@@ -176,9 +177,8 @@ pub fn assemble(items: &[Item]) -> Result<Option<(ExecutionRecord, LoadedExtras)
             .get(&keys::record_sk(rv))
             .map(|b| b.data.as_str())
             .ok_or_else(|| AwsError::malformed("execution item", "its record item is missing"))?,
-        None => {
-            get_s(meta, "rec").ok_or_else(|| AwsError::malformed("execution item", "no record"))?
-        }
+        None => &pack::text("execution record", meta, "rec")?
+            .ok_or_else(|| AwsError::malformed("execution item", "no record"))?,
     };
     let mut rec: ExecutionRecord = from_json("execution record", rec_text)?;
     rec.version = version;
@@ -194,10 +194,10 @@ pub fn assemble(items: &[Item]) -> Result<Option<(ExecutionRecord, LoadedExtras)
     }
     let pending_outbox = match (
         get_n(meta, "obv"),
-        get_s(meta, "ob"),
+        pack::text("outbox", meta, "ob")?,
         meta.contains_key("obx"),
     ) {
-        (Some(v), Some(text), _) => Some((v, from_json("outbox", text)?)),
+        (Some(v), Some(text), _) => Some((v, from_json("outbox", &text)?)),
         (Some(v), None, true) => {
             let b = blobs.get(&keys::outbox_sk(v)).ok_or_else(|| {
                 AwsError::malformed("execution item", "its outbox item is missing")
@@ -276,8 +276,8 @@ fn frames(
 ) -> Result<BTreeMap<String, Frame>, AwsError> {
     let visible = |b: &&Blob| b.version <= version;
     let mut candidates: BTreeMap<String, Frame> = BTreeMap::new();
-    let root_inline = get_s(meta, "root");
-    if let Some(text) = root_inline {
+    let root_inline = pack::text("frame", meta, "root")?;
+    if let Some(text) = &root_inline {
         candidates.insert(String::new(), from_json("frame", text)?);
     }
     let mut items: HashMap<u64, Vec<(usize, Vec<Value>)>> = HashMap::new();

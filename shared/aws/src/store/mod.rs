@@ -15,6 +15,7 @@ mod dynamo;
 pub mod keys;
 mod layout;
 mod machines;
+mod pack;
 mod requests;
 
 use std::collections::{HashMap, HashSet};
