@@ -146,16 +146,20 @@ impl DynamoStore {
         }
         plan.set.push(("v", n(v)));
         if previous.status != next.status || previous.redrive_count != next.redrive_count {
-            let sum = layout::summary(next)?;
-            plan.index_bytes = layout::index_entry_bytes(&pk, next, &sum);
             plan.set.push(("st", s(next.status.as_str())));
-            plan.set.push(("sum", pack::attr(&sum)));
-            match next.stop_time.filter(|_| next.status.is_terminal()) {
-                Some(stop) => plan
-                    .set
-                    .push(("ttl", n((stop + self.options.retention).timestamp()))),
+            let ttl = next
+                .stop_time
+                .filter(|_| next.status.is_terminal())
+                .map(|stop| (stop + self.options.retention).timestamp());
+            match ttl {
+                Some(ttl) => plan.set.push(("ttl", n(ttl))),
                 None => plan.remove.push("ttl"),
             }
+            let index = layout::index_item(&pk, next, ttl)?;
+            plan.index_bytes = layout::index_entry_bytes(&index);
+            plan.mutable.push(index);
+            // Executions created before the index had an item of its own.
+            plan.remove.extend(["GPK", "GSK", "sum"]);
         }
 
         // Frames: only those that changed.

@@ -41,14 +41,6 @@ impl DynamoStore {
         self.get(key(keys::execution_pk(arn), keys::META)).await
     }
 
-    fn gsi_sort_key(rec: &ExecutionRecord) -> String {
-        format!(
-            "{:013}#{}",
-            rec.start_time.timestamp_millis().max(0),
-            rec.name
-        )
-    }
-
     /// Every committed event of an execution, in order.
     async fn events(&self, arn: &str) -> Result<Vec<HistoryEvent>, AwsError> {
         let Some(meta) = self.meta(arn).await? else {
@@ -147,23 +139,15 @@ impl ExecutionStore for DynamoStore {
             pack::attr(&to_json(&layout::shallow(rec, inline))?),
         );
         meta.insert("st".into(), s(rec.status.as_str()));
-        meta.insert("sum".into(), pack::attr(&layout::summary(rec)?));
-        meta.insert("GPK".into(), s(rec.state_machine_arn.clone()));
-        meta.insert("GSK".into(), s(Self::gsi_sort_key(rec)));
+        if !inline {
+            meta.insert("inx".into(), AttributeValue::Bool(true));
+        }
+        let index = layout::index_item(&pk, rec, None)?;
         // The index entry is a write of its own.
         self.metrics
             .add_write_units(crate::metrics::write_units(layout::index_entry_bytes(
-                &pk,
-                rec,
-                &layout::summary(rec)?,
+                &index,
             )));
-        if inline {
-            return match self.put(meta, true).await? {
-                true => Ok(()),
-                false => Err(StoreError::AlreadyExists(rec.execution_arn.clone())),
-            };
-        }
-        meta.insert("inx".into(), AttributeValue::Bool(true));
         let expires = self.item_expiry(chrono::Utc::now());
         let mut writes = Vec::new();
         let bytes = super::item_size(&meta);
@@ -179,8 +163,11 @@ impl ExecutionStore for DynamoStore {
                 .build(),
             bytes,
         });
-        for item in blob::items(&pk, keys::INPUT, 0, &input, vec![], expires) {
-            writes.push(self.tx_put(item)?);
+        writes.push(self.tx_put(index)?);
+        if !inline {
+            for item in blob::items(&pk, keys::INPUT, 0, &input, vec![], expires) {
+                writes.push(self.tx_put(item)?);
+            }
         }
         match self.transact(writes).await {
             Ok(()) => Ok(()),

@@ -6,6 +6,7 @@
 //! | state machine (latest, and every revision) | `SM#<name>` | `META`, `REV#<n>` |
 //! | execution record: status, version, outbox | `EX#<id>` | `META` |
 //! | execution input, when large | `EX#<id>` | `IN` |
+//! | its entry in the `byMachine` index (ListExecutions) | `EX#<id>` | `IX` |
 //! | history: the events of one step | `EX#<id>` | `EV#<first event id>#<writer's nonce>` |
 //! | frame (root when large, Map/Parallel children) | `EX#<id>` | `FR#<frame path>` |
 //! | Map items of a fan-out, in chunks | `EX#<id>` | `IT#<fan-out>#<chunk>` |
@@ -26,6 +27,9 @@ use sha2::{Digest, Sha256};
 
 pub const META: &str = "META";
 pub const INPUT: &str = "IN";
+/// The item that puts an execution in the `byMachine` index: apart from META, so that the
+/// steps that do not change the status (most) do not carry the listing's copy of the record.
+pub const INDEX: &str = "IX";
 pub const FRAME_PREFIX: &str = "FR#";
 pub const EVENT_PREFIX: &str = "EV#";
 pub const ITEMS_PREFIX: &str = "IT#";

@@ -87,22 +87,31 @@ pub fn summary(rec: &ExecutionRecord) -> Result<String, AwsError> {
     to_json(&s)
 }
 
-/// The size of an execution's entry in the byMachine index (keys, `sum` and `st`): DynamoDB
-/// bills its writes apart, whenever the item's `sum` or `st` change.
-pub fn index_entry_bytes(pk: &str, rec: &ExecutionRecord, sum: &str) -> usize {
-    let gsk = 14 + rec.name.len();
-    "PK".len()
-        + pk.len()
-        + "SK".len()
-        + META.len()
-        + "GPK".len()
-        + rec.state_machine_arn.len()
-        + "GSK".len()
-        + gsk
-        + "sum".len()
-        + sum.len()
-        + "st".len()
-        + rec.status.as_str().len()
+/// The item that lists an execution in the `byMachine` index: written when the execution is
+/// created and whenever its summary changes (status, redrive), with the META item.
+pub fn index_item(pk: &str, rec: &ExecutionRecord, ttl: Option<i64>) -> Result<Item, AwsError> {
+    let mut item = super::key(pk, keys::INDEX);
+    item.insert("GPK".into(), super::s(rec.state_machine_arn.clone()));
+    item.insert(
+        "GSK".into(),
+        super::s(format!(
+            "{:013}#{}",
+            rec.start_time.timestamp_millis().max(0),
+            rec.name
+        )),
+    );
+    item.insert("st".into(), super::s(rec.status.as_str()));
+    item.insert("sum".into(), pack::attr(&summary(rec)?));
+    if let Some(ttl) = ttl {
+        item.insert("ttl".into(), super::n(ttl));
+    }
+    Ok(item)
+}
+
+/// What DynamoDB bills for writing `item`'s entry in the `byMachine` index: the item's keys,
+/// the index's keys and the attributes it projects (`sum`, `st`), all of which it has.
+pub fn index_entry_bytes(item: &Item) -> usize {
+    super::item_size(item) - item.get("ttl").map_or(0, |_| "ttl".len() + 6)
 }
 
 /// A frame as its item holds it: a fan-out without its items and results (copied field by
