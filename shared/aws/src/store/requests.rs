@@ -191,8 +191,7 @@ impl super::DynamoStore {
         Ok(old)
     }
 
-    /// Writes items that no condition guards: one PutItem, or BatchWriteItem for several (25
-    /// a request, retrying what DynamoDB leaves unprocessed).
+    /// Writes items that no condition guards: one PutItem, or BatchWriteItem for several.
     pub(crate) async fn put_many(&self, items: Vec<Item>) -> Result<(), AwsError> {
         if items.len() <= 1 {
             for item in items {
@@ -200,20 +199,44 @@ impl super::DynamoStore {
             }
             return Ok(());
         }
-        for chunk in items.chunks(25) {
-            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
-            for item in chunk {
-                let p = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .map_err(|e| AwsError::dynamodb("BatchWriteItem", e))?;
-                requests.push(WriteRequest::builder().put_request(p).build());
-            }
+        let mut requests = Vec::with_capacity(items.len());
+        for item in items {
+            let p = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| AwsError::dynamodb("BatchWriteItem", e))?;
+            requests.push(WriteRequest::builder().put_request(p).build());
+        }
+        self.batch_write(requests).await
+    }
+
+    /// Deletes items by key.
+    pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), AwsError> {
+        let mut requests = Vec::with_capacity(keys.len());
+        for k in keys {
+            let d = DeleteRequest::builder()
+                .set_key(Some(k))
+                .build()
+                .map_err(|e| AwsError::dynamodb("BatchWriteItem", e))?;
+            requests.push(WriteRequest::builder().delete_request(d).build());
+        }
+        self.batch_write(requests).await
+    }
+
+    /// BatchWriteItem, 25 requests at a time, retrying what DynamoDB leaves unprocessed a few
+    /// times with back-off; an error if some are still left.
+    async fn batch_write(&self, all: Vec<WriteRequest>) -> Result<(), AwsError> {
+        for chunk in all.chunks(25) {
+            let mut requests = chunk.to_vec();
             for attempt in 0..5 {
+                // A put is billed for its item; a delete, at least one unit.
                 let units = requests
                     .iter()
-                    .filter_map(|r| r.put_request.as_ref())
-                    .map(|p| write_units(item_size(&p.item)))
+                    .map(|r| {
+                        r.put_request
+                            .as_ref()
+                            .map_or(1.0, |p| write_units(item_size(&p.item)))
+                    })
                     .sum();
                 self.metrics.add_write_units(units);
                 let out = self
@@ -235,41 +258,8 @@ impl super::DynamoStore {
             if !requests.is_empty() {
                 return Err(AwsError::dynamodb(
                     "BatchWriteItem",
-                    format!("{} items left unprocessed", requests.len()),
+                    format!("{} requests left unprocessed", requests.len()),
                 ));
-            }
-        }
-        Ok(())
-    }
-
-    /// Deletes items, 25 a request, retrying what DynamoDB leaves unprocessed a few times.
-    pub(crate) async fn delete_many(&self, keys: Vec<Item>) -> Result<(), AwsError> {
-        for chunk in keys.chunks(25) {
-            let mut requests: Vec<WriteRequest> = Vec::with_capacity(chunk.len());
-            for k in chunk {
-                let d = DeleteRequest::builder()
-                    .set_key(Some(k.clone()))
-                    .build()
-                    .map_err(|e| AwsError::dynamodb("BatchWriteItem", e))?;
-                requests.push(WriteRequest::builder().delete_request(d).build());
-            }
-            for attempt in 0..5 {
-                self.metrics.add_write_units(requests.len() as f64);
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests.clone())
-                    .send()
-                    .await
-                    .map_err(|e| AwsError::dynamodb("BatchWriteItem", sdk_message(&e)))?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if requests.is_empty() {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
             }
         }
         Ok(())
