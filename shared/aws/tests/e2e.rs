@@ -1,14 +1,28 @@
 //! Waymark on AWS end to end, against a moto server: executions started through the API
 //! function's handler with API Gateway events, advanced by the stepper's handler with the
 //! messages the test receives from the step queue, Lambda tasks served by a local Invoke
-//! endpoint. Every test adds what it spent to the suite's cost count
+//! endpoint. Every scenario adds what it spent to the suite's cost count
 //! (`target/waymark-aws-costs.json`; `cargo run -p waymark-infra -- costs` prints it).
 
 #![recursion_limit = "256"]
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextMut;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::config_bag::ConfigBag;
+use waymark_aws::store::{DynamoStore, StoreOptions};
+use waymark_aws::Metrics;
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::ports::ExecutionStore;
 
 use common::Harness;
 use serde_json::{json, Value};
@@ -1142,4 +1156,92 @@ async fn approvals_are_off_without_a_key() {
         Some("States.Runtime"),
         "no $$.Task.Approval to read"
     );
+}
+
+/// Turns the response of the first successful write after it is armed into a 500, as a lost
+/// response looks to the SDK: it sends the request again, and the retry's condition fails
+/// against the write its first attempt made.
+#[derive(Debug, Clone)]
+struct LoseOneResponse(Arc<AtomicBool>);
+
+impl Intercept for LoseOneResponse {
+    fn name(&self) -> &'static str {
+        "LoseOneResponse"
+    }
+
+    fn modify_before_deserialization(
+        &self,
+        context: &mut BeforeDeserializationInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let write = cfg
+            .load::<Metadata>()
+            .is_some_and(|m| matches!(m.name(), "UpdateItem" | "TransactWriteItems"));
+        if write && context.response().status().is_success() && self.0.swap(false, Ordering::SeqCst)
+        {
+            *context.response_mut().status_mut() = StatusCode::try_from(500u16)?;
+        }
+        Ok(())
+    }
+}
+
+/// A commit that landed is never undone because its answer was lost: its history (written
+/// ahead, under the writer's own keys) stays, and the step is reported done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_whose_answer_was_lost_stands() {
+    let Some(h) = Harness::start("a_commit_whose_answer_was_lost_stands", 900).await else {
+        return;
+    };
+    h.machine(
+        "patient",
+        json!({"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 600, "End": true}}}),
+    )
+    .await;
+    let arn = h.start_execution("patient", json!({"n": 1})).await;
+    let lose = Arc::new(AtomicBool::new(false));
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&h.sdk)
+            .interceptor(LoseOneResponse(lose.clone()))
+            .build(),
+    );
+    let store = DynamoStore::new(
+        client,
+        h.env["WAYMARK_TABLE"].clone(),
+        Metrics::new(),
+        StoreOptions::default(),
+    );
+    let before = store
+        .load(&arn)
+        .await
+        .expect("load")
+        .expect("the execution");
+    let events_before = h.history(&arn).await;
+
+    let mut next = before.clone();
+    next.version += 1;
+    next.next_event_id += 1;
+    let mut details = serde_json::Map::new();
+    details.insert(
+        "stateExitedEventDetails".into(),
+        json!({"name": "Nap", "output": "{\"n\":1}"}),
+    );
+    let event = HistoryEvent {
+        timestamp: chrono::Utc::now(),
+        event_type: "WaitStateExited".into(),
+        id: before.next_event_id,
+        previous_event_id: before.next_event_id - 1,
+        details,
+    };
+    lose.store(true, Ordering::SeqCst);
+    store
+        .commit(&before, &next, std::slice::from_ref(&event), &[])
+        .await
+        .expect("the commit landed; its lost answer does not make it a conflict");
+    assert!(!lose.load(Ordering::SeqCst), "the answer was lost");
+
+    let history = h.history(&arn).await;
+    assert_eq!(history.len(), events_before.len() + 1, "{history:?}");
+    assert_eq!(history.last().map(|e| e.id), Some(event.id));
+    assert_eq!(h.record(&arn).await.version, next.version);
 }

@@ -93,6 +93,15 @@ impl Plan {
     }
 }
 
+/// What a commit reported as lost turns out to be.
+enum Landed {
+    Yes,
+    No,
+    /// Newer commits stand on top: whether one of them links to this one is not known
+    /// without reading the history.
+    Unknown,
+}
+
 impl DynamoStore {
     pub(super) fn plan(
         &self,
@@ -332,6 +341,17 @@ impl DynamoStore {
                 Ok(())
             }
             Err(StoreError::Conflict(pk)) => {
+                match self.landed_after_all(&plan, prev).await? {
+                    Landed::Yes => {
+                        // A retried request met its own first, successful attempt.
+                        self.bill_index(&plan);
+                        self.after_commit(plan).await;
+                        return Ok(());
+                    }
+                    // Later commits may link to it: it stays until its TTL.
+                    Landed::Unknown => return Err(StoreError::Conflict(pk)),
+                    Landed::No => {}
+                }
                 // Nothing links to this history: it only costs reads until it is gone.
                 let keys: Vec<Item> = plan
                     .history
@@ -345,6 +365,31 @@ impl DynamoStore {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether a commit reported as lost landed after all: an SDK retry of a request whose
+    /// first attempt succeeded fails its own condition. The step's newest history item, under
+    /// this writer's own key, is what the META item names if it did; deleting that history
+    /// would break the execution's chain.
+    async fn landed_after_all(&self, plan: &Plan, prev: u64) -> Result<Landed, StoreError> {
+        let own_head = plan.set.iter().find_map(|(k, v)| match v {
+            AttributeValue::S(sk) if *k == "eh" => Some(sk.as_str()),
+            _ => None,
+        });
+        let Some(own_head) = own_head else {
+            return Ok(Landed::No);
+        };
+        let Some(meta) = self.get(key(&plan.pk, keys::META)).await? else {
+            return Ok(Landed::No);
+        };
+        let version = get_n(&meta, "v").unwrap_or(0);
+        Ok(if super::get_s(&meta, "eh") == Some(own_head) {
+            Landed::Yes
+        } else if version > prev + 1 {
+            Landed::Unknown
+        } else {
+            Landed::No
+        })
     }
 
     /// Writes all of `plan` but its history, if the stored version is still `prev`.
