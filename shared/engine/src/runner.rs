@@ -146,11 +146,38 @@ where
         let name = name
             .map(str::to_string)
             .unwrap_or_else(|| self.ids.execution_name());
+        let rec = self.new_execution(sm, name, input, test_case);
+        let arn = rec.execution_arn.clone();
+        match self.store.create(&rec).await {
+            Ok(()) => {}
+            Err(StoreError::AlreadyExists(a)) => match self.store.load(&arn).await? {
+                // A create sent again after its answer was lost finds its own record, not yet
+                // stepped: the start goes on (its first step commits at most once).
+                Some(found)
+                    if found.version == 0
+                        && found.status == Status::Running
+                        && found.input == rec.input => {}
+                _ => return Err(EngineError::ExecutionAlreadyExists(a)),
+            },
+            Err(e) => return Err(e.into()),
+        }
+        self.notifier.status_changed(&rec).await;
+        self.deliver(&arn, Signal::Start).await?;
+        Ok(self.store.load(&arn).await?.unwrap_or(rec))
+    }
+
+    /// The record of an execution about to start: version 0, no step taken.
+    pub(crate) fn new_execution(
+        &self,
+        sm: &StateMachine,
+        name: String,
+        input: Value,
+        test_case: Option<&str>,
+    ) -> ExecutionRecord {
         let express_id =
             (sm.machine_type == MachineType::Express).then(|| self.ids.execution_name());
-        let arn = self.config.execution_arn(sm, &name, express_id.as_deref());
-        let rec = ExecutionRecord {
-            execution_arn: arn.clone(),
+        ExecutionRecord {
+            execution_arn: self.config.execution_arn(sm, &name, express_id.as_deref()),
             name,
             state_machine_arn: sm.arn.clone(),
             state_machine_name: sm.name.clone(),
@@ -170,17 +197,7 @@ where
             frames: Default::default(),
             redrive_point: None,
             test_case: test_case.map(str::to_string),
-        };
-        match self.store.create(&rec).await {
-            Ok(()) => {}
-            Err(StoreError::AlreadyExists(a)) => {
-                return Err(EngineError::ExecutionAlreadyExists(a))
-            }
-            Err(e) => return Err(e.into()),
         }
-        self.notifier.status_changed(&rec).await;
-        self.deliver(&arn, Signal::Start).await?;
-        Ok(self.store.load(&arn).await?.unwrap_or(rec))
     }
 
     /// Applies one signal to an execution: one step, committed at most once.

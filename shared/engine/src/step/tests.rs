@@ -790,3 +790,52 @@ fn recovery_performs_unacknowledged_effects_again() {
         assert_eq!(e.recover().await.unwrap(), 0);
     });
 }
+
+/// A StartExecution sent again after the store's answer to its create was lost finds the
+/// record it made, not yet stepped, and starts it; anything else under the name is taken.
+#[test]
+fn a_start_whose_create_answer_was_lost_goes_on() {
+    use crate::runner::EngineError;
+    let (e, _) = engine(Box::new(|_, _| {
+        TaskOutcome::Failed(Failure::new("NoTasks", "none"))
+    }));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        // The first attempt's create landed; its answer did not.
+        let made = e.new_execution(&sm, "again".into(), json!({"a": 1}), None);
+        e.store.create(&made).await.unwrap();
+        let started = e
+            .start_execution(&sm, Some("again"), json!({"a": 1}))
+            .await
+            .expect("the start goes on");
+        assert_eq!(started.execution_arn, made.execution_arn);
+        let done = run_until_settled(&e, &started.execution_arn).await.unwrap();
+        assert_eq!(done.status, Status::Succeeded);
+        let history = e.store.history(&done.execution_arn).await.unwrap();
+        assert_eq!(
+            types(&history),
+            [
+                "ExecutionStarted",
+                "PassStateEntered",
+                "PassStateExited",
+                "ExecutionSucceeded"
+            ]
+        );
+        // Stepped already, or with another input: the name is taken.
+        let again = e.start_execution(&sm, Some("again"), json!({"a": 1})).await;
+        assert!(matches!(again, Err(EngineError::ExecutionAlreadyExists(_))));
+        let other = e.new_execution(&sm, "other".into(), json!({"a": 1}), None);
+        e.store.create(&other).await.unwrap();
+        let different = e.start_execution(&sm, Some("other"), json!({"a": 2})).await;
+        assert!(matches!(
+            different,
+            Err(EngineError::ExecutionAlreadyExists(_))
+        ));
+    });
+}
