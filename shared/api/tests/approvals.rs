@@ -213,6 +213,15 @@ async fn get_shows_post_decides_and_the_execution_goes_on() {
     let (code, page) = s.get(&url).await;
     assert_eq!(code, StatusCode::OK, "{page}");
     assert!(page.contains("Approval requested") && page.contains("conference &lt;travel&gt;"));
+    // The form posts back to the link's own path, under whatever prefix it was served.
+    let id = url
+        .split("/approvals/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    assert!(page.contains(&format!("action=\"{id}?exp=")), "{page}");
     // Looking changes nothing.
     s.get(&url).await;
     assert_eq!(s.status(&arn).await.0, Status::Running);

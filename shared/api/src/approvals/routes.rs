@@ -196,8 +196,10 @@ async fn show<B: Backend, A: ApprovalStore>(
         .get(&record.task.frame)
         .map(|f| format_millis(f.entered_time))
         .unwrap_or_default();
+    // Relative to the page (`…/approvals/{id}`), so that the form posts back through
+    // whatever prefix the page was reached by: an API stage, a custom domain's base path.
     let action = format!(
-        "/approvals/{id}?exp={}&sig={}",
+        "{id}?exp={}&sig={}",
         q.exp.unwrap_or_default(),
         q.sig.as_deref().unwrap_or_default()
     );
