@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
-    Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler, StateMachine,
-    StateMachineStore, StoreError, TagStore, Tasks,
+    ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler,
+    StateMachine, StateMachineStore, StoreError, TagStore, Tasks,
 };
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
@@ -154,7 +154,12 @@ pub async fn poll_until_ended<B: Backend + ?Sized>(
 
 impl<S, Q, T, N, C, I> Backend for Engine<S, Q, T, N, C, I>
 where
-    S: ExecutionStore + StateMachineStore + TagStore + 'static,
+    S: ExecutionStore
+        + StateMachineStore
+        + TagStore
+        + ChildWaitStore
+        + waymark_engine::approval::ApprovalStore
+        + 'static,
     Q: Scheduler + 'static,
     T: Tasks + 'static,
     N: Notifier + 'static,

@@ -175,7 +175,12 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::InternalFailure(e.to_string())
+        match e {
+            StoreError::InvalidPageToken(t) => {
+                ApiError::InvalidToken(format!("Invalid Token: '{t}'"))
+            }
+            e => ApiError::InternalFailure(e.to_string()),
+        }
     }
 }
 
@@ -237,8 +242,12 @@ mod tests {
                 "ExecutionNotRedrivable",
             ),
             (
-                EngineError::Store(StoreError::Backend("disk".into())),
+                EngineError::Store(StoreError::transient("disk", "full")),
                 "InternalFailure",
+            ),
+            (
+                EngineError::Store(StoreError::InvalidPageToken("x".into())),
+                "InvalidToken",
             ),
         ];
         for (engine, name) in cases {

@@ -11,9 +11,8 @@
 //!   when approvals are on ([`crate::approvals`]).
 //!
 //! Steps the API takes (starting, answering a task, stopping, redriving) are not redelivered
-//! by any queue if the function dies between a commit and its effects, so before each the API
-//! queues a delayed settle message for the execution: the stepper then performs whatever was
-//! left unacknowledged (usually nothing).
+//! by any queue if the function dies between a commit and its effects: the engine queues a
+//! delayed settle message before each ([`crate::scheduler::SqsScheduler`]'s `settle_later`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -37,9 +36,8 @@ use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, EngineError, TaskAnswer};
 
 use crate::home::Home;
-use crate::message::StepMessage;
 
-/// The engine as the API sees it, with the settle message before each step it takes.
+/// The engine as the API sees it.
 pub struct AwsBackend {
     home: Arc<Home>,
 }
@@ -47,18 +45,6 @@ pub struct AwsBackend {
 impl AwsBackend {
     pub fn new(home: Arc<Home>) -> Self {
         AwsBackend { home }
-    }
-
-    /// Queues the safety net for a step about to be taken on `arn`.
-    async fn settle_later(&self, arn: &str) -> Result<(), EngineError> {
-        let message = StepMessage::Settle {
-            arn: arn.to_string(),
-        };
-        self.home
-            .scheduler
-            .send(&message, self.home.config.settle_delay.min(900))
-            .await
-            .map_err(|e| EngineError::Store(e.into()))
     }
 }
 
@@ -70,7 +56,7 @@ impl Backend for AwsBackend {
     }
 
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        self.home.engine.now()
     }
 
     fn create_state_machine(&self, sm: &StateMachine) -> impl Future<Output = R<()>> + Send {
@@ -105,66 +91,52 @@ impl Backend for AwsBackend {
         self.home.store.list_state_machines(max, next_token)
     }
 
-    async fn start_execution(
+    fn start_execution(
         &self,
         sm: &StateMachine,
         name: Option<&str>,
         input: Value,
         test_case: Option<&str>,
-    ) -> Result<ExecutionRecord, EngineError> {
-        let engine = &self.home.engine;
-        let standard = sm.machine_type == waymark_asl::parse::MachineType::Standard;
-        // The name decides the ARN, which the settle message needs before the start.
-        let name = match name {
-            Some(n) => n.to_string(),
-            None => waymark_engine::ports::Ids::execution_name(&engine.ids),
-        };
-        if standard {
-            let arn = engine.config.execution_arn(sm, &name, None);
-            self.settle_later(&arn).await?;
-        }
-        engine
-            .start_execution_with(sm, Some(&name), input, test_case)
-            .await
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
+        self.home
+            .engine
+            .start_execution_with(sm, name, input, test_case)
     }
 
     fn execution(&self, arn: &str) -> impl Future<Output = R<Option<ExecutionRecord>>> + Send {
         self.home.store.load(arn)
     }
 
-    async fn stop_execution(
+    fn stop_execution(
         &self,
         arn: &str,
         error: Option<String>,
         cause: Option<String>,
-    ) -> Result<ExecutionRecord, EngineError> {
-        self.settle_later(arn).await?;
-        self.home.engine.stop(arn, error, cause).await
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
+        self.home.engine.stop(arn, error, cause)
     }
 
-    async fn redrive_execution(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
-        self.settle_later(arn).await?;
-        self.home.engine.redrive(arn).await
+    fn redrive_execution(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<ExecutionRecord, EngineError>> + Send {
+        self.home.engine.redrive(arn)
     }
 
-    async fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<(), EngineError> {
-        let Some(task) = self.home.store.find_task(token).await? else {
-            return Err(EngineError::TaskDoesNotExist);
-        };
-        self.settle_later(&task.execution_arn).await?;
-        self.home
-            .engine
-            .answer_task_ref(task, Some(token), answer)
-            .await
+    fn answer_task(
+        &self,
+        token: &str,
+        answer: TaskAnswer,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.home.engine.answer_task(token, answer)
     }
 
-    async fn answer_task_ref(
+    fn answer_task_ref(
         &self,
         task: waymark_engine::ports::TaskRef,
         answer: TaskAnswer,
-    ) -> Result<(), EngineError> {
-        self.settle_later(&task.execution_arn).await?;
-        self.home.engine.answer_task_ref(task, None, answer).await
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.home.engine.answer_task_ref(task, None, answer)
     }
 
     fn history_page(

@@ -9,20 +9,20 @@ pub enum AwsError {
     /// A required environment variable is missing or malformed.
     #[error("configuration: {0}")]
     Config(String),
-    #[error("DynamoDB {operation}: {message}")]
+    #[error("DynamoDB {operation}: {detail}")]
     DynamoDb {
         operation: &'static str,
-        message: String,
+        detail: Detail,
     },
-    #[error("SQS {operation}: {message}")]
+    #[error("SQS {operation}: {detail}")]
     Sqs {
         operation: &'static str,
-        message: String,
+        detail: Detail,
     },
-    #[error("SNS {operation}: {message}")]
+    #[error("SNS {operation}: {detail}")]
     Sns {
         operation: &'static str,
-        message: String,
+        detail: Detail,
     },
     /// A stored item or a queued message that does not decode: never produced by this code,
     /// so someone else wrote it, or it was corrupted.
@@ -32,25 +32,73 @@ pub enum AwsError {
     Engine(#[from] EngineError),
 }
 
+/// What a service call came to when it failed: the service's words, and whether the same
+/// call may succeed if tried again (throttling, a timeout, a 5xx) or not (a refused request).
+#[derive(Debug)]
+pub struct Detail {
+    pub text: String,
+    pub retryable: bool,
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+/// A request this code could not even build, or a reply it did not expect: not worth
+/// another try.
+impl From<String> for Detail {
+    fn from(text: String) -> Detail {
+        Detail {
+            text,
+            retryable: false,
+        }
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(text: &str) -> Detail {
+        Detail::from(text.to_string())
+    }
+}
+
+impl From<aws_smithy_types::error::operation::BuildError> for Detail {
+    fn from(e: aws_smithy_types::error::operation::BuildError) -> Detail {
+        Detail::from(e.to_string())
+    }
+}
+
 impl AwsError {
-    pub(crate) fn dynamodb(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
+    pub(crate) fn dynamodb(operation: &'static str, e: impl Into<Detail>) -> AwsError {
         AwsError::DynamoDb {
             operation,
-            message: e.to_string(),
+            detail: e.into(),
         }
     }
 
-    pub(crate) fn sqs(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
+    pub(crate) fn sqs(operation: &'static str, e: impl Into<Detail>) -> AwsError {
         AwsError::Sqs {
             operation,
-            message: e.to_string(),
+            detail: e.into(),
         }
     }
 
-    pub(crate) fn sns(operation: &'static str, e: impl std::fmt::Display) -> AwsError {
+    pub(crate) fn sns(operation: &'static str, e: impl Into<Detail>) -> AwsError {
         AwsError::Sns {
             operation,
-            message: e.to_string(),
+            detail: e.into(),
+        }
+    }
+
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            AwsError::DynamoDb { detail, .. }
+            | AwsError::Sqs { detail, .. }
+            | AwsError::Sns { detail, .. } => detail.retryable,
+            AwsError::Engine(e) => e.is_retryable(),
+            AwsError::Config(_) | AwsError::Malformed { .. } => false,
         }
     }
 
@@ -72,15 +120,20 @@ impl From<AwsError> for StoreError {
     fn from(e: AwsError) -> StoreError {
         match e {
             AwsError::Engine(EngineError::Store(s)) => s,
-            other => StoreError::Backend(other.to_string()),
+            other => StoreError::Backend {
+                context: "AWS".into(),
+                retryable: other.is_retryable(),
+                source: Box::new(other),
+            },
         }
     }
 }
 
-/// The SDK's errors print only their kind; this keeps the service's code and message.
+/// The SDK's errors print only their kind; this keeps the service's code and message, and
+/// whether trying again may help.
 pub(crate) fn sdk_message<E, R>(
     e: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> String
+) -> Detail
 where
     E: std::error::Error
         + aws_smithy_types::error::metadata::ProvideErrorMetadata
@@ -93,12 +146,68 @@ where
     match e {
         SdkError::ServiceError(s) => {
             let err = s.err();
-            match (err.code(), err.message()) {
+            let text = match (err.code(), err.message()) {
                 (Some(c), Some(m)) => format!("{c}: {m}"),
                 (Some(c), None) => c.to_string(),
                 _ => err.to_string(),
+            };
+            Detail {
+                retryable: err.code().is_some_and(retryable_code),
+                text,
             }
         }
-        other => aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+        SdkError::ConstructionFailure(_) => Detail {
+            text: aws_smithy_types::error::display::DisplayErrorContext(e).to_string(),
+            retryable: false,
+        },
+        // Timeouts, connections that failed, replies that did not arrive whole.
+        other => Detail {
+            text: aws_smithy_types::error::display::DisplayErrorContext(other).to_string(),
+            retryable: true,
+        },
+    }
+}
+
+/// Error codes of DynamoDB, SQS and SNS that mean "not now" rather than "not this".
+fn retryable_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "RequestThrottled"
+            | "RequestLimitExceeded"
+            | "ProvisionedThroughputExceededException"
+            | "TransactionConflictException"
+            | "TransactionInProgressException"
+            | "InternalServerError"
+            | "InternalError"
+            | "InternalFailure"
+            | "ServiceUnavailable"
+            | "KMSThrottlingException"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_is_retryable_and_bad_input_is_not() {
+        assert!(retryable_code("ProvisionedThroughputExceededException"));
+        assert!(retryable_code("ThrottlingException"));
+        assert!(!retryable_code("ValidationException"));
+        assert!(!retryable_code("ConditionalCheckFailedException"));
+        let throttled = AwsError::dynamodb(
+            "PutItem",
+            Detail {
+                text: "slow down".into(),
+                retryable: true,
+            },
+        );
+        assert!(StoreError::from(throttled).is_retryable());
+        let refused = AwsError::dynamodb("PutItem", "ValidationException: bad key");
+        assert!(!StoreError::from(refused).is_retryable());
+        assert!(!StoreError::from(AwsError::malformed("item", "no version")).is_retryable());
     }
 }

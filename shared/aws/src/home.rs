@@ -1,24 +1,20 @@
 //! The AWS home: the engine over DynamoDB, SQS and SNS, assembled from a Lambda function's
 //! environment. All three functions build the same [`Home`]; each uses its part.
 //!
-//! Tasks are not run on the step's path: the step's `Invoke` effect becomes a message on the
-//! step queue, and the stepper that receives it runs the task and delivers its answer. A slow
-//! Lambda task so never holds up the step that scheduled it, tasks of a Map run in parallel,
-//! and the answer costs no message of its own.
+//! Tasks are not run on the step's path: the engine dispatches them as messages on the step
+//! queue ([`SqsScheduler`]), and the stepper that receives one runs it through the engine,
+//! which delivers its answer. A slow Lambda task so never holds up the step that scheduled
+//! it, tasks of a Map run in parallel, and the answer costs no message of its own.
 
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use waymark_api::approvals::{ApprovalRecord, ApprovalStatus};
 use waymark_engine::memory::{NoTasks, RandomIds, SystemClock};
-use waymark_engine::ports::{TaskOutcome, TaskRef, Tasks};
 use waymark_engine::runner::{Config, Engine};
-use waymark_engine::step::{Approval, TaskRequest};
 use waymark_tasks::{AwsTasks, Clients, TaskConfig};
 
 use crate::approvals::{ApprovalConfig, Approvals};
-use crate::error::{sdk_message, AwsError};
-use crate::message::StepMessage;
+use crate::error::AwsError;
 use crate::metrics::Metrics;
 use crate::notifier::SnsNotifier;
 use crate::scheduler::sqs::MAX_DELAY_SECONDS;
@@ -27,10 +23,10 @@ use crate::store::{DynamoStore, StoreOptions};
 
 /// The engine as the AWS home assembles it.
 pub type AwsEngine =
-    Engine<Arc<DynamoStore>, SqsScheduler, QueuedTasks, SnsNotifier, SystemClock, RandomIds>;
+    Engine<Arc<DynamoStore>, SqsScheduler, Invoker, SnsNotifier, SystemClock, RandomIds>;
 
 /// What runs a task's Resource when its message arrives: Lambda, SNS, SQS and DynamoDB through
-/// the SDK (nested executions are the stepper's own).
+/// the SDK (nested executions are the engine's own).
 pub type Invoker = AwsTasks<NoTasks>;
 
 /// Everything a home needs to know, read from the environment by [`HomeConfig::from_env`].
@@ -137,114 +133,11 @@ impl HomeConfig {
     }
 }
 
-/// The engine's `Tasks`: hands each task to the step queue and returns at once. A task that
-/// asks for a human approval first has its approval stored (and announced on the approval
-/// topic), so that its links work by the time the task sends them.
-pub struct QueuedTasks {
-    scheduler: SqsScheduler,
-    store: Arc<DynamoStore>,
-    /// The approval topic, when approvals are on and it is configured.
-    approval_topic: Option<(aws_sdk_sns::Client, String)>,
-}
-
-impl QueuedTasks {
-    /// Stores the approval of `req` and announces it if no attempt did yet. False when the
-    /// task must not go out yet: the step's outbox then stays pending and all of this is
-    /// done again (storing is idempotent; an announcement may go out twice).
-    async fn request_approval(&self, execution_arn: &str, req: &TaskRequest, a: &Approval) -> bool {
-        let record = ApprovalRecord {
-            id: a.id.clone(),
-            task: TaskRef {
-                execution_arn: execution_arn.to_string(),
-                frame: req.frame.clone(),
-                seq: req.seq,
-            },
-            state: req.state.clone(),
-            expires: a.expires,
-            status: ApprovalStatus::Pending,
-            decided_at: None,
-            approver: None,
-            comment: None,
-        };
-        let unannounced = match self.store.record_approval(&record).await {
-            Ok(u) => u,
-            Err(e) => {
-                tracing::error!(execution = %execution_arn, "approval of {} not stored: {e}", req.state);
-                return false;
-            }
-        };
-        if let (true, Some((sns, topic))) = (unannounced, &self.approval_topic) {
-            let (subject, message) = crate::approvals::announcement(execution_arn, req, a);
-            let attr = |v: &str| {
-                aws_sdk_sns::types::MessageAttributeValue::builder()
-                    .data_type("String")
-                    .string_value(v)
-                    .build()
-                    .ok()
-            };
-            let machine = req.context["StateMachine"]["Name"].as_str().unwrap_or("-");
-            let sent = sns
-                .publish()
-                .topic_arn(topic)
-                .subject(subject)
-                .message(message)
-                .set_message_attributes(Some(
-                    [
-                        ("stateMachine", machine),
-                        ("executionArn", execution_arn),
-                        ("state", req.state.as_str()),
-                        ("approvalId", a.id.as_str()),
-                    ]
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .filter_map(|(k, v)| Some((k.to_string(), attr(v)?)))
-                    .collect(),
-                ))
-                .send()
-                .await;
-            if let Err(e) = sent {
-                tracing::error!(execution = %execution_arn, "approval request of {} not published: {}", req.state, sdk_message(&e));
-                return false;
-            }
-            if let Err(e) = self.store.approval_announced(&a.id).await {
-                // The next attempt, if any, announces it once more.
-                tracing::warn!(approval = %a.id, "approval not marked as announced: {e}");
-            }
-        }
-        // Not the link: it is as good as the decision to whoever reads the logs.
-        tracing::info!(execution = %execution_arn, state = %req.state, approval = %a.id, "approval requested");
-        true
-    }
-}
-
-impl Tasks for QueuedTasks {
-    async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
-        if let Some(a) = &req.approval {
-            if !self.request_approval(execution_arn, req, a).await {
-                // Not handed over: the outbox stays pending and the task comes back.
-                self.store.hold_ack(execution_arn);
-                return TaskOutcome::Pending;
-            }
-        }
-        let message = StepMessage::Invoke {
-            arn: execution_arn.to_string(),
-            request: Box::new(req.clone()),
-        };
-        if let Err(e) = self.scheduler.send(&message, 0).await {
-            // Not queued: keep the step's outbox pending, so the task is handed over again.
-            tracing::error!(execution = %execution_arn, "task {} not queued: {e}", req.state);
-            self.store.hold_ack(execution_arn);
-        }
-        TaskOutcome::Pending
-    }
-}
-
 /// A running AWS home.
 pub struct Home {
     pub engine: Arc<AwsEngine>,
     pub store: Arc<DynamoStore>,
     pub scheduler: SqsScheduler,
-    pub invoker: Invoker,
     pub metrics: Arc<Metrics>,
     pub config: HomeConfig,
     /// Human approval, when `WAYMARK_APPROVAL_KEY` is set.
@@ -295,12 +188,8 @@ impl Home {
             config.step_queue_url.clone(),
             config.max_delay,
             store.clone(),
-        );
-        let notifier = SnsNotifier::new(
-            config.topic_arn.clone().map(|t| (sns.clone(), t)),
-            store.clone(),
-            scheduler.clone(),
-        );
+        )
+        .with_settle_delay(config.settle_delay);
         let mut tasks = TaskConfig::new(config.region.clone());
         tasks.lambda_endpoint = config.lambda_endpoint.clone();
         tasks.aws_endpoint = config.tasks_endpoint.clone();
@@ -318,6 +207,11 @@ impl Home {
             (Some(_), Some(topic)) => Some((sns.clone(), topic.clone())),
             _ => None,
         };
+        let notifier = SnsNotifier::new(
+            config.topic_arn.clone().map(|t| (sns.clone(), t)),
+            approval_topic,
+            store.clone(),
+        );
         let make_links = approvals.clone().map(|a| {
             Box::new(move |token: &str, expires| a.make(token, expires))
                 as waymark_engine::runner::ApprovalLinks
@@ -325,11 +219,7 @@ impl Home {
         let engine = Arc::new(Engine {
             store: store.clone(),
             scheduler: scheduler.clone(),
-            tasks: QueuedTasks {
-                scheduler: scheduler.clone(),
-                store: store.clone(),
-                approval_topic,
-            },
+            tasks: invoker,
             notifier,
             clock: SystemClock,
             ids: RandomIds,
@@ -337,6 +227,7 @@ impl Home {
                 region: config.region.clone(),
                 account: config.account.clone(),
                 role_arn: config.role_arn.clone(),
+                ..Config::default()
             },
             approvals: make_links,
         });
@@ -344,7 +235,6 @@ impl Home {
             engine,
             store,
             scheduler,
-            invoker,
             metrics,
             config,
             approvals,

@@ -8,12 +8,12 @@
 
 pub mod api;
 pub mod approvals;
-mod children;
 pub mod error;
 pub mod home;
 pub mod message;
 pub mod metrics;
 pub mod notifier;
+pub mod panic;
 pub mod scheduler;
 pub mod stepper;
 pub mod store;

@@ -1,29 +1,25 @@
 //! The stepper: the handler of the step queue's messages. Each message advances one
 //! execution by one step (a signal), runs a task and delivers its answer (an invoke), or
-//! settles a step whose effects may have been lost (a settle).
+//! settles a step whose effects may have been lost (a settle) — all through the engine,
+//! which owns the protocol (a step first performs whatever outbox the last one left).
 //!
-//! Delivery is at least once, so every message first performs the execution's unacknowledged
-//! outbox, if any (the Lambda that committed the step died before performing it), and then
-//! applies its own signal, which the engine ignores if it no longer applies: a duplicate, a
-//! message overtaken by a later one, or one for an execution that was stopped. Messages of the
-//! same execution in a batch run one after another; different executions run concurrently.
-//! A message that fails is reported in `batchItemFailures` (the event source mapping must
-//! have `ReportBatchItemFailures`), comes back after a short back-off, and after the queue's
+//! Delivery is at least once; the engine ignores a signal that no longer applies: a
+//! duplicate, a message overtaken by a later one, or one for an execution that was stopped.
+//! Messages of the same execution in a batch run one after another; different executions
+//! run concurrently. A message that fails — or belongs to a group that panicked — is
+//! reported in `batchItemFailures` (the event source mapping must have
+//! `ReportBatchItemFailures`), comes back after a short back-off, and after the queue's
 //! `maxReceiveCount` lands in the dead-letter queue.
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::Utc;
-use waymark_engine::ports::{ExecutionStore, Scheduler, TaskOutcome, Tasks};
-use waymark_engine::record::Phase;
 use waymark_engine::runner::EngineError;
-use waymark_engine::step::{Signal, TaskRequest};
 
-use crate::children;
 use crate::error::{sdk_message, AwsError};
 use crate::home::Home;
 use crate::message::StepMessage;
+use crate::panic::catch_panic;
 
 /// One record of the batch, decoded.
 struct Work {
@@ -54,31 +50,42 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
     let mut tasks = tokio::task::JoinSet::new();
     for (_, works) in groups {
         let home = home.clone();
+        let ids: Vec<String> = works.iter().map(|w| w.message_id.clone()).collect();
         tasks.spawn(async move {
-            let mut failed = Vec::new();
-            for work in works {
-                if let Err(e) = process(&home, &work).await {
-                    tracing::warn!(message = %work.message_id, "step message failed: {e}");
-                    back_off(&home, &work).await;
-                    failed.push(work.message_id);
+            let group = catch_panic(async {
+                let mut failed = Vec::new();
+                for work in &works {
+                    if let Err(e) = process(&home, work).await {
+                        tracing::warn!(message = %work.message_id, "step message failed: {e}");
+                        back_off(&home, work).await;
+                        failed.push(work.message_id.clone());
+                    }
+                }
+                failed
+            })
+            .await;
+            match group {
+                Ok(failed) => failed,
+                Err(panic) => {
+                    // Every message of the group comes back: which of them were done is
+                    // not known, and each is safe to handle again.
+                    tracing::error!("a group of step messages panicked: {panic}");
+                    ids
                 }
             }
-            failed
         });
     }
     let mut response = SqsBatchResponse::default();
     while let Some(done) = tasks.join_next().await {
-        match done {
-            Ok(failed) => response
-                .batch_item_failures
-                .extend(failed.into_iter().map(|id| {
-                    let mut f = BatchItemFailure::default();
-                    f.item_identifier = id;
-                    f
-                })),
-            // A panic inside one execution's messages: they come back, the others are done.
-            Err(e) => tracing::error!("a group of step messages panicked: {e}"),
-        }
+        // A task cannot panic (its future is wrapped), and the set is never aborted.
+        let failed = done.unwrap_or_default();
+        response
+            .batch_item_failures
+            .extend(failed.into_iter().map(|id| {
+                let mut f = BatchItemFailure::default();
+                f.item_identifier = id;
+                f
+            }));
     }
     response
 }
@@ -142,22 +149,18 @@ async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
         Ok(m) => m,
         Err(e) => return Err(AwsError::malformed("step message", e)),
     };
+    let engine = &home.engine;
     let done = match message {
         StepMessage::Signal { arn, signal, .. } => {
-            if home.scheduler.hop(message, Utc::now()).await? {
+            if home.scheduler.hop(message, engine.now()).await? {
                 return Ok(());
             }
-            settle(home, arn).await?;
-            deliver(home, arn, signal.clone()).await
+            gone_is_done(arn, engine.deliver(arn, signal.clone()).await)
         }
         StepMessage::Invoke { arn, request } => {
-            settle(home, arn).await?;
-            invoke(home, arn, request).await
+            gone_is_done(arn, engine.run_task(arn, request).await)
         }
-        StepMessage::Settle { arn } => {
-            settle(home, arn).await?;
-            start_if_unstarted(home, arn).await
-        }
+        StepMessage::Settle { arn } => gone_is_done(arn, engine.settle(arn).await),
         StepMessage::Stored { id } => {
             tracing::info!("stored message {id} was handled already");
             Ok(())
@@ -173,78 +176,18 @@ async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
     done
 }
 
-/// Performs the execution's unacknowledged outbox, if it has one.
-pub(crate) async fn settle(home: &Home, arn: &str) -> Result<(), AwsError> {
-    match home.engine.settle_outbox(arn).await {
-        Ok(_) => {}
-        Err(EngineError::ExecutionDoesNotExist(_)) => return Ok(()),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(())
-}
-
-/// Takes the first step of an execution that was created but never stepped: its creator
-/// died between the two.
-pub(crate) async fn start_if_unstarted(home: &Home, arn: &str) -> Result<(), AwsError> {
-    match home.store.load(arn).await? {
-        Some(rec) if rec.version == 0 && !rec.status.is_terminal() => {
-            deliver(home, arn, Signal::Start).await
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Applies a signal; a signal for an execution or state machine that is gone is dropped.
-async fn deliver(home: &Home, arn: &str, signal: Signal) -> Result<(), AwsError> {
-    match home.engine.deliver(arn, signal).await {
+/// A message for an execution or state machine that is gone is done with.
+fn gone_is_done(arn: &str, r: Result<(), EngineError>) -> Result<(), AwsError> {
+    match r {
         Ok(()) => Ok(()),
         Err(EngineError::ExecutionDoesNotExist(_)) => {
-            tracing::warn!(execution = %arn, "signal for an execution that does not exist");
+            tracing::warn!(execution = ?arn, "message for an execution that does not exist");
             Ok(())
         }
         Err(EngineError::StateMachineDoesNotExist(sm)) => {
-            tracing::warn!(execution = %arn, "signal for an execution of {sm}, which is gone");
+            tracing::warn!(execution = ?arn, "message for an execution of {sm}, which is gone");
             Ok(())
         }
         Err(e) => Err(e.into()),
     }
-}
-
-/// Runs a task if its state still waits for it, then delivers the answer.
-async fn invoke(home: &Home, arn: &str, req: &TaskRequest) -> Result<(), AwsError> {
-    let Some(rec) = home.store.load(arn).await? else {
-        return Ok(());
-    };
-    let waiting = !rec.status.is_terminal()
-        && rec
-            .frames
-            .get(&req.frame)
-            .is_some_and(|f| f.seq == req.seq && matches!(f.phase, Phase::Task(_)));
-    if !waiting {
-        return Ok(()); // stopped, timed out, or answered already
-    }
-    let outcome = if children::handles(&req.resource) {
-        children::start(&home.engine, arn, req).await
-    } else {
-        home.invoker.invoke(arn, req).await
-    };
-    let (frame, seq) = (req.frame.clone(), req.seq);
-    let signal = match outcome {
-        TaskOutcome::Succeeded(output) => Signal::TaskSucceeded { frame, seq, output },
-        TaskOutcome::Failed(failure) => Signal::TaskFailed {
-            frame,
-            seq,
-            failure,
-        },
-        TaskOutcome::Pending => return Ok(()),
-    };
-    if let Err(e) = deliver(home, arn, signal.clone()).await {
-        // The answer must not be lost with the step: queue it instead of running the task again.
-        tracing::warn!(execution = %arn, "answer of {} not delivered now ({e}); queued", req.state);
-        home.scheduler
-            .schedule(arn, Utc::now(), signal)
-            .await
-            .map_err(|e| AwsError::sqs("SendMessage", e))?;
-    }
-    Ok(())
 }

@@ -121,8 +121,7 @@ async fn start(
         Ok(rec) => Ok(Some(rec)),
         Err(EngineError::ExecutionAlreadyExists(existing)) => {
             // A duplicate delivery; make sure the first one got as far as the first step.
-            crate::stepper::settle(home, &existing).await?;
-            crate::stepper::start_if_unstarted(home, &existing).await?;
+            home.engine.settle(&existing).await?;
             Ok(None)
         }
         Err(e) => Err(e.into()),

@@ -22,7 +22,7 @@ use aws_smithy_types::config_bag::ConfigBag;
 use waymark_aws::store::{DynamoStore, StoreOptions};
 use waymark_aws::Metrics;
 use waymark_engine::history::HistoryEvent;
-use waymark_engine::ports::ExecutionStore;
+use waymark_engine::ports::{ExecutionStore, WriteSet};
 
 use common::Harness;
 use serde_json::{json, Value};
@@ -1095,9 +1095,11 @@ async fn an_unannounced_approval_is_retried_with_its_task() {
     );
     assert!(published(&h, &announced).await.is_empty());
     assert!(
-        waymark_engine::ports::ExecutionStore::pending_outbox(&*h.check.store, &arn)
+        waymark_engine::ports::ExecutionStore::load_for_step(&*h.check.store, &arn)
             .await
             .expect("outbox")
+            .expect("the execution")
+            .outbox
             .is_some(),
         "its effects stay pending"
     );
@@ -1211,11 +1213,12 @@ async fn a_commit_whose_answer_was_lost_stands() {
         Metrics::new(),
         StoreOptions::default(),
     );
-    let before = store
-        .load(&arn)
+    let loaded = store
+        .load_for_step(&arn)
         .await
         .expect("load")
         .expect("the execution");
+    let before = loaded.rec.clone();
     let events_before = h.history(&arn).await;
 
     let mut next = before.clone();
@@ -1234,8 +1237,10 @@ async fn a_commit_whose_answer_was_lost_stands() {
         details,
     };
     lose.store(true, Ordering::SeqCst);
+    let events = [event.clone()];
+    let w = WriteSet::diff(&before, &next, &events, &[], chrono::Utc::now());
     store
-        .commit(&before, &next, std::slice::from_ref(&event), &[])
+        .commit(loaded.snapshot, &w)
         .await
         .expect("the commit landed; its lost answer does not make it a conflict");
     assert!(!lose.load(Ordering::SeqCst), "the answer was lost");

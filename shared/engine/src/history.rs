@@ -53,6 +53,15 @@ impl Details {
         }
     }
 
+    /// Whether the event ends the execution: only such an event may be the history's last
+    /// allowed one.
+    pub fn ends_execution(&self) -> bool {
+        matches!(
+            self.event_type.as_str(),
+            "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut"
+        )
+    }
+
     fn bare(event_type: impl Into<String>) -> Self {
         Details {
             event_type: event_type.into(),

@@ -2,6 +2,8 @@
 //! lives in [`step`]; the ports (storage, timers, tasks, clock, ids) and their in-memory
 //! implementations let the same engine run in memory, on SQLite and on AWS.
 
+pub mod approval;
+mod children;
 pub mod context;
 pub mod history;
 pub mod memory;
@@ -9,3 +11,4 @@ pub mod ports;
 pub mod record;
 pub mod runner;
 pub mod step;
+pub mod write_set;

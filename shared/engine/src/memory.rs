@@ -10,18 +10,22 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 
+use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use crate::history::HistoryEvent;
 use crate::ports::*;
 use crate::record::ExecutionRecord;
-use crate::step::{Effect, Signal, TaskRequest};
+use crate::step::{Approval, Effect, Signal, TaskRequest};
 
 #[derive(Default)]
 pub struct MemoryStore {
     /// Every revision of every state machine, oldest first.
     machines: Mutex<HashMap<String, Vec<StateMachine>>>,
     executions: Mutex<HashMap<String, Entry>>,
+    /// By token hash.
     tokens: Mutex<HashMap<String, TaskRef>>,
     tags: Mutex<HashMap<String, Vec<(String, String)>>>,
+    child_waits: Mutex<HashMap<String, (TaskRef, String)>>,
+    approvals: Mutex<HashMap<String, ApprovalRecord>>,
     created: AtomicU64,
 }
 
@@ -51,7 +55,7 @@ fn page<T: Clone>(all: &[T], max: usize, next_token: Option<&str>) -> Result<Pag
         None => 0,
         Some(t) => t
             .parse::<usize>()
-            .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+            .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
     };
     let max = max.max(1);
     let items: Vec<T> = all.iter().skip(start).take(max).cloned().collect();
@@ -130,6 +134,8 @@ impl StateMachineStore for MemoryStore {
 }
 
 impl ExecutionStore for MemoryStore {
+    type Snapshot = ();
+
     async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
         let mut all = self.executions.lock().expect("lock");
         if all.contains_key(&rec.execution_arn) {
@@ -157,38 +163,60 @@ impl ExecutionStore for MemoryStore {
             .map(|e| e.rec.clone()))
     }
 
-    async fn commit(
-        &self,
-        previous: &ExecutionRecord,
-        rec: &ExecutionRecord,
-        events: &[HistoryEvent],
-        outbox: &[Effect],
-    ) -> Result<(), StoreError> {
-        let expected_version = previous.version;
+    async fn load_for_step(&self, arn: &str) -> Result<Option<Loaded<()>>, StoreError> {
+        Ok(self
+            .executions
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .map(|e| Loaded {
+                rec: e.rec.clone(),
+                outbox: e.outbox.as_ref().map(|(_, fx)| fx.clone()),
+                snapshot: (),
+            }))
+    }
+
+    async fn commit(&self, _snapshot: (), w: &WriteSet<'_>) -> Result<(), StoreError> {
+        let arn = &w.rec.execution_arn;
         let mut all = self.executions.lock().expect("lock");
-        let Some(entry) = all.get_mut(&rec.execution_arn) else {
-            return Err(StoreError::NotFound(rec.execution_arn.clone()));
+        let Some(entry) = all.get_mut(arn) else {
+            return Err(StoreError::NotFound(arn.clone()));
         };
-        if entry.rec.version != expected_version {
-            return Err(StoreError::Conflict(rec.execution_arn.clone()));
+        if entry.rec.version != w.from_version {
+            return Err(StoreError::Conflict(arn.clone()));
         }
-        entry.rec = rec.clone();
-        entry.history.extend_from_slice(events);
-        entry.outbox = Some((rec.version, outbox.to_vec()));
+        entry.rec = w.rec.clone();
+        entry.history.extend_from_slice(w.events);
+        entry.outbox = (!w.outbox.is_empty()).then(|| (w.rec.version, w.outbox.to_vec()));
         let mut tokens = self.tokens.lock().expect("lock");
-        for e in outbox {
-            if let Effect::Invoke(req) = e {
-                tokens.insert(
-                    req.token.clone(),
-                    TaskRef {
-                        execution_arn: rec.execution_arn.clone(),
-                        frame: req.frame.clone(),
-                        seq: req.seq,
-                    },
-                );
+        for t in &w.tokens {
+            tokens.insert(t.hash.clone(), t.task.clone());
+        }
+        Ok(())
+    }
+
+    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        if let Some(e) = self.executions.lock().expect("lock").get_mut(arn) {
+            if e.outbox.as_ref().is_some_and(|(v, _)| *v == version) {
+                e.outbox = None;
             }
         }
         Ok(())
+    }
+
+    async fn unsettled(&self) -> Result<Vec<String>, StoreError> {
+        let mut arns: Vec<String> = self
+            .executions
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(_, e)| {
+                e.outbox.is_some() || (e.rec.version == 0 && !e.rec.status.is_terminal())
+            })
+            .map(|(arn, _)| arn.clone())
+            .collect();
+        arns.sort();
+        Ok(arns)
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
@@ -238,36 +266,65 @@ impl ExecutionStore for MemoryStore {
         page(&recs, max, next_token)
     }
 
-    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
-        Ok(self.tokens.lock().expect("lock").get(token).cloned())
+    async fn find_task(&self, token_hash: &str) -> Result<Option<TaskRef>, StoreError> {
+        Ok(self.tokens.lock().expect("lock").get(token_hash).cloned())
     }
+}
 
-    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
-        Ok(self
-            .executions
+impl ChildWaitStore for MemoryStore {
+    async fn put_child_wait(
+        &self,
+        child: &str,
+        parent: &TaskRef,
+        variant: &str,
+    ) -> Result<(), StoreError> {
+        self.child_waits
             .lock()
             .expect("lock")
-            .iter()
-            .filter_map(|(arn, e)| e.outbox.as_ref().map(|(_, fx)| (arn.clone(), fx.clone())))
-            .collect())
-    }
-
-    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
-        Ok(self
-            .executions
-            .lock()
-            .expect("lock")
-            .get(arn)
-            .and_then(|e| e.outbox.clone()))
-    }
-
-    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
-        if let Some(e) = self.executions.lock().expect("lock").get_mut(arn) {
-            if e.outbox.as_ref().is_some_and(|(v, _)| *v == version) {
-                e.outbox = None;
-            }
-        }
+            .insert(child.to_string(), (parent.clone(), variant.to_string()));
         Ok(())
+    }
+
+    async fn child_wait(&self, child: &str) -> Result<Option<(TaskRef, String)>, StoreError> {
+        Ok(self.child_waits.lock().expect("lock").get(child).cloned())
+    }
+
+    async fn remove_child_wait(&self, child: &str) -> Result<(), StoreError> {
+        self.child_waits.lock().expect("lock").remove(child);
+        Ok(())
+    }
+}
+
+impl ApprovalStore for MemoryStore {
+    async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), StoreError> {
+        self.approvals
+            .lock()
+            .expect("lock")
+            .entry(rec.id.clone())
+            .or_insert_with(|| rec.clone());
+        Ok(())
+    }
+
+    async fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
+        Ok(self.approvals.lock().expect("lock").get(id).cloned())
+    }
+
+    async fn decide_approval(&self, id: &str, d: &Decision) -> Result<bool, StoreError> {
+        let mut all = self.approvals.lock().expect("lock");
+        match all.get_mut(id) {
+            Some(a) if a.status == ApprovalStatus::Pending => {
+                a.status = if d.approved {
+                    ApprovalStatus::Approved
+                } else {
+                    ApprovalStatus::Rejected
+                };
+                a.decided_at = Some(d.at);
+                a.approver = d.approver.clone();
+                a.comment = d.comment.clone();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }
 
@@ -303,8 +360,18 @@ impl TagStore for MemoryStore {
 }
 
 /// Due time, then scheduling order.
-type Queued = Reverse<(DateTime<Utc>, u64, QueuedSignal)>;
+type Queued = Reverse<(DateTime<Utc>, u64, QueuedWork)>;
 
+/// What the in-memory queue holds for an execution.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    Signal(Signal),
+    /// A dispatched task, for [`crate::runner::Engine::run_task`].
+    Task(Box<TaskRequest>),
+}
+
+/// The in-memory home's queue: signals due at a time and tasks to run, in due order. It
+/// never loses what it holds, so nothing needs settling later.
 #[derive(Default)]
 pub struct MemoryScheduler {
     queue: Mutex<BinaryHeap<Queued>>,
@@ -312,21 +379,43 @@ pub struct MemoryScheduler {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct QueuedSignal {
+struct QueuedWork {
     arn: String,
-    signal: String,
+    /// Serialised, so that the heap needs no ordering of signals.
+    work: String,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+enum WorkRepr {
+    Signal(Signal),
+    Task(Box<TaskRequest>),
 }
 
 impl MemoryScheduler {
-    /// The next signal due, removed from the queue.
-    pub fn pop(&self) -> Option<(DateTime<Utc>, String, Signal)> {
+    /// The next work due, removed from the queue.
+    pub fn pop(&self) -> Option<(DateTime<Utc>, String, Work)> {
         let Reverse((at, _, e)) = self.queue.lock().expect("lock").pop()?;
-        let signal = serde_json::from_str(&e.signal).expect("signals we serialised deserialise");
-        Some((at, e.arn, signal))
+        let work = match serde_json::from_str(&e.work).expect("work we serialised deserialises") {
+            WorkRepr::Signal(s) => Work::Signal(s),
+            WorkRepr::Task(t) => Work::Task(t),
+        };
+        Some((at, e.arn, work))
     }
 
     pub fn is_empty(&self) -> bool {
         self.queue.lock().expect("lock").is_empty()
+    }
+
+    fn push(&self, arn: &str, at: DateTime<Utc>, work: WorkRepr) {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+        let entry = QueuedWork {
+            arn: arn.to_string(),
+            work: serde_json::to_string(&work).expect("work serialises"),
+        };
+        self.queue
+            .lock()
+            .expect("lock")
+            .push(Reverse((at, seq, entry)));
     }
 }
 
@@ -337,15 +426,21 @@ impl Scheduler for MemoryScheduler {
         at: DateTime<Utc>,
         signal: Signal,
     ) -> Result<(), StoreError> {
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let entry = QueuedSignal {
-            arn: execution_arn.to_string(),
-            signal: serde_json::to_string(&signal).expect("signals serialise"),
-        };
-        self.queue
-            .lock()
-            .expect("lock")
-            .push(Reverse((at, seq, entry)));
+        self.push(execution_arn, at, WorkRepr::Signal(signal));
+        Ok(())
+    }
+
+    async fn dispatch(&self, execution_arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
+        // Due at once; tasks dispatched earlier come first.
+        self.push(
+            execution_arn,
+            DateTime::<Utc>::MIN_UTC,
+            WorkRepr::Task(Box::new(req.clone())),
+        );
+        Ok(())
+    }
+
+    async fn settle_later(&self, _execution_arn: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -464,7 +559,18 @@ impl Tasks for NoTasks {
 pub struct NullNotifier;
 
 impl Notifier for NullNotifier {
-    async fn status_changed(&self, _rec: &ExecutionRecord) {}
+    async fn status_changed(&self, _rec: &ExecutionRecord) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    async fn approval_requested(
+        &self,
+        _execution_arn: &str,
+        _req: &TaskRequest,
+        _approval: &Approval,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Time for local runs: `scale` real seconds per second of workflow time. At 0, Waits and
@@ -527,8 +633,8 @@ impl Clock for ScaledClock {
 pub type MemoryEngine<T> =
     crate::runner::Engine<MemoryStore, MemoryScheduler, T, NullNotifier, ScaledClock, RandomIds>;
 
-/// Delivers queued signals, in due order, until `arn` has ended or nothing is left to do (it
-/// then waits for something from outside, such as a task token).
+/// Delivers queued signals and runs queued tasks, in due order, until `arn` has ended or
+/// nothing is left to do (it then waits for something from outside, such as a task token).
 pub async fn run_until_settled<T: Tasks, I: Ids>(
     engine: &crate::runner::Engine<MemoryStore, MemoryScheduler, T, NullNotifier, ScaledClock, I>,
     arn: &str,
@@ -538,10 +644,15 @@ pub async fn run_until_settled<T: Tasks, I: Ids>(
         if rec.status.is_terminal() {
             return Ok(rec);
         }
-        let Some((at, target, signal)) = engine.scheduler.pop() else {
+        let Some((at, target, work)) = engine.scheduler.pop() else {
             return Ok(rec);
         };
-        engine.clock.wait_until(at);
-        engine.deliver(&target, signal).await?;
+        match work {
+            Work::Signal(signal) => {
+                engine.clock.wait_until(at);
+                engine.deliver(&target, signal).await?
+            }
+            Work::Task(req) => engine.run_task(&target, &req).await?,
+        }
     }
 }

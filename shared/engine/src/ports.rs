@@ -12,7 +12,8 @@ use waymark_asl::Failure;
 
 use crate::history::HistoryEvent;
 use crate::record::ExecutionRecord;
-use crate::step::{Effect, Signal, TaskRequest};
+use crate::step::{Approval, Effect, Signal, TaskRequest};
+pub use crate::write_set::{TokenEntry, WriteSet};
 
 /// A registered state machine, with its definition already parsed.
 #[derive(Debug, Clone)]
@@ -53,6 +54,10 @@ impl StateMachine {
     }
 }
 
+/// A boxed error, kept as the source of a [`StoreError`].
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a port reports when it did not do what it was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// Someone committed a newer version first; the step must be re-decided or dropped.
@@ -62,8 +67,49 @@ pub enum StoreError {
     AlreadyExists(String),
     #[error("{0} does not exist")]
     NotFound(String),
-    #[error("storage failure: {0}")]
-    Backend(String),
+    /// A listing's `nextToken` that this store did not hand out.
+    #[error("invalid page token '{0}'")]
+    InvalidPageToken(String),
+    /// The backend did not do it. `retryable` says whether trying again may succeed
+    /// (throttling, a timeout, a lost connection) or the request or the data is at fault.
+    #[error("{context}: {source}")]
+    Backend {
+        context: String,
+        retryable: bool,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl StoreError {
+    /// A failure that may pass if tried again.
+    pub fn transient(context: impl Into<String>, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Backend {
+            context: context.into(),
+            retryable: true,
+            source: source.into(),
+        }
+    }
+
+    /// A failure that will happen again: bad data, a request the backend refuses.
+    pub fn permanent(context: impl Into<String>, source: impl Into<BoxError>) -> StoreError {
+        StoreError::Backend {
+            context: context.into(),
+            retryable: false,
+            source: source.into(),
+        }
+    }
+
+    /// Whether the same request may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Conflict(_) => true,
+            StoreError::Backend { retryable, .. } => *retryable,
+            StoreError::AlreadyExists(_)
+            | StoreError::NotFound(_)
+            | StoreError::InvalidPageToken(_) => false,
+        }
+    }
 }
 
 /// One page of a listing; `next_token` is opaque to callers and absent on the last page.
@@ -122,25 +168,51 @@ pub struct ExecutionFilter {
     pub status: Option<crate::record::Status>,
 }
 
+/// An execution as a step needs it: the record, and the effects of its last step if they
+/// were not acknowledged as performed yet (they belong to `rec.version`: nothing commits on
+/// top of an unperformed outbox).
+#[derive(Debug)]
+pub struct Loaded<S> {
+    pub rec: ExecutionRecord,
+    pub outbox: Option<Vec<Effect>>,
+    /// What the store keeps of this read for the commit that follows.
+    pub snapshot: S,
+}
+
 /// Execution records and their history: one conditional write per step.
 pub trait ExecutionStore: Send + Sync {
+    /// What a store needs back at commit time of what it read when loading (the DynamoDB
+    /// store: the sizes and heads of the items it read); `()` for most.
+    type Snapshot: Send + Sync;
+
     /// Stores a new execution; fails with `AlreadyExists` when the ARN is taken.
     fn create(&self, rec: &ExecutionRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
     fn load(
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send;
-    /// Writes `rec` (whose version is already the new one), appends `events` and records the
-    /// step's `outbox` (and the task tokens its Invoke effects carry, hashed), only if the
-    /// stored version is still `previous.version`. `previous` is the record as loaded, so a
-    /// store that keeps frames apart can write only what changed.
+    /// The record with its unacknowledged outbox, for a step.
+    fn load_for_step(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Loaded<Self::Snapshot>>, StoreError>> + Send;
+    /// Writes what the step changed, only if the stored version is still `w.from_version`
+    /// (`Conflict` otherwise). The step's outbox replaces the stored one, which the engine
+    /// has performed and acknowledged before deciding the step.
     fn commit(
         &self,
-        previous: &ExecutionRecord,
-        rec: &ExecutionRecord,
-        events: &[HistoryEvent],
-        outbox: &[Effect],
+        snapshot: Self::Snapshot,
+        w: &WriteSet<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The outbox of `version` has been performed; a newer one is left alone.
+    fn ack_outbox(
+        &self,
+        arn: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Executions with an unacknowledged outbox, or created and never stepped: what a
+    /// process that died may have left half-done. A scan, for recovery only.
+    fn unsettled(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// The whole history, in order.
     fn history(
         &self,
@@ -161,26 +233,31 @@ pub trait ExecutionStore: Send + Sync {
         max: usize,
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<Page<ExecutionRecord>, StoreError>> + Send;
-    /// The task a token belongs to, if the token was ever issued.
+    /// The task a token belongs to, by the token's hash ([`crate::record::token_hash`]), if
+    /// a committed step issued it for a callback.
     fn find_task(
         &self,
-        token: &str,
+        token_hash: &str,
     ) -> impl Future<Output = Result<Option<TaskRef>, StoreError>> + Send;
-    /// Steps committed whose effects were not acknowledged as performed: after a crash they
-    /// are performed again.
-    fn pending_outboxes(
+}
+
+/// Parents waiting (`.sync`, `.sync:2`) for a child execution to end.
+pub trait ChildWaitStore: Send + Sync {
+    /// Records that the task `parent` waits for `child`, answering in the shape `variant`
+    /// names; storing it again changes nothing.
+    fn put_child_wait(
         &self,
-    ) -> impl Future<Output = Result<Vec<(String, Vec<Effect>)>, StoreError>> + Send;
-    fn ack_outbox(
-        &self,
-        arn: &str,
-        version: u64,
+        child: &str,
+        parent: &TaskRef,
+        variant: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// The unacknowledged outbox of one execution, with the version it belongs to.
-    fn pending_outbox(
+    fn child_wait(
         &self,
-        arn: &str,
-    ) -> impl Future<Output = Result<Option<(u64, Vec<Effect>)>, StoreError>> + Send;
+        child: &str,
+    ) -> impl Future<Output = Result<Option<(TaskRef, String)>, StoreError>> + Send;
+    /// Forgets the wait once its parent has been told.
+    fn remove_child_wait(&self, child: &str)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Tags of state machines and executions.
@@ -201,15 +278,29 @@ pub trait TagStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Delivers a signal to an execution at a time (now, for task answers).
+/// The home's queue of work for executions: signals due at a time, and tasks to run.
 pub trait Scheduler: Send + Sync {
-    /// Fails only when the signal could not be stored; the step's outbox then stays
-    /// unacknowledged and is performed again.
+    /// Delivers `signal` to the execution at `at` (at once for task answers). Ok means it is
+    /// stored: it will be delivered at least once.
     fn schedule(
         &self,
         execution_arn: &str,
         at: DateTime<Utc>,
         signal: Signal,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Hands a task over to whoever runs the home's tasks. Ok means it will be run, through
+    /// [`crate::runner::Engine::run_task`], at least once.
+    fn dispatch(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Makes sure the execution is settled later ([`crate::runner::Engine::settle`]) even if
+    /// this process dies during a step it is about to take outside the queue (an API call).
+    /// Homes that settle everything when they start need nothing here.
+    fn settle_later(
+        &self,
+        execution_arn: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -222,7 +313,7 @@ pub enum TaskOutcome {
     Pending,
 }
 
-/// Runs the Resource of Task states.
+/// Runs the Resource of Task states (Lambda, SNS, mocks, …), when a dispatched task comes up.
 pub trait Tasks: Send + Sync {
     fn invoke(
         &self,
@@ -231,9 +322,21 @@ pub trait Tasks: Send + Sync {
     ) -> impl Future<Output = TaskOutcome> + Send;
 }
 
-/// Hears about every execution status change.
+/// Tells the world what happens to executions.
 pub trait Notifier: Send + Sync {
-    fn status_changed(&self, rec: &ExecutionRecord) -> impl Future<Output = ()> + Send;
+    /// Every status change. An error leaves the step's outbox unacknowledged: it is told again.
+    fn status_changed(
+        &self,
+        rec: &ExecutionRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A task asks a human for approval (its approval is stored already): announce its links.
+    /// Called again if anything after it fails, so it may be told twice.
+    fn approval_requested(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+        approval: &Approval,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 pub trait Clock: Send + Sync {
@@ -298,6 +401,7 @@ mod shared {
     }
 
     impl<T: ExecutionStore> ExecutionStore for Arc<T> {
+        type Snapshot = T::Snapshot;
         fn create(
             &self,
             rec: &ExecutionRecord,
@@ -310,14 +414,29 @@ mod shared {
         ) -> impl Future<Output = Result<Option<ExecutionRecord>, StoreError>> + Send {
             (**self).load(arn)
         }
+        fn load_for_step(
+            &self,
+            arn: &str,
+        ) -> impl Future<Output = Result<Option<Loaded<Self::Snapshot>>, StoreError>> + Send
+        {
+            (**self).load_for_step(arn)
+        }
         fn commit(
             &self,
-            previous: &ExecutionRecord,
-            rec: &ExecutionRecord,
-            events: &[HistoryEvent],
-            outbox: &[Effect],
+            snapshot: Self::Snapshot,
+            w: &WriteSet<'_>,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            (**self).commit(previous, rec, events, outbox)
+            (**self).commit(snapshot, w)
+        }
+        fn ack_outbox(
+            &self,
+            arn: &str,
+            version: u64,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).ack_outbox(arn, version)
+        }
+        fn unsettled(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+            (**self).unsettled()
         }
         fn history(
             &self,
@@ -344,27 +463,55 @@ mod shared {
         }
         fn find_task(
             &self,
-            token: &str,
+            token_hash: &str,
         ) -> impl Future<Output = Result<Option<TaskRef>, StoreError>> + Send {
-            (**self).find_task(token)
+            (**self).find_task(token_hash)
         }
-        fn pending_outboxes(
+    }
+
+    impl<T: ChildWaitStore> ChildWaitStore for Arc<T> {
+        fn put_child_wait(
             &self,
-        ) -> impl Future<Output = Result<Vec<(String, Vec<Effect>)>, StoreError>> + Send {
-            (**self).pending_outboxes()
-        }
-        fn ack_outbox(
-            &self,
-            arn: &str,
-            version: u64,
+            child: &str,
+            parent: &TaskRef,
+            variant: &str,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            (**self).ack_outbox(arn, version)
+            (**self).put_child_wait(child, parent, variant)
         }
-        fn pending_outbox(
+        fn child_wait(
             &self,
-            arn: &str,
-        ) -> impl Future<Output = Result<Option<(u64, Vec<Effect>)>, StoreError>> + Send {
-            (**self).pending_outbox(arn)
+            child: &str,
+        ) -> impl Future<Output = Result<Option<(TaskRef, String)>, StoreError>> + Send {
+            (**self).child_wait(child)
+        }
+        fn remove_child_wait(
+            &self,
+            child: &str,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).remove_child_wait(child)
+        }
+    }
+
+    impl<T: crate::approval::ApprovalStore> crate::approval::ApprovalStore for Arc<T> {
+        fn put_approval(
+            &self,
+            rec: &crate::approval::ApprovalRecord,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).put_approval(rec)
+        }
+        fn get_approval(
+            &self,
+            id: &str,
+        ) -> impl Future<Output = Result<Option<crate::approval::ApprovalRecord>, StoreError>> + Send
+        {
+            (**self).get_approval(id)
+        }
+        fn decide_approval(
+            &self,
+            id: &str,
+            d: &crate::approval::Decision,
+        ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+            (**self).decide_approval(id, d)
         }
     }
 
@@ -400,6 +547,19 @@ mod shared {
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).schedule(execution_arn, at, signal)
         }
+        fn dispatch(
+            &self,
+            execution_arn: &str,
+            req: &TaskRequest,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).dispatch(execution_arn, req)
+        }
+        fn settle_later(
+            &self,
+            execution_arn: &str,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).settle_later(execution_arn)
+        }
     }
 
     impl<T: Tasks> Tasks for Arc<T> {
@@ -413,8 +573,19 @@ mod shared {
     }
 
     impl<T: Notifier> Notifier for Arc<T> {
-        fn status_changed(&self, rec: &ExecutionRecord) -> impl Future<Output = ()> + Send {
+        fn status_changed(
+            &self,
+            rec: &ExecutionRecord,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).status_changed(rec)
+        }
+        fn approval_requested(
+            &self,
+            execution_arn: &str,
+            req: &TaskRequest,
+            approval: &Approval,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).approval_requested(execution_arn, req, approval)
         }
     }
 

@@ -35,6 +35,18 @@ impl Status {
     }
 }
 
+/// The SHA-256 of a task token, in hex: what stores keep and look tokens up by.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 /// Frames are named by their path from the root: `""` is the execution itself, `"0/3"` the
 /// fourth child (item or branch) of the first fan-out in the root, and so on. The names sort so
 /// that a parent comes before its children.
@@ -48,7 +60,7 @@ pub fn child_frame_id(parent: &str, fanout: u64, index: usize) -> FrameId {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExecutionRecord {
     pub execution_arn: String,
     pub name: String,
@@ -71,6 +83,10 @@ pub struct ExecutionRecord {
     pub next_event_id: u64,
     /// Counter for naming fan-outs uniquely within the execution.
     pub next_fanout: u64,
+    /// Bumped by every step that yields with work left: only the newest
+    /// `Signal::Resume` goes on with it.
+    #[serde(default)]
+    pub turn: u64,
     pub frames: BTreeMap<FrameId, Frame>,
     /// Set when the execution ends unsuccessfully: where RedriveExecution starts again.
     #[serde(default)]
@@ -80,7 +96,7 @@ pub struct ExecutionRecord {
     pub test_case: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RedrivePoint {
     pub state: String,
     pub input: Value,
@@ -114,7 +130,7 @@ impl From<MachineTypeRepr> for MachineType {
 }
 
 /// One thread of states: the execution's root, a Parallel branch or a Map iteration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Frame {
     /// Where the graph this frame runs is: `(state, branch)` pairs from the root graph.
     pub scope: Vec<(String, usize)>,
@@ -144,7 +160,7 @@ pub struct Frame {
     pub silent: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "phase")]
 pub enum Phase {
     /// About to enter `state`.
@@ -174,9 +190,12 @@ pub enum Phase {
     },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TaskPhase {
-    pub token: String,
+    /// The SHA-256 of the task token, in hex: the token itself is handed to the task and
+    /// never kept at rest.
+    #[serde(alias = "token")]
+    pub token_hash: String,
     /// Bumped by every SendTaskHeartbeat: only the newest heartbeat timer counts.
     pub heartbeats: u64,
     pub resource: String,
@@ -186,7 +205,7 @@ pub struct TaskPhase {
     pub wait_for_token: bool,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Fanout {
     pub id: u64,
     pub is_map: bool,

@@ -1,5 +1,13 @@
-//! The engine proper: starts executions and advances them one step per signal — load, decide,
-//! commit conditionally, then perform the step's effects through the ports.
+//! The execution protocol, once for every home: start executions, advance them one step per
+//! signal (load, settle what the last step left unperformed, decide, commit conditionally,
+//! perform the step's effects, acknowledge), run dispatched tasks and turn their outcomes into
+//! signals, and settle and recover what a dead process left half-done. Homes only implement
+//! the ports.
+//!
+//! The rule that keeps work from being lost: whoever acknowledges an outbox has performed
+//! everything in it. A step never commits on top of an unacknowledged outbox; it performs and
+//! acknowledges it first, so a writer that died between its commit and its effects is always
+//! made good by the next one to touch the execution.
 
 use chrono::Utc;
 use serde_json::Value;
@@ -7,9 +15,13 @@ use waymark_asl::env::Random;
 use waymark_asl::json::payload_size;
 use waymark_asl::parse::MachineType;
 
+use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore};
 use crate::ports::*;
-use crate::record::{ExecutionRecord, Status};
-use crate::step::{step, Effect, Signal, StepEnv, MAX_PAYLOAD_BYTES};
+use crate::record::{token_hash, ExecutionRecord, Phase, Status};
+use crate::step::{
+    fail_without_definition, step, Effect, Signal, StepEnv, StepOutput, TaskRequest,
+    DEFAULT_STEP_BUDGET, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES,
+};
 
 /// Where executions live, for ARNs and the context object.
 #[derive(Debug, Clone)]
@@ -17,6 +29,8 @@ pub struct Config {
     pub region: String,
     pub account: String,
     pub role_arn: String,
+    /// Transitions one step covers before it yields (see [`DEFAULT_STEP_BUDGET`]).
+    pub step_budget: usize,
 }
 
 impl Default for Config {
@@ -25,6 +39,7 @@ impl Default for Config {
             region: "us-east-1".into(),
             account: "123456789012".into(),
             role_arn: "arn:aws:iam::123456789012:role/waymark-local".into(),
+            step_budget: DEFAULT_STEP_BUDGET,
         }
     }
 }
@@ -73,6 +88,16 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
+impl EngineError {
+    /// Whether the same call may succeed later (a queue should deliver the message again).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            EngineError::Store(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
+}
+
 /// What a caller sends back for a task token.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskAnswer {
@@ -110,9 +135,33 @@ impl<I: Ids> Random for IdsRandom<'_, I> {
 /// signal is then redelivered by the home's queue).
 const MAX_CONFLICTS: usize = 8;
 
+/// The signal a task's outcome becomes, if it has one now.
+pub(crate) fn answer_signal(req: &TaskRequest, outcome: TaskOutcome) -> Option<Signal> {
+    let (frame, seq) = (req.frame.clone(), req.seq);
+    match outcome {
+        TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded { frame, seq, output }),
+        TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
+            frame,
+            seq,
+            failure,
+        }),
+        TaskOutcome::Pending => None,
+    }
+}
+
+/// Whether the record still waits for the task `frame`/`seq` names (and, given a token, for
+/// that token).
+pub(crate) fn waits_for(rec: &ExecutionRecord, frame: &str, seq: u64, token: Option<&str>) -> bool {
+    !rec.status.is_terminal()
+        && rec.frames.get(frame).is_some_and(|f| {
+            f.seq == seq
+                && matches!(&f.phase, Phase::Task(t) if token.is_none_or(|k| t.token_hash == token_hash(k)))
+        })
+}
+
 impl<S, Q, T, N, C, I> Engine<S, Q, T, N, C, I>
 where
-    S: ExecutionStore + StateMachineStore,
+    S: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore,
     Q: Scheduler,
     T: Tasks,
     N: Notifier,
@@ -148,6 +197,9 @@ where
             .unwrap_or_else(|| self.ids.execution_name());
         let rec = self.new_execution(sm, name, input, test_case);
         let arn = rec.execution_arn.clone();
+        // Before the record exists: if this process dies after creating it, the execution
+        // is still started.
+        self.scheduler.settle_later(&arn).await?;
         match self.store.create(&rec).await {
             Ok(()) => {}
             Err(StoreError::AlreadyExists(a)) => match self.store.load(&arn).await? {
@@ -161,7 +213,6 @@ where
             },
             Err(e) => return Err(e.into()),
         }
-        self.notifier.status_changed(&rec).await;
         self.deliver(&arn, Signal::Start).await?;
         Ok(self.store.load(&arn).await?.unwrap_or(rec))
     }
@@ -194,19 +245,18 @@ where
             version: 0,
             next_event_id: 1,
             next_fanout: 0,
+            turn: 0,
             frames: Default::default(),
             redrive_point: None,
             test_case: test_case.map(str::to_string),
         }
     }
 
-    /// Applies one signal to an execution: one step, committed at most once.
+    /// Applies one signal to an execution: one step, committed at most once, its effects
+    /// performed and acknowledged. An error means the signal must be delivered again (the
+    /// home's queue does so); nothing is lost meanwhile.
     pub async fn deliver(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
         self.deliver_inner(arn, signal, false).await
-    }
-
-    async fn deliver_even_if_ended(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
-        self.deliver_inner(arn, signal, true).await
     }
 
     async fn deliver_inner(
@@ -216,58 +266,36 @@ where
         to_ended: bool,
     ) -> Result<(), EngineError> {
         for _ in 0..MAX_CONFLICTS {
-            let Some(rec) = self.store.load(arn).await? else {
+            let Some(loaded) = self.store.load_for_step(arn).await? else {
                 return Err(EngineError::ExecutionDoesNotExist(arn.to_string()));
             };
+            let Loaded {
+                rec,
+                outbox,
+                snapshot,
+            } = loaded;
+            if let Some(effects) = outbox {
+                // Performed before anything commits on top of it.
+                self.perform(&rec, effects).await?;
+                self.store.ack_outbox(arn, rec.version).await?;
+            }
             if rec.status.is_terminal() && !to_ended {
                 return Ok(());
             }
-            // The revision the execution started with: updates do not change running ones.
-            let sm = match self
-                .store
-                .get_state_machine_revision(&rec.state_machine_arn, rec.revision)
-                .await?
-            {
-                Some(sm) => sm,
-                None => match self.store.get_state_machine(&rec.state_machine_arn).await? {
-                    Some(sm) => sm,
-                    None => {
-                        return Err(EngineError::StateMachineDoesNotExist(
-                            rec.state_machine_arn.clone(),
-                        ))
-                    }
-                },
-            };
-            let expected = rec.version;
             let mut next = rec.clone();
-            // The step environment holds `dyn` references that are not `Send`: keep it out of
-            // the awaits below so that engine futures can run on any thread.
-            let out = {
-                let random = IdsRandom(&self.ids);
-                let new_token = || self.ids.task_token();
-                let env = StepEnv {
-                    now: self.clock.now(),
-                    region: &self.config.region,
-                    random: &random,
-                    new_token: &new_token,
-                    approvals: self.approvals.as_deref(),
-                };
-                step(&sm.definition, &mut next, signal.clone(), &env)
-            };
-            if out.events.is_empty() && out.effects.is_empty() {
+            let now = self.clock.now();
+            let out = self.decide(&mut next, signal.clone(), now).await?;
+            if out.events.is_empty() && out.effects.is_empty() && next == rec {
                 return Ok(()); // a signal for a phase that has moved on
             }
-            next.version = expected + 1;
-            match self
-                .store
-                .commit(&rec, &next, &out.events, &out.effects)
-                .await
-            {
+            next.version = rec.version + 1;
+            let w = WriteSet::diff(&rec, &next, &out.events, &out.effects, now);
+            match self.store.commit(snapshot, &w).await {
                 Ok(()) => {
-                    // If an effect cannot be performed the outbox stays unacknowledged and
-                    // recovery performs it again.
-                    self.perform(&next, out.effects).await?;
-                    self.store.ack_outbox(arn, next.version).await?;
+                    if !out.effects.is_empty() {
+                        self.perform(&next, out.effects).await?;
+                        self.store.ack_outbox(arn, next.version).await?;
+                    }
                     return Ok(());
                 }
                 Err(StoreError::Conflict(_)) => continue,
@@ -277,8 +305,43 @@ where
         Err(EngineError::Store(StoreError::Conflict(arn.to_string())))
     }
 
+    /// The pure step, against the revision of the state machine the execution started with
+    /// (updates do not change running executions). An execution whose revision is gone from
+    /// the store can run no state: it fails, saying so.
+    async fn decide(
+        &self,
+        rec: &mut ExecutionRecord,
+        signal: Signal,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<StepOutput, EngineError> {
+        let sm = self
+            .store
+            .get_state_machine_revision(&rec.state_machine_arn, rec.revision)
+            .await?;
+        let Some(sm) = sm else {
+            let cause = format!(
+                "The state machine {} (revision {}) that this execution runs no longer exists",
+                rec.state_machine_arn, rec.revision
+            );
+            return Ok(fail_without_definition(rec, cause, now));
+        };
+        // The step environment holds `dyn` references that are not `Send`: keep it out of
+        // the awaits, so that engine futures can run on any thread.
+        let random = IdsRandom(&self.ids);
+        let new_token = || self.ids.task_token();
+        let env = StepEnv {
+            now,
+            region: &self.config.region,
+            random: &random,
+            new_token: &new_token,
+            approvals: self.approvals.as_deref(),
+            budget: self.config.step_budget.max(1),
+        };
+        Ok(step(&sm.definition, rec, signal, &env))
+    }
+
     /// Performs a committed step's effects. Performing them again (after a crash) is
-    /// harmless: stale signals are ignored by the next step.
+    /// harmless: stale signals are ignored by the next step, tasks run at least once.
     pub async fn perform(
         &self,
         rec: &ExecutionRecord,
@@ -297,47 +360,108 @@ where
                         .schedule(arn, at, Signal::Timer { frame, seq, kind })
                         .await?
                 }
-                Effect::Invoke(req) => {
-                    let signal = match self.tasks.invoke(arn, &req).await {
-                        TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded {
-                            frame: req.frame,
-                            seq: req.seq,
-                            output,
-                        }),
-                        TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
-                            frame: req.frame,
-                            seq: req.seq,
-                            failure,
-                        }),
-                        TaskOutcome::Pending => None,
-                    };
-                    if let Some(s) = signal {
-                        self.scheduler.schedule(arn, self.clock.now(), s).await?;
+                Effect::Resume { turn } => {
+                    self.scheduler
+                        .schedule(arn, self.clock.now(), Signal::Resume { turn })
+                        .await?
+                }
+                Effect::Invoke(req) => self.hand_over(arn, &req).await?,
+                Effect::Started => self.notifier.status_changed(&running_view(rec)).await?,
+                Effect::Finished { .. } => {
+                    self.notifier.status_changed(rec).await?;
+                    if rec.status.is_terminal() {
+                        self.resume_parent(rec).await?;
                     }
                 }
-                Effect::Finished { .. } => self.notifier.status_changed(rec).await,
             }
         }
         Ok(())
     }
 
-    /// Performs again the effects of steps that were committed but never acknowledged (the
-    /// process died in between): timers are set again, tasks invoked again. Signals they
-    /// produce twice are recognised and ignored by the next step.
-    pub async fn recover(&self) -> Result<usize, EngineError> {
-        let pending = self.store.pending_outboxes().await?;
-        let n = pending.len();
-        for (arn, effects) in pending {
-            let Some(rec) = self.store.load(&arn).await? else {
-                continue;
+    /// Hands a task to the home's queue; one that asks for a human's approval has its
+    /// approval stored and announced first, so its links work by the time it sends them.
+    async fn hand_over(&self, arn: &str, req: &TaskRequest) -> Result<(), EngineError> {
+        if let Some(a) = &req.approval {
+            let record = ApprovalRecord {
+                id: a.id.clone(),
+                task: TaskRef {
+                    execution_arn: arn.to_string(),
+                    frame: req.frame.clone(),
+                    seq: req.seq,
+                },
+                state: req.state.clone(),
+                expires: a.expires,
+                status: ApprovalStatus::Pending,
+                decided_at: None,
+                approver: None,
+                comment: None,
             };
-            self.perform(&rec, effects).await?;
-            self.store.ack_outbox(&arn, rec.version).await?;
+            self.store.put_approval(&record).await?;
+            self.notifier.approval_requested(arn, req, a).await?;
         }
-        Ok(n)
+        self.scheduler.dispatch(arn, req).await?;
+        Ok(())
     }
 
-    /// RedriveExecution: only STANDARD executions that failed, timed out or were aborted.
+    /// Runs a dispatched task if its state still waits for it, and delivers the answer. The
+    /// home calls this for every task its queue hands back; an error means: hand it back
+    /// again (the task then runs again: at least once).
+    pub async fn run_task(&self, arn: &str, req: &TaskRequest) -> Result<(), EngineError> {
+        let Some(rec) = self.store.load(arn).await? else {
+            return Ok(()); // deleted
+        };
+        if !waits_for(&rec, &req.frame, req.seq, None) {
+            return Ok(()); // stopped, timed out, or answered already
+        }
+        let outcome = if crate::children::handles(&req.resource) {
+            self.start_child(arn, req).await
+        } else {
+            self.tasks.invoke(arn, req).await
+        };
+        let Some(signal) = answer_signal(req, outcome) else {
+            return Ok(());
+        };
+        match self.deliver(arn, signal.clone()).await {
+            Ok(()) | Err(EngineError::ExecutionDoesNotExist(_)) => Ok(()),
+            // The answer must not be lost with the step: queue it rather than run the task
+            // again.
+            Err(e) => match self.scheduler.schedule(arn, self.clock.now(), signal).await {
+                Ok(()) => Ok(()),
+                Err(_) => Err(e),
+            },
+        }
+    }
+
+    /// Performs an execution's unacknowledged outbox, if any, and starts it if it was
+    /// created but never stepped: what a process that died may have left. The safety net a
+    /// home's queue delivers after steps taken outside it ([`Scheduler::settle_later`]).
+    pub async fn settle(&self, arn: &str) -> Result<(), EngineError> {
+        let Some(loaded) = self.store.load_for_step(arn).await? else {
+            return Ok(());
+        };
+        let rec = loaded.rec;
+        if let Some(effects) = loaded.outbox {
+            self.perform(&rec, effects).await?;
+            self.store.ack_outbox(arn, rec.version).await?;
+        }
+        if rec.version == 0 && rec.status == Status::Running {
+            self.deliver(arn, Signal::Start).await?;
+        }
+        Ok(())
+    }
+
+    /// Settles every execution a previous process may have left half-done. Returns how
+    /// many it touched.
+    pub async fn recover(&self) -> Result<usize, EngineError> {
+        let arns = self.store.unsettled().await?;
+        for arn in &arns {
+            self.settle(arn).await?;
+        }
+        Ok(arns.len())
+    }
+
+    /// RedriveExecution: only STANDARD executions that failed, timed out or were aborted,
+    /// and whose history has room.
     pub async fn redrive(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
         let rec = self.describe(arn).await?;
         let redrivable = rec.machine_type == crate::record::MachineTypeRepr::Standard
@@ -352,31 +476,25 @@ where
                 rec.status.as_str()
             )));
         }
-        self.deliver_even_if_ended(arn, Signal::Redrive).await?;
+        if rec.next_event_id > MAX_HISTORY_EVENTS {
+            return Err(EngineError::ExecutionNotRedrivable(format!(
+                "Execution {arn} has reached the maximum number of history events ({MAX_HISTORY_EVENTS}) and cannot be redriven"
+            )));
+        }
+        self.scheduler.settle_later(arn).await?;
+        self.deliver_inner(arn, Signal::Redrive, true).await?;
         self.describe(arn).await
     }
 
-    /// Performs the outbox of one execution's last step if it was committed but never
-    /// acknowledged (the process died in between). A home whose queue redelivers a signal
-    /// calls this first, so that a lost effect is never lost for good. Returns whether there
-    /// was one.
-    pub async fn settle_outbox(&self, arn: &str) -> Result<bool, EngineError> {
-        let Some((version, effects)) = self.store.pending_outbox(arn).await? else {
-            return Ok(false);
-        };
-        let rec = self.describe(arn).await?;
-        self.perform(&rec, effects).await?;
-        self.store.ack_outbox(arn, version).await?;
-        Ok(true)
-    }
-
-    /// Stops a running execution (StopExecution).
+    /// Stops a running execution (StopExecution). It lands between two steps: a long
+    /// chain of transitions yields often enough for it.
     pub async fn stop(
         &self,
         arn: &str,
         error: Option<String>,
         cause: Option<String>,
     ) -> Result<ExecutionRecord, EngineError> {
+        self.scheduler.settle_later(arn).await?;
         self.deliver(
             arn,
             Signal::Stop {
@@ -390,7 +508,7 @@ where
     /// The answer to a `.waitForTaskToken` task (SendTaskSuccess / SendTaskFailure /
     /// SendTaskHeartbeat), checked against the task the token was issued for.
     pub async fn answer_task(&self, token: &str, answer: TaskAnswer) -> Result<(), EngineError> {
-        let Some(task) = self.store.find_task(token).await? else {
+        let Some(task) = self.store.find_task(&token_hash(token)).await? else {
             return Err(EngineError::TaskDoesNotExist);
         };
         self.answer_task_ref(task, Some(token), answer).await
@@ -400,16 +518,12 @@ where
     /// of human-approval pages, which know the task but never hold its token.
     pub async fn answer_task_ref(
         &self,
-        task: crate::ports::TaskRef,
+        task: TaskRef,
         token: Option<&str>,
         answer: TaskAnswer,
     ) -> Result<(), EngineError> {
         let rec = self.describe(&task.execution_arn).await?;
-        let waiting = rec.frames.get(&task.frame).is_some_and(|f| {
-            f.seq == task.seq
-                && matches!(&f.phase, crate::record::Phase::Task(t) if token.is_none_or(|k| t.token == k))
-        });
-        if rec.status.is_terminal() || !waiting {
+        if !waits_for(&rec, &task.frame, task.seq, token) {
             return Err(EngineError::TaskTimedOut);
         }
         let signal = match answer {
@@ -428,6 +542,7 @@ where
                 seq: task.seq,
             },
         };
+        self.scheduler.settle_later(&task.execution_arn).await?;
         self.deliver(&task.execution_arn, signal).await
     }
 
@@ -441,4 +556,16 @@ where
     pub fn now(&self) -> chrono::DateTime<Utc> {
         self.clock.now()
     }
+}
+
+/// The execution as it was when it started, for the RUNNING notification: the outbox is
+/// performed after the step, which may have ended it already.
+fn running_view(rec: &ExecutionRecord) -> ExecutionRecord {
+    let mut r = rec.clone();
+    r.status = Status::Running;
+    r.output = None;
+    r.failure = None;
+    r.stop_time = None;
+    r.frames.clear();
+    r
 }

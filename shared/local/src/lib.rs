@@ -2,7 +2,6 @@
 //! in-process scheduler, task answers and child executions handled locally. `waymark run`
 //! and `waymark serve` both run on it.
 
-mod children;
 pub mod runtime;
 pub mod sqlite;
 

@@ -1,7 +1,10 @@
 //! The local runtime: the engine over SQLite, a scheduler loop that fires timers (in real or
-//! scaled time), task invocations run off the step path, child executions, and recovery of
-//! whatever a killed process left half-done.
+//! scaled time), a worker that runs dispatched tasks off the step path, and recovery of
+//! whatever a killed process left half-done. The protocol itself (what a step does, tasks,
+//! child executions, approvals) is the engine's; this module only implements its ports.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
@@ -11,9 +14,8 @@ use waymark_engine::memory::{RandomIds, ScaledClock};
 use waymark_engine::ports::*;
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError};
-use waymark_engine::step::{Signal, TaskRequest};
+use waymark_engine::step::{Approval, Signal, TaskRequest};
 
-use crate::children;
 use crate::sqlite::SqliteStore;
 
 /// The engine as the local runtime assembles it.
@@ -33,7 +35,7 @@ pub trait Integrations: Send + Sync + 'static {
         &self,
         execution_arn: &str,
         req: &TaskRequest,
-    ) -> impl std::future::Future<Output = TaskOutcome> + Send;
+    ) -> impl Future<Output = TaskOutcome> + Send;
 }
 
 impl<T: Tasks + 'static> Integrations for T {
@@ -41,16 +43,48 @@ impl<T: Tasks + 'static> Integrations for T {
         &self,
         execution_arn: &str,
         req: &TaskRequest,
-    ) -> impl std::future::Future<Output = TaskOutcome> + Send {
+    ) -> impl Future<Output = TaskOutcome> + Send {
         Tasks::invoke(self, execution_arn, req)
     }
 }
 
-/// Timers are rows; storing one wakes the loop in case it is now the earliest.
+type TaskFuture = Pin<Box<dyn Future<Output = TaskOutcome> + Send>>;
+
+/// The integrations, with their type erased so that one engine type serves every choice.
+pub struct LocalTasks {
+    invoke: Box<dyn Fn(String, TaskRequest) -> TaskFuture + Send + Sync>,
+}
+
+impl LocalTasks {
+    fn new<I: Integrations>(integrations: I) -> LocalTasks {
+        let integrations = Arc::new(integrations);
+        LocalTasks {
+            invoke: Box::new(move |arn, req| {
+                let i = integrations.clone();
+                Box::pin(async move { i.invoke(&arn, &req).await })
+            }),
+        }
+    }
+}
+
+impl Tasks for LocalTasks {
+    fn invoke(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+    ) -> impl Future<Output = TaskOutcome> + Send {
+        (self.invoke)(execution_arn.to_string(), req.clone())
+    }
+}
+
+/// Timers are rows, tasks rows in flight handed to the worker; storing either wakes whoever
+/// waits for work.
 #[derive(Clone)]
 pub struct LocalScheduler {
     store: Arc<SqliteStore>,
     wake: Arc<Notify>,
+    tasks: mpsc::UnboundedSender<(String, TaskRequest)>,
+    inflight: Arc<AtomicUsize>,
 }
 
 impl Scheduler for LocalScheduler {
@@ -60,108 +94,61 @@ impl Scheduler for LocalScheduler {
         at: DateTime<Utc>,
         signal: Signal,
     ) -> Result<(), StoreError> {
-        self.store.schedule(execution_arn, at, signal).await?;
+        self.store.add_timer(execution_arn, at, &signal)?;
         self.wake.notify_one();
+        Ok(())
+    }
+
+    async fn dispatch(&self, execution_arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
+        // Durable first: a process killed from here on runs it when it restarts.
+        self.store.add_inflight(execution_arn, req)?;
+        self.send(execution_arn, req);
+        Ok(())
+    }
+
+    /// Everything left half-done is settled when the runtime opens ([`Local::recover`]).
+    async fn settle_later(&self, _execution_arn: &str) -> Result<(), StoreError> {
         Ok(())
     }
 }
 
-/// Hands every task to the worker loop and returns at once: a slow Lambda never holds up a
-/// step, and the answer comes back as a signal.
-pub struct LocalTasks {
-    tx: mpsc::UnboundedSender<(String, TaskRequest)>,
-    inflight: Arc<AtomicUsize>,
-    store: Arc<SqliteStore>,
-}
-
-impl Tasks for LocalTasks {
-    async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
-        if let Some(a) = &req.approval {
-            let record = waymark_api::approvals::ApprovalRecord {
-                id: a.id.clone(),
-                task: waymark_engine::ports::TaskRef {
-                    execution_arn: execution_arn.to_string(),
-                    frame: req.frame.clone(),
-                    seq: req.seq,
-                },
-                state: req.state.clone(),
-                expires: a.expires,
-                status: waymark_api::approvals::ApprovalStatus::Pending,
-                decided_at: None,
-                approver: None,
-                comment: None,
-            };
-            if let Err(e) =
-                waymark_api::approvals::ApprovalStore::put_approval(&*self.store, &record).await
-            {
-                return TaskOutcome::Failed(waymark_asl::Failure::new(
-                    waymark_asl::error::names::TASK_FAILED,
-                    format!("the approval could not be recorded: {e}"),
-                ));
-            }
-            let url = a
-                .links
-                .get("Url")
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or_default();
-            tracing::info!(target: "waymark::approvals", execution = %execution_arn, state = %req.state, "approval requested: {url}");
-        }
-        // Durable before the step's outbox is acknowledged: a crash from here on re-invokes.
-        if let Err(e) = self.store.add_inflight(execution_arn, req) {
-            return TaskOutcome::Failed(waymark_asl::Failure::new(
-                waymark_asl::error::names::TASK_FAILED,
-                format!("the task could not be recorded: {e}"),
-            ));
-        }
-        self.dispatch(execution_arn, req)
-    }
-}
-
-impl LocalTasks {
-    fn dispatch(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
+impl LocalScheduler {
+    fn send(&self, execution_arn: &str, req: &TaskRequest) {
         self.inflight.fetch_add(1, Ordering::SeqCst);
         if self
-            .tx
+            .tasks
             .send((execution_arn.to_string(), req.clone()))
             .is_err()
         {
+            // The worker is gone (the runtime is closing): the row runs it at the next start.
             self.inflight.fetch_sub(1, Ordering::SeqCst);
-            return TaskOutcome::Failed(waymark_asl::Failure::new(
-                waymark_asl::error::names::TASK_FAILED,
-                "the local task worker has stopped",
-            ));
         }
-        TaskOutcome::Pending
     }
 }
 
-/// Logs status changes, and ends the `.sync` tasks of parents whose child execution ended.
-pub struct LocalNotifier {
-    store: Arc<SqliteStore>,
-    scheduler: LocalScheduler,
-    clock: Arc<ScaledClock>,
-}
+/// Logs status changes and approval requests (user-named values as fields, never inside the
+/// message, so that a name cannot forge a log line).
+pub struct LocalNotifier;
 
 impl Notifier for LocalNotifier {
-    async fn status_changed(&self, rec: &ExecutionRecord) {
-        tracing::info!(target: "waymark::executions", execution = %rec.execution_arn, status = rec.status.as_str(), "execution status");
-        if !rec.status.is_terminal() {
-            return;
-        }
-        match self.store.take_child_wait(&rec.execution_arn) {
-            Ok(Some((parent, variant))) => {
-                let signal = children::parent_signal(rec, &parent, &variant);
-                if let Err(e) = self
-                    .scheduler
-                    .schedule(&parent.execution_arn, self.clock.now(), signal)
-                    .await
-                {
-                    tracing::error!("cannot resume {}: {e}", parent.execution_arn);
-                }
-            }
-            Ok(None) => {}
-            Err(e) => tracing::error!("cannot look up the parent of {}: {e}", rec.execution_arn),
-        }
+    async fn status_changed(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
+        tracing::info!(target: "waymark::executions", execution = ?rec.execution_arn, status = rec.status.as_str(), "execution status");
+        Ok(())
+    }
+
+    async fn approval_requested(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+        approval: &Approval,
+    ) -> Result<(), StoreError> {
+        let url = approval
+            .links
+            .get("Url")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        tracing::info!(target: "waymark::approvals", execution = ?execution_arn, state = ?req.state, url = ?url, "approval requested");
+        Ok(())
     }
 }
 
@@ -189,39 +176,32 @@ impl Local {
     pub fn open<I: Integrations>(opts: LocalOptions, integrations: I) -> Result<Local, StoreError> {
         let store = Arc::new(SqliteStore::open(&opts.db)?);
         let wake = Arc::new(Notify::new());
+        // Workflow time never goes back from what a previous process delivered.
         let start = match store.last_time()? {
             Some(last) if last > Utc::now() => last,
             _ => Utc::now(),
         };
         let clock = Arc::new(ScaledClock::new(start, opts.wait_scale));
+        let (tx, rx) = mpsc::unbounded_channel();
+        let inflight = Arc::new(AtomicUsize::new(0));
         let scheduler = LocalScheduler {
             store: store.clone(),
             wake: wake.clone(),
+            tasks: tx,
+            inflight: inflight.clone(),
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let inflight = Arc::new(AtomicUsize::new(0));
         let engine = Arc::new(Engine {
             store: store.clone(),
-            scheduler: scheduler.clone(),
-            tasks: LocalTasks {
-                tx,
-                inflight: inflight.clone(),
-                store: store.clone(),
-            },
-            notifier: LocalNotifier {
-                store: store.clone(),
-                scheduler: scheduler.clone(),
-                clock: clock.clone(),
-            },
+            scheduler,
+            tasks: LocalTasks::new(integrations),
+            notifier: LocalNotifier,
             clock: clock.clone(),
             ids: RandomIds,
             config: opts.config,
             approvals: opts.approvals,
         });
-        let weak = Arc::downgrade(&engine);
         let worker = Worker {
-            engine: weak,
-            integrations: Arc::new(integrations),
+            engine: Arc::downgrade(&engine),
             inflight: inflight.clone(),
             wake: wake.clone(),
             store: store.clone(),
@@ -236,26 +216,13 @@ impl Local {
         })
     }
 
-    /// Finishes what a previous process left half-done: performs unacknowledged outboxes and
-    /// starts executions created but never started. Returns how many it touched.
+    /// Finishes what a previous process left half-done: settles executions with an
+    /// unacknowledged outbox or never started, and runs again the tasks it had in flight.
+    /// Returns how many it touched.
     pub async fn recover(&self) -> Result<usize, EngineError> {
         let mut n = self.engine.recover().await?;
         for (arn, req) in self.store.inflight()? {
-            // Still waiting for it? Then invoke it again (tasks run at least once).
-            let waiting = self.engine.describe(&arn).await.is_ok_and(|rec| {
-                rec.frames.get(&req.frame).is_some_and(|f| {
-                    f.seq == req.seq && matches!(f.phase, waymark_engine::record::Phase::Task(_))
-                })
-            });
-            if waiting {
-                let _ = self.engine.tasks.dispatch(&arn, &req);
-                n += 1;
-            } else {
-                self.store.remove_inflight(&arn, &req)?;
-            }
-        }
-        for arn in self.store.unstarted_executions()? {
-            self.engine.deliver(&arn, Signal::Start).await?;
+            self.engine.scheduler.send(&arn, &req);
             n += 1;
         }
         Ok(n)
@@ -273,8 +240,14 @@ impl Local {
             }
             self.clock.wait_until(t.due);
         }
-        if let Err(e) = self.engine.deliver(&t.execution_arn, t.signal).await {
-            tracing::warn!("signal for {} not delivered: {e}", t.execution_arn);
+        match self.engine.deliver(&t.execution_arn, t.signal).await {
+            Ok(()) => {}
+            // Kept for another try; anything else would fail the same way again.
+            Err(e) if e.is_retryable() => {
+                tracing::warn!(execution = ?t.execution_arn, "signal not delivered yet: {e}");
+                return Ok(false);
+            }
+            Err(e) => tracing::warn!(execution = ?t.execution_arn, "signal dropped: {e}"),
         }
         self.store.delete_timer(t.id)?;
         self.store.set_last_time(self.clock.now())?;
@@ -312,7 +285,11 @@ impl Local {
     pub async fn run_scheduler(self: Arc<Self>) {
         loop {
             match self.tick(self.clock_is_virtual()).await {
-                Ok(true) => continue,
+                Ok(true) => {
+                    // Let requests in between two steps of a long chain.
+                    tokio::task::yield_now().await;
+                    continue;
+                }
                 Ok(false) => {}
                 Err(e) => tracing::error!("scheduler: {e}"),
             }
@@ -340,16 +317,19 @@ impl Local {
     }
 }
 
-/// Runs tasks off the step path and turns their answers into signals.
-struct Worker<I> {
+/// How often the worker tries a task whose answer could not be stored before it leaves it
+/// to the next start of the runtime.
+const TASK_ATTEMPTS: u32 = 5;
+
+/// Runs dispatched tasks off the step path, through the engine.
+struct Worker {
     engine: Weak<LocalEngine>,
-    integrations: Arc<I>,
     inflight: Arc<AtomicUsize>,
     wake: Arc<Notify>,
     store: Arc<SqliteStore>,
 }
 
-impl<I: Integrations> Worker<I> {
+impl Worker {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<(String, TaskRequest)>) {
         let me = Arc::new(self);
         while let Some((arn, req)) = rx.recv().await {
@@ -363,38 +343,28 @@ impl<I: Integrations> Worker<I> {
     }
 
     async fn handle(&self, arn: &str, req: TaskRequest) {
-        let Some(engine) = self.engine.upgrade() else {
-            return;
-        };
-        let outcome = if children::handles(&req.resource) {
-            children::start(&engine, arn, &req).await
-        } else {
-            self.integrations.invoke(arn, &req).await
-        };
-        let (frame, seq) = (req.frame.clone(), req.seq);
-        let signal = match outcome {
-            TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded { frame, seq, output }),
-            TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
-                frame,
-                seq,
-                failure,
-            }),
-            TaskOutcome::Pending => None,
-        };
-        if let Some(signal) = signal {
-            if let Err(e) = engine
-                .scheduler
-                .schedule(arn, engine.clock.now(), signal)
-                .await
-            {
-                // Left in flight: a restart invokes it again.
-                tracing::error!("cannot record the answer of a task of {arn}: {e}");
+        for attempt in 1..=TASK_ATTEMPTS {
+            let Some(engine) = self.engine.upgrade() else {
                 return;
+            };
+            match engine.run_task(arn, &req).await {
+                Ok(()) => {
+                    // Answered (or handed on): not to be run again after a crash.
+                    if let Err(e) = self.store.remove_inflight(arn, &req) {
+                        tracing::error!(execution = ?arn, "cannot clear an answered task: {e}");
+                    }
+                    return;
+                }
+                Err(e) if e.is_retryable() && attempt < TASK_ATTEMPTS => {
+                    drop(engine);
+                    tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+                }
+                Err(e) => {
+                    // Left in flight: the next start of the runtime runs it again.
+                    tracing::error!(execution = ?arn, state = ?req.state, "task not done: {e}");
+                    return;
+                }
             }
-        }
-        // Answered (or its message sent): not to be invoked again after a crash.
-        if let Err(e) = self.store.remove_inflight(arn, &req) {
-            tracing::error!("cannot clear an answered task of {arn}: {e}");
         }
     }
 }

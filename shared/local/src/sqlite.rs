@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use sha2::{Digest, Sha256};
-use waymark_api::approvals::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
+use waymark_engine::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::*;
 use waymark_engine::record::ExecutionRecord;
@@ -104,7 +103,20 @@ pub struct SqliteStore {
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+    StoreError::permanent("SQLite", e.to_string())
+}
+
+/// SQLite's own errors: a busy or locked database may pass if tried again.
+fn sqlite_error(e: rusqlite::Error) -> StoreError {
+    let busy = matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    );
+    if busy {
+        StoreError::transient("SQLite", e)
+    } else {
+        StoreError::permanent("SQLite", e)
+    }
 }
 
 fn millis(t: DateTime<Utc>) -> i64 {
@@ -113,13 +125,6 @@ fn millis(t: DateTime<Utc>) -> i64 {
 
 fn from_millis(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
-
-fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl SqliteStore {
@@ -165,7 +170,7 @@ impl SqliteStore {
             .conn
             .lock()
             .map_err(|_| backend("the database lock is poisoned"))?;
-        f(&mut conn).map_err(backend)
+        f(&mut conn).map_err(sqlite_error)
     }
 
     /// Rebuilds a state machine from its row, parsing its definition once per revision.
@@ -298,63 +303,6 @@ impl SqliteStore {
         rows.into_iter()
             .map(|(a, t)| serde_json::from_str(&t).map(|r| (a, r)).map_err(backend))
             .collect()
-    }
-
-    /// Remembers that a parent's `.sync` task waits for `child` to end.
-    pub fn add_child_wait(
-        &self,
-        child: &str,
-        parent: &TaskRef,
-        variant: &str,
-    ) -> Result<(), StoreError> {
-        self.with(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO child_waits (child_arn, parent_arn, frame, seq, variant) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![child, parent.execution_arn, parent.frame, parent.seq as i64, variant],
-            )
-            .map(|_| ())
-        })
-    }
-
-    /// The parent task waiting for `child`, if any (the wait is removed).
-    pub fn take_child_wait(&self, child: &str) -> Result<Option<(TaskRef, String)>, StoreError> {
-        self.with(|c| {
-            let tx = c.transaction()?;
-            let found = tx
-                .query_row(
-                    "SELECT parent_arn, frame, seq, variant FROM child_waits WHERE child_arn = ?1",
-                    params![child],
-                    |r| {
-                        Ok((
-                            TaskRef {
-                                execution_arn: r.get(0)?,
-                                frame: r.get(1)?,
-                                seq: r.get::<_, i64>(2)? as u64,
-                            },
-                            r.get::<_, String>(3)?,
-                        ))
-                    },
-                )
-                .optional()?;
-            tx.execute(
-                "DELETE FROM child_waits WHERE child_arn = ?1",
-                params![child],
-            )?;
-            tx.commit()?;
-            Ok(found)
-        })
-    }
-
-    /// Running executions that never took their first step (the process died between
-    /// creating them and starting them).
-    pub fn unstarted_executions(&self) -> Result<Vec<String>, StoreError> {
-        self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT arn FROM executions WHERE status = 'RUNNING' AND version = 0 ORDER BY seq",
-            )?;
-            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-            rows.collect()
-        })
     }
 }
 
@@ -528,6 +476,8 @@ fn parse_record(text: &str) -> Result<ExecutionRecord, StoreError> {
 }
 
 impl ExecutionStore for SqliteStore {
+    type Snapshot = ();
+
     async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
         let text = record_json(rec)?;
         let inserted = self.with(|c| {
@@ -555,17 +505,38 @@ impl ExecutionStore for SqliteStore {
         text.map(|t| parse_record(&t)).transpose()
     }
 
-    async fn commit(
-        &self,
-        previous: &ExecutionRecord,
-        rec: &ExecutionRecord,
-        events: &[HistoryEvent],
-        outbox: &[Effect],
-    ) -> Result<(), StoreError> {
-        let expected_version = previous.version;
+    async fn load_for_step(&self, arn: &str) -> Result<Option<Loaded<()>>, StoreError> {
+        let row = self.with(|c| {
+            c.query_row(
+                "SELECT record, outbox FROM executions WHERE arn = ?1",
+                params![arn],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+            .optional()
+        })?;
+        let Some((record, outbox)) = row else {
+            return Ok(None);
+        };
+        let outbox = outbox
+            .map(|t| serde_json::from_str::<Vec<Effect>>(&t).map_err(backend))
+            .transpose()?;
+        Ok(Some(Loaded {
+            rec: parse_record(&record)?,
+            outbox,
+            snapshot: (),
+        }))
+    }
+
+    async fn commit(&self, _snapshot: (), w: &WriteSet<'_>) -> Result<(), StoreError> {
+        let rec = w.rec;
         let text = record_json(rec)?;
-        let outbox_text = serde_json::to_string(outbox).map_err(backend)?;
-        let events_text = events
+        let outbox_text = if w.outbox.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(w.outbox).map_err(backend)?)
+        };
+        let events_text = w
+            .events
             .iter()
             .map(|e| serde_json::to_string(e).map(|t| (e.id, t)))
             .collect::<Result<Vec<_>, _>>()
@@ -573,9 +544,10 @@ impl ExecutionStore for SqliteStore {
         let applied = self.with(|c| {
             let tx = c.transaction()?;
             let n = tx.execute(
-                "UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4, outbox_version = ?3
+                "UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4,
+                     outbox_version = CASE WHEN ?4 IS NULL THEN NULL ELSE ?3 END
                  WHERE arn = ?5 AND version = ?6",
-                params![text, rec.status.as_str(), rec.version as i64, outbox_text, rec.execution_arn, expected_version as i64],
+                params![text, rec.status.as_str(), rec.version as i64, outbox_text, rec.execution_arn, w.from_version as i64],
             )?;
             if n == 0 {
                 return Ok(false);
@@ -586,10 +558,8 @@ impl ExecutionStore for SqliteStore {
                     ins.execute(params![rec.execution_arn, *id as i64, t])?;
                 }
                 let mut tok = tx.prepare_cached("INSERT OR REPLACE INTO task_tokens (hash, arn, frame, seq) VALUES (?1, ?2, ?3, ?4)")?;
-                for e in outbox {
-                    if let Effect::Invoke(req) = e {
-                        tok.execute(params![hash_token(&req.token), rec.execution_arn, req.frame, req.seq as i64])?;
-                    }
+                for t in &w.tokens {
+                    tok.execute(params![t.hash, t.task.execution_arn, t.task.frame, t.task.seq as i64])?;
                 }
             }
             tx.commit()?;
@@ -600,6 +570,28 @@ impl ExecutionStore for SqliteStore {
         } else {
             Err(StoreError::Conflict(rec.execution_arn.clone()))
         }
+    }
+
+    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET outbox = NULL, outbox_version = NULL WHERE arn = ?1 AND outbox_version = ?2",
+                params![arn, version as i64],
+            )
+            .map(|_| ())
+        })
+    }
+
+    async fn unsettled(&self) -> Result<Vec<String>, StoreError> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT arn FROM executions
+                 WHERE outbox IS NOT NULL OR (status = 'RUNNING' AND version = 0)
+                 ORDER BY seq",
+            )?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        })
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
@@ -625,7 +617,7 @@ impl ExecutionStore for SqliteStore {
             None => None,
             Some(t) => Some(
                 t.parse()
-                    .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+                    .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
             ),
         };
         let limit = max.max(1) as i64 + 1;
@@ -666,7 +658,7 @@ impl ExecutionStore for SqliteStore {
             None => i64::MAX,
             Some(t) => t
                 .parse()
-                .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+                .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
         };
         let limit = max.max(1) as i64 + 1;
         let status = filter.status.map(|s| s.as_str().to_string());
@@ -695,12 +687,11 @@ impl ExecutionStore for SqliteStore {
         Ok(Page { items, next_token })
     }
 
-    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
-        let hash = hash_token(token);
+    async fn find_task(&self, token_hash: &str) -> Result<Option<TaskRef>, StoreError> {
         self.with(|c| {
             c.query_row(
                 "SELECT arn, frame, seq FROM task_tokens WHERE hash = ?1",
-                params![hash],
+                params![token_hash],
                 |r| {
                     Ok(TaskRef {
                         execution_arn: r.get(0)?,
@@ -712,47 +703,49 @@ impl ExecutionStore for SqliteStore {
             .optional()
         })
     }
+}
 
-    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
-        let rows = self.with(|c| {
-            let mut st = c.prepare(
-                "SELECT arn, outbox FROM executions WHERE outbox IS NOT NULL ORDER BY seq",
-            )?;
-            let rows =
-                st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
-        })?;
-        rows.into_iter()
-            .map(|(arn, t)| {
-                serde_json::from_str(&t)
-                    .map(|fx| (arn, fx))
-                    .map_err(backend)
-            })
-            .collect()
-    }
-
-    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
-        let row = self.with(|c| {
-            c.query_row(
-                "SELECT outbox_version, outbox FROM executions WHERE arn = ?1 AND outbox IS NOT NULL",
-                params![arn],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
-            )
-            .optional()
-        })?;
-        row.map(|(v, t)| {
-            serde_json::from_str(&t)
-                .map(|fx| (v as u64, fx))
-                .map_err(backend)
-        })
-        .transpose()
-    }
-
-    async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+impl ChildWaitStore for SqliteStore {
+    async fn put_child_wait(
+        &self,
+        child: &str,
+        parent: &TaskRef,
+        variant: &str,
+    ) -> Result<(), StoreError> {
         self.with(|c| {
             c.execute(
-                "UPDATE executions SET outbox = NULL, outbox_version = NULL WHERE arn = ?1 AND outbox_version = ?2",
-                params![arn, version as i64],
+                "INSERT OR REPLACE INTO child_waits (child_arn, parent_arn, frame, seq, variant) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![child, parent.execution_arn, parent.frame, parent.seq as i64, variant],
+            )
+            .map(|_| ())
+        })
+    }
+
+    async fn child_wait(&self, child: &str) -> Result<Option<(TaskRef, String)>, StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT parent_arn, frame, seq, variant FROM child_waits WHERE child_arn = ?1",
+                params![child],
+                |r| {
+                    Ok((
+                        TaskRef {
+                            execution_arn: r.get(0)?,
+                            frame: r.get(1)?,
+                            seq: r.get::<_, i64>(2)? as u64,
+                        },
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()
+        })
+    }
+
+    async fn remove_child_wait(&self, child: &str) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM child_waits WHERE child_arn = ?1",
+                params![child],
             )
             .map(|_| ())
         })
@@ -796,14 +789,15 @@ impl TagStore for SqliteStore {
     }
 }
 
-impl Scheduler for SqliteStore {
-    async fn schedule(
+impl SqliteStore {
+    /// Stores a timer row: the signal is delivered when it is due.
+    pub fn add_timer(
         &self,
         execution_arn: &str,
         at: DateTime<Utc>,
-        signal: Signal,
+        signal: &Signal,
     ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(&signal).map_err(backend)?;
+        let text = serde_json::to_string(signal).map_err(backend)?;
         self.with(|c| {
             c.execute(
                 "INSERT INTO timers (due, arn, signal) VALUES (?1, ?2, ?3)",

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use waymark_api::handle;
-use waymark_engine::memory::{MemoryScheduler, MemoryStore, NullNotifier, RandomIds, ScaledClock};
+use waymark_engine::memory::{
+    MemoryScheduler, MemoryStore, NullNotifier, RandomIds, ScaledClock, Work,
+};
 use waymark_engine::ports::{TaskOutcome, Tasks};
 use waymark_engine::runner::{Config, Engine};
 use waymark_engine::step::TaskRequest;
@@ -93,11 +95,17 @@ impl Harness {
 
     /// Delivers one due signal; false when none is queued.
     pub async fn step_once(&self) -> bool {
-        let Some((at, arn, signal)) = self.engine.scheduler.pop() else {
+        let Some((at, arn, work)) = self.engine.scheduler.pop() else {
             return false;
         };
-        self.engine.clock.wait_until(at);
-        if let Err(e) = self.engine.deliver(&arn, signal).await {
+        let done = match work {
+            Work::Signal(signal) => {
+                self.engine.clock.wait_until(at);
+                self.engine.deliver(&arn, signal).await
+            }
+            Work::Task(req) => self.engine.run_task(&arn, &req).await,
+        };
+        if let Err(e) = done {
             panic!("deliver to {arn}: {e}");
         }
         true

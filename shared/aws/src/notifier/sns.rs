@@ -1,25 +1,23 @@
 //! The engine's `Notifier` over SNS: every status change of an execution (started,
 //! succeeded, failed, timed out, aborted) is published to the topic, with the message
 //! attributes `stateMachine` and `status` for subscription filter policies and the execution
-//! as DescribeExecution shows it as the message. An ended child execution also resumes the
-//! `.sync` task of its parent here.
+//! as DescribeExecution shows it as the message; approval requests go to the approval topic
+//! with their links.
 //!
-//! The port cannot fail, yet an end that was not told (or a parent not resumed) must not be
-//! lost: the notifier then holds back the acknowledgement of the step's outbox, so the step
-//! queue delivers again and the `Finished` effect is performed again. Subscribers may thus
-//! see an end twice, as with any at-least-once delivery.
+//! A publish that fails is an error: the step's outbox stays unacknowledged, the step queue
+//! delivers again and the notification is sent again. Subscribers may thus see a change
+//! twice, as with any at-least-once delivery.
 
 use std::sync::Arc;
 
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::{json, Value};
 use waymark_asl::json::to_text;
-use waymark_engine::ports::Notifier;
+use waymark_engine::ports::{Notifier, StoreError};
 use waymark_engine::record::ExecutionRecord;
+use waymark_engine::step::{Approval, TaskRequest};
 
-use crate::children;
 use crate::error::{sdk_message, AwsError};
-use crate::scheduler::SqsScheduler;
 use crate::store::DynamoStore;
 
 /// SNS takes 256 KiB a message; input and output are left out of larger ones.
@@ -27,21 +25,22 @@ const MAX_MESSAGE_BYTES: usize = 240 * 1024;
 
 pub struct SnsNotifier {
     topic: Option<(aws_sdk_sns::Client, String)>,
+    approval_topic: Option<(aws_sdk_sns::Client, String)>,
     store: Arc<DynamoStore>,
-    scheduler: SqsScheduler,
 }
 
 impl SnsNotifier {
-    /// `topic`: the client and topic ARN, or `None` to publish nothing.
+    /// `topic`: the client and topic ARN of status changes, or `None` to publish nothing;
+    /// `approval_topic`: where approval requests go, if anywhere.
     pub fn new(
         topic: Option<(aws_sdk_sns::Client, String)>,
+        approval_topic: Option<(aws_sdk_sns::Client, String)>,
         store: Arc<DynamoStore>,
-        scheduler: SqsScheduler,
     ) -> Self {
         SnsNotifier {
             topic,
+            approval_topic,
             store,
-            scheduler,
         }
     }
 
@@ -106,19 +105,58 @@ pub fn message(rec: &ExecutionRecord) -> String {
 }
 
 impl Notifier for SnsNotifier {
-    async fn status_changed(&self, rec: &ExecutionRecord) {
-        let ended = rec.status.is_terminal();
-        if let Err(e) = self.publish(rec).await {
-            tracing::error!(execution = %rec.execution_arn, "status {} not published: {e}", rec.status.as_str());
-            if ended {
-                self.store.hold_ack(&rec.execution_arn);
+    async fn status_changed(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
+        self.publish(rec).await.map_err(|e| {
+            tracing::error!(execution = ?rec.execution_arn, status = rec.status.as_str(), "status not published: {e}");
+            StoreError::from(e)
+        })
+    }
+
+    async fn approval_requested(
+        &self,
+        execution_arn: &str,
+        req: &TaskRequest,
+        a: &Approval,
+    ) -> Result<(), StoreError> {
+        if let Some((sns, topic)) = &self.approval_topic {
+            // Announced once, unless the mark that it was got lost.
+            if !self.store.approval_announced_already(&a.id).await? {
+                let (subject, message) = crate::approvals::announcement(execution_arn, req, a);
+                let attr = |v: &str| {
+                    MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(v)
+                        .build()
+                        .ok()
+                };
+                let machine = req.context["StateMachine"]["Name"].as_str().unwrap_or("-");
+                sns.publish()
+                    .topic_arn(topic)
+                    .subject(subject)
+                    .message(message)
+                    .set_message_attributes(Some(
+                        [
+                            ("stateMachine", machine),
+                            ("executionArn", execution_arn),
+                            ("state", req.state.as_str()),
+                            ("approvalId", a.id.as_str()),
+                        ]
+                        .into_iter()
+                        .filter(|(_, v)| !v.is_empty())
+                        .filter_map(|(k, v)| Some((k.to_string(), attr(v)?)))
+                        .collect(),
+                    ))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::sns("Publish", sdk_message(&e)))?;
+                if let Err(e) = self.store.approval_announced(&a.id).await {
+                    // The next attempt, if any, announces it once more.
+                    tracing::warn!(approval = ?a.id, "approval not marked as announced: {e}");
+                }
             }
         }
-        if ended {
-            if let Err(e) = children::resume_parent(&self.store, &self.scheduler, rec).await {
-                tracing::error!(execution = %rec.execution_arn, "parent not resumed: {e}");
-                self.store.hold_ack(&rec.execution_arn);
-            }
-        }
+        // Not the link: it is as good as the decision to whoever reads the logs.
+        tracing::info!(execution = ?execution_arn, state = ?req.state, approval = ?a.id, "approval requested");
+        Ok(())
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use waymark_engine::ports::{Scheduler, StoreError};
-use waymark_engine::step::Signal;
+use waymark_engine::step::{Signal, TaskRequest};
 
 use crate::error::{sdk_message, AwsError};
 use crate::message::{StepMessage, MAX_INLINE_BODY};
@@ -25,6 +25,8 @@ pub struct SqsScheduler {
     max_delay: u32,
     /// Where bodies too large for SQS go.
     store: Arc<DynamoStore>,
+    /// When the safety-net message after a step taken outside the queue arrives.
+    settle_delay: u32,
 }
 
 impl SqsScheduler {
@@ -39,7 +41,14 @@ impl SqsScheduler {
             queue_url: queue_url.into(),
             max_delay: max_delay.clamp(1, MAX_DELAY_SECONDS),
             store,
+            settle_delay: 60,
         }
+    }
+
+    /// Sets how long after an API step its settle message arrives (at most 900 s).
+    pub fn with_settle_delay(mut self, seconds: u32) -> Self {
+        self.settle_delay = seconds.min(MAX_DELAY_SECONDS);
+        self
     }
 
     pub fn client(&self) -> &aws_sdk_sqs::Client {
@@ -129,5 +138,25 @@ impl Scheduler for SqsScheduler {
             signal,
         };
         Ok(self.send(&message, delay).await?)
+    }
+
+    /// The task travels as a message: the stepper that receives it runs it, so a slow task
+    /// never holds up the step that scheduled it, and the tasks of a Map run in parallel.
+    async fn dispatch(&self, execution_arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
+        let message = StepMessage::Invoke {
+            arn: execution_arn.to_string(),
+            request: Box::new(req.clone()),
+        };
+        Ok(self.send(&message, 0).await?)
+    }
+
+    /// Steps the API takes (starting, answering a task, stopping, redriving) are not
+    /// redelivered by any queue if the function dies between a commit and its effects: a
+    /// delayed settle message makes the stepper perform whatever was left (usually nothing).
+    async fn settle_later(&self, execution_arn: &str) -> Result<(), StoreError> {
+        let message = StepMessage::Settle {
+            arn: execution_arn.to_string(),
+        };
+        Ok(self.send(&message, self.settle_delay).await?)
     }
 }

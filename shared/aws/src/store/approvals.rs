@@ -6,7 +6,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{TimeZone, Utc};
-use waymark_api::approvals::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
+use waymark_engine::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_engine::ports::StoreError;
 
 use super::{get_i64, get_s, keys, keys_item, n, s, DynamoStore, Item};
@@ -54,6 +54,14 @@ impl DynamoStore {
             }
             Err(e) => Err(AwsError::dynamodb("PutItem", sdk_message(&e))),
         }
+    }
+
+    /// Whether the approval's request went out already (or it was decided: nothing to ask).
+    pub async fn approval_announced_already(&self, id: &str) -> Result<bool, AwsError> {
+        Ok(match self.get(keys_item(&keys::approval_pk(id))).await? {
+            None => false,
+            Some(item) => item.contains_key("ann") || get_s(&item, "st") != Some(PENDING),
+        })
     }
 
     /// Marks an approval as announced, so that a later attempt does not announce it again.

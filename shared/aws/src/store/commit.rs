@@ -14,16 +14,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, Update};
-use chrono::Utc;
 use serde_json::Value;
-use waymark_engine::history::HistoryEvent;
-use waymark_engine::ports::StoreError;
-use waymark_engine::record::{ExecutionRecord, Fanout, Phase};
-use waymark_engine::step::Effect;
+use waymark_engine::ports::{StoreError, WriteSet};
+use waymark_engine::record::Phase;
 
 use super::layout::{self, strip, to_json};
 use super::requests::{QueryArgs, SkRange, TxWrite, WriteError};
-use super::{blob, get_n, item_size, key, keys, lock, n, pack, s, DynamoStore, Item};
+use super::{blob, get_n, item_size, key, keys, n, pack, s, DynamoStore, Item};
 use crate::error::AwsError;
 use crate::metrics::write_units;
 
@@ -59,6 +56,8 @@ pub(super) struct Plan {
     pub(super) meta_attrs: HashMap<String, usize>,
     /// The size of the byMachine index entry the step rewrites (0: none), billed apart.
     index_bytes: usize,
+    /// The engine's clock when the step was decided: write locks are leased from it.
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl Plan {
@@ -105,22 +104,20 @@ enum Landed {
 impl DynamoStore {
     pub(super) fn plan(
         &self,
-        previous: &ExecutionRecord,
-        next: &ExecutionRecord,
-        events: &[HistoryEvent],
-        outbox: &[Effect],
+        w: &WriteSet<'_>,
         loaded: layout::LoadedExtras,
     ) -> Result<Plan, AwsError> {
-        let unacknowledged = loaded
-            .pending_outbox
-            .map(|(_, effects)| effects)
-            .unwrap_or_default();
+        let next = w.rec;
+        let events = w.events;
+        let outbox = w.outbox;
         let event_head = loaded.event_head.as_deref();
         // Where the execution's creation put the input (its size does not change).
         let input_inline = !loaded.meta_attrs.contains_key("inx");
+        // A root frame the META item does not carry inline lives in an item of its own.
+        let root_was_separate = !loaded.meta_attrs.contains_key("root");
         let pk = keys::execution_pk(&next.execution_arn);
         let v = next.version;
-        let now = Utc::now();
+        let now = w.now;
         let expires = self.item_expiry(now);
         let mut plan = Plan {
             pk: pk.clone(),
@@ -130,11 +127,12 @@ impl DynamoStore {
             fresh: Vec::new(),
             history: Vec::new(),
             cleanup: Vec::new(),
-            ended_fanouts: Vec::new(),
+            ended_fanouts: w.ended_fanouts.clone(),
             empty_outbox: false,
-            first_new_event: previous.next_event_id,
+            first_new_event: events.first().map_or(next.next_event_id, |e| e.id),
             meta_attrs: loaded.meta_attrs,
             index_bytes: 0,
+            now,
         };
         let blob_items = |sk: &str, text: &str, extra: Vec<(String, AttributeValue)>| {
             blob::items(&pk, sk, v, text, extra, expires)
@@ -154,7 +152,7 @@ impl DynamoStore {
             plan.remove.extend(["rcv", "arn"]);
         }
         plan.set.push(("v", n(v)));
-        if previous.status != next.status || previous.redrive_count != next.redrive_count {
+        if w.status_changed {
             plan.set.push(("st", s(next.status.as_str())));
             let ttl = next
                 .stop_time
@@ -171,85 +169,69 @@ impl DynamoStore {
             plan.remove.extend(["GPK", "GSK", "sum"]);
         }
 
-        // Frames: only those that changed.
-        let root_json = |rec: &ExecutionRecord| -> Result<Option<String>, AwsError> {
-            rec.frames.get("").map(|f| to_json(&strip(f))).transpose()
-        };
-        let (prev_root, next_root) = (root_json(previous)?, root_json(next)?);
-        let prev_root_separate = prev_root
-            .as_ref()
-            .is_some_and(|j| j.len() > layout::INLINE_ROOT_BYTES);
-        match &next_root {
-            Some(j) if j.len() <= layout::INLINE_ROOT_BYTES => {
-                plan.set.push(("root", pack::attr(j)));
-                if prev_root_separate {
-                    plan.cleanup.push(key(&pk, keys::frame_sk("")));
-                }
-            }
-            Some(j) => {
-                plan.remove.push("root");
-                if prev_root_separate && prev_root.as_deref() == Some(j.as_str()) {
-                    // unchanged, and already in its own item
-                } else {
-                    plan.mutable
-                        .extend(blob_items(&keys::frame_sk(""), j, vec![]));
-                }
-            }
-            None => {
-                plan.remove.push("root");
-                if prev_root_separate {
-                    plan.cleanup.push(key(&pk, keys::frame_sk("")));
-                }
-            }
-        }
-        for (id, frame) in next.frames.iter().filter(|(id, _)| !id.is_empty()) {
+        // Frames: only those the step changed.
+        for changed in &w.changed_frames {
+            let frame = &next.frames[changed.id];
             let json = to_json(&strip(frame))?;
-            let items = blob_items(&keys::frame_sk(id), &json, vec![]);
-            match previous.frames.get(id) {
-                Some(p) if to_json(&strip(p))? == json => {}
-                Some(_) => plan.mutable.extend(items),
-                None => plan.fresh.extend(items),
+            if changed.id.is_empty() {
+                if json.len() <= layout::INLINE_ROOT_BYTES {
+                    plan.set.push(("root", pack::attr(&json)));
+                    if changed.existed && root_was_separate {
+                        plan.cleanup.push(key(&pk, keys::frame_sk("")));
+                    }
+                } else {
+                    plan.remove.push("root");
+                    plan.mutable
+                        .extend(blob_items(&keys::frame_sk(""), &json, vec![]));
+                }
+                continue;
+            }
+            let items = blob_items(&keys::frame_sk(changed.id), &json, vec![]);
+            if changed.existed {
+                plan.mutable.extend(items);
+            } else {
+                plan.fresh.extend(items);
             }
         }
-        for id in previous.frames.keys().filter(|id| !id.is_empty()) {
-            if !next.frames.contains_key(id) {
+        for id in &w.removed_frames {
+            if id.is_empty() {
+                plan.remove.push("root");
+                if root_was_separate {
+                    plan.cleanup.push(key(&pk, keys::frame_sk("")));
+                }
+            } else {
                 plan.cleanup.push(key(&pk, keys::frame_sk(id)));
             }
         }
 
         // Fan-outs: Map items once, when they start; results as children end.
-        for (id, frame) in &next.frames {
-            let Phase::Children(f) = &frame.phase else {
+        for id in &w.new_fanouts {
+            let Phase::Children(f) = &next.frames[*id].phase else {
                 continue;
             };
-            let before = previous.frames.get(id).and_then(|p| match &p.phase {
-                Phase::Children(pf) if pf.id == f.id => Some(pf),
-                _ => None,
-            });
-            if before.is_none() && f.is_map {
-                for (chunk, (start, text)) in chunk_values(&f.items)?.into_iter().enumerate() {
-                    plan.fresh.extend(blob_items(
-                        &keys::items_sk(f.id, chunk),
-                        &text,
-                        vec![("st".into(), n(start))],
-                    ));
-                }
+            if !f.is_map {
+                continue;
             }
-            let new_results = new_results(f, before);
-            for (part, text) in chunk_pairs(&new_results)?.into_iter().enumerate() {
-                plan.fresh
-                    .extend(blob_items(&keys::results_sk(f.id, v, part), &text, vec![]));
+            for (chunk, (start, text)) in chunk_values(&f.items)?.into_iter().enumerate() {
+                plan.fresh.extend(blob_items(
+                    &keys::items_sk(f.id, chunk),
+                    &text,
+                    vec![("st".into(), n(start))],
+                ));
             }
         }
-        for (id, frame) in &previous.frames {
-            if let Phase::Children(pf) = &frame.phase {
-                let still = next
-                    .frames
-                    .get(id)
-                    .is_some_and(|f| matches!(&f.phase, Phase::Children(nf) if nf.id == pf.id));
-                if !still {
-                    plan.ended_fanouts.push(pf.id);
-                }
+        let mut by_fanout: std::collections::BTreeMap<u64, Vec<(usize, &Value)>> =
+            Default::default();
+        for (fanout, index, value) in &w.new_results {
+            by_fanout.entry(*fanout).or_default().push((*index, *value));
+        }
+        for (fanout, results) in by_fanout {
+            for (part, text) in chunk_pairs(&results)?.into_iter().enumerate() {
+                plan.fresh.extend(blob_items(
+                    &keys::results_sk(fanout, v, part),
+                    &text,
+                    vec![],
+                ));
             }
         }
 
@@ -286,32 +268,21 @@ impl DynamoStore {
             }
         }
 
-        // Task tokens: only callback tasks are answered by token.
-        for effect in outbox {
-            if let Effect::Invoke(req) = effect {
-                if !req.wait_for_token {
-                    continue;
-                }
-                let lifetime = req
-                    .timeout_seconds
-                    .map(|t| chrono::Duration::seconds(t.min(366 * 86_400) as i64))
-                    .unwrap_or_else(|| chrono::Duration::days(366));
-                let mut item = key(keys::token_pk(&req.token), keys::META);
-                item.insert("arn".into(), s(next.execution_arn.clone()));
-                item.insert("fr".into(), s(req.frame.clone()));
-                item.insert("seq".into(), n(req.seq));
-                item.insert(
-                    "ttl".into(),
-                    n((now + lifetime + chrono::Duration::days(1)).timestamp()),
-                );
-                plan.fresh.push(item);
-            }
+        // Task tokens the step issued for callbacks, by hash.
+        for t in &w.tokens {
+            let mut item = key(keys::token_pk(&t.hash), keys::META);
+            item.insert("arn".into(), s(t.task.execution_arn.clone()));
+            item.insert("fr".into(), s(t.task.frame.clone()));
+            item.insert("seq".into(), n(t.task.seq));
+            item.insert(
+                "ttl".into(),
+                n((t.expires + chrono::Duration::days(1)).timestamp()),
+            );
+            plan.fresh.push(item);
         }
 
-        // The outbox, with whatever an earlier step left unacknowledged (performing an effect
-        // twice is harmless; losing one is not).
-        let mut all = unacknowledged;
-        all.extend_from_slice(outbox);
+        // The outbox: the engine performed the one before and acknowledged it.
+        let all = outbox;
         if all.is_empty() {
             plan.empty_outbox = true;
             plan.remove.extend(["ob", "obv", "obx"]);
@@ -408,7 +379,7 @@ impl DynamoStore {
                 Ok(()) => return Ok(()),
                 Err(WriteError::Condition) => {
                     // Lost the race, or a large commit holds (or held) the lock.
-                    if !self.stale_lock(&plan.pk, prev).await? {
+                    if !self.stale_lock(&plan.pk, prev, plan.now).await? {
                         return Err(StoreError::Conflict(plan.pk.clone()));
                     }
                 }
@@ -525,19 +496,24 @@ impl DynamoStore {
     }
 
     /// Whether the execution is still at `prev` but locked by a writer whose lock expired.
-    async fn stale_lock(&self, pk: &str, prev: u64) -> Result<bool, StoreError> {
+    async fn stale_lock(
+        &self,
+        pk: &str,
+        prev: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, StoreError> {
         let Some(meta) = self.get(key(pk, keys::META)).await? else {
             return Ok(false);
         };
         let expired =
-            super::get_i64(&meta, "lkx").is_some_and(|until| until < Utc::now().timestamp_millis());
+            super::get_i64(&meta, "lkx").is_some_and(|until| until < now.timestamp_millis());
         Ok(get_n(&meta, "v") == Some(prev) && expired)
     }
 
     /// The commit of a step too large for one transaction (or after a dead writer's lock).
     async fn write_under_lock(&self, plan: &Plan, prev: u64) -> Result<(), StoreError> {
         let nonce = waymark_engine::memory::uuid_v4(rand::random(), rand::random());
-        let now = Utc::now();
+        let now = plan.now;
         let until = now + self.options.lock_timeout;
         let taken = self
             .client
@@ -599,11 +575,14 @@ impl DynamoStore {
             last.push(self.tx_put(item.clone())?);
         }
         if last.len() > MAX_TX_ITEMS || last.iter().map(|w| w.bytes).sum::<usize>() > MAX_TX_BYTES {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::permanent(
+                "DynamoDB",
+                format!(
                 "a step of {} changes {} frames at once: more than one DynamoDB transaction holds",
                 plan.pk,
                 plan.mutable.len()
-            )));
+            ),
+            ));
         }
         match self.transact(last).await {
             Ok(()) => Ok(()),
@@ -715,32 +694,6 @@ impl DynamoStore {
             self.metrics.add_write_units(write_units(plan.index_bytes));
         }
     }
-
-    /// Forgets what the load before this commit found.
-    pub(super) fn take_loaded(
-        &self,
-        arn: &str,
-        version: u64,
-    ) -> Option<super::layout::LoadedExtras> {
-        lock(&self.loaded).remove(&(arn.to_string(), version))
-    }
-}
-
-/// The results that are in now but were not before.
-fn new_results(f: &Fanout, before: Option<&Fanout>) -> Vec<(usize, Value)> {
-    f.results
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let was = before
-                .and_then(|b| b.results.get(i))
-                .is_some_and(Option::is_some);
-            match r {
-                Some(v) if !was => Some((i, v.clone())),
-                _ => None,
-            }
-        })
-        .collect()
 }
 
 /// Map items in chunks of about [`CHUNK_BYTES`]: `(first index, JSON array)`.
@@ -767,7 +720,7 @@ fn chunk_values(values: &[Value]) -> Result<Vec<(usize, String)>, AwsError> {
 }
 
 /// Results in chunks of about [`CHUNK_BYTES`], each a JSON array of `[index, value]`.
-fn chunk_pairs(pairs: &[(usize, Value)]) -> Result<Vec<String>, AwsError> {
+fn chunk_pairs(pairs: &[(usize, &Value)]) -> Result<Vec<String>, AwsError> {
     let mut out = Vec::new();
     let mut texts: Vec<String> = Vec::new();
     let mut size = 0;

@@ -8,20 +8,19 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use waymark_engine::history::HistoryEvent;
-use waymark_engine::ports::{ExecutionFilter, ExecutionStore, Page, StoreError, TaskRef};
+use waymark_engine::ports::{
+    ExecutionFilter, ExecutionStore, Loaded, Page, StoreError, TaskRef, WriteSet,
+};
 use waymark_engine::record::ExecutionRecord;
-use waymark_engine::step::Effect;
 
 use super::layout::{self, to_json};
 use super::requests::{QueryArgs, SkRange};
-use super::{blob, get_n, get_s, key, keys, lock, n, pack, s, DynamoStore, Item};
+use super::{blob, get_n, get_s, key, keys, n, pack, s, DynamoStore, Item};
 use crate::error::{sdk_message, AwsError};
 use crate::metrics::read_units;
 
 /// The index that lists executions by state machine (and state machines).
 pub const BY_MACHINE_INDEX: &str = "byMachine";
-/// How many loads' extras are remembered for their commits at most.
-const LOADED_CAPACITY: usize = 1024;
 
 impl DynamoStore {
     /// The items of an execution's partition but its history.
@@ -68,36 +67,6 @@ impl DynamoStore {
         events.dedup_by_key(|e| e.id);
         Ok(events)
     }
-
-    async fn outbox_of(
-        &self,
-        arn: &str,
-        meta: &Item,
-    ) -> Result<Option<(u64, Vec<Effect>)>, AwsError> {
-        let Some(version) = get_n(meta, "obv") else {
-            return Ok(None);
-        };
-        let text = match pack::text("outbox", meta, "ob")? {
-            Some(t) => t,
-            None => {
-                let items = self
-                    .query(QueryArgs {
-                        pk: &keys::execution_pk(arn),
-                        sk: SkRange::BeginsWith(&keys::outbox_sk(version)),
-                        forward: true,
-                        limit: None,
-                        consistent: true,
-                    })
-                    .await?;
-                match blob::collect(&items)?.remove(&keys::outbox_sk(version)) {
-                    Some(b) => b.data,
-                    None => return Err(AwsError::malformed("outbox", "its item is missing")),
-                }
-            }
-        };
-        let effects = serde_json::from_str(&text).map_err(|e| AwsError::malformed("outbox", e))?;
-        Ok(Some((version, effects)))
-    }
 }
 
 fn encode_key(k: &Item) -> String {
@@ -113,7 +82,7 @@ fn encode_key(k: &Item) -> String {
 
 /// A listing's page token back to the key it continues after; anything else is refused.
 pub(super) fn decode_key(token: &str, names: &[&str]) -> Result<Item, StoreError> {
-    let invalid = || StoreError::Backend(format!("invalid page token '{token}'"));
+    let invalid = || StoreError::InvalidPageToken(token.to_string());
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if map.len() != names.len() || !names.iter().all(|n| map.contains_key(*n)) {
@@ -127,6 +96,8 @@ pub(super) fn encode_page_key(k: &Item) -> String {
 }
 
 impl ExecutionStore for DynamoStore {
+    type Snapshot = layout::LoadedExtras;
+
     async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
         let pk = keys::execution_pk(&rec.execution_arn);
         let input = to_json(&rec.input)?;
@@ -180,47 +151,33 @@ impl ExecutionStore for DynamoStore {
 
     async fn load(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
         let items = self.partition(arn).await?;
-        let Some((rec, extras)) = layout::assemble(&items)? else {
+        Ok(layout::assemble(&items)?.map(|(rec, _)| rec))
+    }
+
+    async fn load_for_step(
+        &self,
+        arn: &str,
+    ) -> Result<Option<Loaded<layout::LoadedExtras>>, StoreError> {
+        let items = self.partition(arn).await?;
+        let Some((rec, mut extras)) = layout::assemble(&items)? else {
             return Ok(None);
         };
-        let mut loaded = lock(&self.loaded);
-        if loaded.len() >= LOADED_CAPACITY {
-            loaded.clear();
-        }
-        loaded.insert((arn.to_string(), rec.version), extras);
-        Ok(Some(rec))
+        let outbox = extras.pending_outbox.take().map(|(_, effects)| effects);
+        Ok(Some(Loaded {
+            rec,
+            outbox,
+            snapshot: extras,
+        }))
     }
 
     async fn commit(
         &self,
-        previous: &ExecutionRecord,
-        rec: &ExecutionRecord,
-        events: &[HistoryEvent],
-        outbox: &[Effect],
+        snapshot: layout::LoadedExtras,
+        w: &WriteSet<'_>,
     ) -> Result<(), StoreError> {
-        let extras = match self.take_loaded(&rec.execution_arn, previous.version) {
-            Some(x) => x,
-            // Not loaded in this process (or forgotten): what the commit needs of the META
-            // item, read again; if it has moved on, the commit would fail anyway.
-            None => {
-                let meta = self.meta(&rec.execution_arn).await?;
-                let Some((v, extras)) = meta.as_ref().map(layout::meta_extras) else {
-                    return Err(StoreError::Conflict(rec.execution_arn.clone()));
-                };
-                if v != previous.version {
-                    return Err(StoreError::Conflict(rec.execution_arn.clone()));
-                }
-                extras
-            }
-        };
-        let mut plan = self.plan(previous, rec, events, outbox, extras)?;
-        plan.set_next_event(rec.next_event_id);
-        let empty = plan.empty_outbox;
-        self.write(plan, previous.version).await?;
-        if empty {
-            lock(&self.empty_outboxes).insert((rec.execution_arn.clone(), rec.version));
-        }
-        Ok(())
+        let mut plan = self.plan(w, snapshot)?;
+        plan.set_next_event(w.rec.next_event_id);
+        self.write(plan, w.from_version).await
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
@@ -240,7 +197,7 @@ impl ExecutionStore for DynamoStore {
             None => None,
             Some(t) => Some(
                 t.parse()
-                    .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+                    .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
             ),
         };
         let mut all = self.events(arn).await?;
@@ -252,7 +209,7 @@ impl ExecutionStore for DynamoStore {
             Some(id) => all
                 .iter()
                 .position(|e| e.id == id)
-                .ok_or_else(|| StoreError::Backend(format!("invalid page token '{id}'")))?,
+                .ok_or_else(|| StoreError::InvalidPageToken(id.to_string()))?,
         };
         let max = max.max(1);
         let items: Vec<HistoryEvent> = all.iter().skip(start).take(max).cloned().collect();
@@ -267,8 +224,9 @@ impl ExecutionStore for DynamoStore {
         next_token: Option<&str>,
     ) -> Result<Page<ExecutionRecord>, StoreError> {
         let Some(machine) = filter.state_machine_arn.as_deref() else {
-            return Err(StoreError::Backend(
-                "executions are listed by state machine".into(),
+            return Err(StoreError::permanent(
+                "DynamoDB",
+                "executions are listed by state machine",
             ));
         };
         let max = max.clamp(1, 1000);
@@ -329,8 +287,11 @@ impl ExecutionStore for DynamoStore {
         }
     }
 
-    async fn find_task(&self, token: &str) -> Result<Option<TaskRef>, StoreError> {
-        let Some(item) = self.get(key(keys::token_pk(token), keys::META)).await? else {
+    async fn find_task(&self, token_hash: &str) -> Result<Option<TaskRef>, StoreError> {
+        let Some(item) = self
+            .get(key(keys::token_pk(token_hash), keys::META))
+            .await?
+        else {
             return Ok(None);
         };
         match (get_s(&item, "arn"), get_s(&item, "fr"), get_n(&item, "seq")) {
@@ -343,9 +304,10 @@ impl ExecutionStore for DynamoStore {
         }
     }
 
-    /// Every execution with an unacknowledged outbox: a Scan of the whole table, for an
-    /// operator's recovery run, never for a step (the stepper settles one execution at a time).
-    async fn pending_outboxes(&self) -> Result<Vec<(String, Vec<Effect>)>, StoreError> {
+    /// Every execution with an unacknowledged outbox or never stepped: a Scan of the whole
+    /// table, for an operator's recovery run, never for a step (the stepper settles one
+    /// execution at a time).
+    async fn unsettled(&self) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
         let mut start = None;
         loop {
@@ -353,18 +315,19 @@ impl ExecutionStore for DynamoStore {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("SK = :meta AND attribute_exists(obv)")
+                .filter_expression(
+                    "SK = :meta AND (attribute_exists(obv) OR (v = :zero AND st = :running))",
+                )
                 .expression_attribute_values(":meta", s(keys::META))
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":running", s("RUNNING"))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| AwsError::dynamodb("Scan", sdk_message(&e)))?;
             for item in page.items.unwrap_or_default() {
-                let Some(arn) = execution_arn_of(&item)? else {
-                    continue;
-                };
-                if let Some((_, effects)) = self.outbox_of(&arn, &item).await? {
-                    out.push((arn, effects));
+                if let Some(arn) = execution_arn_of(&item)? {
+                    out.push(arn);
                 }
             }
             match page.last_evaluated_key {
@@ -375,21 +338,15 @@ impl ExecutionStore for DynamoStore {
     }
 
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
-        if lock(&self.held_acks).remove(arn) {
-            return Err(StoreError::Backend(format!(
-                "an effect of {arn} could not be performed: its outbox stays pending"
-            )));
-        }
-        if lock(&self.empty_outboxes).remove(&(arn.to_string(), version)) {
-            return Ok(());
-        }
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::execution_pk(arn), keys::META)))
             .update_expression("REMOVE ob, obv, obx")
-            .condition_expression("obv = :v")
+            // An outbox of an earlier version (from before outboxes were always settled
+            // first) is covered by this one's performance too.
+            .condition_expression("obv <= :v")
             .expression_attribute_values(":v", n(version))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .send()
@@ -403,13 +360,14 @@ impl ExecutionStore for DynamoStore {
             .add_write_units(crate::metrics::write_units(old_size));
         match result {
             Ok(out) => {
-                let spilled = out.attributes.is_some_and(|a| a.contains_key("obx"));
-                if spilled {
+                let old = out.attributes.unwrap_or_default();
+                if old.contains_key("obx") {
                     let pk = keys::execution_pk(arn);
+                    let spilled_version = get_n(&old, "obv").unwrap_or(version);
                     if let Ok(items) = self
                         .query(QueryArgs {
                             pk: &pk,
-                            sk: SkRange::BeginsWith(&keys::outbox_sk(version)),
+                            sk: SkRange::BeginsWith(&keys::outbox_sk(spilled_version)),
                             forward: true,
                             limit: None,
                             consistent: false,
@@ -434,13 +392,6 @@ impl ExecutionStore for DynamoStore {
             }
             Err(e) => Err(AwsError::dynamodb("UpdateItem", sdk_message(&e)).into()),
         }
-    }
-
-    async fn pending_outbox(&self, arn: &str) -> Result<Option<(u64, Vec<Effect>)>, StoreError> {
-        let Some(meta) = self.meta(arn).await? else {
-            return Ok(None);
-        };
-        Ok(self.outbox_of(arn, &meta).await?)
     }
 }
 

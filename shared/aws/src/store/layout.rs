@@ -68,6 +68,7 @@ pub fn shallow(rec: &ExecutionRecord, with_input: bool) -> ExecutionRecord {
         version: rec.version,
         next_event_id: rec.next_event_id,
         next_fanout: rec.next_fanout,
+        turn: rec.turn,
         frames: BTreeMap::new(),
         redrive_point: rec.redrive_point.clone(),
         test_case: rec.test_case.clone(),
@@ -223,19 +224,6 @@ pub fn assemble(items: &[Item]) -> Result<Option<(ExecutionRecord, LoadedExtras)
             event_head: get_s(meta, "eh").map(str::to_string),
         },
     )))
-}
-
-/// The version of a META item and what a commit needs of it, but its outbox (which a commit
-/// without a load does not carry over).
-pub fn meta_extras(meta: &Item) -> (u64, LoadedExtras) {
-    (
-        get_n(meta, "v").unwrap_or(0),
-        LoadedExtras {
-            pending_outbox: None,
-            meta_attrs: attribute_sizes(meta),
-            event_head: get_s(meta, "eh").map(str::to_string),
-        },
-    )
 }
 
 /// The history items among `blobs` that are part of the execution whose META item is `meta`

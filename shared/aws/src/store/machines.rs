@@ -36,7 +36,7 @@ struct Stored {
 impl Stored {
     fn of(sm: &StateMachine) -> Result<String, StoreError> {
         if sm.definition_text.len() > MAX_DEFINITION_BYTES {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::permanent("DynamoDB", format!(
                 "the definition of {} is {} bytes; this store keeps definitions up to {MAX_DEFINITION_BYTES}",
                 sm.arn,
                 sm.definition_text.len()
@@ -78,11 +78,14 @@ impl DynamoStore {
             .map_err(|e| AwsError::malformed("state machine type", e))?;
         let parsed =
             parse_text(&stored.definition, &ParseOptions { machine_type }).map_err(|d| {
-                StoreError::Backend(format!(
-                    "the stored definition of {} no longer parses: {}",
-                    stored.arn,
-                    d.first().map(|d| d.to_string()).unwrap_or_default()
-                ))
+                StoreError::permanent(
+                    "DynamoDB",
+                    format!(
+                        "the stored definition of {} no longer parses: {}",
+                        stored.arn,
+                        d.first().map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                )
             })?;
         let sm = StateMachine {
             arn: stored.arn,
@@ -117,9 +120,10 @@ impl DynamoStore {
         match self.transact(writes).await {
             Ok(()) => Ok(true),
             Err(WriteError::Condition) => Ok(false),
-            Err(WriteError::Other(e)) => {
-                Err(StoreError::Backend(format!("state machine {arn}: {e}")))
-            }
+            Err(WriteError::Other(e)) => Err(StoreError::permanent(
+                "DynamoDB",
+                format!("state machine {arn}: {e}"),
+            )),
         }
     }
 

@@ -18,12 +18,12 @@ mod machines;
 mod pack;
 mod requests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
-use waymark_engine::ports::StateMachine;
+use waymark_engine::ports::{StateMachine, StoreError};
 
 use crate::metrics::Metrics;
 
@@ -58,15 +58,6 @@ pub struct DynamoStore {
     /// Parsed definitions by (arn, revision): a warm Lambda parses each revision once and
     /// reads no state machine item for the steps after the first.
     pub(crate) parsed: Mutex<HashMap<(String, u64), StateMachine>>,
-    /// Executions whose last outbox must not be acknowledged although the engine performed it:
-    /// an effect failed where the port could not say so (a notification, a parent to resume),
-    /// so the outbox stays pending and is performed again on the next delivery.
-    pub(crate) held_acks: Mutex<HashSet<String>>,
-    /// What the last load of an execution found beside the record (its pending outbox, the
-    /// sizes of its META item), for the commit that follows it in this process.
-    pub(crate) loaded: Mutex<HashMap<(String, u64), layout::LoadedExtras>>,
-    /// Commits whose outbox was empty: their acknowledgement needs no request.
-    pub(crate) empty_outboxes: Mutex<HashSet<(String, u64)>>,
 }
 
 impl DynamoStore {
@@ -82,9 +73,6 @@ impl DynamoStore {
             metrics,
             options,
             parsed: Mutex::default(),
-            held_acks: Mutex::default(),
-            loaded: Mutex::default(),
-            empty_outboxes: Mutex::default(),
         }
     }
 
@@ -94,12 +82,6 @@ impl DynamoStore {
 
     pub fn client(&self) -> &aws_sdk_dynamodb::Client {
         &self.client
-    }
-
-    /// Keeps the outbox of `arn`'s current step pending: the next acknowledgement fails, so
-    /// the queue delivers again and the outbox is performed again.
-    pub fn hold_ack(&self, arn: &str) {
-        lock(&self.held_acks).insert(arn.to_string());
     }
 
     /// When items written now expire: long enough for any execution (a year at most) to end
@@ -202,32 +184,31 @@ impl DynamoStore {
             .await
             .map(|_| ())
     }
+}
 
-    /// Records that `parent`'s `.sync` task waits for `child_arn` to end.
-    pub(crate) async fn put_child_wait(
+/// The `.sync` waits of parent executions on their children: one item per child.
+impl waymark_engine::ports::ChildWaitStore for DynamoStore {
+    async fn put_child_wait(
         &self,
         child_arn: &str,
         parent: &waymark_engine::ports::TaskRef,
         variant: &str,
-    ) -> Result<(), crate::AwsError> {
+    ) -> Result<(), StoreError> {
         let mut item = keys_item(&keys::child_wait_pk(child_arn));
         item.insert("arn".into(), s(parent.execution_arn.clone()));
         item.insert("fr".into(), s(parent.frame.clone()));
         item.insert("seq".into(), n(parent.seq));
         item.insert("var".into(), s(variant));
         item.insert("ttl".into(), n(self.item_expiry(Utc::now())));
-        self.put(item, false).await.map(|_| ())
+        self.put(item, false).await?;
+        Ok(())
     }
 
-    /// Takes the wait on `child_arn`, if there is one: whoever takes it resumes the parent.
-    pub(crate) async fn take_child_wait(
+    async fn child_wait(
         &self,
         child_arn: &str,
-    ) -> Result<Option<(waymark_engine::ports::TaskRef, String)>, crate::AwsError> {
-        let Some(item) = self
-            .take(keys_item(&keys::child_wait_pk(child_arn)))
-            .await?
-        else {
+    ) -> Result<Option<(waymark_engine::ports::TaskRef, String)>, StoreError> {
+        let Some(item) = self.get(keys_item(&keys::child_wait_pk(child_arn))).await? else {
             return Ok(None);
         };
         match (
@@ -244,10 +225,13 @@ impl DynamoStore {
                 },
                 variant.to_string(),
             ))),
-            _ => Err(crate::AwsError::malformed(
-                "child wait",
-                "missing attributes",
-            )),
+            _ => Err(crate::AwsError::malformed("child wait", "missing attributes").into()),
         }
+    }
+
+    async fn remove_child_wait(&self, child_arn: &str) -> Result<(), StoreError> {
+        self.take(keys_item(&keys::child_wait_pk(child_arn)))
+            .await?;
+        Ok(())
     }
 }

@@ -237,7 +237,7 @@ impl Stepper<'_, '_> {
     }
 
     /// Starts children while the concurrency limit allows.
-    fn start_children(&mut self, fid: &str) {
+    pub(crate) fn start_children(&mut self, fid: &str) {
         let state = self.current_state(fid);
         // A JSONata ItemSelector reads the Map's input for every item: convert it once.
         let prepared = match &state.kind {
@@ -248,9 +248,11 @@ impl Stepper<'_, '_> {
         };
         loop {
             let Some(f) = self.fanout(fid) else { return };
-            if f.started >= f.total || f.running >= f.max_concurrency {
-                return;
+            let full = f.started >= f.total || f.running >= f.max_concurrency;
+            if full || self.overflow.is_some() || !self.take_work() {
+                return; // when the budget is spent, the next turn starts the rest
             }
+            let f = self.fanout(fid).expect("checked above");
             let index = f.started;
             let (is_map, fanout_id, distributed) = (f.is_map, f.id, f.distributed);
             let input = if is_map {

@@ -32,6 +32,19 @@ use crate::record::{ExecutionRecord, Frame, FrameId, Phase, Status};
 /// AWS's payload limit (256 KiB), for state outputs.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
+/// AWS's hard quota on an execution's history: event 25,000 must end the execution, or it
+/// is the `ExecutionFailed` that says the quota was reached.
+pub const MAX_HISTORY_EVENTS: u64 = 25_000;
+
+/// The cause AWS records when the history quota ends an execution.
+pub const HISTORY_LIMIT_CAUSE: &str =
+    "The execution reached the maximum number of history events (25000).";
+
+/// How many transitions one step covers before it yields: a loop of Pass and Choice states
+/// with no Wait must neither hold a process nor grow one step's events without bound, and a
+/// StopExecution must find a moment between steps to land.
+pub const DEFAULT_STEP_BUDGET: usize = 1_000;
+
 /// What wakes an execution up.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "signal")]
@@ -61,6 +74,11 @@ pub enum Signal {
     },
     /// Run a failed, timed-out or aborted execution again from where it stopped.
     Redrive,
+    /// Go on with the frames a step left runnable when it used up its budget. Only the
+    /// newest `turn` counts, so a duplicate is harmless.
+    Resume {
+        turn: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,8 +102,14 @@ pub enum Effect {
         kind: TimerKind,
     },
     Invoke(Box<TaskRequest>),
+    /// The execution started (or was redriven): tell whoever listens that it runs.
+    Started,
     Finished {
         status: Status,
+    },
+    /// The step used up its budget: deliver `Signal::Resume { turn }` at once.
+    Resume {
+        turn: u64,
     },
 }
 
@@ -122,6 +146,8 @@ pub struct StepEnv<'a> {
     /// Makes human-approval links for a task token that expire at the given time, when the
     /// home serves approval pages; they appear as `$$.Task.Approval`.
     pub approvals: Option<&'a MakeApproval>,
+    /// Transitions one step may cover before it yields ([`DEFAULT_STEP_BUDGET`]).
+    pub budget: usize,
 }
 
 /// Makes an [`Approval`] for a task token, expiring at the given time.
@@ -157,10 +183,47 @@ pub fn step(
         env,
         out: StepOutput::default(),
         runnable: VecDeque::new(),
+        work: 0,
+        exhausted: false,
+        overflow: None,
     };
     s.apply(signal);
     s.drain();
+    s.settle_limits();
     s.out
+}
+
+/// Ends an execution whose definition cannot be found (its revision is gone from the store):
+/// no state can run, so the execution fails with `States.Runtime`, saying why, rather than
+/// waiting for ever.
+pub fn fail_without_definition(
+    rec: &mut ExecutionRecord,
+    cause: String,
+    now: DateTime<Utc>,
+) -> StepOutput {
+    let mut out = StepOutput::default();
+    if rec.status.is_terminal() {
+        return out;
+    }
+    let failure = Failure::new(names::RUNTIME, cause);
+    let id = rec.next_event_id;
+    rec.next_event_id += 1;
+    out.events.push(history::finish(
+        history::execution_failed(&failure),
+        id,
+        id.saturating_sub(1),
+        now,
+    ));
+    rec.status = Status::Failed;
+    rec.output = None;
+    rec.failure = Some(failure);
+    rec.stop_time = Some(now);
+    rec.frames.clear();
+    rec.redrive_point = None;
+    out.effects.push(Effect::Finished {
+        status: Status::Failed,
+    });
+    out
 }
 
 pub(crate) struct Stepper<'a, 'e> {
@@ -169,6 +232,13 @@ pub(crate) struct Stepper<'a, 'e> {
     pub env: &'a StepEnv<'e>,
     pub out: StepOutput,
     pub runnable: VecDeque<FrameId>,
+    /// Transitions taken in this step, against `env.budget`.
+    pub work: usize,
+    /// The budget ran out with work left: the step yields.
+    pub exhausted: bool,
+    /// Set when an event did not fit the history quota: the number of effects made before,
+    /// which are the only ones kept.
+    pub overflow: Option<usize>,
 }
 
 /// A state's body either moved the frame on or left it waiting for something outside.
@@ -233,7 +303,67 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 failure,
             } => self.task_failed(&frame, seq, failure),
             Signal::TaskHeartbeat { frame, seq } => self.task_heartbeat(&frame, seq),
+            Signal::Resume { turn } => self.resume(turn),
             Signal::Redrive => {}
+        }
+    }
+
+    /// Picks up what a step that yielded left: frames between transitions, and fan-outs with
+    /// children still to start.
+    fn resume(&mut self, turn: u64) {
+        if turn != self.rec.turn {
+            return;
+        }
+        let ids: Vec<FrameId> = self.rec.frames.keys().cloned().collect();
+        for fid in ids {
+            let Some(f) = self.rec.frames.get(&fid) else {
+                continue;
+            };
+            match &f.phase {
+                Phase::Enter | Phase::Run | Phase::Done { .. } | Phase::Failed { .. } => {
+                    self.runnable.push_back(fid)
+                }
+                Phase::Children(c) if c.started < c.total && c.running < c.max_concurrency => {
+                    self.start_children(&fid)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Counts one transition; false when the budget is spent (the step then yields).
+    pub(crate) fn take_work(&mut self) -> bool {
+        if self.work >= self.env.budget {
+            self.exhausted = true;
+            return false;
+        }
+        self.work += 1;
+        true
+    }
+
+    /// After the step: the history quota, then a yield if work is left.
+    fn settle_limits(&mut self) {
+        if self.rec.status.is_terminal() {
+            return;
+        }
+        if let Some(kept) = self.overflow {
+            self.out.effects.truncate(kept);
+            let failure = Failure::new(names::RUNTIME, HISTORY_LIMIT_CAUSE);
+            let d = history::execution_failed(&failure);
+            self.finish_execution_after(
+                Status::Failed,
+                None,
+                Some(failure),
+                d,
+                self.rec.next_event_id - 1,
+            );
+            return;
+        }
+        if self.exhausted {
+            self.rec.turn += 1;
+            self.out.effects.push(Effect::Resume {
+                turn: self.rec.turn,
+            });
         }
     }
 
@@ -254,6 +384,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
             history::execution_redriven(self.rec.redrive_count),
             self.rec.next_event_id - 1,
         );
+        self.out.effects.push(Effect::Started);
         let root = Frame {
             scope: Vec::new(),
             parent: None,
@@ -280,6 +411,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
         }
         let d = history::execution_started(&self.rec.input, &self.rec.role_arn);
         let id = self.push_event(d, 0);
+        self.out.effects.push(Effect::Started);
         let root = Frame {
             scope: Vec::new(),
             parent: None,
@@ -317,16 +449,34 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     fn drain(&mut self) {
         while let Some(fid) = self.runnable.pop_front() {
-            if self.rec.status.is_terminal() {
+            if self.rec.status.is_terminal() || self.overflow.is_some() {
+                return;
+            }
+            if self.exhausted {
+                // Left runnable in the record; the next turn finds it by its phase.
+                self.runnable.clear();
                 return;
             }
             self.run_frame(&fid);
         }
     }
 
-    /// Runs a frame until it blocks or ends.
+    /// Runs a frame until it blocks or ends, or the step's budget or the history runs out.
     fn run_frame(&mut self, fid: &FrameId) {
         loop {
+            if self.rec.status.is_terminal() || self.overflow.is_some() {
+                return;
+            }
+            let Some(frame) = self.rec.frames.get(fid) else {
+                return;
+            };
+            let blocked = matches!(
+                frame.phase,
+                Phase::Waiting { .. } | Phase::Backoff { .. } | Phase::Task(_) | Phase::Children(_)
+            );
+            if !blocked && !self.take_work() {
+                return;
+            }
             let Some(frame) = self.rec.frames.get(fid) else {
                 return;
             };
@@ -391,6 +541,13 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     fn push_event(&mut self, d: Details, prev: u64) -> u64 {
         let id = self.rec.next_event_id;
+        if id >= MAX_HISTORY_EVENTS && !d.ends_execution() {
+            // Not recorded: the step ends the execution instead (see `settle_limits`).
+            if self.overflow.is_none() {
+                self.overflow = Some(self.out.effects.len());
+            }
+            return prev;
+        }
         self.rec.next_event_id += 1;
         self.out
             .events
@@ -610,6 +767,17 @@ impl<'a, 'e> Stepper<'a, 'e> {
             .get("")
             .map(|f| f.last_event_id)
             .unwrap_or(self.rec.next_event_id - 1);
+        self.finish_execution_after(status, output, failure, d, prev);
+    }
+
+    fn finish_execution_after(
+        &mut self,
+        status: Status,
+        output: Option<Value>,
+        failure: Option<Failure>,
+        d: Details,
+        prev: u64,
+    ) {
         self.push_event(d, prev);
         // Where a redrive starts again: the state the root frame was in.
         self.rec.redrive_point = match (status, self.rec.frames.get("")) {

@@ -75,7 +75,7 @@ impl Stepper<'_, '_> {
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Task(TaskPhase {
-            token: token.clone(),
+            token_hash: crate::record::token_hash(&token),
             heartbeats: 0,
             resource: task.resource.clone(),
             parameters: parameters.clone(),
@@ -131,7 +131,8 @@ impl Stepper<'_, '_> {
         self.emit(fid, ResourceEvents::of(&t.resource).succeeded(&output));
         let state = self.current_state(fid);
         let raw = self.frame(fid).input.clone();
-        let ctx = self.context(fid, Some(&t.token), None);
+        // The token is not kept: what follows the task sees no `$$.Task.Token`.
+        let ctx = self.context(fid, None, None);
         let finish = Finish {
             raw: &raw,
             ctx: &ctx,

@@ -65,6 +65,19 @@ fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
     (e, calls)
 }
 
+/// Runs the tasks waiting in the queue, and only those (timers stay queued).
+async fn run_dispatched(e: &TestEngine) {
+    while let Some((at, arn, work)) = e.scheduler.pop() {
+        match work {
+            Work::Task(req) => e.run_task(&arn, &req).await.unwrap(),
+            Work::Signal(signal) => {
+                e.scheduler.schedule(&arn, at, signal).await.unwrap();
+                return;
+            }
+        }
+    }
+}
+
 fn machine(e: &TestEngine, def: Value) -> StateMachine {
     let parsed = parse_value(&def, &ParseOptions::default()).expect("valid definition");
     let sm = StateMachine::new(
@@ -732,6 +745,7 @@ fn task_answers_are_checked_against_the_waiting_task() {
     rt.block_on(async {
         use crate::runner::{EngineError, TaskAnswer};
         let rec = e.start_execution(&sm, Some("t"), json!({})).await.unwrap();
+        run_dispatched(&e).await;
         let token = calls.lock().unwrap()[0].token.clone();
         assert!(matches!(
             e.answer_task("nope", TaskAnswer::Heartbeat).await,
@@ -763,25 +777,22 @@ fn recovery_performs_unacknowledged_effects_again() {
         .unwrap();
     rt.block_on(async {
         let rec = e.start_execution(&sm, Some("c"), json!({})).await.unwrap();
+        run_until_settled(&e, &rec.execution_arn).await.unwrap();
         assert_eq!(calls.lock().unwrap().len(), 1);
         // Everything was acknowledged: nothing to redo.
         assert_eq!(e.recover().await.unwrap(), 0);
         // Pretend the process died between the commit and the effects of a step.
         let rec = e.describe(&rec.execution_arn).await.unwrap();
         let invoke = crate::step::Effect::Invoke(Box::new(calls.lock().unwrap()[0].clone()));
-        e.store
-            .commit(
-                &rec,
-                &ExecutionRecord {
-                    version: rec.version + 1,
-                    ..rec.clone()
-                },
-                &[],
-                &[invoke],
-            )
-            .await
-            .unwrap();
+        let next = ExecutionRecord {
+            version: rec.version + 1,
+            ..rec.clone()
+        };
+        let effects = [invoke];
+        let w = crate::write_set::WriteSet::diff(&rec, &next, &[], &effects, t0());
+        e.store.commit((), &w).await.unwrap();
         assert_eq!(e.recover().await.unwrap(), 1);
+        run_until_settled(&e, &rec.execution_arn).await.unwrap();
         assert_eq!(
             calls.lock().unwrap().len(),
             2,
