@@ -41,9 +41,7 @@ fn lambda(function: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tasks_waits_retries_and_catches_run_to_the_end() {
-    let Some(h) = Harness::start("tasks_waits_retries_and_catches_run_to_the_end", 2).await else {
-        return;
-    };
+    let h = Harness::start("tasks_waits_retries_and_catches_run_to_the_end", 2).await;
     let before = h.home.metrics.snapshot();
     let mut double = lambda("double");
     double["Next"] = json!("Pause");
@@ -101,14 +99,11 @@ async fn tasks_waits_retries_and_catches_run_to_the_end() {
 /// Every batch is delivered twice: the results and history are as if once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn map_and_parallel_fan_out_with_every_message_delivered_twice() {
-    let Some(mut h) = Harness::start(
+    let mut h = Harness::start(
         "map_and_parallel_fan_out_with_every_message_delivered_twice",
         900,
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     h.duplicate = true;
     let before = h.home.metrics.snapshot();
     let mut double = lambda("double");
@@ -174,9 +169,7 @@ async fn map_and_parallel_fan_out_with_every_message_delivered_twice() {
 /// one step, whose history (over 20,000 events) is far more than one transaction holds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_item_map_keeps_every_item_small() {
-    let Some(h) = Harness::start("a_thousand_item_map_keeps_every_item_small", 900).await else {
-        return;
-    };
+    let h = Harness::start("a_thousand_item_map_keeps_every_item_small", 900).await;
     let before = h.home.metrics.snapshot();
     let mut states = serde_json::Map::new();
     for i in 0..10 {
@@ -328,9 +321,7 @@ async fn notifications(h: &Harness, url: &str) -> Vec<(String, String, Value)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_stops_and_notifications() {
-    let Some(h) = Harness::start("callbacks_stops_and_notifications", 900).await else {
-        return;
-    };
+    let h = Harness::start("callbacks_stops_and_notifications", 900).await;
     let everything = subscribe(&h, "all-status", None).await;
     let aborted_only = subscribe(&h, "aborted-only", Some(json!({"status": ["ABORTED"]}))).await;
     let inbox = h
@@ -461,9 +452,7 @@ async fn callbacks_stops_and_notifications() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn triggers_start_each_event_once() {
-    let Some(h) = Harness::start("triggers_start_each_event_once", 900).await else {
-        return;
-    };
+    let h = Harness::start("triggers_start_each_event_once", 900).await;
     let before = h.home.metrics.snapshot();
     h.machine(
         "on-upload",
@@ -556,9 +545,7 @@ async fn triggers_start_each_event_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_routes_start_describe_and_list_history() {
-    let Some(h) = Harness::start("rest_routes_start_describe_and_list_history", 900).await else {
-        return;
-    };
+    let h = Harness::start("rest_routes_start_describe_and_list_history", 900).await;
     h.machine(
         "hello",
         json!({"StartAt": "Hi", "States": {"Hi": {"Type": "Pass", "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.name)"}, "End": true}}}),
@@ -620,9 +607,7 @@ async fn rest_routes_start_describe_and_list_history() {
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_happens_once_whatever_the_queue_does() {
-    let Some(h) = Harness::start("a_step_happens_once_whatever_the_queue_does", 900).await else {
-        return;
-    };
+    let h = Harness::start("a_step_happens_once_whatever_the_queue_does", 900).await;
     let before = h.home.metrics.snapshot();
     let mut echo = lambda("echo");
     echo["Next"] = json!("Double");
@@ -691,9 +676,7 @@ async fn a_step_happens_once_whatever_the_queue_does() {
 /// would wait for ever.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_timer_lost_with_a_dead_lambda_is_set_again() {
-    let Some(h) = Harness::start("a_timer_lost_with_a_dead_lambda_is_set_again", 900).await else {
-        return;
-    };
+    let h = Harness::start("a_timer_lost_with_a_dead_lambda_is_set_again", 900).await;
     let before = h.home.metrics.snapshot();
     let mut echo = lambda("echo");
     echo["Next"] = json!("Pause");
@@ -875,11 +858,7 @@ async fn published(h: &Harness, url: &str) -> Vec<(String, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn human_approval_through_signed_links() {
     let parameters = [("ApprovalKey".to_string(), APPROVAL_KEY.to_string())].into();
-    let Some(h) =
-        Harness::start_with("human_approval_through_signed_links", 900, &parameters).await
-    else {
-        return;
-    };
+    let h = Harness::start_with("human_approval_through_signed_links", 900, &parameters).await;
     assert!(h.home.approvals.is_some(), "ApprovalKey turns approvals on");
     let announced = subscribe_to(&h, "WAYMARK_APPROVAL_TOPIC_ARN", "approval-mail", None).await;
     let inbox = h
@@ -1042,15 +1021,12 @@ async fn human_approval_through_signed_links() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unannounced_approval_is_retried_with_its_task() {
     let parameters = [("ApprovalKey".to_string(), APPROVAL_KEY.to_string())].into();
-    let Some(h) = Harness::start_with(
+    let h = Harness::start_with(
         "an_unannounced_approval_is_retried_with_its_task",
         900,
         &parameters,
     )
-    .await
-    else {
-        return;
-    };
+    .await;
     let announced = subscribe_to(&h, "WAYMARK_APPROVAL_TOPIC_ARN", "approval-mail", None).await;
     let inbox = h
         .sqs
@@ -1138,9 +1114,7 @@ async fn an_unannounced_approval_is_retried_with_its_task() {
 /// Without `ApprovalKey`, `$$.Task.Approval` does not exist and the pages say approvals are off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn approvals_are_off_without_a_key() {
-    let Some(h) = Harness::start("approvals_are_off_without_a_key", 900).await else {
-        return;
-    };
+    let h = Harness::start("approvals_are_off_without_a_key", 900).await;
     assert!(h.home.approvals.is_none());
     let (status, _, page) = h
         .http("GET", "/approvals/0123?exp=1&sig=00", &[], "", false)
@@ -1192,9 +1166,7 @@ impl Intercept for LoseOneResponse {
 /// ahead, under the writer's own keys) stays, and the step is reported done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_whose_answer_was_lost_stands() {
-    let Some(h) = Harness::start("a_commit_whose_answer_was_lost_stands", 900).await else {
-        return;
-    };
+    let h = Harness::start("a_commit_whose_answer_was_lost_stands", 900).await;
     h.machine(
         "patient",
         json!({"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 600, "End": true}}}),

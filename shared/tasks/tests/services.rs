@@ -7,11 +7,12 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
-use common::{request, Moto, EXECUTION, REGION};
+use common::{request, EXECUTION, REGION};
 use serde_json::{json, Value};
 use waymark_asl::model::error_matches;
 use waymark_engine::memory::NoTasks;
 use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_moto::Moto;
 use waymark_tasks::{AwsTasks, TaskConfig};
 
 async fn tasks(moto: &Moto) -> AwsTasks<NoTasks> {
@@ -86,9 +87,7 @@ async fn receive(tasks: &AwsTasks<NoTasks>, url: &str) -> Vec<aws_sdk_sqs::types
 
 #[tokio::test]
 async fn sns_publish_reaches_a_subscribed_queue() {
-    let Some(moto) = Moto::start("sns_publish_reaches_a_subscribed_queue") else {
-        return;
-    };
+    let moto = Moto::start();
     let tasks = tasks(&moto).await;
     let sns = &tasks.clients().sns;
     let topic = sns
@@ -158,9 +157,7 @@ async fn sns_publish_reaches_a_subscribed_queue() {
 
 #[tokio::test]
 async fn sqs_send_message_then_receive_it() {
-    let Some(moto) = Moto::start("sqs_send_message_then_receive_it") else {
-        return;
-    };
+    let moto = Moto::start();
     let tasks = tasks(&moto).await;
     let (url, _) = queue(&tasks, "work").await;
 
@@ -222,9 +219,7 @@ async fn sqs_send_message_then_receive_it() {
 
 #[tokio::test]
 async fn dynamodb_put_get_update_delete() {
-    let Some(moto) = Moto::start("dynamodb_put_get_update_delete") else {
-        return;
-    };
+    let moto = Moto::start();
     let tasks = tasks(&moto).await;
     tasks
         .clients()

@@ -4,14 +4,18 @@
 //! harness plays the parts AWS plays: API Gateway (events to the API function's handler) and
 //! the SQS event source mapping (batches received from moto handed to the stepper, successes
 //! deleted, failures left to come back), counting what each costs.
+//!
+//! moto is reached through [`waymark_moto::Moto`]'s proxy, which lets one DynamoDB request
+//! through at a time: moto 5.2.x's `transact_write_items` puts back a copy of the table when a
+//! condition fails, erasing the writes other requests made meanwhile, and these tests run the
+//! stepper concurrently, so without it a failure (or a pass) could be moto's. SQS and SNS
+//! requests are not held up. A test fails when `moto_server` is missing (`scripts/test`
+//! installs it); it never passes as skipped.
 
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -26,94 +30,12 @@ use waymark_engine::record::ExecutionRecord;
 use waymark_infra::costs::Measured;
 use waymark_infra::stack::Stack;
 use waymark_infra::template::Template;
+use waymark_moto::Moto;
 
 pub const REGION: &str = "us-east-1";
 pub const ACCOUNT: &str = "123456789012";
 /// The memory the template gives the functions, for GB-seconds.
 pub const FUNCTION_GB: f64 = 0.25;
-
-/// Tells that a test did not run, where `cargo test` shows it.
-pub fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-}
-
-/// `moto_server` on a loopback port of its own choosing, killed on drop.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl Moto {
-    pub fn start(test: &str) -> Option<Moto> {
-        let mut child = match Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                skip(
-                    test,
-                    "moto_server is not installed (pip install 'moto[server]')",
-                );
-                return None;
-            }
-            Err(e) => panic!("cannot start moto_server: {e}"),
-        };
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut announced = false;
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-                let Ok(line) = line else { break };
-                if !announced {
-                    if let Some(url) = line.trim().strip_prefix("* Running on ") {
-                        announced = true;
-                        let _ = tx.send(Ok(url.trim().to_string()));
-                    } else {
-                        seen.push(line);
-                    }
-                }
-            }
-            if !announced {
-                let _ = tx.send(Err(seen.join("\n")));
-            }
-        });
-        let mut moto = Moto {
-            child,
-            endpoint: String::new(),
-        };
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(url)) => moto.endpoint = url,
-            Ok(Err(output)) => panic!("moto_server stopped before serving:\n{output}"),
-            Err(_) => panic!("moto_server did not start serving within 60 s"),
-        }
-        let addr: SocketAddr = moto
-            .endpoint
-            .trim_start_matches("http://")
-            .parse()
-            .expect("moto's address");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server does not answer on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A Lambda Invoke API with the test's functions:
 /// - `echo`: answers its payload;
@@ -269,9 +191,9 @@ pub fn template_path() -> std::path::PathBuf {
 }
 
 impl Harness {
-    /// `None` (after saying why) when moto is not installed. `max_delay`: the longest SQS
+    /// Panics when moto is not installed, saying how to get it. `max_delay`: the longest SQS
     /// delay the home uses, so that long waits hop within a test's time.
-    pub async fn start(test: &str, max_delay: u32) -> Option<Harness> {
+    pub async fn start(test: &str, max_delay: u32) -> Harness {
         Harness::start_with(test, max_delay, &BTreeMap::new()).await
     }
 
@@ -280,8 +202,8 @@ impl Harness {
         test: &str,
         max_delay: u32,
         parameters: &BTreeMap<String, String>,
-    ) -> Option<Harness> {
-        let moto = Moto::start(test)?;
+    ) -> Harness {
+        let moto = Moto::start();
         let lambda = LambdaServer::start().await;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(REGION))
@@ -318,7 +240,7 @@ impl Harness {
         };
         let home = Arc::new(Home::new(config.clone(), &sdk));
         let check = Arc::new(Home::new(config, &sdk));
-        Some(Harness {
+        Harness {
             sqs: aws_sdk_sqs::Client::new(&sdk),
             sns: aws_sdk_sns::Client::new(&sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
@@ -333,7 +255,7 @@ impl Harness {
             sdk,
             duplicate: false,
             name: test.to_string(),
-        })
+        }
     }
 
     pub fn step_queue(&self) -> &str {

@@ -1,15 +1,16 @@
 //! Servers the integration tests call through the real SDK clients: moto's server for SNS, SQS
 //! and DynamoDB, and a small Lambda Invoke endpoint (moto cannot run functions without Docker).
 //! Each test starts its own, on a free loopback port, and the server stops when dropped.
+//!
+//! moto comes from [`waymark_moto::Moto`], behind its proxy that lets one DynamoDB request
+//! through at a time (moto's failed transactions erase concurrent writes); a test fails when
+//! `moto_server` is missing (`scripts/test` installs it), it never passes as skipped.
 
 #![allow(dead_code)] // each test binary uses its own part
 
 use std::collections::HashMap;
-use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -38,94 +39,6 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
 }
 
 pub const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:Flow:e1";
-
-/// Tells that a test did not run, and why, where `cargo test` shows it even when the test
-/// passes (the harness captures `eprintln!`, not writes to the stderr handle).
-pub fn skip(test: &str, reason: &str) {
-    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {reason}");
-}
-
-/// `moto_server` on a loopback port of its own choosing, killed on drop.
-pub struct Moto {
-    child: Child,
-    pub endpoint: String,
-}
-
-impl Moto {
-    /// `None` (after saying why) when `moto_server` is not installed.
-    ///
-    /// moto picks its port (`-p 0`) and names it on stderr, so that tests running at once
-    /// never race for one; stderr is then drained for as long as the server runs.
-    pub fn start(test: &str) -> Option<Moto> {
-        let mut child = match Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                skip(
-                    test,
-                    "moto_server is not installed (pip install 'moto[server]')",
-                );
-                return None;
-            }
-            Err(e) => panic!("cannot start moto_server: {e}"),
-        };
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut seen = Vec::new();
-            let mut announced = false;
-            for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-                let Ok(line) = line else { break };
-                if !announced {
-                    if let Some(url) = line.trim().strip_prefix("* Running on ") {
-                        announced = true;
-                        let _ = tx.send(Ok(url.trim().to_string()));
-                    } else {
-                        seen.push(line);
-                    }
-                }
-            }
-            if !announced {
-                let _ = tx.send(Err(seen.join("\n")));
-            }
-        });
-        let mut moto = Moto {
-            child,
-            endpoint: String::new(),
-        };
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(Ok(url)) => moto.endpoint = url,
-            Ok(Err(output)) => panic!("moto_server stopped before serving:\n{output}"),
-            Err(_) => panic!("moto_server did not start serving within 60 s"),
-        }
-        let addr: SocketAddr = moto
-            .endpoint
-            .trim_start_matches("http://")
-            .parse()
-            .expect("moto's address");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server does not answer on {addr}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// One Invoke call as the Lambda endpoint received it.
 #[derive(Debug, Clone)]
