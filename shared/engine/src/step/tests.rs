@@ -850,3 +850,187 @@ fn a_start_whose_create_answer_was_lost_goes_on() {
         ));
     });
 }
+
+// ----- limits: the history quota, bounded steps, StopExecution between steps --------------
+
+/// A counter loop that ends after `n` turns: 4 events a turn, 4 around them.
+fn counter_loop(n: u64) -> Value {
+    json!({"StartAt": "Inc", "States": {
+        "Inc": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Check"},
+        "Check": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": n, "Next": "Done"}], "Default": "Inc"},
+        "Done": {"Type": "Succeed"}
+    }})
+}
+
+/// AWS: when event 25,000 is `ExecutionSucceeded` the execution succeeds; any other event
+/// there is replaced by an `ExecutionFailed` with `States.Runtime`.
+#[test]
+fn the_history_quota_ends_an_execution_at_event_25000() {
+    // 4 * 6249 + 4 = 25,000 events: the last one is the success.
+    let fits = run(counter_loop(6249), json!({"n": 0}));
+    assert_eq!(fits.rec.status, Status::Succeeded, "{:?}", fits.rec.failure);
+    assert_eq!(fits.history.len(), 25_000);
+    assert_eq!(
+        fits.history.last().unwrap().event_type,
+        "ExecutionSucceeded"
+    );
+
+    // One turn more: event 25,000 would be a state's; the execution fails there instead.
+    let over = run(counter_loop(6250), json!({"n": 0}));
+    assert_eq!(over.rec.status, Status::Failed);
+    assert_eq!(
+        over.rec.failure,
+        Some(Failure::new(
+            "States.Runtime",
+            "The execution reached the maximum number of history events (25000)."
+        ))
+    );
+    assert_eq!(over.history.len(), 25_000);
+    let last = over.history.last().unwrap();
+    assert_eq!((last.id, last.previous_event_id), (25_000, 24_999));
+    assert_eq!(last.event_type, "ExecutionFailed");
+    assert_eq!(
+        last.details["executionFailedEventDetails"]["error"],
+        "States.Runtime"
+    );
+    // Ids stay contiguous up to the end.
+    assert!(over
+        .history
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.id == i as u64 + 1));
+}
+
+#[test]
+fn a_loop_without_a_wait_fails_at_the_quota_instead_of_running_for_ever() {
+    let r = run(
+        json!({"StartAt": "Spin", "States": {
+            "Spin": {"Type": "Pass", "Next": "Again"},
+            "Again": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "End"}], "Default": "Spin"},
+            "End": {"Type": "Succeed"}
+        }}),
+        json!({}),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        r.rec.failure.unwrap().error.as_deref(),
+        Some("States.Runtime")
+    );
+    assert_eq!(r.history.len(), 25_000);
+}
+
+#[test]
+fn an_inline_map_too_large_for_the_history_fails_at_the_quota() {
+    let items: Vec<u64> = (0..30_000).collect();
+    let r = run(
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "P",
+                "States": {"P": {"Type": "Pass", "End": true}}},
+            "End": true}}}),
+        json!({"items": items}),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        r.rec.failure.unwrap().error.as_deref(),
+        Some("States.Runtime")
+    );
+    assert_eq!(r.history.len(), 25_000);
+}
+
+/// A step covers at most the budget's transitions, then yields: StartExecution comes back
+/// after bounded work, and a StopExecution lands before the next turn.
+#[test]
+fn steps_yield_and_a_stop_lands_between_them() {
+    let (mut e, _) = engine(Box::new(|_, _| TaskOutcome::Pending));
+    e.config.step_budget = 50;
+    let sm = machine(
+        &e,
+        json!({"StartAt": "Spin", "States": {
+            "Spin": {"Type": "Pass", "Next": "Again"},
+            "Again": {"Type": "Choice", "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "End"}], "Default": "Spin"},
+            "End": {"Type": "Succeed"}
+        }}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = e
+            .start_execution(&sm, Some("spin"), json!({}))
+            .await
+            .unwrap();
+        assert_eq!(rec.status, Status::Running);
+        // ExecutionStarted, then 50 units of work (a state entered, a state run), an event
+        // each.
+        assert_eq!(rec.next_event_id, 1 + 1 + 50);
+        let arn = rec.execution_arn.clone();
+        // One more turn: still bounded.
+        let Some((_, _, Work::Signal(resume))) = e.scheduler.pop() else {
+            panic!("the step yields with a resume signal");
+        };
+        assert!(matches!(resume, Signal::Resume { turn: 1 }));
+        e.deliver(&arn, resume.clone()).await.unwrap();
+        assert_eq!(e.describe(&arn).await.unwrap().next_event_id, 1 + 1 + 100);
+        // The stop lands between two turns; the queued resume finds the execution over.
+        let stopped = e.stop(&arn, Some("Enough".into()), None).await.unwrap();
+        assert_eq!(stopped.status, Status::Aborted);
+        let events = stopped.next_event_id;
+        let rec = run_until_settled(&e, &arn).await.unwrap();
+        assert_eq!(rec.status, Status::Aborted);
+        // A resume delivered again (a duplicate) changes nothing either.
+        e.deliver(&arn, resume).await.unwrap();
+        assert_eq!(e.describe(&arn).await.unwrap().next_event_id, events);
+        let h = e.store.history(&arn).await.unwrap();
+        assert_eq!(h.last().unwrap().event_type, "ExecutionAborted");
+    });
+}
+
+/// Yielding changes nothing in what an execution does: the same events (branches may
+/// interleave differently, as on AWS), the same output, whatever the budget.
+#[test]
+fn a_small_budget_gives_the_same_run() {
+    let def = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
+        {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 3,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "C"},
+                "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericGreaterThan": 2, "Next": "W"}], "Default": "Q"},
+                "W": {"Type": "Wait", "Seconds": 0, "Next": "Q"},
+                "Q": {"Type": "Pass", "End": true}}},
+            "End": true}}},
+        {"StartAt": "L", "States": {"L": {"Type": "Pass", "Result": "b", "End": true}}}
+    ]}}});
+    let input = json!({"items": [1, 2, 3, 4, 5, 6, 7]});
+    let whole = run(def.clone(), input.clone());
+    for budget in [1, 2, 3, 7] {
+        let (mut e, _) = engine(Box::new(|_, _| TaskOutcome::Pending));
+        e.config.step_budget = budget;
+        let sm = machine(&e, def.clone());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let rec = e
+                .start_execution(&sm, Some("exec"), input.clone())
+                .await
+                .unwrap();
+            let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+            assert_eq!(rec.status, Status::Succeeded, "budget {budget}");
+            assert_eq!(rec.output, whole.rec.output, "budget {budget}");
+            let h = e.store.history(&rec.execution_arn).await.unwrap();
+            let strip = |h: &[HistoryEvent]| -> Vec<(String, String)> {
+                let mut all: Vec<(String, String)> = h
+                    .iter()
+                    .map(|e| {
+                        (
+                            e.event_type.clone(),
+                            Value::Object(e.details.clone()).to_string(),
+                        )
+                    })
+                    .collect();
+                all.sort();
+                all
+            };
+            assert!(h.iter().enumerate().all(|(i, e)| e.id == i as u64 + 1));
+            assert_eq!(strip(&h), strip(&whole.history), "budget {budget}");
+        });
+    }
+}
