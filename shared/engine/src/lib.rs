@@ -5,6 +5,8 @@
 pub mod approval;
 mod children;
 pub mod context;
+#[cfg(any(test, feature = "test-util"))]
+pub mod contract;
 pub mod history;
 pub mod memory;
 pub mod ports;

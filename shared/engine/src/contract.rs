@@ -1,0 +1,650 @@
+//! The store contract: one suite every execution store must pass (in memory, SQLite,
+//! DynamoDB), so that the stores cannot drift apart. Each home's tests call [`check`] with a
+//! fresh store; the engine's own tests run it over [`crate::memory::MemoryStore`].
+//!
+//! What it holds a store to: a commit lands whole or not at all, only on the version it was
+//! decided from; the stored outbox is the last step's until acknowledged, and an
+//! acknowledgement of an older version leaves a newer one alone; callback tokens are found by
+//! hash and other tasks' tokens are not; a commit repeated after it landed is a conflict and
+//! writes nothing twice; records read back exactly as written (frames, fan-outs, results);
+//! histories and listings page as the API pages them; child waits and approvals.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{json, Value};
+use waymark_asl::parse::{parse_value, MachineType, ParseOptions};
+
+use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
+use crate::history::{self, HistoryEvent};
+use crate::ports::*;
+use crate::record::{
+    child_frame_id, token_hash, ExecutionRecord, Fanout, Frame, MachineTypeRepr, Phase, Status,
+    TaskPhase,
+};
+use crate::step::{Effect, TaskRequest, TimerKind};
+
+/// Everything a store of a home implements.
+pub trait ContractStore:
+    ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore
+{
+}
+
+impl<T: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore> ContractStore for T {}
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap()
+}
+
+fn machine(name: &str) -> StateMachine {
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let parsed = parse_value(&def, &ParseOptions::default()).expect("a valid definition");
+    StateMachine::new(
+        format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}"),
+        name.to_string(),
+        def.to_string(),
+        Arc::new(parsed.definition),
+        MachineType::Standard,
+        "arn:aws:iam::123456789012:role/r".into(),
+        t0(),
+    )
+}
+
+fn record(sm: &StateMachine, name: &str) -> ExecutionRecord {
+    ExecutionRecord {
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{}:{name}",
+            sm.name
+        ),
+        name: name.to_string(),
+        state_machine_arn: sm.arn.clone(),
+        state_machine_name: sm.name.clone(),
+        revision: sm.revision,
+        machine_type: MachineTypeRepr::Standard,
+        role_arn: sm.role_arn.clone(),
+        input: json!({"name": name, "n": [1, 2, 3]}),
+        start_time: t0(),
+        status: Status::Running,
+        output: None,
+        failure: None,
+        stop_time: None,
+        redrive_count: 0,
+        version: 0,
+        next_event_id: 1,
+        next_fanout: 0,
+        turn: 0,
+        frames: BTreeMap::new(),
+        redrive_point: None,
+        test_case: None,
+    }
+}
+
+fn frame(state: &str, parent: Option<&str>, index: usize, phase: Phase) -> Frame {
+    Frame {
+        scope: Vec::new(),
+        parent: parent.map(str::to_string),
+        index,
+        map_item: None,
+        state: state.to_string(),
+        input: json!({"at": state, "index": index}),
+        entered_event_id: 1,
+        entered_time: t0(),
+        last_event_id: 1,
+        seq: 1,
+        phase,
+        retry_counts: vec![0],
+        vars: Default::default(),
+        silent: false,
+    }
+}
+
+fn event(id: u64, kind: &str) -> HistoryEvent {
+    let d = history::state_entered(kind, &format!("S{id}"), &json!({"id": id}));
+    history::finish(d, id, id - 1, t0() + Duration::seconds(id as i64))
+}
+
+fn invoke(frame: &str, seq: u64, token: &str, wait_for_token: bool) -> Effect {
+    Effect::Invoke(Box::new(TaskRequest {
+        frame: frame.to_string(),
+        seq,
+        state: "T".into(),
+        resource: "arn:aws:states:::lambda:invoke".into(),
+        parameters: json!({"x": 1}),
+        token: token.to_string(),
+        wait_for_token,
+        timeout_seconds: Some(60),
+        heartbeat_seconds: None,
+        credentials: None,
+        context: Value::Null,
+        test_case: None,
+        approval: None,
+    }))
+}
+
+/// The next version of `rec`, with `events` appended, as the engine would commit it.
+fn advance(
+    rec: &ExecutionRecord,
+    events: u64,
+    change: impl FnOnce(&mut ExecutionRecord),
+) -> (ExecutionRecord, Vec<HistoryEvent>) {
+    let mut next = rec.clone();
+    change(&mut next);
+    let evs: Vec<HistoryEvent> = (0..events)
+        .map(|i| event(rec.next_event_id + i, "Pass"))
+        .collect();
+    next.next_event_id += events;
+    next.version = rec.version + 1;
+    (next, evs)
+}
+
+async fn commit<S: ContractStore>(
+    store: &S,
+    prev: &ExecutionRecord,
+    next: &ExecutionRecord,
+    events: &[HistoryEvent],
+    outbox: &[Effect],
+) -> Result<(), StoreError> {
+    let loaded = store
+        .load_for_step(&prev.execution_arn)
+        .await?
+        .expect("the execution exists");
+    let w = WriteSet::diff(prev, next, events, outbox, t0());
+    store.commit(loaded.snapshot, &w).await
+}
+
+fn same(a: &ExecutionRecord, b: &ExecutionRecord, what: &str) {
+    assert_eq!(
+        serde_json::to_value(a).unwrap(),
+        serde_json::to_value(b).unwrap(),
+        "{what}: the record reads back as written"
+    );
+}
+
+/// Runs the whole contract against `store`, which must be empty. Panics, naming the rule,
+/// on the first breach.
+pub async fn check<S: ContractStore>(store: &S) {
+    creates_and_conflicts(store).await;
+    outboxes_and_tokens(store).await;
+    frames_fanouts_and_results(store).await;
+    paging(store).await;
+    child_waits_and_approvals(store).await;
+}
+
+async fn creates_and_conflicts<S: ContractStore>(store: &S) {
+    let sm = machine("contract-a");
+    store
+        .create_state_machine(&sm)
+        .await
+        .expect("create machine");
+    let rec = record(&sm, "one");
+    store.create(&rec).await.expect("create");
+    assert!(
+        matches!(store.create(&rec).await, Err(StoreError::AlreadyExists(_))),
+        "a second create is AlreadyExists"
+    );
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    same(&loaded.rec, &rec, "created");
+    assert!(loaded.outbox.is_none(), "a new execution has no outbox");
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        vec![rec.execution_arn.clone()],
+        "an execution never stepped is unsettled"
+    );
+    assert!(store
+        .load("arn:aws:states:us-east-1:123456789012:execution:x:none")
+        .await
+        .unwrap()
+        .is_none());
+
+    let (v1, events) = advance(&rec, 3, |r| {
+        r.frames
+            .insert(String::new(), frame("P", None, 0, Phase::Run));
+    });
+    commit(store, &rec, &v1, &events, &[])
+        .await
+        .expect("commit v1");
+    same(
+        &store.load(&rec.execution_arn).await.unwrap().unwrap(),
+        &v1,
+        "v1",
+    );
+    // Decided from version 0 again: someone else committed first.
+    let (stale, stale_events) = advance(&rec, 1, |_| {});
+    let w = WriteSet::diff(&rec, &stale, &stale_events, &[], t0());
+    let snapshot = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap()
+        .snapshot;
+    assert!(
+        matches!(
+            store.commit(snapshot, &w).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a commit on a version that moved on is a conflict"
+    );
+    assert_eq!(
+        store.history(&rec.execution_arn).await.unwrap(),
+        events,
+        "and writes nothing"
+    );
+
+    // The same commit again, after it landed (a retry whose first answer was lost).
+    let (v2, more) = advance(&v1, 2, |r| r.frames.get_mut("").unwrap().seq = 2);
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    let w = WriteSet::diff(&v1, &v2, &more, &[], t0());
+    store.commit(loaded.snapshot, &w).await.expect("commit v2");
+    let again = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(
+            store.commit(again.snapshot, &w).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a commit repeated after it landed is a conflict"
+    );
+    let history = store.history(&rec.execution_arn).await.unwrap();
+    assert_eq!(history.len(), 5, "nothing written twice: {history:?}");
+    assert!(history
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.id == i as u64 + 1));
+    assert!(
+        store.unsettled().await.unwrap().is_empty(),
+        "stepped, nothing pending"
+    );
+}
+
+async fn outboxes_and_tokens<S: ContractStore>(store: &S) {
+    let sm = machine("contract-b");
+    store.create_state_machine(&sm).await.unwrap();
+    let rec = record(&sm, "two");
+    store.create(&rec).await.unwrap();
+    let task = |seq| {
+        Phase::Task(TaskPhase {
+            token_hash: token_hash("tok-wait"),
+            heartbeats: 0,
+            resource: "arn:aws:states:::sqs:sendMessage.waitForTaskToken".into(),
+            parameters: json!({}),
+            timeout_seconds: Some(60),
+            heartbeat_seconds: None,
+            wait_for_token: seq > 0,
+        })
+    };
+    let (v1, ev1) = advance(&rec, 2, |r| {
+        r.frames.insert(String::new(), frame("T", None, 0, task(1)));
+    });
+    let timer = Effect::Timer {
+        at: t0() + Duration::seconds(60),
+        frame: String::new(),
+        seq: 1,
+        kind: TimerKind::TaskTimeout,
+    };
+    let outbox = vec![
+        timer.clone(),
+        invoke("", 1, "tok-wait", true),
+        invoke("", 1, "tok-plain", false),
+    ];
+    commit(store, &rec, &v1, &ev1, &outbox).await.unwrap();
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        loaded.outbox.as_deref(),
+        Some(&outbox[..]),
+        "the outbox is kept until acknowledged"
+    );
+    assert_eq!(
+        store.unsettled().await.unwrap(),
+        vec![rec.execution_arn.clone()]
+    );
+    let found = store.find_task(&token_hash("tok-wait")).await.unwrap();
+    assert_eq!(
+        found,
+        Some(TaskRef {
+            execution_arn: rec.execution_arn.clone(),
+            frame: String::new(),
+            seq: 1
+        }),
+        "a callback token is found by its hash"
+    );
+    assert_eq!(
+        store.find_task("tok-wait").await.unwrap(),
+        None,
+        "never by the token itself"
+    );
+    assert_eq!(
+        store.find_task(&token_hash("tok-plain")).await.unwrap(),
+        None,
+        "only callback tasks are answered by token"
+    );
+
+    // The next step commits on top (the engine performed and acknowledged the outbox first,
+    // but a store must not rely on the acknowledgement to replace it).
+    let (v2, ev2) = advance(&v1, 1, |r| r.frames.get_mut("").unwrap().seq = 2);
+    let next_outbox = vec![Effect::Timer {
+        at: t0(),
+        frame: String::new(),
+        seq: 2,
+        kind: TimerKind::Wake,
+    }];
+    commit(store, &v1, &v2, &ev2, &next_outbox).await.unwrap();
+    store
+        .ack_outbox(&rec.execution_arn, v1.version)
+        .await
+        .unwrap();
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        loaded.outbox.as_deref(),
+        Some(&next_outbox[..]),
+        "acknowledging an older version leaves the newer outbox"
+    );
+    store
+        .ack_outbox(&rec.execution_arn, v2.version)
+        .await
+        .unwrap();
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(loaded.outbox.is_none(), "acknowledged");
+    store
+        .ack_outbox(&rec.execution_arn, v2.version)
+        .await
+        .unwrap();
+    assert!(store.unsettled().await.unwrap().is_empty());
+
+    // A step with no effects leaves no outbox, even over one never acknowledged.
+    let (v3, ev3) = advance(&v2, 1, |_| {});
+    commit(store, &v2, &v3, &ev3, &[timer]).await.unwrap();
+    let (v4, ev4) = advance(&v3, 1, |r| r.frames.get_mut("").unwrap().seq = 3);
+    commit(store, &v3, &v4, &ev4, &[]).await.unwrap();
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        loaded.outbox.is_none(),
+        "an empty outbox replaces the stored one"
+    );
+    same(&loaded.rec, &v4, "v4");
+}
+
+async fn frames_fanouts_and_results<S: ContractStore>(store: &S) {
+    let sm = machine("contract-c");
+    store.create_state_machine(&sm).await.unwrap();
+    let rec = record(&sm, "three");
+    store.create(&rec).await.unwrap();
+    let items: Vec<Value> = (0..300)
+        .map(|i| json!({"item": i, "pad": "x".repeat(400)}))
+        .collect();
+    let fanout = Fanout {
+        id: 0,
+        is_map: true,
+        total: items.len(),
+        started: 2,
+        running: 2,
+        succeeded: 0,
+        failed: 0,
+        max_concurrency: 2,
+        tolerated_count: None,
+        tolerated_percentage: None,
+        input: json!({"items": "…"}),
+        items: items.clone(),
+        results: vec![None; items.len()],
+        distributed: false,
+    };
+    let (v1, ev1) = advance(&rec, 4, |r| {
+        r.next_fanout = 1;
+        r.frames.insert(
+            String::new(),
+            frame("M", None, 0, Phase::Children(fanout.clone())),
+        );
+        for i in 0..2 {
+            r.frames.insert(
+                child_frame_id("", 0, i),
+                frame("Item", Some(""), i, Phase::Run),
+            );
+        }
+    });
+    commit(store, &rec, &v1, &ev1, &[]).await.unwrap();
+    same(
+        &store.load(&rec.execution_arn).await.unwrap().unwrap(),
+        &v1,
+        "a Map's items",
+    );
+
+    // One child ends with a large result; the next starts.
+    let (v2, ev2) = advance(&v1, 3, |r| {
+        r.frames.remove(&child_frame_id("", 0, 0));
+        r.frames.insert(
+            child_frame_id("", 0, 2),
+            frame("Item", Some(""), 2, Phase::Run),
+        );
+        let Phase::Children(f) = &mut r.frames.get_mut("").unwrap().phase else {
+            unreachable!()
+        };
+        f.results[0] = Some(json!({"big": "y".repeat(100_000)}));
+        f.started = 3;
+        f.succeeded = 1;
+    });
+    commit(store, &v1, &v2, &ev2, &[]).await.unwrap();
+    same(
+        &store.load(&rec.execution_arn).await.unwrap().unwrap(),
+        &v2,
+        "a result",
+    );
+
+    // The execution ends: its frames go, its output stays.
+    let (v3, ev3) = advance(&v2, 1, |r| {
+        r.frames.clear();
+        r.status = Status::Succeeded;
+        r.output = Some(json!({"done": true}));
+        r.stop_time = Some(t0() + Duration::seconds(9));
+    });
+    commit(
+        store,
+        &v2,
+        &v3,
+        &ev3,
+        &[Effect::Finished {
+            status: Status::Succeeded,
+        }],
+    )
+    .await
+    .unwrap();
+    same(
+        &store.load(&rec.execution_arn).await.unwrap().unwrap(),
+        &v3,
+        "ended",
+    );
+    let listed = store
+        .list_executions(
+            &ExecutionFilter {
+                state_machine_arn: Some(sm.arn.clone()),
+                status: Some(Status::Succeeded),
+            },
+            10,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1, "listed by its new status");
+    assert_eq!(listed.items[0].status, Status::Succeeded);
+}
+
+async fn paging<S: ContractStore>(store: &S) {
+    let sm = machine("contract-d");
+    store.create_state_machine(&sm).await.unwrap();
+    let mut arns = Vec::new();
+    for i in 0..5 {
+        let rec = record(&sm, &format!("page-{i}"));
+        store.create(&rec).await.unwrap();
+        arns.push(rec.execution_arn.clone());
+        if i == 0 {
+            let (next, events) = advance(&rec, 7, |_| {});
+            commit(store, &rec, &next, &events, &[]).await.unwrap();
+        }
+    }
+    // History, both ways, two at a time.
+    for reverse in [false, true] {
+        let mut ids = Vec::new();
+        let mut token = None;
+        loop {
+            let page = store
+                .history_page(&arns[0], reverse, 2, token.as_deref())
+                .await
+                .unwrap();
+            assert!(page.items.len() <= 2);
+            ids.extend(page.items.iter().map(|e| e.id));
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => break,
+            }
+        }
+        let mut expected: Vec<u64> = (1..=7).collect();
+        if reverse {
+            expected.reverse();
+        }
+        assert_eq!(ids, expected, "history pages (reverse: {reverse})");
+    }
+    // Executions, newest first, two at a time.
+    let filter = ExecutionFilter {
+        state_machine_arn: Some(sm.arn.clone()),
+        status: None,
+    };
+    let mut listed = Vec::new();
+    let mut token = None;
+    loop {
+        let page = store
+            .list_executions(&filter, 2, token.as_deref())
+            .await
+            .unwrap();
+        listed.extend(page.items.into_iter().map(|r| r.execution_arn));
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    let mut newest_first = arns.clone();
+    newest_first.reverse();
+    assert_eq!(listed, newest_first, "executions page newest first");
+    assert!(
+        matches!(
+            store.list_executions(&filter, 2, Some("not a token")).await,
+            Err(StoreError::InvalidPageToken(_))
+        ),
+        "a token the store did not hand out is refused"
+    );
+    assert!(matches!(
+        store
+            .history_page(&arns[0], false, 2, Some("not a token"))
+            .await,
+        Err(StoreError::InvalidPageToken(_))
+    ));
+}
+
+async fn child_waits_and_approvals<S: ContractStore>(store: &S) {
+    let parent = TaskRef {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:p:one".into(),
+        frame: "0.1".into(),
+        seq: 4,
+    };
+    let child = "arn:aws:states:us-east-1:123456789012:execution:c:kid";
+    assert_eq!(store.child_wait(child).await.unwrap(), None);
+    store
+        .put_child_wait(child, &parent, "sync:2")
+        .await
+        .unwrap();
+    store
+        .put_child_wait(child, &parent, "sync:2")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.child_wait(child).await.unwrap(),
+        Some((parent.clone(), "sync:2".to_string())),
+        "a wait is read without being taken"
+    );
+    assert!(store.child_wait(child).await.unwrap().is_some());
+    store.remove_child_wait(child).await.unwrap();
+    assert_eq!(store.child_wait(child).await.unwrap(), None);
+    store.remove_child_wait(child).await.unwrap();
+
+    let approval = ApprovalRecord {
+        id: "ap-1".into(),
+        task: parent.clone(),
+        state: "Ask".into(),
+        expires: t0() + Duration::hours(1),
+        status: ApprovalStatus::Pending,
+        decided_at: None,
+        approver: None,
+        comment: None,
+    };
+    store.put_approval(&approval).await.unwrap();
+    store.put_approval(&approval).await.unwrap();
+    assert_eq!(
+        store.get_approval("ap-1").await.unwrap(),
+        Some(approval.clone())
+    );
+    let decision = Decision {
+        approved: true,
+        approver: Some("Ada".into()),
+        comment: Some("fine".into()),
+        at: t0() + Duration::minutes(5),
+    };
+    assert!(
+        store.decide_approval("ap-1", &decision).await.unwrap(),
+        "decided once"
+    );
+    assert!(
+        !store
+            .decide_approval(
+                "ap-1",
+                &Decision {
+                    approved: false,
+                    ..decision.clone()
+                }
+            )
+            .await
+            .unwrap(),
+        "and only once"
+    );
+    // Storing it again (a task dispatched twice) does not undo the decision.
+    store.put_approval(&approval).await.unwrap();
+    let got = store.get_approval("ap-1").await.unwrap().unwrap();
+    assert_eq!(got.status, ApprovalStatus::Approved);
+    assert_eq!(got.approver.as_deref(), Some("Ada"));
+    assert!(!store.decide_approval("nope", &decision).await.unwrap());
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_memory_store_keeps_the_contract() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(super::check(&crate::memory::MemoryStore::default()));
+    }
+}
