@@ -169,7 +169,7 @@ impl QueuedTasks {
         let unannounced = match self.store.record_approval(&record).await {
             Ok(u) => u,
             Err(e) => {
-                tracing::error!(execution = %execution_arn, "approval of {} not stored: {e}", req.state);
+                tracing::error!(execution = ?execution_arn, state = ?req.state, error = ?e.to_string(), "approval not stored");
                 return false;
             }
         };
@@ -203,16 +203,16 @@ impl QueuedTasks {
                 .send()
                 .await;
             if let Err(e) = sent {
-                tracing::error!(execution = %execution_arn, "approval request of {} not published: {}", req.state, sdk_message(&e));
+                tracing::error!(execution = ?execution_arn, state = ?req.state, error = ?sdk_message(&e), "approval request not published");
                 return false;
             }
             if let Err(e) = self.store.approval_announced(&a.id).await {
                 // The next attempt, if any, announces it once more.
-                tracing::warn!(approval = %a.id, "approval not marked as announced: {e}");
+                tracing::warn!(approval = ?a.id, error = ?e.to_string(), "approval not marked as announced");
             }
         }
         // Not the link: it is as good as the decision to whoever reads the logs.
-        tracing::info!(execution = %execution_arn, state = %req.state, approval = %a.id, "approval requested");
+        tracing::info!(execution = ?execution_arn, state = ?req.state, approval = ?a.id, "approval requested");
         true
     }
 }
@@ -232,7 +232,7 @@ impl Tasks for QueuedTasks {
         };
         if let Err(e) = self.scheduler.send(&message, 0).await {
             // Not queued: keep the step's outbox pending, so the task is handed over again.
-            tracing::error!(execution = %execution_arn, "task {} not queued: {e}", req.state);
+            tracing::error!(execution = ?execution_arn, state = ?req.state, error = ?e.to_string(), "task not queued");
             self.store.hold_ack(execution_arn);
         }
         TaskOutcome::Pending

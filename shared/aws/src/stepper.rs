@@ -58,7 +58,7 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
             let mut failed = Vec::new();
             for work in works {
                 if let Err(e) = process(&home, &work).await {
-                    tracing::warn!(message = %work.message_id, "step message failed: {e}");
+                    tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
                     back_off(&home, &work).await;
                     failed.push(work.message_id);
                 }
@@ -159,14 +159,14 @@ async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
             start_if_unstarted(home, arn).await
         }
         StepMessage::Stored { id } => {
-            tracing::info!("stored message {id} was handled already");
+            tracing::info!(stored = ?id, "stored message was handled already");
             Ok(())
         }
     };
     if done.is_ok() {
         if let Some(id) = &work.stored {
             if let Err(e) = home.store.delete_message(id).await {
-                tracing::warn!("cannot remove stored message {id}: {e}");
+                tracing::warn!(stored = ?id, error = ?e.to_string(), "cannot remove stored message");
             }
         }
     }
@@ -199,11 +199,11 @@ async fn deliver(home: &Home, arn: &str, signal: Signal) -> Result<(), AwsError>
     match home.engine.deliver(arn, signal).await {
         Ok(()) => Ok(()),
         Err(EngineError::ExecutionDoesNotExist(_)) => {
-            tracing::warn!(execution = %arn, "signal for an execution that does not exist");
+            tracing::warn!(execution = ?arn, "signal for an execution that does not exist");
             Ok(())
         }
         Err(EngineError::StateMachineDoesNotExist(sm)) => {
-            tracing::warn!(execution = %arn, "signal for an execution of {sm}, which is gone");
+            tracing::warn!(execution = ?arn, state_machine = ?sm, "signal for an execution of a state machine that is gone");
             Ok(())
         }
         Err(e) => Err(e.into()),
@@ -240,7 +240,7 @@ async fn invoke(home: &Home, arn: &str, req: &TaskRequest) -> Result<(), AwsErro
     };
     if let Err(e) = deliver(home, arn, signal.clone()).await {
         // The answer must not be lost with the step: queue it instead of running the task again.
-        tracing::warn!(execution = %arn, "answer of {} not delivered now ({e}); queued", req.state);
+        tracing::warn!(execution = ?arn, state = ?req.state, error = ?e.to_string(), "answer not delivered now; queued");
         home.scheduler
             .schedule(arn, Utc::now(), signal)
             .await

@@ -104,7 +104,7 @@ impl Tasks for LocalTasks {
                 .get("Url")
                 .and_then(serde_json::Value::as_str)
                 .unwrap_or_default();
-            tracing::info!(target: "waymark::approvals", execution = %execution_arn, state = %req.state, "approval requested: {url}");
+            tracing::info!(target: "waymark::approvals", execution = ?execution_arn, state = ?req.state, url = ?url, "approval requested");
         }
         // Durable before the step's outbox is acknowledged: a crash from here on re-invokes.
         if let Err(e) = self.store.add_inflight(execution_arn, req) {
@@ -144,7 +144,7 @@ pub struct LocalNotifier {
 
 impl Notifier for LocalNotifier {
     async fn status_changed(&self, rec: &ExecutionRecord) {
-        tracing::info!(target: "waymark::executions", execution = %rec.execution_arn, status = rec.status.as_str(), "execution status");
+        tracing::info!(target: "waymark::executions", execution = ?rec.execution_arn, status = rec.status.as_str(), "execution status");
         if !rec.status.is_terminal() {
             return;
         }
@@ -156,11 +156,13 @@ impl Notifier for LocalNotifier {
                     .schedule(&parent.execution_arn, self.clock.now(), signal)
                     .await
                 {
-                    tracing::error!("cannot resume {}: {e}", parent.execution_arn);
+                    tracing::error!(execution = ?parent.execution_arn, error = ?e.to_string(), "cannot resume");
                 }
             }
             Ok(None) => {}
-            Err(e) => tracing::error!("cannot look up the parent of {}: {e}", rec.execution_arn),
+            Err(e) => {
+                tracing::error!(execution = ?rec.execution_arn, error = ?e.to_string(), "cannot look up the parent")
+            }
         }
     }
 }
@@ -274,7 +276,7 @@ impl Local {
             self.clock.wait_until(t.due);
         }
         if let Err(e) = self.engine.deliver(&t.execution_arn, t.signal).await {
-            tracing::warn!("signal for {} not delivered: {e}", t.execution_arn);
+            tracing::warn!(execution = ?t.execution_arn, error = ?e.to_string(), "signal not delivered");
         }
         self.store.delete_timer(t.id)?;
         self.store.set_last_time(self.clock.now())?;
@@ -314,7 +316,7 @@ impl Local {
             match self.tick(self.clock_is_virtual()).await {
                 Ok(true) => continue,
                 Ok(false) => {}
-                Err(e) => tracing::error!("scheduler: {e}"),
+                Err(e) => tracing::error!(error = ?e.to_string(), "scheduler"),
             }
             let sleep = match self.store.next_timer() {
                 Ok(Some(t)) => {
@@ -388,13 +390,13 @@ impl<I: Integrations> Worker<I> {
                 .await
             {
                 // Left in flight: a restart invokes it again.
-                tracing::error!("cannot record the answer of a task of {arn}: {e}");
+                tracing::error!(execution = ?arn, error = ?e.to_string(), "cannot record the answer of a task");
                 return;
             }
         }
         // Answered (or its message sent): not to be invoked again after a crash.
         if let Err(e) = self.store.remove_inflight(arn, &req) {
-            tracing::error!("cannot clear an answered task of {arn}: {e}");
+            tracing::error!(execution = ?arn, error = ?e.to_string(), "cannot clear an answered task");
         }
     }
 }

@@ -109,14 +109,14 @@ impl Notifier for SnsNotifier {
     async fn status_changed(&self, rec: &ExecutionRecord) {
         let ended = rec.status.is_terminal();
         if let Err(e) = self.publish(rec).await {
-            tracing::error!(execution = %rec.execution_arn, "status {} not published: {e}", rec.status.as_str());
+            tracing::error!(execution = ?rec.execution_arn, status = rec.status.as_str(), error = ?e.to_string(), "status not published");
             if ended {
                 self.store.hold_ack(&rec.execution_arn);
             }
         }
         if ended {
             if let Err(e) = children::resume_parent(&self.store, &self.scheduler, rec).await {
-                tracing::error!(execution = %rec.execution_arn, "parent not resumed: {e}");
+                tracing::error!(execution = ?rec.execution_arn, error = ?e.to_string(), "parent not resumed");
                 self.store.hold_ack(&rec.execution_arn);
             }
         }
