@@ -100,7 +100,11 @@ fn console_publish(req: &TaskRequest) -> TaskOutcome {
     // so that a newline in it cannot forge log lines.
     tracing::info!(
         target: "waymark::sns",
-        topic = ?topic.map(|t| t.to_string()).unwrap_or_default(),
+        topic = ?match topic {
+            Some(serde_json::Value::String(t)) => t.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        },
         subject = ?subject,
         text = ?message,
         "SNS message (no --aws-endpoint, so printed here)"
