@@ -180,7 +180,11 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::InternalFailure(e.to_string())
+        match e {
+            // A token that passed the API's own check but not the store's: forged.
+            StoreError::InvalidToken(_) => ApiError::invalid_token("Invalid pagination token"),
+            e => ApiError::InternalFailure(e.to_string()),
+        }
     }
 }
 

@@ -260,6 +260,27 @@ async fn tags_error_cause_pages_and_tokens_have_their_lengths() {
                 Some("InvalidToken"),
             ),
             (
+                // Made the way the API makes tokens, around one no store made: still the
+                // caller's mistake, not a 500.
+                "GetExecutionHistory",
+                page(
+                    "nextToken",
+                    json!(waymark_api::pages::encode(
+                        &format!("GetExecutionHistory|{exec}|false"),
+                        "not-an-event-id"
+                    )),
+                ),
+                Some("InvalidToken"),
+            ),
+            (
+                "ListExecutions",
+                json!({"stateMachineArn": SM, "nextToken": waymark_api::pages::encode(
+                    &format!("ListExecutions|{SM}||None"),
+                    "not-a-position"
+                )}),
+                Some("InvalidToken"),
+            ),
+            (
                 "SendTaskFailure",
                 json!({"taskToken": "t".repeat(2049)}),
                 Some("InvalidToken"),

@@ -51,7 +51,7 @@ fn page<T: Clone>(all: &[T], max: usize, next_token: Option<&str>) -> Result<Pag
         None => 0,
         Some(t) => t
             .parse::<usize>()
-            .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+            .map_err(|_| StoreError::InvalidToken(t.to_string()))?,
     };
     let max = max.max(1);
     let items: Vec<T> = all.iter().skip(start).take(max).cloned().collect();

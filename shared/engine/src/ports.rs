@@ -85,6 +85,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("storage failure: {0}")]
     Backend(String),
+    /// A page token this store did not make: the caller's mistake, not the store's.
+    #[error("invalid page token '{0}'")]
+    InvalidToken(String),
 }
 
 /// One page of a listing; `next_token` is opaque to callers and absent on the last page.

@@ -693,7 +693,7 @@ impl ExecutionStore for SqliteStore {
             None => None,
             Some(t) => Some(
                 t.parse()
-                    .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+                    .map_err(|_| StoreError::InvalidToken(t.to_string()))?,
             ),
         };
         let limit = max.max(1) as i64 + 1;
@@ -734,7 +734,7 @@ impl ExecutionStore for SqliteStore {
             None => i64::MAX,
             Some(t) => t
                 .parse()
-                .map_err(|_| backend(format!("invalid page token '{t}'")))?,
+                .map_err(|_| StoreError::InvalidToken(t.to_string()))?,
         };
         let limit = max.max(1) as i64 + 1;
         let status = filter.status.map(|s| s.as_str().to_string());

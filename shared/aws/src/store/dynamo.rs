@@ -113,7 +113,7 @@ fn encode_key(k: &Item) -> String {
 
 /// A listing's page token back to the key it continues after; anything else is refused.
 pub(super) fn decode_key(token: &str, names: &[&str]) -> Result<Item, StoreError> {
-    let invalid = || StoreError::Backend(format!("invalid page token '{token}'"));
+    let invalid = || StoreError::InvalidToken(token.to_string());
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
     let map: HashMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if map.len() != names.len() || !names.iter().all(|n| map.contains_key(*n)) {
@@ -240,7 +240,7 @@ impl ExecutionStore for DynamoStore {
             None => None,
             Some(t) => Some(
                 t.parse()
-                    .map_err(|_| StoreError::Backend(format!("invalid page token '{t}'")))?,
+                    .map_err(|_| StoreError::InvalidToken(t.to_string()))?,
             ),
         };
         let mut all = self.events(arn).await?;
@@ -252,7 +252,7 @@ impl ExecutionStore for DynamoStore {
             Some(id) => all
                 .iter()
                 .position(|e| e.id == id)
-                .ok_or_else(|| StoreError::Backend(format!("invalid page token '{id}'")))?,
+                .ok_or_else(|| StoreError::InvalidToken(id.to_string()))?,
         };
         let max = max.max(1);
         let items: Vec<HistoryEvent> = all.iter().skip(start).take(max).cloned().collect();
