@@ -1,6 +1,7 @@
 //! The command-line grammar.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -68,6 +69,19 @@ pub struct ServeArgs {
     /// {"approved": false, …}) or `fail` (the task fails with Approval.Rejected).
     #[arg(long, default_value = "output", value_parser = ["output", "fail"])]
     pub approval_reject: String,
+    /// Seconds a client has, once its connection is ready for a request, to send the request's
+    /// whole header (this also ends connections kept alive without a next request).
+    #[arg(long, default_value = "30", value_parser = parse_seconds)]
+    pub header_timeout: Duration,
+    /// Seconds a connection may sit with nothing moving and no request being handled.
+    #[arg(long, default_value = "15", value_parser = parse_seconds)]
+    pub idle_timeout: Duration,
+    /// Seconds a client has to send a request's body, from its header on.
+    #[arg(long, default_value = "60", value_parser = parse_seconds)]
+    pub body_timeout: Duration,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
     #[command(flatten)]
     pub runtime: RuntimeArgs,
 }
@@ -114,6 +128,19 @@ pub struct ValidateArgs {
     /// STANDARD or EXPRESS: some integrations exist only for STANDARD.
     #[arg(long = "type", default_value = "STANDARD")]
     pub machine_type: String,
+}
+
+/// A time limit in seconds: more than 0, at most an hour (fractions allowed, for tests).
+pub fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 || v > 3600.0 {
+        return Err(format!(
+            "'{s}' must be more than 0 and at most 3600 seconds"
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 /// A finite, non-negative number of real seconds per workflow second.

@@ -2,12 +2,14 @@
 //! execution succeeded, 1 when it failed, timed out or was aborted, 2 for an invalid
 //! definition or bad arguments).
 
+#[macro_use]
+mod print;
 mod args;
 mod input;
-mod print;
 mod run;
 mod runtime;
 mod serve;
+mod server;
 mod validate;
 
 use std::ffi::OsString;
@@ -48,7 +50,7 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("waymark: {e:#}");
+            tell!("waymark: {e:#}");
             EXIT_USAGE
         }
     }

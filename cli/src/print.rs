@@ -1,11 +1,49 @@
 //! Output for people: status, output and a short history, with colour on a terminal.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::Value;
 use waymark_asl::diag::Diagnostic;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::record::{ExecutionRecord, Status};
+
+/// Set once a stream could not be written: the rest of its output is dropped.
+static STDOUT_GONE: AtomicBool = AtomicBool::new(false);
+static STDERR_GONE: AtomicBool = AtomicBool::new(false);
+
+/// Writes one line. A reader that has gone away (`waymark run … | head`) ends the output, not
+/// the run: no panic, nothing more is written, and the exit status stays the run's.
+fn write_line(out: &mut dyn Write, args: std::fmt::Arguments, gone: &AtomicBool) {
+    if gone.load(Ordering::Relaxed) {
+        return;
+    }
+    if out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .is_err()
+    {
+        gone.store(true, Ordering::Relaxed);
+    }
+}
+
+pub fn out_line(args: std::fmt::Arguments) {
+    write_line(&mut std::io::stdout().lock(), args, &STDOUT_GONE);
+}
+
+pub fn err_line(args: std::fmt::Arguments) {
+    write_line(&mut std::io::stderr().lock(), args, &STDERR_GONE);
+}
+
+/// `println!` that survives a closed stdout.
+macro_rules! say {
+    ($($t:tt)*) => { $crate::print::out_line(format_args!($($t)*)) };
+}
+
+/// `eprintln!` that survives a closed stderr.
+macro_rules! tell {
+    ($($t:tt)*) => { $crate::print::err_line(format_args!($($t)*)) };
+}
 
 struct Style {
     on: bool,
@@ -52,11 +90,11 @@ pub fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
             st.paint("33", "warning")
         };
         let at = if d.path.is_empty() { "/" } else { &d.path };
-        eprintln!("{level}[{}]: {}\n  --> {file} at {at}", d.code, d.message);
+        tell!("{level}[{}]: {}\n  --> {file} at {at}", d.code, d.message);
     }
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     if errors > 0 {
-        eprintln!(
+        tell!(
             "{}",
             st.red(&format!(
                 "{file}: {errors} error(s); the definition is invalid"
@@ -76,31 +114,31 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
         .stop_time
         .map(|t| t - rec.start_time)
         .map(|d| format!(" in {} ms", d.num_milliseconds()));
-    println!(
+    say!(
         "{} {}{}",
         st.bold("Execution"),
         status,
         took.unwrap_or_default()
     );
-    println!("{}", st.dim(&rec.execution_arn));
+    say!("{}", st.dim(&rec.execution_arn));
     if let Some(out) = &rec.output {
-        println!("\n{}", st.bold("Output"));
-        println!("{}", serde_json::to_string_pretty(out).unwrap_or_default());
+        say!("\n{}", st.bold("Output"));
+        say!("{}", serde_json::to_string_pretty(out).unwrap_or_default());
     }
     if let Some(f) = &rec.failure {
-        println!(
+        say!(
             "\n{} {}",
             st.bold("Error"),
             st.red(f.error.as_deref().unwrap_or("(none)"))
         );
         if let Some(c) = &f.cause {
-            println!("{} {}", st.bold("Cause"), c);
+            say!("{} {}", st.bold("Cause"), c);
         }
     }
     if rec.status == Status::Running {
-        println!("\nThe execution is still running: it waits for something from outside (a task token?).");
+        say!("\nThe execution is still running: it waits for something from outside (a task token?).");
     }
-    println!("\n{}", st.bold("History"));
+    say!("\n{}", st.bold("History"));
     for e in history {
         let name = e
             .details
@@ -112,19 +150,19 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
             || e.event_type.ends_with("Aborted");
         if full {
             let line = format!("{:>4} {:<28} {}", e.id, e.event_type, name);
-            println!("{}", if failed { st.red(&line) } else { line });
+            say!("{}", if failed { st.red(&line) } else { line });
             for v in e.details.values() {
-                println!("       {}", st.dim(&v.to_string()));
+                say!("       {}", st.dim(&v.to_string()));
             }
         } else if let Some(kind) = e.event_type.strip_suffix("StateEntered") {
-            println!("  {:<9} {}", st.dim(kind), name);
+            say!("  {:<9} {}", st.dim(kind), name);
         } else if failed {
             let detail = e.details.values().next().map(|d| {
                 let err = d.get("error").and_then(Value::as_str).unwrap_or("");
                 let cause = d.get("cause").and_then(Value::as_str).unwrap_or("");
                 format!("{err} {cause}")
             });
-            println!(
+            say!(
                 "  {}",
                 st.red(&format!("{} {}", e.event_type, detail.unwrap_or_default()))
             );

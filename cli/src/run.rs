@@ -20,7 +20,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
     // Validate before anything else, so that a bad definition is exit 2 without side effects.
     if let Err(errors) = parse_text(&text, &ParseOptions { machine_type }) {
         if a.json {
-            println!(
+            say!(
                 "{}",
                 json!({"status": "INVALID_DEFINITION", "valid": false, "diagnostics": diagnostics_json(&errors)})
             );
@@ -99,7 +99,7 @@ fn print_result(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) ->
         if a.history {
             out.insert("history".into(), serde_json::to_value(history)?);
         }
-        println!("{}", Value::Object(out));
+        say!("{}", Value::Object(out));
     } else {
         print_execution(rec, history, a.history);
     }

@@ -9,6 +9,7 @@ use waymark_api::approvals::{approval_router, ApprovalKey, ApprovalPages, Links,
 
 use crate::args::ServeArgs;
 use crate::runtime;
+use crate::server::{self, Limits};
 
 pub fn serve(a: ServeArgs) -> Result<i32> {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -25,10 +26,12 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
         } else {
             a.host.as_str()
         };
+        // The port the system gave, for `--port 0`.
+        let port = listener.local_addr().map_or(a.port, |l| l.port());
         let public = a
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{shown_host}:{}", a.port));
+            .unwrap_or_else(|| format!("http://{shown_host}:{port}"));
         // Links stay valid across restarts when the key lives beside the database.
         let key = if a.db == ":memory:" {
             ApprovalKey::random()
@@ -78,13 +81,17 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
             "Waymark serves the Step Functions API at {public} — data: {data}; time: {time}"
         );
         tracing::info!("try: aws stepfunctions list-state-machines --endpoint-url {public}");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-                tracing::info!("shutting down");
-            })
-            .await
-            .context("the server stopped")?;
+        let limits = Limits {
+            header_timeout: a.header_timeout,
+            idle_timeout: a.idle_timeout,
+            body_timeout: a.body_timeout,
+            max_connections: a.max_connections as usize,
+        };
+        server::serve(listener, app, limits, async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await;
         Ok(0)
     })
 }

@@ -18,13 +18,13 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         Err(errors) => (false, errors),
     };
     if a.json {
-        println!(
+        say!(
             "{}",
             json!({"valid": valid, "diagnostics": diagnostics_json(&diagnostics)})
         );
     } else {
         if valid {
-            println!("{}: valid", a.definition.display());
+            say!("{}: valid", a.definition.display());
         }
         print_diagnostics(&a.definition.display().to_string(), &diagnostics);
     }

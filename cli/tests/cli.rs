@@ -1122,3 +1122,75 @@ fn an_infinite_wait_scale_is_a_usage_error_not_a_panic() {
         out.expect_code(EXIT_USAGE);
     }
 }
+
+/// `waymark run … | head`: the reader goes away before the output is written. The run ends
+/// as it would have (exit 0 for a success), quietly: no panic about a broken pipe.
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    use std::io::Read;
+    let dir = TempDir::new("broken-pipe");
+    let def = dir.write(
+        "big.asl.json",
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    // Far more output than a pipe holds, so that writing must meet the closed pipe.
+    let input = dir.write("input.json", json!({"text": "x".repeat(200 * 1024)}));
+    let at_input = format!("@{}", s(&input));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args(["run", s(&def), "--input", &at_input, "--history"])
+        .current_dir(&dir.0)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the waymark binary");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    stdout.read_exact(&mut first).expect("some output");
+    drop(stdout);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_eq!(status.code(), Some(EXIT_SUCCEEDED), "{stderr}");
+}
+
+/// State names and messages are the workflow's data: a newline in them cannot start a log
+/// line of its own (they are logged as escaped fields).
+#[test]
+fn newlines_in_state_names_and_messages_do_not_forge_log_lines() {
+    let dir = TempDir::new("log-injection");
+    let topic = "arn:aws:sns:us-east-1:123456789012:t";
+    let def = dir.write(
+        "forge.asl.json",
+        json!({"StartAt": "x\nFORGED tell", "States": {
+            "x\nFORGED tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": topic, "Message": "hello\nFORGED message"},
+                "Next": "y\nFORGED ask"},
+            "y\nFORGED ask": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {"TopicArn": topic,
+                    "Message.$": "States.Format('Review: {}', $$.Task.Approval.Url)"},
+                "End": true}}}),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--wait-scale", "0"]);
+    assert!(
+        out.stderr.contains("SNS message") && out.stderr.contains("approval requested"),
+        "both were logged: {}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("FORGED"), "{}", out.stderr);
+    for line in out.stderr.lines() {
+        assert!(
+            !line.trim_start().starts_with("FORGED"),
+            "a forged log line in:\n{}",
+            out.stderr
+        );
+    }
+}

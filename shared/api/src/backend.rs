@@ -11,7 +11,7 @@ use serde_json::Value;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
     ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler,
-    StateMachine, StateMachineStore, StoreError, TagStore, Tasks,
+    StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore, Tasks,
 };
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
@@ -54,7 +54,7 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Page<StateMachineSummary>, StoreError>> + Send;
 
     /// Creates the execution and takes its first step.
     /// `test_case`: the mock test case named by a `stateMachineArn#TestCase` ARN.
@@ -214,7 +214,7 @@ where
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send {
+    ) -> impl Future<Output = Result<Page<StateMachineSummary>, StoreError>> + Send {
         self.store.list_state_machines(max, next_token)
     }
 

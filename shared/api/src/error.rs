@@ -59,6 +59,9 @@ pub enum ApiError {
     RequestEntityTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The body did not arrive within the server's deadline.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// Anything that is the service's fault, not the caller's: SDKs retry these.
     #[error("{0}")]
     InternalFailure(String),
@@ -90,6 +93,7 @@ impl ApiError {
             ApiError::UnknownOperationException(_) => "UnknownOperationException",
             ApiError::RequestEntityTooLarge(_) => "RequestEntityTooLargeException",
             ApiError::UnsupportedMediaType(_) => "UnsupportedMediaTypeException",
+            ApiError::RequestTimeout(_) => "RequestTimeoutException",
             ApiError::InternalFailure(_) => "InternalFailure",
         }
     }
@@ -99,6 +103,7 @@ impl ApiError {
             ApiError::InternalFailure(_) => 500,
             ApiError::RequestEntityTooLarge(_) => 413,
             ApiError::UnsupportedMediaType(_) => 415,
+            ApiError::RequestTimeout(_) => 408,
             _ => 400,
         }
     }
@@ -176,9 +181,8 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::InvalidPageToken(t) => {
-                ApiError::InvalidToken(format!("Invalid Token: '{t}'"))
-            }
+            // A token that passed the API's own check but not the store's: forged.
+            StoreError::InvalidPageToken(_) => ApiError::invalid_token("Invalid pagination token"),
             e => ApiError::InternalFailure(e.to_string()),
         }
     }

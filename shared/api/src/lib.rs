@@ -8,6 +8,7 @@
 
 pub mod approvals;
 pub mod backend;
+pub mod body;
 pub mod error;
 pub mod names;
 pub mod ops;

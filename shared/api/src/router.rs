@@ -13,6 +13,7 @@ use axum::routing::post;
 use axum::Router;
 
 use crate::backend::Backend;
+use crate::body::BodyError;
 use crate::error::ApiError;
 use crate::ops::{handle, operation_name, too_large, ApiResponse, CONTENT_TYPE, MAX_REQUEST_BYTES};
 
@@ -90,20 +91,34 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     )))
 }
 
+/// The bytes of the request's header lines, as AWS counts them against the 1 MB limit of a
+/// whole request ("header and all other associated request data").
+fn header_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum()
+}
+
 async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let head = header_bytes(headers);
+    let allowance = MAX_REQUEST_BYTES.saturating_sub(head);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if let Some(n) = declared.filter(|n| *n > MAX_REQUEST_BYTES) {
-        return Err(too_large(n));
-    }
-    axum::body::to_bytes(body, MAX_REQUEST_BYTES)
+        .and_then(|v| v.parse::<u64>().ok());
+    crate::body::read(body, declared, allowance)
         .await
-        .map_err(|e| {
-            if e.to_string().contains("length limit") {
-                too_large(MAX_REQUEST_BYTES + 1)
-            } else {
+        .map_err(|e| match e {
+            BodyError::TooLarge => too_large(
+                declared
+                    .map_or(MAX_REQUEST_BYTES + 1, |n| head.saturating_add(n as usize))
+                    .max(MAX_REQUEST_BYTES + 1),
+            ),
+            BodyError::TimedOut => ApiError::RequestTimeout(
+                "The request body did not arrive in time; send it whole, promptly".into(),
+            ),
+            BodyError::Failed(e) => {
                 ApiError::SerializationException(format!("The request body could not be read: {e}"))
             }
         })

@@ -346,3 +346,206 @@ async fn bad_links_get_clear_pages_and_change_nothing() {
         StatusCode::GONE
     );
 }
+
+/// What every answer under `/approvals/` must be: an HTML page with the security headers.
+fn assert_is_page(r: &axum::http::Response<Body>, probe: &str) {
+    let h = r.headers();
+    assert_eq!(
+        h.get("content-type").map(|v| v.to_str().unwrap()),
+        Some("text/html; charset=utf-8"),
+        "{probe}: {h:?}"
+    );
+    assert!(
+        h.get("content-security-policy")
+            .is_some_and(|v| v.to_str().unwrap().contains("default-src 'none'")),
+        "{probe}: {h:?}"
+    );
+    for (name, value) in [
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(
+            h.get(name).map(|v| v.to_str().unwrap()),
+            Some(value),
+            "{probe}: {name}"
+        );
+    }
+}
+
+/// The probes that used to get axum's plain-text rejections: each gets a page instead, with
+/// the page's headers, and none decides anything.
+#[tokio::test]
+async fn hostile_requests_get_pages_with_security_headers() {
+    let s = setup(RejectMode::Output);
+    let (arn, url) = s.start(json!({"amount": 7})).await;
+    let path = url
+        .strip_prefix("http://approvals.test")
+        .unwrap()
+        .to_string();
+    let id = approval_id(&url).to_string();
+    let form = s.form(&url, "approve");
+    let plain = format!("/approvals/{id}");
+    let big = "a".repeat(3 * 1024 * 1024);
+    let probes: Vec<(&str, Request<Body>, StatusCode)> = vec![
+        (
+            "exp is not a number",
+            Request::get(format!("{plain}?exp=abc&sig=00"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "exp overflows",
+            Request::get(format!("{plain}?exp=99999999999999999999999&sig=00"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "exp given twice",
+            Request::get(format!("{path}&exp=1"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "decision given twice",
+            Request::post(&path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("{form}&decision=reject")))
+                .unwrap(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a JSON body",
+            Request::post(&path)
+                .header("content-type", "application/json")
+                .body(Body::from(r#"{"decision": "approve"}"#))
+                .unwrap(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "a body over 2 MB",
+            Request::post(&path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(format!("{form}&comment={big}")))
+                .unwrap(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "an id that is not UTF-8",
+            Request::get("/approvals/%FF%FE?exp=1&sig=00")
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "a method the page does not use",
+            Request::put(&path).body(Body::empty()).unwrap(),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "no id",
+            Request::get("/approvals/").body(Body::empty()).unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "a path below an id",
+            Request::get(format!("{plain}/x/y"))
+                .body(Body::empty())
+                .unwrap(),
+            StatusCode::NOT_FOUND,
+        ),
+    ];
+    for (probe, req, expected) in probes {
+        let r = s.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(r.status(), expected, "{probe}");
+        assert_is_page(&r, probe);
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(text.contains("<html"), "{probe}: {text}");
+    }
+    assert_eq!(
+        s.status(&arn).await.0,
+        Status::Running,
+        "nothing was decided"
+    );
+    // The page itself still works after all that.
+    let (code, _) = s.post(&url, &form).await;
+    assert_eq!(code, StatusCode::OK);
+}
+
+/// What a failing store says cannot forge log lines: it is logged as an escaped field.
+#[tokio::test]
+async fn newlines_in_an_approval_id_stay_inside_their_log_line() {
+    use std::io::Write;
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A store that cannot be read: the route logs the id it was asked for.
+    struct Broken;
+    impl ApprovalStore for Broken {
+        async fn put_approval(&self, _: &ApprovalRecord) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn get_approval(&self, _: &str) -> Result<Option<ApprovalRecord>, StoreError> {
+            Err(StoreError::permanent("disk", "FORGED\nFORGED by the store"))
+        }
+        async fn decide_approval(&self, _: &str, _: &Decision) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+    }
+
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let s = setup(RejectMode::Output);
+    let links = s.links.clone();
+    let pages = Arc::new(ApprovalPages {
+        backend: s.engine.clone(),
+        store: Broken,
+        links: links.clone(),
+        reject: RejectMode::Output,
+    });
+    let app = approval_router(pages);
+    // A real link, so that the request gets as far as reading the store.
+    let url = signed_url(&links);
+    let r = app
+        .clone()
+        .oneshot(Request::get(url).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let log = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    assert!(log.contains("approval not read"), "{log}");
+    for line in log.lines() {
+        assert!(!line.starts_with("FORGED"), "a forged line: {log}");
+    }
+}
+
+/// The path of a valid signed link.
+fn signed_url(links: &Links) -> String {
+    let a = links.make("token-behind-the-id", Utc::now() + Duration::hours(1));
+    let url = a.links["Url"].as_str().unwrap().to_string();
+    url.strip_prefix("http://approvals.test")
+        .unwrap()
+        .to_string()
+}

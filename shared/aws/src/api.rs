@@ -30,7 +30,8 @@ use waymark_api::approvals::{approval_router, ApprovalPages};
 use waymark_api::{ApiResponse, Backend, CONTENT_TYPE};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
-    ExecutionFilter, ExecutionStore, Page, StateMachine, StateMachineStore, StoreError, TagStore,
+    ExecutionFilter, ExecutionStore, Page, StateMachine, StateMachineStore, StateMachineSummary,
+    StoreError, TagStore,
 };
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, EngineError, TaskAnswer};
@@ -87,7 +88,7 @@ impl Backend for AwsBackend {
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = R<Page<StateMachine>>> + Send {
+    ) -> impl Future<Output = R<Page<StateMachineSummary>>> + Send {
         self.home.store.list_state_machines(max, next_token)
     }
 

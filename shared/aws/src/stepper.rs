@@ -56,7 +56,7 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
                 let mut failed = Vec::new();
                 for work in &works {
                     if let Err(e) = process(&home, work).await {
-                        tracing::warn!(message = %work.message_id, "step message failed: {e}");
+                        tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
                         back_off(&home, work).await;
                         failed.push(work.message_id.clone());
                     }
@@ -162,14 +162,14 @@ async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
         }
         StepMessage::Settle { arn } => gone_is_done(arn, engine.settle(arn).await),
         StepMessage::Stored { id } => {
-            tracing::info!("stored message {id} was handled already");
+            tracing::info!(stored = ?id, "stored message was handled already");
             Ok(())
         }
     };
     if done.is_ok() {
         if let Some(id) = &work.stored {
             if let Err(e) = home.store.delete_message(id).await {
-                tracing::warn!("cannot remove stored message {id}: {e}");
+                tracing::warn!(stored = ?id, error = ?e.to_string(), "cannot remove stored message");
             }
         }
     }
@@ -185,7 +185,7 @@ fn gone_is_done(arn: &str, r: Result<(), EngineError>) -> Result<(), AwsError> {
             Ok(())
         }
         Err(EngineError::StateMachineDoesNotExist(sm)) => {
-            tracing::warn!(execution = ?arn, "message for an execution of {sm}, which is gone");
+            tracing::warn!(execution = ?arn, state_machine = ?sm, "message for an execution of a state machine that is gone");
             Ok(())
         }
         Err(e) => Err(e.into()),

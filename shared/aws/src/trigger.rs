@@ -91,7 +91,7 @@ pub async fn handle_sqs(home: &Home, batch: SqsEvent) -> SqsBatchResponse {
         }
         .await;
         if let Err(e) = result {
-            tracing::warn!(message = %id, "execution not started: {e}");
+            tracing::warn!(message_id = ?id, error = ?e.to_string(), "execution not started");
             let mut f = BatchItemFailure::default();
             f.item_identifier = id;
             response.batch_item_failures.push(f);

@@ -24,7 +24,7 @@ use waymark_aws::Metrics;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{ExecutionStore, WriteSet};
 
-use common::Harness;
+use common::{Harness, ACCOUNT};
 use serde_json::{json, Value};
 use waymark_engine::record::Status;
 
@@ -1221,4 +1221,75 @@ async fn a_commit_whose_answer_was_lost_stands() {
     assert_eq!(history.len(), events_before.len() + 1, "{history:?}");
     assert_eq!(history.last().map(|e| e.id), Some(event.id));
     assert_eq!(h.record(&arn).await.version, next.version);
+}
+
+/// ListStateMachines is one Query over the index: its `sum` says all a listing shows, so a
+/// page never reads a definition (here: definitions made unreadable still list), deleted
+/// machines leave it, and pages follow each other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_machine_listings_read_summaries_from_the_index() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let h = Harness::start("state_machine_listings_read_summaries_from_the_index", 900).await;
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    for name in ["gamma", "alpha", "beta", "delta"] {
+        let create = json!({"name": name, "definition": pass.to_string(),
+            "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/r"), "type": "EXPRESS"});
+        let (status, out) = h
+            .api("POST", "/", Some("CreateStateMachine"), &create.to_string())
+            .await;
+        assert_eq!(status, 200, "{out}");
+    }
+    let delta = h.home.engine.config.state_machine_arn("delta");
+    let (status, _) = h
+        .api(
+            "POST",
+            "/",
+            Some("DeleteStateMachine"),
+            &json!({"stateMachineArn": delta}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Definitions that no longer read back: a listing that touched one would fail.
+    for name in ["alpha", "beta", "gamma"] {
+        h.dynamodb
+            .update_item()
+            .table_name(&h.env["WAYMARK_TABLE"])
+            .key("PK", AttributeValue::S(format!("SM#{name}")))
+            .key("SK", AttributeValue::S("META".into()))
+            .update_expression("SET sm = :g")
+            .expression_attribute_values(":g", AttributeValue::S("garbage".into()))
+            .send()
+            .await
+            .expect("update");
+    }
+    let mut names = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..5 {
+        let mut req = json!({"maxResults": 2});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let (status, out) = h
+            .api("POST", "/", Some("ListStateMachines"), &req.to_string())
+            .await;
+        assert_eq!(status, 200, "{out}");
+        for m in out["stateMachines"].as_array().expect("a list") {
+            assert_eq!(m["type"], "EXPRESS", "{m}");
+            assert!(m["creationDate"].as_f64().is_some_and(|d| d > 0.0), "{m}");
+            assert_eq!(
+                m["stateMachineArn"],
+                json!(h
+                    .home
+                    .engine
+                    .config
+                    .state_machine_arn(m["name"].as_str().unwrap()))
+            );
+            names.push(m["name"].as_str().unwrap().to_string());
+        }
+        token = out["nextToken"].as_str().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    assert_eq!(names, ["alpha", "beta", "gamma"]);
 }

@@ -120,13 +120,13 @@ impl StateMachineStore for MemoryStore {
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> Result<Page<StateMachine>, StoreError> {
-        let mut all: Vec<StateMachine> = self
+    ) -> Result<Page<StateMachineSummary>, StoreError> {
+        let mut all: Vec<StateMachineSummary> = self
             .machines
             .lock()
             .expect("lock")
             .values()
-            .filter_map(|v| v.last().cloned())
+            .filter_map(|v| v.last().map(StateMachineSummary::from))
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         page(&all, max, next_token)

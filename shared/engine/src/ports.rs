@@ -54,6 +54,27 @@ impl StateMachine {
     }
 }
 
+/// What a listing shows of a state machine. Listings never carry definitions (up to 1 MB
+/// each), so that a page of 1,000 machines reads and holds only names and dates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateMachineSummary {
+    pub arn: String,
+    pub name: String,
+    pub machine_type: MachineType,
+    pub created: DateTime<Utc>,
+}
+
+impl From<&StateMachine> for StateMachineSummary {
+    fn from(sm: &StateMachine) -> Self {
+        StateMachineSummary {
+            arn: sm.arn.clone(),
+            name: sm.name.clone(),
+            machine_type: sm.machine_type,
+            created: sm.created,
+        }
+    }
+}
+
 /// A boxed error, kept as the source of a [`StoreError`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -145,12 +166,12 @@ pub trait StateMachineStore: Send + Sync {
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// In name order.
+    /// In name order; summaries only, read without the definitions.
     fn list_state_machines(
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Page<StateMachineSummary>, StoreError>> + Send;
 }
 
 /// Where a task token leads: the task of one frame, in one phase.
@@ -395,7 +416,7 @@ mod shared {
             &self,
             max: usize,
             next_token: Option<&str>,
-        ) -> impl Future<Output = Result<Page<StateMachine>, StoreError>> + Send {
+        ) -> impl Future<Output = Result<Page<StateMachineSummary>, StoreError>> + Send {
             (**self).list_state_machines(max, next_token)
         }
     }

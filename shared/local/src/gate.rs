@@ -96,11 +96,18 @@ fn console_publish(req: &TaskRequest) -> TaskOutcome {
         .get("Subject")
         .and_then(serde_json::Value::as_str)
         .unwrap_or("");
+    // The message is the workflow's data: a field (escaped), never the log line's own text,
+    // so that a newline in it cannot forge log lines.
     tracing::info!(
         target: "waymark::sns",
-        topic = %topic.map(|t| t.to_string()).unwrap_or_default(),
-        subject,
-        "SNS message (no --aws-endpoint, so printed here):\n{message}"
+        topic = ?match topic {
+            Some(serde_json::Value::String(t)) => t.clone(),
+            Some(other) => other.to_string(),
+            None => String::new(),
+        },
+        subject = ?subject,
+        text = ?message,
+        "SNS message (no --aws-endpoint, so printed here)"
     );
     if req.wait_for_token {
         return TaskOutcome::Pending;

@@ -291,7 +291,7 @@ impl Local {
                     continue;
                 }
                 Ok(false) => {}
-                Err(e) => tracing::error!("scheduler: {e}"),
+                Err(e) => tracing::error!(error = ?e.to_string(), "scheduler"),
             }
             let sleep = match self.store.next_timer() {
                 Ok(Some(t)) => {

@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS state_machines (
     updated INTEGER NOT NULL,
     PRIMARY KEY (arn, revision)
 );
+-- Covers ListStateMachines: a page is read from the index alone, in name order, never
+-- touching the (up to 1 MB) definitions.
+CREATE INDEX IF NOT EXISTS state_machines_by_name ON state_machines (name, arn, revision, machine_type, created);
 CREATE TABLE IF NOT EXISTS deleted_state_machines (arn TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS executions (
     arn TEXT PRIMARY KEY,
@@ -138,9 +141,11 @@ impl SqliteStore {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir)
+                private::create_dir(dir)
                     .map_err(|e| backend(format!("cannot create {}: {e}", dir.display())))?;
             }
+            private::prepare_file(Path::new(path))
+                .map_err(|e| backend(format!("cannot create {path}: {e}")))?;
             Connection::open(path).map_err(|e| backend(format!("cannot open {path}: {e}")))?
         };
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -306,6 +311,52 @@ impl SqliteStore {
     }
 }
 
+/// The database holds executions' inputs and outputs: it is readable by its owner only.
+/// SQLite gives its `-wal` and `-shm` files the mode of the database file, so they follow.
+mod private {
+    use std::path::Path;
+
+    /// Creates `dir` and any missing parents 0700; folders that exist are left as they are.
+    pub fn create_dir(dir: &Path) -> std::io::Result<()> {
+        let mut b = std::fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+        b.create(dir)
+    }
+
+    /// Creates the database file 0600 before SQLite does (SQLite would make it 0644 under the
+    /// usual umask), and takes group and other access away from one made by an older version,
+    /// with its `-wal` and `-shm` files.
+    pub fn prepare_file(path: &Path) -> std::io::Result<()> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)?;
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let file = Path::new(&name);
+                let Ok(meta) = std::fs::metadata(file) else {
+                    continue;
+                };
+                let mode = meta.permissions().mode();
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o700))?;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = path;
+        Ok(())
+    }
+}
+
 struct SmRow {
     arn: String,
     revision: u64,
@@ -436,28 +487,45 @@ impl StateMachineStore for SqliteStore {
         Ok(())
     }
 
+    /// Reads the summary columns only: neither the definitions nor their parsed form.
     async fn list_state_machines(
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> Result<Page<StateMachine>, StoreError> {
+    ) -> Result<Page<StateMachineSummary>, StoreError> {
         let after = next_token.unwrap_or("").to_string();
-        let limit = max.max(1) as i64 + 1;
+        let max = max.max(1);
         let rows = self.with(|c| {
-            let mut st = c.prepare(&format!(
-                "SELECT {SM_COLUMNS} FROM state_machines s WHERE revision = (SELECT MAX(revision) FROM state_machines WHERE arn = s.arn)
+            let mut st = c.prepare_cached(
+                "SELECT arn, name, machine_type, created FROM state_machines s
+                 WHERE revision = (SELECT MAX(revision) FROM state_machines WHERE arn = s.arn)
                  AND NOT EXISTS(SELECT 1 FROM deleted_state_machines d WHERE d.arn = s.arn)
-                 AND name > ?1 ORDER BY name LIMIT ?2"
-            ))?;
-            let rows = st.query_map(params![after, limit], sm_row)?;
+                 AND name > ?1 ORDER BY name LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after, max as i64 + 1], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        let mut items = rows
+        let more = rows.len() > max;
+        let items = rows
             .into_iter()
-            .map(|r| self.machine_from_row(r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let next_token = if items.len() > max.max(1) {
-            items.truncate(max.max(1));
+            .take(max)
+            .map(|(arn, name, machine_type, created)| {
+                Ok(StateMachineSummary {
+                    arn,
+                    name,
+                    machine_type: machine_type.parse().map_err(backend)?,
+                    created: from_millis(created),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let next_token = if more {
             items.last().map(|m| m.name.clone())
         } else {
             None
@@ -662,9 +730,14 @@ impl ExecutionStore for SqliteStore {
         };
         let limit = max.max(1) as i64 + 1;
         let status = filter.status.map(|s| s.as_str().to_string());
+        // Listings show names, statuses and dates: the record comes back without its input,
+        // output, frames and redrive point (each up to 256 KiB), as DynamoDB's index keeps it,
+        // so a page of 1,000 executions is small whatever the executions carry.
         let rows = self.with(|c| {
             let mut st = c.prepare_cached(
-                "SELECT seq, record FROM executions
+                "SELECT seq, json_set(record, '$.input', json('null'), '$.output', json('null'),
+                        '$.frames', json('{}'), '$.redrive_point', json('null'))
+                 FROM executions
                  WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2) AND seq < ?3
                  ORDER BY seq DESC LIMIT ?4",
             )?;
@@ -854,5 +927,97 @@ impl ApprovalStore for SqliteStore {
             )
         })?;
         Ok(n == 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn machine(name: &str, definition: &str) -> StateMachine {
+        let parsed = parse_text(definition, &ParseOptions::default()).expect("valid");
+        StateMachine::new(
+            format!("arn:aws:states:us-east-1:123456789012:stateMachine:{name}"),
+            name.into(),
+            definition.into(),
+            Arc::new(parsed.definition),
+            MachineType::Standard,
+            "arn:aws:iam::123456789012:role/r".into(),
+            Utc::now(),
+        )
+    }
+
+    const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+
+    #[tokio::test]
+    async fn listings_never_read_definitions() {
+        let store = SqliteStore::open(":memory:").unwrap();
+        for name in ["b", "a", "c"] {
+            store
+                .create_state_machine(&machine(name, PASS))
+                .await
+                .unwrap();
+        }
+        // A definition that no longer parses would fail any read of it.
+        store
+            .with(|c| c.execute("UPDATE state_machines SET definition = 'garbage'", []))
+            .unwrap();
+        let first = store.list_state_machines(2, None).await.unwrap();
+        let names: Vec<&str> = first.items.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(first.items[0].machine_type, MachineType::Standard);
+        let rest = store
+            .list_state_machines(2, first.next_token.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(rest.items.len(), 1);
+        assert_eq!(rest.items[0].name, "c");
+        assert_eq!(rest.next_token, None);
+        let plan: Vec<String> = store
+            .with(|c| {
+                let mut st = c.prepare(
+                    "EXPLAIN QUERY PLAN SELECT arn, name, machine_type, created FROM state_machines s
+                     WHERE revision = (SELECT MAX(revision) FROM state_machines WHERE arn = s.arn)
+                     AND NOT EXISTS(SELECT 1 FROM deleted_state_machines d WHERE d.arn = s.arn)
+                     AND name > '' ORDER BY name LIMIT 10",
+                )?;
+                let rows = st.query_map([], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("COVERING INDEX state_machines_by_name")),
+            "the listing is served by the covering index: {plan:?}"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_is_private_to_its_owner() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = std::env::temp_dir().join(format!("waymark-perm-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let db = root.join("nested/state/waymark.db");
+        let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+        store
+            .with(|c| c.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')", []))
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600, "the database file");
+        for suffix in ["-wal", "-shm"] {
+            let side = root.join(format!("nested/state/waymark.db{suffix}"));
+            assert_eq!(mode(&side), 0o600, "{}", side.display());
+        }
+        assert_eq!(mode(&root.join("nested/state")), 0o700);
+        assert_eq!(mode(&root.join("nested")), 0o700);
+        drop(store);
+
+        // A database an older version left world-readable is tightened when opened.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+        assert_eq!(mode(&db), 0o600);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&root);
     }
 }

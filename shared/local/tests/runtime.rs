@@ -160,10 +160,14 @@ async fn a_child_answers_its_parent_with_the_token() {
         )
         .await
         .unwrap();
-    let token = children.items[0].input["token"]
-        .as_str()
+    // Listings leave the input out: the child's record has it.
+    let child_rec = local
+        .store
+        .load(&children.items[0].execution_arn)
+        .await
         .unwrap()
-        .to_string();
+        .unwrap();
+    let token = child_rec.input["token"].as_str().unwrap().to_string();
     local
         .engine
         .answer_task(&token, TaskAnswer::Success(json!({"ok": 1})))
@@ -233,6 +237,15 @@ async fn listings_page_through_the_store() {
     let first = local.store.list_executions(&filter, 2, None).await.unwrap();
     assert_eq!(first.items.len(), 2);
     assert_eq!(first.items[0].execution_arn, arns[4], "newest first");
+    // A listing reads what it shows: no input, output or frames.
+    let listed = &first.items[0];
+    assert_eq!(listed.input, Value::Null);
+    assert_eq!(listed.output, None);
+    assert!(listed.frames.is_empty());
+    assert_eq!(listed.status, Status::Succeeded);
+    let full = local.store.load(&arns[4]).await.unwrap().unwrap();
+    assert_eq!(full.input, json!({"i": 4}));
+    assert_eq!(listed.start_time, full.start_time);
     let mut seen: Vec<String> = first
         .items
         .iter()

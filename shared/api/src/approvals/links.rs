@@ -50,7 +50,12 @@ impl ApprovalKey {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let key = ApprovalKey::random();
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
+                    // The key sits beside the database: folders made for them are private.
+                    let mut b = std::fs::DirBuilder::new();
+                    b.recursive(true);
+                    #[cfg(unix)]
+                    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+                    b.create(dir)?;
                 }
                 write_private(path, &key.0)?;
                 Ok(key)
@@ -287,6 +292,13 @@ mod tests {
         let a = ApprovalKey::load_or_create(&path).unwrap();
         let b = ApprovalKey::load_or_create(&path).unwrap();
         assert_eq!(a.0, b.0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&path), 0o600, "the key");
+            assert_eq!(mode(&dir), 0o700, "the folder made for it");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -1,16 +1,18 @@
 //! The two routes of an approval: GET shows what is to be decided and changes nothing; only
 //! the POST from that page acts. Every way a link can be wrong gets a clear page, never an
-//! error dump.
+//! error dump: queries and forms are read by hand (an extractor's rejection is plain text),
+//! and every answer under `/approvals/` carries the page's security headers.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Form, Router};
+use axum::routing::{any, get};
+use axum::Router;
 use chrono::Utc;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use waymark_asl::timestamp::format_millis;
 use waymark_engine::record::{ExecutionRecord, Phase};
@@ -19,6 +21,7 @@ use waymark_engine::runner::{EngineError, TaskAnswer};
 use super::html::{notice, review, Review};
 use super::links::{LinkProblem, Links};
 use super::store::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
+use crate::body::BodyError;
 use crate::Backend;
 
 /// What a rejection does to the waiting task.
@@ -38,14 +41,44 @@ pub struct ApprovalPages<B, A> {
     pub reject: RejectMode,
 }
 
-#[derive(Debug, Deserialize)]
+/// The most a decision form may weigh: its fields are a few hundred characters (the comment is
+/// clipped to 2,000), so anything near this is not from the page.
+const MAX_FORM_BYTES: usize = 64 * 1024;
+
+/// `urlencoded` text as pairs; a field given twice has no value, since which one was meant is
+/// anyone's guess. Malformed escapes are read leniently, never refused.
+fn fields(text: &str) -> impl Fn(&str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).unwrap_or_default();
+    move |name| {
+        let mut found = pairs.iter().filter(|(k, _)| k == name);
+        match (found.next(), found.next()) {
+            (Some((_, v)), None) => Some(v.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A link's query. An `exp` that is not a number, or a repeated `exp` or `sig`, leaves it
+/// missing: the link is then refused as tampered with.
+#[derive(Debug, Default)]
 pub struct LinkQuery {
     exp: Option<i64>,
     sig: Option<String>,
     action: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+impl LinkQuery {
+    fn parse(raw: Option<&str>) -> LinkQuery {
+        let get = fields(raw.unwrap_or(""));
+        LinkQuery {
+            exp: get("exp").and_then(|v| v.parse().ok()),
+            sig: get("sig"),
+            action: get("action"),
+        }
+    }
+}
+
+#[derive(Debug, Default)]
 pub struct DecisionForm {
     decision: Option<String>,
     comment: Option<String>,
@@ -53,22 +86,39 @@ pub struct DecisionForm {
     form: Option<String>,
 }
 
+impl DecisionForm {
+    fn parse(body: &[u8]) -> DecisionForm {
+        let get = fields(&String::from_utf8_lossy(body));
+        DecisionForm {
+            decision: get("decision"),
+            comment: get("comment"),
+            approver: get("approver"),
+            form: get("form"),
+        }
+    }
+}
+
 pub fn approval_router<B: Backend, A: ApprovalStore + 'static>(
     pages: Arc<ApprovalPages<B, A>>,
 ) -> Router {
     Router::new()
-        .route("/approvals/{id}", get(show::<B, A>).post(decide::<B, A>))
+        .route(
+            "/approvals/{id}",
+            get(show::<B, A>)
+                .post(decide::<B, A>)
+                .fallback(wrong_method),
+        )
+        .route("/approvals", any(unknown))
+        .route("/approvals/", any(unknown))
+        .route("/approvals/{id}/{*rest}", any(unknown))
+        .layer(axum::middleware::map_response(secure))
         .with_state(pages)
 }
 
-/// Pages carry a signed link: keep it out of referrers, caches and frames.
-fn html(status: StatusCode, body: String) -> Response {
-    let mut r = (status, body).into_response();
+/// Pages carry a signed link: keep it out of referrers, caches and frames. Set on every
+/// answer under `/approvals/`, whichever code made it.
+async fn secure(mut r: Response) -> Response {
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -80,6 +130,34 @@ fn html(status: StatusCode, body: String) -> Response {
         "content-security-policy",
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
     );
+    r
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+async fn unknown() -> Response {
+    problem(
+        StatusCode::NOT_FOUND,
+        "Unknown approval",
+        "There is no approval request with this link.",
+    )
+}
+
+async fn wrong_method() -> Response {
+    let mut r = problem(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "Open the link in a browser",
+        "An approval link is opened, and decided on from its page.",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     r
 }
 
@@ -120,7 +198,7 @@ async fn checked<B: Backend, A: ApprovalStore>(
             ))
         }
         Err(e) => {
-            tracing::error!("approval {id}: {e}");
+            tracing::error!(approval = ?id, error = ?e.to_string(), "approval not read");
             return Err(problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again later",
@@ -179,9 +257,13 @@ fn ended(why: &str) -> Response {
 
 async fn show<B: Backend, A: ApprovalStore>(
     State(p): State<Arc<ApprovalPages<B, A>>>,
-    Path(id): Path<String>,
-    Query(q): Query<LinkQuery>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
 ) -> Response {
+    let Ok(Path(id)) = path else {
+        return unknown().await;
+    };
+    let q = LinkQuery::parse(raw.as_deref());
     let (record, execution) = match checked(&p, &id, &q).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -228,14 +310,64 @@ fn clip(s: Option<String>, max: usize) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// The decision form, as the page posts it.
+async fn read_form(headers: &HeaderMap, body: Body) -> Result<DecisionForm, Response> {
+    let form_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|t| {
+            t.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !form_type {
+        return Err(problem(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Decide from the approval page",
+            "This decision did not come from the approval page. Open the link and use its buttons.",
+        ));
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    match crate::body::read(body, declared, MAX_FORM_BYTES).await {
+        Ok(bytes) => Ok(DecisionForm::parse(&bytes)),
+        Err(BodyError::TooLarge) => Err(problem(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too much to send",
+            "The decision is larger than the approval page sends. Keep the comment short.",
+        )),
+        Err(BodyError::TimedOut) => Err(problem(
+            StatusCode::REQUEST_TIMEOUT,
+            "Try again",
+            "The decision did not arrive in time.",
+        )),
+        Err(BodyError::Failed(_)) => Err(problem(
+            StatusCode::BAD_REQUEST,
+            "Try again",
+            "The decision did not arrive whole.",
+        )),
+    }
+}
+
 async fn decide<B: Backend, A: ApprovalStore>(
     State(p): State<Arc<ApprovalPages<B, A>>>,
-    Path(id): Path<String>,
-    Query(q): Query<LinkQuery>,
-    Form(f): Form<DecisionForm>,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Body,
 ) -> Response {
+    let Ok(Path(id)) = path else {
+        return unknown().await;
+    };
+    let q = LinkQuery::parse(raw.as_deref());
     let (record, _) = match checked(&p, &id, &q).await {
         Ok(x) => x,
+        Err(r) => return r,
+    };
+    let f = match read_form(&headers, body).await {
+        Ok(f) => f,
         Err(r) => return r,
     };
     if !f
@@ -276,7 +408,7 @@ async fn decide<B: Backend, A: ApprovalStore>(
             )
         }
         Err(e) => {
-            tracing::error!("approval {id}: {e}");
+            tracing::error!(approval = ?id, error = ?e.to_string(), "decision not recorded");
             return problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again later",
@@ -301,7 +433,7 @@ async fn decide<B: Backend, A: ApprovalStore>(
     };
     match p.backend.answer_task_ref(record.task.clone(), answer).await {
         Ok(()) => {
-            tracing::info!(approval = %id, execution = %record.task.execution_arn, approved, "approval decided");
+            tracing::info!(approval = ?id, execution = ?record.task.execution_arn, approved, "approval decided");
             let (title, message) = if approved {
                 (
                     "Approved",
@@ -319,7 +451,7 @@ async fn decide<B: Backend, A: ApprovalStore>(
             ended("the step that asked has finished")
         }
         Err(e) => {
-            tracing::error!("approval {id}: {e}");
+            tracing::error!(approval = ?id, error = ?e.to_string(), "answer not delivered");
             problem(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Try again later",

@@ -200,20 +200,38 @@ fn redrive_status(rec: &ExecutionRecord) -> (&'static str, Option<String>) {
     }
 }
 
+/// How much history finding a redrive date may read: all of it (25,000 events at most, 1,000
+/// a page) for one execution; the newest 100 events of each execution in a listing, so that
+/// listing 1,000 redriven executions never reads 1,000 whole histories.
+#[derive(Clone, Copy)]
+struct Search {
+    pages: usize,
+    page_size: usize,
+}
+
+const WHOLE_HISTORY: Search = Search {
+    pages: 26,
+    page_size: 1000,
+};
+const LISTING: Search = Search {
+    pages: 1,
+    page_size: 100,
+};
+
 /// When the execution was last redriven: the engine does not keep it on the record, so it is
-/// read from the newest `ExecutionRedriven` event.
+/// read from the newest `ExecutionRedriven` event (left out if `search` does not reach it).
 async fn redrive_date<B: Backend + ?Sized>(
     b: &B,
     rec: &ExecutionRecord,
+    search: Search,
 ) -> Result<Option<f64>, ApiError> {
     if rec.redrive_count == 0 {
         return Ok(None);
     }
     let mut token: Option<String> = None;
-    // 25,000 events at most, 1,000 a page.
-    for _ in 0..26 {
+    for _ in 0..search.pages {
         let page = b
-            .history_page(&rec.execution_arn, true, 1000, token.as_deref())
+            .history_page(&rec.execution_arn, true, search.page_size, token.as_deref())
             .await?;
         if let Some(e) = page
             .items
@@ -236,7 +254,7 @@ pub(crate) async fn describe_output<B: Backend + ?Sized>(
     with_data: bool,
 ) -> Result<DescribeExecutionOutput, ApiError> {
     let (redrive_status, redrive_status_reason) = redrive_status(&rec);
-    let redrive_date = redrive_date(b, &rec).await?;
+    let redrive_date = redrive_date(b, &rec, WHOLE_HISTORY).await?;
     let (input, input_details) = payload(Some(&rec.input), with_data);
     let succeeded = rec
         .output
@@ -380,7 +398,7 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
         if redriven.is_some_and(|r| r != (rec.redrive_count > 0)) {
             continue;
         }
-        let redrive_date = redrive_date(b, &rec).await?;
+        let redrive_date = redrive_date(b, &rec, LISTING).await?;
         items.push(ExecutionListItem {
             execution_arn: rec.execution_arn,
             state_machine_arn: rec.state_machine_arn,

@@ -97,7 +97,7 @@ pub async fn handle<B: Backend + ?Sized>(backend: &B, target: &str, body: &[u8])
         Ok(v) => ApiResponse::ok(&v),
         Err(e) => {
             if e.status() >= 500 {
-                tracing::error!(target: "waymark_api", "{target}: {e}");
+                tracing::error!(target: "waymark_api", operation = ?target, error = ?e.to_string(), "request failed");
             }
             ApiResponse::error(&e)
         }

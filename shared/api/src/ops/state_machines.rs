@@ -103,7 +103,7 @@ pub async fn create<B: Backend + ?Sized>(
         if let Err(e) = b.tag(&arn, &new_tags).await {
             // Undo, so that a failed request leaves no state machine behind.
             if let Err(undo) = b.delete_state_machine(&arn).await {
-                tracing::error!("state machine {arn} left without its tags: {undo}");
+                tracing::error!(state_machine = ?arn, error = ?undo.to_string(), "state machine left without its tags");
             }
             return Err(e.into());
         }

@@ -9,12 +9,15 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
-use waymark_engine::ports::{Page, StateMachine, StateMachineStore, StoreError, TagStore};
+use waymark_engine::ports::{
+    Page, StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore,
+};
 
 use super::dynamo::{decode_key, encode_page_key, BY_MACHINE_INDEX};
 use super::requests::{TxWrite, WriteError};
 use super::{get_n, get_s, key, keys, lock, n, s, DynamoStore, Item};
 use crate::error::{sdk_message, AwsError};
+use crate::metrics::read_units;
 
 /// Definitions are text in one item: DynamoDB's limit, less room for the rest.
 const MAX_DEFINITION_BYTES: usize = 350_000;
@@ -53,6 +56,43 @@ impl Stored {
             updated: sm.updated,
         };
         Ok(super::layout::to_json(&stored)?)
+    }
+}
+
+/// What ListStateMachines shows, kept beside the definition in the META item as `sum`, which
+/// the `byMachine` index projects: a listing is one Query over the index and never reads a
+/// definition.
+#[derive(Debug, Serialize, Deserialize)]
+struct Summary {
+    arn: String,
+    name: String,
+    #[serde(rename = "type")]
+    machine_type: String,
+    created: DateTime<Utc>,
+}
+
+impl Summary {
+    fn of(sm: &StateMachine) -> Result<String, StoreError> {
+        Ok(super::layout::to_json(&Summary {
+            arn: sm.arn.clone(),
+            name: sm.name.clone(),
+            machine_type: sm.machine_type.as_str().to_string(),
+            created: sm.created,
+        })?)
+    }
+
+    fn read(text: &str) -> Result<StateMachineSummary, StoreError> {
+        let s: Summary = serde_json::from_str(text)
+            .map_err(|e| AwsError::malformed("state machine summary", e))?;
+        Ok(StateMachineSummary {
+            arn: s.arn,
+            name: s.name,
+            machine_type: s
+                .machine_type
+                .parse()
+                .map_err(|e| AwsError::malformed("state machine type", e))?,
+            created: s.created,
+        })
     }
 }
 
@@ -111,6 +151,7 @@ impl DynamoStore {
         meta.insert("sm".into(), s(text.clone()));
         meta.insert("GPK".into(), s(keys::MACHINES_PARTITION));
         meta.insert("GSK".into(), s(sm.name.clone()));
+        meta.insert("sum".into(), s(Summary::of(sm)?));
         let mut rev = key(&pk, keys::revision_sk(sm.revision));
         rev.insert("sm".into(), s(text));
         Ok((meta, rev))
@@ -258,11 +299,13 @@ impl StateMachineStore for DynamoStore {
         }
     }
 
+    /// One Query over the index, whose `sum` says all a listing shows. Machines written before
+    /// summaries were kept are read from their META item, definition and all, once each.
     async fn list_state_machines(
         &self,
         max: usize,
         next_token: Option<&str>,
-    ) -> Result<Page<StateMachine>, StoreError> {
+    ) -> Result<Page<StateMachineSummary>, StoreError> {
         let start = next_token
             .map(|t| decode_key(t, &["PK", "SK", "GPK", "GSK"]))
             .transpose()?;
@@ -278,8 +321,15 @@ impl StateMachineStore for DynamoStore {
             .send()
             .await
             .map_err(|e| AwsError::dynamodb("Query", sdk_message(&e)))?;
-        let mut items = Vec::new();
-        for item in out.items.unwrap_or_default() {
+        let page = out.items.unwrap_or_default();
+        self.metrics
+            .add_read_units(read_units(page.iter().map(super::item_size).sum()) / 2.0);
+        let mut items = Vec::with_capacity(page.len());
+        for item in page {
+            if let Some(sum) = get_s(&item, "sum") {
+                items.push(Summary::read(sum)?);
+                continue;
+            }
             let Some(name) = get_s(&item, "GSK") else {
                 continue;
             };
@@ -293,7 +343,17 @@ impl StateMachineStore for DynamoStore {
                 continue;
             }
             if let Some(text) = get_s(&meta, "sm") {
-                items.push(self.machine(text)?);
+                let stored: Stored = serde_json::from_str(text)
+                    .map_err(|e| AwsError::malformed("state machine", e))?;
+                items.push(StateMachineSummary {
+                    arn: stored.arn,
+                    name: stored.name,
+                    machine_type: stored
+                        .machine_type
+                        .parse()
+                        .map_err(|e| AwsError::malformed("state machine type", e))?,
+                    created: stored.created,
+                });
             }
         }
         Ok(Page {
