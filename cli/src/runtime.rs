@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
-use waymark_engine::ports::{StateMachine, StateMachineStore};
+use waymark_engine::ports::{Clock, StateMachine, StateMachineStore};
 use waymark_engine::runner::Config;
 use waymark_local::{Local, LocalOptions};
 use waymark_tasks::mock::MockConfig;
@@ -77,7 +77,8 @@ pub async fn register(
     let parsed = parse_text(&text, &ParseOptions { machine_type })?;
     let config = &local.engine.config;
     let arn = config.state_machine_arn(name);
-    let now = chrono::Utc::now();
+    // Dated on the runtime's clock, as everything it records.
+    let now = local.clock.now();
     let internal = |e: waymark_engine::ports::StoreError| {
         vec![waymark_asl::diag::Diagnostic::error(
             "INTERNAL",

@@ -95,6 +95,11 @@ struct Setup {
 }
 
 fn setup(reject: RejectMode) -> Setup {
+    setup_at(reject, Utc::now())
+}
+
+/// With the engine's clock starting at `start` (a virtual clock, as `--wait-scale` makes).
+fn setup_at(reject: RejectMode, start: chrono::DateTime<Utc>) -> Setup {
     let links = Links::new(ApprovalKey::random(), "http://approvals.test");
     let approvals = Approvals::default();
     let maker = links.clone();
@@ -107,7 +112,7 @@ fn setup(reject: RejectMode) -> Setup {
             tokens: Mutex::default(),
         },
         notifier: NullNotifier,
-        clock: ScaledClock::new(Utc::now(), 0.0),
+        clock: ScaledClock::new(start, 0.0),
         ids: RandomIds,
         config: Config::default(),
         approvals: Some(Box::new(move |t, e| maker.make(t, e))),
@@ -548,4 +553,33 @@ fn signed_url(links: &Links) -> String {
     url.strip_prefix("http://approvals.test")
         .unwrap()
         .to_string()
+}
+
+/// Links are made and checked on the engine's clock, whatever the wall clock says: under a
+/// virtual clock a week behind, a link valid for an hour is valid, and the decision is dated
+/// on the engine's clock.
+#[tokio::test]
+async fn links_are_checked_on_the_engines_clock() {
+    let start = Utc::now() - Duration::days(7);
+    let s = setup_at(RejectMode::Output, start);
+    let (arn, url) = s.start(json!({"amount": 3})).await;
+    let (code, page) = s.get(&url).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    let (code, page) = s.post(&url, &s.form(&url, "approve")).await;
+    assert_eq!(code, StatusCode::OK, "{page}");
+    assert_eq!(s.status(&arn).await.0, Status::Succeeded);
+    let id = approval_id(&url);
+    let decided = s
+        .engine
+        .tasks
+        .approvals
+        .get_approval(id)
+        .await
+        .unwrap()
+        .unwrap();
+    let at = decided.decided_at.unwrap();
+    assert!(
+        at < start + Duration::hours(1),
+        "dated {at} on the engine's clock"
+    );
 }

@@ -47,47 +47,67 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
             None => groups.push((arn, vec![work])),
         }
     }
-    let mut tasks = tokio::task::JoinSet::new();
-    for (_, works) in groups {
+    let groups: Vec<Vec<Work>> = groups.into_iter().map(|(_, works)| works).collect();
+    let failed = run_groups(groups, move |work| {
         let home = home.clone();
+        async move {
+            let r = process(&home, &work).await;
+            if let Err(e) = &r {
+                tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
+                back_off(&home, &work).await;
+            }
+            r.map_err(|_| ())
+        }
+    })
+    .await;
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    response
+}
+
+/// Runs each group's messages one after another, the groups concurrently, and returns the
+/// ids of the messages that must come back: those that failed, and every message of a group
+/// that panicked (which of them were done is not known; each is safe to handle again).
+async fn run_groups<F, Fut>(groups: Vec<Vec<Work>>, handle: F) -> Vec<String>
+where
+    F: Fn(Work) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), ()>> + Send,
+{
+    let mut tasks = tokio::task::JoinSet::new();
+    for works in groups {
+        let handle = handle.clone();
         let ids: Vec<String> = works.iter().map(|w| w.message_id.clone()).collect();
         tasks.spawn(async move {
             let group = catch_panic(async {
                 let mut failed = Vec::new();
-                for work in &works {
-                    if let Err(e) = process(&home, work).await {
-                        tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
-                        back_off(&home, work).await;
-                        failed.push(work.message_id.clone());
+                for work in works {
+                    let id = work.message_id.clone();
+                    if handle(work).await.is_err() {
+                        failed.push(id);
                     }
                 }
                 failed
             })
             .await;
-            match group {
-                Ok(failed) => failed,
-                Err(panic) => {
-                    // Every message of the group comes back: which of them were done is
-                    // not known, and each is safe to handle again.
-                    tracing::error!("a group of step messages panicked: {panic}");
-                    ids
-                }
-            }
+            group.unwrap_or_else(|panic| {
+                tracing::error!(panic = ?panic, "a group of step messages panicked");
+                ids
+            })
         });
     }
-    let mut response = SqsBatchResponse::default();
+    let mut failed = Vec::new();
     while let Some(done) = tasks.join_next().await {
         // A task cannot panic (its future is wrapped), and the set is never aborted.
-        let failed = done.unwrap_or_default();
-        response
-            .batch_item_failures
-            .extend(failed.into_iter().map(|id| {
-                let mut f = BatchItemFailure::default();
-                f.item_identifier = id;
-                f
-            }));
+        failed.extend(done.unwrap_or_default());
     }
-    response
+    failed
 }
 
 async fn decode(home: &Home, record: SqsMessage) -> Work {
@@ -189,5 +209,43 @@ fn gone_is_done(arn: &str, r: Result<(), EngineError>) -> Result<(), AwsError> {
             Ok(())
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn work(id: &str) -> Work {
+        Work {
+            message_id: id.to_string(),
+            receipt_handle: None,
+            receive_count: 1,
+            message: Ok(StepMessage::Settle {
+                arn: format!("arn-of-{id}"),
+            }),
+            stored: None,
+        }
+    }
+
+    /// A group whose handling panics has every message reported, those before the panic
+    /// too: nothing of it is deleted. Other groups are unaffected.
+    #[tokio::test]
+    async fn every_message_of_a_panicked_group_comes_back() {
+        let groups = vec![
+            vec![work("a1"), work("a2"), work("a3")],
+            vec![work("b1"), work("b2")],
+            vec![work("c1")],
+        ];
+        let mut failed = run_groups(groups, |w: Work| async move {
+            match w.message_id.as_str() {
+                "a2" => panic!("the step blew up"),
+                "c1" => Err(()),
+                _ => Ok(()),
+            }
+        })
+        .await;
+        failed.sort();
+        assert_eq!(failed, ["a1", "a2", "a3", "c1"]);
     }
 }

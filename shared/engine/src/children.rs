@@ -52,24 +52,30 @@ where
     C: Clock,
     I: Ids,
 {
-    /// Starts the child; for `.sync` the answer comes later, from the child's end.
-    pub(crate) async fn start_child(&self, parent_arn: &str, req: &TaskRequest) -> TaskOutcome {
+    /// Starts the child; for `.sync` the answer comes later, from the child's end. A store
+    /// that fails in a way worth another try is an error (the task then runs again), not a
+    /// task failure the workflow would see.
+    pub(crate) async fn start_child(
+        &self,
+        parent_arn: &str,
+        req: &TaskRequest,
+    ) -> Result<TaskOutcome, EngineError> {
         let p = &req.parameters;
         let Some(sm_arn) = p.get("StateMachineArn").and_then(Value::as_str) else {
-            return fail(
+            return Ok(fail(
                 names::RUNTIME,
                 "The parameter 'StateMachineArn' of states:startExecution is required",
-            );
+            ));
         };
         let input = match p.get("Input") {
             None => json!({}),
             Some(Value::String(s)) => match serde_json::from_str(s) {
                 Ok(v) => v,
                 Err(e) => {
-                    return fail(
+                    return Ok(fail(
                         "StepFunctions.InvalidExecutionInputException",
                         format!("Invalid State Machine Execution Input: {e}"),
-                    )
+                    ))
                 }
             },
             Some(v) => v.clone(),
@@ -78,38 +84,46 @@ where
             Some(n) => n.to_string(),
             None => derived_name(parent_arn, req),
         };
+        let failed = |e: EngineError| -> Result<TaskOutcome, EngineError> {
+            if e.is_retryable() {
+                Err(e)
+            } else {
+                Ok(fail(names::TASK_FAILED, e.to_string()))
+            }
+        };
         let sm = match self.store.get_state_machine(sm_arn).await {
             Ok(Some(sm)) => sm,
             Ok(None) => {
-                return fail(
+                return Ok(fail(
                     "StepFunctions.StateMachineDoesNotExistException",
                     format!("State Machine Does Not Exist: '{sm_arn}'"),
-                )
+                ))
             }
-            Err(e) => return fail(names::TASK_FAILED, e.to_string()),
+            Err(e) => return failed(e.into()),
         };
         let child = match self.start_execution(&sm, Some(&name), input.clone()).await {
             Ok(rec) => rec,
             Err(EngineError::ExecutionAlreadyExists(a)) => match self.describe(&a).await {
                 // Started by an earlier run of this very task.
                 Ok(existing) if existing.input == input => existing,
+                Err(e) if e.is_retryable() => return Err(e),
                 _ => {
-                    return fail(
+                    return Ok(fail(
                         "StepFunctions.ExecutionAlreadyExistsException",
                         format!("Execution Already Exists: '{a}'"),
-                    )
+                    ))
                 }
             },
             Err(EngineError::InvalidExecutionInput(m)) => {
-                return fail("StepFunctions.InvalidExecutionInputException", m)
+                return Ok(fail("StepFunctions.InvalidExecutionInputException", m))
             }
-            Err(e) => return fail(names::TASK_FAILED, e.to_string()),
+            Err(e) => return failed(e),
         };
         let v = variant(&req.resource).to_string();
-        match v.as_str() {
+        Ok(match v.as_str() {
             "sync" | "sync:2" => {
                 if child.status.is_terminal() {
-                    return outcome(&child, &v);
+                    return Ok(outcome(&child, &v));
                 }
                 let parent = TaskRef {
                     execution_arn: parent_arn.to_string(),
@@ -121,13 +135,14 @@ where
                     .put_child_wait(&child.execution_arn, &parent, &v)
                     .await
                 {
-                    return fail(names::TASK_FAILED, e.to_string());
+                    return failed(e.into());
                 }
                 // It may have ended before the wait was stored, and found none to tell then.
                 // Telling the parent twice is harmless: the second answer finds the task gone.
                 match self.describe(&child.execution_arn).await {
                     Ok(now) if now.status.is_terminal() => outcome(&now, &v),
-                    _ => TaskOutcome::Pending,
+                    Ok(_) => TaskOutcome::Pending,
+                    Err(e) => return failed(e),
                 }
             }
             "waitForTaskToken" => TaskOutcome::Pending,
@@ -135,7 +150,7 @@ where
                 "ExecutionArn": child.execution_arn,
                 "StartDate": format_millis(child.start_time),
             })),
-        }
+        })
     }
 
     /// Tells the parent whose `.sync` task waits for `child` (now ended) that it ended. The

@@ -414,7 +414,7 @@ where
             return Ok(()); // stopped, timed out, or answered already
         }
         let outcome = if crate::children::handles(&req.resource) {
-            self.start_child(arn, req).await
+            self.start_child(arn, req).await?
         } else {
             self.tasks.invoke(arn, req).await
         };

@@ -12,7 +12,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
-use chrono::Utc;
 use serde_json::{json, Value};
 use waymark_asl::timestamp::format_millis;
 use waymark_engine::record::{ExecutionRecord, Phase};
@@ -171,7 +170,7 @@ async fn checked<B: Backend, A: ApprovalStore>(
     id: &str,
     q: &LinkQuery,
 ) -> Result<(ApprovalRecord, ExecutionRecord), Response> {
-    match p.links.check(id, q.exp, q.sig.as_deref(), Utc::now()) {
+    match p.links.check(id, q.exp, q.sig.as_deref(), p.backend.now()) {
         Ok(()) => {}
         Err(LinkProblem::Forged) => {
             return Err(problem(
@@ -396,7 +395,7 @@ async fn decide<B: Backend, A: ApprovalStore>(
         approved,
         approver: clip(f.approver, 200),
         comment: clip(f.comment, 2000),
-        at: Utc::now(),
+        at: p.backend.now(),
     };
     match p.store.decide_approval(&id, &decision).await {
         Ok(true) => {}
