@@ -187,3 +187,89 @@ fn deep_jsonata_expressions_are_refused_at_their_field() {
         assert_eq!(d.path, "/States/P/Output");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation: a template or an intrinsic call cannot multiply its input without bound
+// ---------------------------------------------------------------------------------------------
+
+mod evaluation {
+    use serde_json::{json, Map, Value};
+    use waymark_asl::budget::MAX_EVALUATION_BYTES;
+    use waymark_asl::env::{Env, NoVariables, SeededRandom};
+    use waymark_asl::error::{names, Failure};
+    use waymark_asl::intrinsics::Intrinsic;
+    use waymark_asl::template::Template;
+
+    fn input() -> Value {
+        // 64 KiB of text: AWS's payload limit is four times that.
+        json!({"s": "x".repeat(64 << 10)})
+    }
+
+    fn with_env<T>(input: &Value, f: impl FnOnce(&Env) -> T) -> T {
+        let (context, random) = (json!({}), SeededRandom::new(1));
+        f(&Env {
+            input,
+            context: &context,
+            vars: &NoVariables,
+            random: &random,
+        })
+    }
+
+    fn template(fields: usize) -> Result<Value, Failure> {
+        let t: Map<String, Value> = (0..fields)
+            .map(|i| (format!("f{i}.$"), json!("$.s")))
+            .collect();
+        let t = Template::compile(&Value::Object(t)).unwrap();
+        with_env(&input(), |env| t.eval(env))
+    }
+
+    fn intrinsic(src: &str) -> Result<Value, Failure> {
+        let call = Intrinsic::parse(src).unwrap_or_else(|e| panic!("{e}"));
+        with_env(&input(), |env| call.eval(env))
+    }
+
+    fn assert_over_budget(r: Result<Value, Failure>) {
+        let f = r.expect_err("over the budget");
+        assert_eq!(f.error.as_deref(), Some(names::DATA_LIMIT_EXCEEDED), "{f}");
+        assert!(
+            f.cause
+                .as_deref()
+                .unwrap_or("")
+                .contains(&MAX_EVALUATION_BYTES.to_string()),
+            "{f}"
+        );
+    }
+
+    #[test]
+    fn a_template_that_copies_its_input_too_often_fails_with_data_limit_exceeded() {
+        assert!(template(10).is_ok());
+        // 1,000 copies of 64 KiB: 64 MB before; refused after 4 MiB now.
+        assert_over_budget(template(1_000));
+    }
+
+    #[test]
+    fn intrinsics_that_multiply_their_input_fail_with_data_limit_exceeded() {
+        let args = |n: usize| vec!["$.s"; n].join(", ");
+        assert!(intrinsic(&format!("States.Array({})", args(10))).is_ok());
+        assert_over_budget(intrinsic(&format!("States.Array({})", args(1_000))));
+        let holes = "{}".repeat(1_000);
+        assert_over_budget(intrinsic(&format!(
+            "States.Format('{holes}', {})",
+            args(1_000)
+        )));
+        // Nested ten deep, each level doubling: 2^10 copies.
+        let mut call = "$.s".to_string();
+        for _ in 0..10 {
+            call = format!("States.Format('{{}}{{}}', {call}, {call})");
+        }
+        assert_over_budget(intrinsic(&call));
+        let mut call = "$.s".to_string();
+        for _ in 0..5 {
+            call = format!("States.JsonToString(States.Array({call}, {call}, {call}, {call}))");
+        }
+        assert_over_budget(intrinsic(&call));
+        // AWS's own limits stay: 1,000 items in a range, 10,000 characters to encode.
+        assert!(intrinsic("States.ArrayRange(1, 1001, 1)").is_err());
+        assert!(intrinsic("States.Base64Encode($.s)").is_err());
+    }
+}
