@@ -18,7 +18,8 @@ use crate::template::TemplateError;
 pub struct Jsonata {
     /// The text between `{%` and `%}`, trimmed, as AWS quotes it in messages.
     pub source: String,
-    expr: Expression,
+    /// Boxed: an expression with its limits is large beside the other template values.
+    expr: Box<Expression>,
     /// Workflow variables the expression may read (`$name` in its text); only these are
     /// bound, so an evaluation does not copy every variable in scope.
     variables: Vec<String>,
@@ -47,7 +48,7 @@ pub fn expression_text(s: &str) -> Option<&str> {
 impl Jsonata {
     pub fn parse(inner: &str) -> Result<Jsonata, JsonataError> {
         let source = inner.trim().to_string();
-        let expr = Expression::parse(&source)?;
+        let expr = Box::new(Expression::parse(&source)?);
         let variables = referenced_variables(&source);
         let states_members = referenced_states_members(&source);
         Ok(Jsonata {
