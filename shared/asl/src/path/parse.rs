@@ -14,7 +14,7 @@ use super::{Root, Selector, Step};
 
 /// How deep brackets and parentheses may nest in one path (a filter `[?(…)]` is two levels).
 /// Jayway has no such limit; real paths rarely go past 4.
-pub const MAX_NESTING: usize = 64;
+pub const MAX_NESTING: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
