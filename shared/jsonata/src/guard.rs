@@ -36,6 +36,7 @@ const CONCAT: &str = "·concat";
 const PRE: &str = "·pre";
 const POST: &str = "·post";
 const CONTEXT: &str = "·c";
+const RANGE_BOUND: &str = "·bound";
 /// What `post` calls an array or object constructor in its messages.
 const CONSTRUCTOR: &str = "an array or object constructor";
 
@@ -111,6 +112,16 @@ fn rewrite_at(ast: &mut AstNode, wrap: bool) {
                 let name = name.clone();
                 let args = std::mem::take(args);
                 *ast = guarded_call(name, args);
+            }
+            AstNode::Binary {
+                op: BinaryOp::Range,
+                lhs,
+                rhs,
+            } => {
+                for side in [lhs, rhs] {
+                    let bound = std::mem::replace(side.as_mut(), AstNode::Null);
+                    **side = call(RANGE_BOUND, vec![bound]);
+                }
             }
             AstNode::Array(_) | AstNode::Object(_) | AstNode::ObjectTransform { .. } if wrap => {
                 let built = std::mem::replace(ast, AstNode::Null);
@@ -388,7 +399,24 @@ pub(crate) fn install(ev: &mut Evaluator, budget: &Budget) -> Result<(), Evaluat
     ev.register_fn(PRE, move |args: &[JValue]| pre(args, &b))?;
     let b = budget.clone();
     ev.register_fn(POST, move |args: &[JValue]| post(args, &b))?;
+    ev.register_fn(RANGE_BOUND, range_bound)?;
     Ok(())
+}
+
+/// A bound of `a..b`, passed on unchanged unless it is a number too large for the evaluator,
+/// which computes the length of the range in 64-bit integers: `[-1e300..1e300]` overflowed
+/// there (a panic in a debug build, an endless loop in a release build).
+fn range_bound(args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    const MAX: f64 = 9_007_199_254_740_992.0; // 2^53
+    let v = args.first().cloned().unwrap_or(JValue::Undefined);
+    match v.as_f64() {
+        Some(n) if matches!(v, JValue::Number(_)) && n.abs() > MAX => {
+            Err(EvaluatorError::EvaluationError(format!(
+                "D2014: The bounds of a range must be between -2^53 and 2^53, not {n}"
+            )))
+        }
+        _ => Ok(v),
+    }
 }
 
 /// `&`: both sides as `$string` renders them (undefined as nothing), joined.

@@ -489,6 +489,25 @@ fn one_call_cannot_allocate_gigabytes() {
 }
 
 #[test]
+fn ranges_with_huge_bounds_are_refused() {
+    // The evaluator computes a range's length in 64-bit integers: these overflowed (a
+    // panic in a debug build, an endless loop filling memory in a release build).
+    for src in [
+        "[-1e300..1e300]",
+        "[-9.3e18..9.3e18] ~> $count()",
+        "[0..1e19]",
+    ] {
+        let e = err(src);
+        assert_eq!(e.code.as_deref(), Some("D2014"), "{src}: {e}");
+    }
+    assert_eq!(ok("[-2..2]"), json!([-2, -1, 0, 1, 2]));
+    assert_eq!(
+        ok("[9007199254740990..9007199254740991] ~> $count()"),
+        json!(2)
+    );
+}
+
+#[test]
 fn results_nested_too_deep_are_refused_not_a_stack_overflow() {
     // A 100,000-deep object took the process down where the result was written out.
     let shown = limit("$reduce([1..100000], function($a, $x){ {'a': $a} }, {})");
