@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 use waymark_jsonata::{Expression, Host, InputReference, JsonataError};
 
+use crate::budget::Budget;
 use crate::diag::codes;
 use crate::env::Variables;
 use crate::error::{names, Failure};
@@ -17,7 +18,8 @@ use crate::template::TemplateError;
 pub struct Jsonata {
     /// The text between `{%` and `%}`, trimmed, as AWS quotes it in messages.
     pub source: String,
-    expr: Expression,
+    /// Boxed: an expression with its limits is large beside the other template values.
+    expr: Box<Expression>,
     /// Workflow variables the expression may read (`$name` in its text); only these are
     /// bound, so an evaluation does not copy every variable in scope.
     variables: Vec<String>,
@@ -46,7 +48,7 @@ pub fn expression_text(s: &str) -> Option<&str> {
 impl Jsonata {
     pub fn parse(inner: &str) -> Result<Jsonata, JsonataError> {
         let source = inner.trim().to_string();
-        let expr = Expression::parse(&source)?;
+        let expr = Box::new(Expression::parse(&source)?);
         let variables = referenced_variables(&source);
         let states_members = referenced_states_members(&source);
         Ok(Jsonata {
@@ -164,11 +166,25 @@ impl JsonataTemplate {
     }
 
     /// Evaluates to a value; `field` names the field for messages (`Output`, `Assign/x`).
+    /// The results of its expressions may add up to at most
+    /// [`crate::budget::MAX_EVALUATION_BYTES`] (each expression has its own limits too).
     pub fn eval(&self, env: &JsonataEnv, field: &str) -> Result<Value, Failure> {
+        self.eval_within(env, field, &Budget::new())
+    }
+
+    fn eval_within(
+        &self,
+        env: &JsonataEnv,
+        field: &str,
+        budget: &Budget,
+    ) -> Result<Value, Failure> {
         Ok(match self {
             JsonataTemplate::Literal(v) => v.clone(),
             JsonataTemplate::Expr(e) => match evaluate(e, env, field)? {
-                Some(v) => v,
+                Some(v) => {
+                    budget.take(&v, || format!("The field '{field}'"))?;
+                    v
+                }
                 None => {
                     return Err(Failure::new(
                         names::QUERY_EVALUATION_ERROR,
@@ -182,7 +198,7 @@ impl JsonataTemplate {
             JsonataTemplate::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (k, t) in fields {
-                    out.insert(k.clone(), t.eval(env, &format!("{field}/{k}"))?);
+                    out.insert(k.clone(), t.eval_within(env, &format!("{field}/{k}"), budget)?);
                 }
                 Value::Object(out)
             }
@@ -190,7 +206,7 @@ impl JsonataTemplate {
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, t)| t.eval(env, &format!("{field}[{i}]")))
+                    .map(|(i, t)| t.eval_within(env, &format!("{field}[{i}]"), budget))
                     .collect::<Result<_, _>>()?,
             ),
         })
@@ -381,6 +397,39 @@ mod tests {
             prepared_input: None,
         };
         tpl.eval(&env, "Output")
+    }
+
+    #[test]
+    fn a_template_of_many_expressions_cannot_multiply_its_input_without_bound() {
+        let input = json!({"input": {"s": "x".repeat(64 << 10)}});
+        let fields = |n: usize| -> Value {
+            Value::Object(
+                (0..n)
+                    .map(|i| (format!("f{i}"), json!("{% $states.input.s %}")))
+                    .collect(),
+            )
+        };
+        assert!(env_eval(&fields(10), input.clone(), &NoVariables).is_ok());
+        // 1,000 copies of 64 KiB (64 MB) stop at the evaluation's 4 MiB.
+        let f = env_eval(&fields(1_000), input, &NoVariables).unwrap_err();
+        assert_eq!(f.error.as_deref(), Some(names::DATA_LIMIT_EXCEEDED), "{f}");
+    }
+
+    #[test]
+    fn a_huge_or_deep_result_is_a_query_evaluation_error() {
+        for expr in [
+            "{% $pad('', 1000000000) %}",
+            "{% $reduce([1..100000], function($a, $x){ {'a': $a} }, {}) %}",
+            "{% ($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f('x', 40)) %}",
+        ] {
+            let f = env_eval(&json!(expr), json!({"input": {}}), &NoVariables).unwrap_err();
+            assert_eq!(
+                f.error.as_deref(),
+                Some(names::QUERY_EVALUATION_ERROR),
+                "{f}"
+            );
+            assert!(f.cause.as_deref().unwrap_or("").contains("U1010"), "{f}");
+        }
     }
 
     #[test]

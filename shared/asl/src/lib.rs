@@ -2,6 +2,7 @@
 //! and the semantics of every state (paths, payload templates, intrinsic functions, Choice
 //! rules, Retry and Catch, the data flow), with no I/O, no clock and no randomness of its own.
 
+pub mod budget;
 pub mod env;
 pub mod error;
 pub mod intrinsics;

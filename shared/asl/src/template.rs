@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value};
 
+use crate::budget::Budget;
 use crate::env::Env;
 use crate::error::Failure;
 use crate::intrinsics::{is_intrinsic, Intrinsic};
@@ -46,17 +47,19 @@ impl Template {
         dynamic(field, src)
     }
 
+    /// Evaluates the template, within [`crate::budget::MAX_EVALUATION_BYTES`] of values
+    /// copied from paths and built by intrinsics.
     pub fn eval(&self, env: &Env) -> Result<Value, Failure> {
-        self.eval_field(env, "")
+        self.eval_field(env, "", &Budget::new())
     }
 
-    fn eval_field(&self, env: &Env, field: &str) -> Result<Value, Failure> {
+    fn eval_field(&self, env: &Env, field: &str, budget: &Budget) -> Result<Value, Failure> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
             Template::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|t| t.eval_field(env, field))
+                    .map(|t| t.eval_field(env, field, budget))
                     .collect::<Result<_, _>>()?,
             ),
             Template::Object(fields) => {
@@ -66,12 +69,16 @@ impl Template {
                         Template::Path(_) | Template::Intrinsic(_) => format!("{key}.$"),
                         _ => key.clone(),
                     };
-                    out.insert(key.clone(), t.eval_field(env, &shown)?);
+                    out.insert(key.clone(), t.eval_field(env, &shown, budget)?);
                 }
                 Value::Object(out)
             }
-            Template::Path(path) => select_required(env, path, field)?,
-            Template::Intrinsic(f) => f.eval(env)?,
+            Template::Path(path) => {
+                let v = select_required(env, path, field)?;
+                budget.take(&v, || format!("The field '{field}'"))?;
+                v
+            }
+            Template::Intrinsic(f) => f.eval_within(env, budget)?,
         })
     }
 

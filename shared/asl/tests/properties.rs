@@ -1316,15 +1316,54 @@ fn deep_nesting_and_huge_strings_in_text() {
 #[test]
 fn deep_values_given_directly() {
     // serde_json refuses more than 128 levels of text, but a `Value` built in memory can be
-    // deeper. (Template compilation is recursive and, in a debug build on a 2 MiB test
-    // thread, overflows the stack at about 1,000 levels: far beyond what text can reach.)
-    let mut v = json!(1);
-    for _ in 0..400 {
-        v = Value::Array(vec![v]);
-    }
-    let def = json!({"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"x": v}, "End": true}}});
-    let parsed = parse_value(&def, &opts(MachineType::Standard));
+    // deeper: the parser refuses it too, naming the first value too deep, before any of its
+    // recursive readers (templates, Choice rules, nested states) sees it.
+    let nest = |n: usize| {
+        let mut v = json!(1);
+        for _ in 0..n {
+            v = Value::Array(vec![v]);
+        }
+        v
+    };
+    let def = |v: Value| {
+        let mut params = Map::new();
+        params.insert("x".into(), v);
+        let mut state = Map::new();
+        state.insert("Type".into(), json!("Pass"));
+        state.insert("Parameters".into(), Value::Object(params));
+        state.insert("End".into(), json!(true));
+        let mut states = Map::new();
+        states.insert("A".into(), Value::Object(state));
+        let mut top = Map::new();
+        top.insert("StartAt".into(), json!("A"));
+        top.insert("States".into(), Value::Object(states));
+        Value::Object(top)
+    };
+    // The definition, States, A and Parameters are four levels: 124 more fit.
+    let parsed = parse_value(&def(nest(124)), &opts(MachineType::Standard));
     assert!(parsed.is_ok(), "{:?}", parsed.err());
+    let deep = def(nest(400));
+    let e = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let e = parse_value(&deep, &opts(MachineType::Standard)).unwrap_err();
+            std::mem::forget(deep); // dropping 400 levels is fine, but not on this small stack
+            e
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].code, codes::SCHEMA_VALIDATION_FAILED);
+    assert_eq!(
+        e[0].path,
+        format!("/States/A/Parameters/x{}", "/0".repeat(124))
+    );
+    assert!(
+        e[0].message.contains("more than 128 deep"),
+        "{}",
+        e[0].message
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -62,6 +62,7 @@ pub(crate) fn install(
     ev: &mut Evaluator,
     now_millis: i64,
     entropy: u64,
+    max_sequence_length: Option<usize>,
 ) -> Result<(), EvaluatorError> {
     let rng = Rng(Rc::new(Cell::new(entropy)));
 
@@ -81,7 +82,8 @@ pub(crate) fn install(
     ev.register_fn_override("shuffle", move |args: &[JValue]| shuffle(args, &r))?;
     ev.register_fn("uuid", move |args: &[JValue]| uuid(args, &rng))?;
     ev.register_fn("partition", partition)?;
-    ev.register_fn("range", range)?;
+    let max_range = max_sequence_length.map_or(MAX_RANGE, |n| (n as f64).min(MAX_RANGE));
+    ev.register_fn("range", move |args: &[JValue]| range(args, max_range))?;
     ev.register_fn("hash", hash)?;
     ev.register_fn("parse", parse)?;
     Ok(())
@@ -236,7 +238,7 @@ fn partition(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     ))
 }
 
-fn range(args: &[JValue]) -> Result<JValue, EvaluatorError> {
+fn range(args: &[JValue], max: f64) -> Result<JValue, EvaluatorError> {
     arity("range", args, 2, 3)?;
     let (Some(start), Some(end)) = (opt_number("range", args, 0)?, opt_number("range", args, 1)?)
     else {
@@ -256,6 +258,11 @@ fn range(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     if !count.is_finite() || count > MAX_RANGE {
         return Err(EvaluatorError::EvaluationError(format!(
             "D2014: The size of the sequence allocated by $range ({count}) must not exceed 1e7"
+        )));
+    }
+    if count > max {
+        return Err(EvaluatorError::EvaluationError(format!(
+            "D2015: The maximum sequence length of {max} was exceeded by $range ({count})."
         )));
     }
     Ok(JValue::array(

@@ -27,6 +27,7 @@
 mod convert;
 mod error;
 mod functions;
+mod guard;
 mod host;
 mod refs;
 
@@ -43,8 +44,10 @@ pub use host::{FixedHost, Host};
 pub use refs::InputReference;
 
 /// Bounds on one evaluation, so an expression cannot take the engine down
-/// with infinite recursion, an infinite loop or a huge sequence. Exceeding
-/// any of them fails the evaluation with [`ErrorKind::Limit`].
+/// with infinite recursion, an infinite loop, a huge sequence or a huge
+/// string. Exceeding any of them fails the evaluation with
+/// [`ErrorKind::Limit`]. Step Functions' own payloads are at most 256 KiB,
+/// so the size limits leave a wide margin above anything a state can use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Deepest nesting of evaluation steps. A non-tail-recursive call costs
@@ -55,17 +58,31 @@ pub struct Limits {
     pub timeout: Option<Duration>,
     /// Longest sequence a path, function or range may produce.
     pub max_sequence_length: Option<usize>,
+    /// Largest string or value (in bytes of JSON) that `&`, a built-in that
+    /// can grow its output (`$pad`, `$replace`, `$join`, `$string` …) or the
+    /// whole evaluation may produce; checked before the built-in allocates
+    /// it where its arguments tell the size.
+    pub max_value_bytes: Option<usize>,
+    /// Most bytes those operations may produce, added up, in one evaluation:
+    /// the memory budget of an evaluation (see the `guard` module).
+    pub max_allocated_bytes: Option<usize>,
+    /// Deepest nesting of arrays and objects in a result: serde_json's own
+    /// limit for reading JSON text, which is how results are stored.
+    pub max_result_depth: Option<usize>,
 }
 
 impl Default for Limits {
-    /// Generous enough for any sane workflow expression (the JSONata test
-    /// suite's heaviest cases fit easily), tight enough to stop a runaway
-    /// one within seconds and a few hundred megabytes.
+    /// Generous enough for any sane workflow expression, tight enough to stop
+    /// a runaway one within seconds and about a hundred megabytes: a
+    /// sequence of 10^6 items takes about 80 MB.
     fn default() -> Self {
         Limits {
             max_depth: Some(10_000),
             timeout: Some(Duration::from_secs(10)),
-            max_sequence_length: Some(10_000_000),
+            max_sequence_length: Some(1_000_000),
+            max_value_bytes: Some(1 << 20),
+            max_allocated_bytes: Some(64 << 20),
+            max_result_depth: Some(128),
         }
     }
 }
@@ -75,7 +92,10 @@ impl Default for Limits {
 #[derive(Clone)]
 pub struct Expression {
     source: String,
+    /// The expression as parsed, then rewritten by `guard`.
     ast: AstNode,
+    /// Found before the rewrite, which adds reads of `$` of its own.
+    input_references: Vec<InputReference>,
     limits: Limits,
 }
 
@@ -94,10 +114,13 @@ impl Expression {
     pub fn parse(src: &str) -> Result<Expression, JsonataError> {
         let parsed = catch_unwind(|| jsonata_core::parser::parse(src))
             .map_err(|_| JsonataError::new(ErrorKind::Syntax, None, "the JSONata parser failed"))?;
-        let ast = parsed.map_err(|e| syntax_error(&e.to_string()))?;
+        let mut ast = parsed.map_err(|e| syntax_error(&e.to_string()))?;
+        let input_references = refs::input_references(&ast);
+        guard::rewrite(&mut ast);
         Ok(Expression {
             source: src.to_owned(),
             ast,
+            input_references,
             limits: Limits::default(),
         })
     }
@@ -116,7 +139,7 @@ impl Expression {
     /// The places where the expression reads the implicit input document, which Step
     /// Functions does not supply: `$` or a bare field name at the top level, `$$` anywhere.
     pub fn input_references(&self) -> Vec<InputReference> {
-        refs::input_references(&self.ast)
+        self.input_references.clone()
     }
 
     /// The limits evaluations run under.
@@ -221,12 +244,23 @@ impl Expression {
             ..EvaluatorOptions::default()
         };
         let mut evaluator = Evaluator::with_options(context, options);
-        functions::install(&mut evaluator, now_millis, entropy)
-            .map_err(|e| evaluation_error(&e))?;
+        let budget = guard::Budget::new(
+            self.limits.max_value_bytes,
+            self.limits.max_sequence_length,
+            self.limits.max_allocated_bytes,
+        );
+        functions::install(
+            &mut evaluator,
+            now_millis,
+            entropy,
+            self.limits.max_sequence_length,
+        )
+        .and_then(|()| guard::install(&mut evaluator, &budget))
+        .map_err(|e| evaluation_error(&e))?;
         let result = evaluator
             .evaluate(&self.ast, &data)
             .map_err(|e| evaluation_error(&e))?;
-        Ok(convert::from_jvalue(&result))
+        convert::checked(&result, &self.limits)
     }
 }
 
@@ -267,7 +301,7 @@ fn evaluation_error(e: &EvaluatorError) -> JsonataError {
             out.code = Some("U1001".to_owned());
             out.kind = ErrorKind::Limit;
         }
-        Some("U1001" | "D2015") => out.kind = ErrorKind::Limit,
+        Some("U1001" | "D2015" | guard::CODE) => out.kind = ErrorKind::Limit,
         None if out.message.starts_with(functions::EVAL_REFUSED) => {
             out.kind = ErrorKind::Unsupported;
         }

@@ -411,3 +411,173 @@ fn hostile_expressions_fail_cleanly() {
         let _ = expr.evaluate(&json!({"a": 1}), &Map::new(), &host());
     }
 }
+
+// ---- sizes: what one evaluation may build ---------------------------------
+
+/// An error for exceeding one of the size limits, with its code.
+fn limit(src: &str) -> String {
+    let e = err(src);
+    assert_eq!(e.kind, ErrorKind::Limit, "{src}: {e}");
+    assert!(
+        matches!(e.code.as_deref(), Some("U1010" | "D2015")),
+        "{src}: {e}"
+    );
+    e.to_string()
+}
+
+#[test]
+fn one_call_cannot_allocate_gigabytes() {
+    // Each of these allocated from hundreds of megabytes to gigabytes (or took the
+    // process down) before the limits; now each is refused before it allocates.
+    for (src, says) in [
+        ("$length($pad('', 1000000000, 'a'))", "$pad would be larger"),
+        ("'x' ~> $pad(-1000000000)", "$pad would be larger"),
+        (
+            "$states ~> |$| {}| ~> $string() ~> $pad(2000000)",
+            "$pad would be larger",
+        ),
+        (
+            "$replace($pad('', 100000, 'a'), 'a', $pad('', 100000, 'b'))",
+            "$replace would be larger",
+        ),
+        (
+            "$replace($pad('', 100000, 'a'), /a/, $pad('', 100000, 'b'))",
+            "$replace would be larger",
+        ),
+        (
+            "$join($map([1..100000], function($v){'x'}), $pad('', 100000, '-'))",
+            "$join would be larger",
+        ),
+        (
+            "($f := function($s, $n){ $n = 0 ? $s : $f($s & $s, $n - 1) }; $f('x', 40))",
+            "'&' would be larger",
+        ),
+        (
+            "$string($reduce([1..40], function($a, $i){ {'a': $a, 'b': $a} }, {}))",
+            "$string would be larger",
+        ),
+        (
+            "$reduce([1..40], function($a, $i){ {'a': $a, 'b': $a} }, {})",
+            "result is larger",
+        ),
+        (
+            "$count($reduce([1..30], function($a, $i){ [$a, $a] }, [1]))",
+            "maximum sequence length",
+        ),
+        ("[1..2000000] ~> $count()", "maximum sequence length"),
+        ("$range(1, 1e7) ~> $count()", "maximum sequence length"),
+        (
+            "$count([1..1000000].([1..1000]))",
+            "more than 67108864 bytes",
+        ),
+        (
+            "$count($map([1..100000], function($v){ [1..1000] }))",
+            "more than 67108864 bytes",
+        ),
+        (
+            "$count([1..100000].{'a': [1..1000]})",
+            "more than 67108864 bytes",
+        ),
+        (
+            "$count($map([1..1000], function($v){ $pad('', 100000, 'x') }))",
+            "more than 67108864 bytes",
+        ),
+    ] {
+        let shown = limit(src);
+        assert!(shown.contains(says), "{src}: {shown}");
+    }
+}
+
+#[test]
+fn ranges_with_huge_bounds_are_refused() {
+    // The evaluator computes a range's length in 64-bit integers: these overflowed (a
+    // panic in a debug build, an endless loop filling memory in a release build).
+    for src in [
+        "[-1e300..1e300]",
+        "[-9.3e18..9.3e18] ~> $count()",
+        "[0..1e19]",
+    ] {
+        let e = err(src);
+        assert_eq!(e.code.as_deref(), Some("D2014"), "{src}: {e}");
+    }
+    assert_eq!(ok("[-2..2]"), json!([-2, -1, 0, 1, 2]));
+    assert_eq!(
+        ok("[9007199254740990..9007199254740991] ~> $count()"),
+        json!(2)
+    );
+}
+
+#[test]
+fn results_nested_too_deep_are_refused_not_a_stack_overflow() {
+    // A 100,000-deep object took the process down where the result was written out.
+    let shown = limit("$reduce([1..100000], function($a, $x){ {'a': $a} }, {})");
+    assert!(shown.contains("more than 128 deep"), "{shown}");
+    assert_eq!(
+        ok("$reduce([1..100], function($a, $x){ {'a': $a} }, {}).a.a.a.a ~> $type()"),
+        json!("object")
+    );
+}
+
+#[test]
+fn guarded_calls_keep_their_meaning() {
+    // The rewrite that checks sizes must not change what these functions return,
+    // including where the context fills in the first argument.
+    assert_eq!(ok("$pad('x', 3)"), json!("x  "));
+    assert_eq!(ok("$pad('x', -3, '#')"), json!("##x"));
+    assert_eq!(ok("['ab', 'c'].$pad(3)"), json!(["ab ", "c  "]));
+    assert_eq!(ok("'abc' ~> $pad(5, '.')"), json!("abc.."));
+    assert_eq!(ok("$replace('a-b-c', '-', '+', 1)"), json!("a+b-c"));
+    assert_eq!(ok("['a-b'].$replace('-', '+')"), json!("a+b"));
+    assert_eq!(ok("$join(['a', 'b'], ', ')"), json!("a, b"));
+    assert_eq!(ok("['a', 'b'] ~> $join()"), json!("ab"));
+    assert_eq!(ok("$string({'a': [1, 2]})"), json!("{\"a\":[1,2]}"));
+    assert_eq!(ok("[{'a': 1}].$string()"), json!("{\"a\":1}"));
+    assert_eq!(
+        ok("'a' & 1 & null & true & [1, 'x'] & {'k': 2} & $nothing"),
+        json!("a1nulltrue[1,\"x\"]{\"k\":2}")
+    );
+    assert_eq!(ok("$split('a,b', ',')"), json!(["a", "b"]));
+    assert_eq!(ok("$append([1], [2, 3])"), json!([1, 2, 3]));
+    assert_eq!(
+        ok("[1, [2, [3]], {'a': [4]}]"),
+        json!([1, [2, [3]], {"a": [4]}])
+    );
+    assert_eq!(ok("$map([1, 2], $string)"), json!(["1", "2"]));
+    // A function has no text: `&` leaves it out, as before.
+    assert_eq!(ok("'a' & $string"), json!("a"));
+}
+
+#[test]
+fn size_limits_are_part_of_limits() {
+    // Within the limits, big is fine: a 1 MiB string, 10^6 items, 60 MiB built in all.
+    assert_eq!(ok("$length($pad('', 1048576, 'a'))"), json!(1_048_576));
+    assert_eq!(ok("[1..1000000] ~> $count()"), json!(1_000_000));
+    assert_eq!(
+        ok("$count($map([1..60], function($v){ $pad('', 1000000, 'x') }))"),
+        json!(60)
+    );
+    // And the limits are the caller's to set.
+    let relaxed = Limits {
+        max_value_bytes: Some(4 << 20),
+        ..Limits::default()
+    };
+    let expr = Expression::parse("$length($pad('', 2000000, 'a'))")
+        .unwrap()
+        .with_limits(relaxed);
+    assert_eq!(
+        expr.evaluate(&json!(null), &Map::new(), &host()),
+        Ok(Some(json!(2_000_000)))
+    );
+    let none = Limits {
+        max_value_bytes: None,
+        max_allocated_bytes: None,
+        ..Limits::default()
+    };
+    let expr = Expression::parse("$length($pad('', 3000000, 'a'))")
+        .unwrap()
+        .with_limits(none);
+    assert_eq!(
+        expr.evaluate(&json!(null), &Map::new(), &host()),
+        Ok(Some(json!(3_000_000)))
+    );
+}

@@ -20,6 +20,7 @@ mod string;
 
 use serde_json::Value;
 
+use crate::budget::Budget;
 use crate::env::Env;
 use crate::error::Failure;
 use crate::path::{Path, Root};
@@ -57,9 +58,16 @@ impl Intrinsic {
         })
     }
 
+    /// Evaluates the call, within [`crate::budget::MAX_EVALUATION_BYTES`] of values copied
+    /// from paths and built by the functions.
     pub fn eval(&self, env: &Env) -> Result<Value, Failure> {
+        self.eval_within(env, &Budget::new())
+    }
+
+    /// Evaluates as part of a larger evaluation (a template) that shares `budget`.
+    pub(crate) fn eval_within(&self, env: &Env, budget: &Budget) -> Result<Value, Failure> {
         self.call
-            .eval(env)
+            .eval(env, budget, &self.source)
             .map_err(|e| e.into_failure(&self.source, env))
     }
 
@@ -156,7 +164,7 @@ enum EvalError {
         function: Function,
         detail: Option<String>,
     },
-    /// A failure raised while reading an argument (an undefined variable).
+    /// A failure raised while reading an argument (an undefined variable) or a limit.
     Failure(Failure),
 }
 
@@ -195,6 +203,9 @@ impl EvalError {
             } => {
                 format!("Invalid arguments in {}: {d}", function.name())
             }
+            EvalError::Failure(f) if f.error_name() == crate::error::names::DATA_LIMIT_EXCEEDED => {
+                return f
+            }
             EvalError::Failure(f) => match f.cause {
                 Some(cause) => cause,
                 None => return f,
@@ -207,11 +218,19 @@ impl EvalError {
 }
 
 impl Call {
-    fn eval(&self, env: &Env) -> EvalResult {
+    fn eval(&self, env: &Env, budget: &Budget, source: &str) -> EvalResult {
         let mut values = Vec::with_capacity(self.args.len());
         for arg in &self.args {
-            values.push(arg.eval(env)?);
+            values.push(arg.eval(env, budget, source)?);
         }
+        let out = self.apply(values, env)?;
+        budget
+            .take(&out, || format!("The function '{source}'"))
+            .map_err(EvalError::Failure)?;
+        Ok(out)
+    }
+
+    fn apply(&self, values: Vec<Value>, env: &Env) -> EvalResult {
         let f = self.function;
         match f {
             Function::Format => {
@@ -243,15 +262,20 @@ impl Call {
 }
 
 impl Arg {
-    fn eval(&self, env: &Env) -> EvalResult {
+    fn eval(&self, env: &Env, budget: &Budget, source: &str) -> EvalResult {
         match self {
             Arg::Str(lit) => Ok(Value::String(lit.value.clone())),
             Arg::Number(n) => Ok(Value::Number(n.clone())),
             Arg::Bool(b) => Ok(Value::Bool(*b)),
             Arg::Null => Ok(Value::Null),
-            Arg::Call(call) => call.eval(env),
+            Arg::Call(call) => call.eval(env, budget, source),
             Arg::Path(path) => match env.select(path).map_err(EvalError::Failure)? {
-                Some(v) => Ok(v.into_owned()),
+                Some(v) => {
+                    budget
+                        .take(&v, || format!("The function '{source}'"))
+                        .map_err(EvalError::Failure)?;
+                    Ok(v.into_owned())
+                }
                 None => Err(EvalError::NotFound(missing_path_name(path))),
             },
         }

@@ -88,6 +88,18 @@ pub fn parse_value(value: &Value, opts: &ParseOptions) -> Result<Parsed, Vec<Dia
             "Definition must be a valid JSON object",
         )]);
     };
+    // Every reader below recurses into the definition (nested states, Choice rules,
+    // templates): bounding its depth once, here, bounds them all.
+    if let Some(ptr) = crate::json::first_too_deep(value, crate::json::MAX_DEPTH) {
+        return Err(vec![Diagnostic::error(
+            codes::SCHEMA_VALIDATION_FAILED,
+            ptr,
+            format!(
+                "The definition nests arrays and objects more than {} deep",
+                crate::json::MAX_DEPTH
+            ),
+        )]);
+    }
     let mut p = reader::Parser::new(opts);
     let top = reader::Obj::new(map, String::new());
     let definition = state::parse_definition(&mut p, &top);

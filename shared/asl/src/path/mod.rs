@@ -2,10 +2,12 @@
 //!
 //! Reference paths — `$`, `$.a.b`, `$['x'][0]`, `$$.Execution.Id`, `$var.field` — are parsed and
 //! evaluated here, and can also be *written* (ResultPath). Anything beyond a reference path
-//! (wildcards, slices, unions, filters, deep scan) is translated to RFC 9535 syntax and handed to
-//! `serde_json_path`. Jayway's rule for the shape of the answer is kept: a definite path yields the
-//! value itself (or nothing), an indefinite one always yields a list, possibly empty.
+//! (wildcards, slices, unions, filters, deep scan) becomes an RFC 9535 query that
+//! `serde_json_path_core` evaluates. Jayway's rule for the shape of the answer is kept: a
+//! definite path yields the value itself (or nothing), an indefinite one always yields a list,
+//! possibly empty.
 
+mod filter;
 mod parse;
 #[cfg(test)]
 mod tests;
@@ -14,7 +16,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-pub use parse::PathError;
+pub use filter::Filter;
+pub use parse::{PathError, MAX_NESTING};
+use serde_json_path_core::spec::query::{Query, QueryKind, Queryable};
 
 /// What a path starts from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +43,8 @@ pub enum Selector {
     },
     Names(Vec<String>),
     Indices(Vec<i64>),
-    /// A filter expression, already in RFC 9535 syntax.
-    Filter(String),
+    /// A filter expression, as RFC 9535 evaluates it.
+    Filter(Box<Filter>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,8 +60,8 @@ pub struct Path {
     source: String,
     root: Root,
     steps: Vec<Step>,
-    /// Present when the path is indefinite: the compiled RFC 9535 query.
-    query: Option<serde_json_path::JsonPath>,
+    /// Present when the path is indefinite: the RFC 9535 query.
+    query: Option<Query>,
 }
 
 impl PartialEq for Path {
@@ -86,12 +90,7 @@ impl Path {
         let query = if definite {
             None
         } else {
-            let rfc = parse::to_rfc9535(&steps);
-            Some(
-                serde_json_path::JsonPath::parse(&rfc).map_err(|e| PathError {
-                    message: format!("unsupported JSONPath expression: {e}"),
-                })?,
-            )
+            Some(filter::query(QueryKind::Root, &steps)?)
         };
         Ok(Path {
             source: source.to_string(),
@@ -136,7 +135,7 @@ impl Path {
         match &self.query {
             None => self.select_definite(root).map(Cow::Borrowed),
             Some(query) => {
-                let found: Vec<Value> = query.query(root).all().into_iter().cloned().collect();
+                let found: Vec<Value> = query.query(root, root).into_iter().cloned().collect();
                 Some(Cow::Owned(Value::Array(found)))
             }
         }

@@ -1,11 +1,20 @@
-//! The parser for AWS's JSONPath syntax, and its translation to RFC 9535 for the indefinite
-//! paths that `serde_json_path` evaluates.
+//! The parser for AWS's JSONPath syntax.
 //!
 //! Jayway (what AWS runs) is more liberal than RFC 9535 in dot notation: `$.delivery-partner`
-//! or `$.a:b` are plain member names there. We parse Jayway's syntax ourselves and always emit
-//! bracket notation, so such names survive the translation.
+//! or `$.a:b` are plain member names there, so we parse Jayway's syntax ourselves, filters
+//! included, and build the RFC 9535 query that `serde_json_path_core` evaluates directly
+//! (see `filter.rs`) rather than writing RFC text for another parser to read back: that
+//! parser backtracks, and a filter nested n deep cost it 2^n parses.
+//!
+//! Every path is read in one pass, and brackets, parentheses and filters may nest at most
+//! [`MAX_NESTING`] deep, so that no path can exhaust the stack or the CPU.
 
+use super::filter;
 use super::{Root, Selector, Step};
+
+/// How deep brackets and parentheses may nest in one path (a filter `[?(…)]` is two levels).
+/// Jayway has no such limit; real paths rarely go past 4.
+pub const MAX_NESTING: usize = 32;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -13,17 +22,19 @@ pub struct PathError {
     pub message: String,
 }
 
-fn err<T>(message: impl Into<String>) -> Result<T, PathError> {
+pub(super) fn err<T>(message: impl Into<String>) -> Result<T, PathError> {
     Err(PathError {
         message: message.into(),
     })
 }
 
-struct Cursor {
-    chars: Vec<char>,
-    pos: usize,
+pub(super) struct Cursor {
+    pub(super) chars: Vec<char>,
+    pub(super) pos: usize,
     /// Inside a filter, names end at operators and blanks as well as at `.` and `[`.
-    in_filter: bool,
+    pub(super) in_filter: bool,
+    /// Brackets and parentheses open around the current position.
+    depth: usize,
 }
 
 impl Cursor {
@@ -32,18 +43,35 @@ impl Cursor {
             chars: src.chars().collect(),
             pos: 0,
             in_filter: false,
+            depth: 0,
         }
     }
 
-    fn peek(&self) -> Option<char> {
+    /// Enters a bracket or parenthesis opened at `open`; refused past [`MAX_NESTING`], before
+    /// any recursion.
+    pub(super) fn enter(&mut self, open: usize) -> Result<(), PathError> {
+        if self.depth >= MAX_NESTING {
+            return err(format!(
+                "brackets and parentheses nest more than {MAX_NESTING} deep at position {open}"
+            ));
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    pub(super) fn leave(&mut self) {
+        self.depth -= 1;
+    }
+
+    pub(super) fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
 
-    fn peek_at(&self, n: usize) -> Option<char> {
+    pub(super) fn peek_at(&self, n: usize) -> Option<char> {
         self.chars.get(self.pos + n).copied()
     }
 
-    fn eat(&mut self, c: char) -> bool {
+    pub(super) fn eat(&mut self, c: char) -> bool {
         if self.peek() == Some(c) {
             self.pos += 1;
             true
@@ -52,7 +80,7 @@ impl Cursor {
         }
     }
 
-    fn skip_blanks(&mut self) {
+    pub(super) fn skip_blanks(&mut self) {
         while matches!(self.peek(), Some(c) if c.is_whitespace()) {
             self.pos += 1;
         }
@@ -96,7 +124,7 @@ fn parse_root(cur: &mut Cursor) -> Result<Root, PathError> {
     }
 }
 
-fn parse_steps(cur: &mut Cursor) -> Result<Vec<Step>, PathError> {
+pub(super) fn parse_steps(cur: &mut Cursor) -> Result<Vec<Step>, PathError> {
     let mut steps = Vec::new();
     loop {
         match cur.peek() {
@@ -159,6 +187,13 @@ fn parse_dot_name(cur: &mut Cursor) -> Result<String, PathError> {
 
 fn parse_bracket(cur: &mut Cursor) -> Result<Selector, PathError> {
     let open = cur.pos;
+    cur.enter(open)?;
+    let selector = parse_bracket_inside(cur, open);
+    cur.leave();
+    selector
+}
+
+fn parse_bracket_inside(cur: &mut Cursor, open: usize) -> Result<Selector, PathError> {
     cur.pos += 1; // '['
     cur.skip_blanks();
     let selector = match cur.peek() {
@@ -169,7 +204,7 @@ fn parse_bracket(cur: &mut Cursor) -> Result<Selector, PathError> {
         Some('?') => {
             cur.pos += 1;
             cur.skip_blanks();
-            Selector::Filter(parse_filter(cur)?)
+            Selector::Filter(Box::new(filter::parse(cur)?))
         }
         Some('\'') | Some('"') => {
             let mut names = vec![parse_quoted(cur)?];
@@ -197,7 +232,7 @@ fn parse_bracket(cur: &mut Cursor) -> Result<Selector, PathError> {
 
 /// A quoted member name. Only the quote itself is escaped (`\'`); any other backslash is kept
 /// as written, as Jayway does.
-fn parse_quoted(cur: &mut Cursor) -> Result<String, PathError> {
+pub(super) fn parse_quoted(cur: &mut Cursor) -> Result<String, PathError> {
     let quote = cur.peek().expect("caller saw a quote");
     let open = cur.pos;
     cur.pos += 1;
@@ -271,109 +306,4 @@ fn parse_indices(cur: &mut Cursor) -> Result<Selector, PathError> {
     } else {
         Selector::Indices(all)
     })
-}
-
-/// Reads `(expr)` after `?`, translating each embedded path to RFC 9535 bracket notation.
-fn parse_filter(cur: &mut Cursor) -> Result<String, PathError> {
-    let open = cur.pos;
-    if !cur.eat('(') {
-        return err(format!(
-            "a filter must be written '[?(…)]' at position {open}"
-        ));
-    }
-    let mut out = String::from("(");
-    let mut depth = 1;
-    while depth > 0 {
-        let Some(c) = cur.peek() else {
-            return err(format!("unclosed filter at position {open}"));
-        };
-        match c {
-            '\'' | '"' => {
-                let lit = parse_quoted(cur)?;
-                out.push_str(&quote_rfc(&lit));
-            }
-            '@' | '$' => {
-                cur.pos += 1;
-                out.push(c);
-                let outer = std::mem::replace(&mut cur.in_filter, true);
-                let steps = parse_steps(cur);
-                cur.in_filter = outer;
-                out.push_str(&steps_to_rfc(&steps?));
-            }
-            '(' => {
-                depth += 1;
-                out.push(c);
-                cur.pos += 1;
-            }
-            ')' => {
-                depth -= 1;
-                out.push(c);
-                cur.pos += 1;
-            }
-            _ => {
-                out.push(c);
-                cur.pos += 1;
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn quote_rfc(name: &str) -> String {
-    let mut out = String::from("'");
-    for c in name.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
-}
-
-fn steps_to_rfc(steps: &[Step]) -> String {
-    let mut out = String::new();
-    for step in steps {
-        if step.descendant {
-            out.push_str("..");
-        }
-        out.push('[');
-        match &step.selector {
-            Selector::Name(n) => out.push_str(&quote_rfc(n)),
-            Selector::Index(i) => out.push_str(&i.to_string()),
-            Selector::Wildcard => out.push('*'),
-            Selector::Slice { start, end, step } => {
-                let part = |v: &Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
-                out.push_str(&format!("{}:{}", part(start), part(end)));
-                if step.is_some() {
-                    out.push_str(&format!(":{}", part(step)));
-                }
-            }
-            Selector::Names(ns) => out.push_str(
-                &ns.iter()
-                    .map(|n| quote_rfc(n))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            Selector::Indices(is) => out.push_str(
-                &is.iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            Selector::Filter(f) => {
-                out.push('?');
-                out.push_str(f);
-            }
-        }
-        out.push(']');
-    }
-    out
-}
-
-/// The RFC 9535 query equivalent to `steps`, rooted at `$`.
-pub fn to_rfc9535(steps: &[Step]) -> String {
-    format!("${}", steps_to_rfc(steps))
 }

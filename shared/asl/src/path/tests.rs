@@ -123,3 +123,137 @@ fn writes_into_scalars_fail() {
     let mut s = json!("scalar");
     assert!(Path::parse("$.x").unwrap().write(&mut s, json!(1)).is_err());
 }
+
+/// `$` then `[?(@.a` n times, then `)]` n times: filters nested n deep.
+fn nested_filter(n: usize) -> String {
+    format!("${}{}", "[?(@.a".repeat(n), ")]".repeat(n))
+}
+
+/// Runs `f` on a thread with a small stack, so that a recursion the depth bound misses
+/// overflows here rather than passing on the test runner's larger stack.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(512 * 1024)
+        .spawn(f)
+        .expect("thread")
+        .join()
+        .expect("no panic, no overflow")
+}
+
+#[test]
+fn filters_keep_their_meaning() {
+    let v = json!({
+        "limit": 2,
+        "xs": [
+            {"n": 1, "tag": "a", "ok": true, "sub": [{"k": 1}]},
+            {"n": 2, "tag": "b", "ok": false, "sub": []},
+            {"n": 3, "tag": "c", "none": null, "sub": [{"k": 5}]},
+            {"m": 4}
+        ]
+    });
+    let n = |p: &str| {
+        sel(p, &v)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.get("n").cloned().unwrap_or(json!(null)))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(n("$.xs[?(@.n)]"), [json!(1), json!(2), json!(3)]);
+    assert_eq!(n("$.xs[?(!@.n)]"), [json!(null)]);
+    assert_eq!(n("$.xs[?(@.n > 1 && @.n < 3)]"), [json!(2)]);
+    assert_eq!(
+        n("$.xs[?(@.n == 1 || @.tag == \"c\")]"),
+        [json!(1), json!(3)]
+    );
+    assert_eq!(n("$.xs[?(!(@.n >= 2))]"), [json!(1), json!(null)]);
+    assert_eq!(n("$.xs[?((@.n != 2) && (@.ok == true))]"), [json!(1)]);
+    assert_eq!(n("$.xs[?(@.ok == false)]"), [json!(2)]);
+    assert_eq!(n("$.xs[?(@.none == null)]"), [json!(3)]);
+    assert_eq!(n("$.xs[?(@.n <= $.limit)]"), [json!(1), json!(2)]);
+    assert_eq!(n("$.xs[?(2 < @.n)]"), [json!(3)]);
+    assert_eq!(n("$.xs[?(@.n == 1.0e0)]"), [json!(1)]);
+    assert_eq!(n("$.xs[?(@.sub[?(@.k > 2)])]"), [json!(3)]);
+    assert_eq!(n("$.xs[?(@.sub[0])]"), [json!(1), json!(3)]);
+    assert_eq!(n("$.xs[?(@['tag'] == 'b')]"), [json!(2)]);
+    assert_eq!(sel("$..[?(@.k)].k", &v), Some(json!([1, 5])));
+}
+
+#[test]
+fn filters_outside_rfc_9535_are_refused_by_name() {
+    for (bad, says) in [
+        ("$.xs[?(@.n =~ /a/)]", "regular expressions"),
+        ("$.xs[?(@.n in [1, 2])]", "'in'"),
+        ("$.xs[?(@.n nin [1])]", "'nin'"),
+        ("$.xs[?(@.s size 2)]", "'size'"),
+        ("$.xs[?(length(@.s) > 2)]", "functions"),
+        ("$.xs[?(@.n = 1)]", "'=='"),
+        ("$.xs[?(@.a[*] == 1)]", "cannot be compared"),
+        ("$.xs[?(1)]", "not a condition"),
+        ("$.xs[?(@.n > )]", "expected a path, a literal or '('"),
+        ("$.xs[?(@.n && ", "value was expected"),
+        ("$.xs[?(!!@.n)]", "'!'"),
+        ("$.xs[?($$.x)]", "only '@' and '$'"),
+        ("$.xs[?(@.n > 1]", "expected '&&', '||' or ')'"),
+        ("$.xs[?@.n]", "'[?(…)]'"),
+        ("$.xs[?(@.n == -)]", "invalid number"),
+        ("$.xs[?(@.n == 1e)]", "invalid number"),
+        ("$.xs[99999999999999999,1]", "out of range"),
+    ] {
+        let e = Path::parse(bad).expect_err(bad);
+        assert!(e.message.contains(says), "{bad}: {}", e.message);
+    }
+}
+
+#[test]
+fn deep_filters_are_refused_with_a_clear_error_not_a_stack_overflow() {
+    // 300 and 2,000 levels overflowed the stack before the nesting was bounded.
+    for depth in [300, 2_000, 50_000] {
+        let e = on_small_stack(move || Path::parse(&nested_filter(depth))).expect_err("too deep");
+        assert!(
+            e.message
+                .contains(&format!("nest more than {MAX_NESTING} deep")),
+            "{}",
+            e.message
+        );
+    }
+    // Parentheses count too, and so do brackets of any kind.
+    let parens = format!("$[?({}@.a{})]", "(".repeat(5_000), ")".repeat(5_000));
+    assert!(on_small_stack(move || Path::parse(&parens)).is_err());
+    let negations = format!("$[?({}@.a{})]", "!(".repeat(5_000), ")".repeat(5_000));
+    assert!(on_small_stack(move || Path::parse(&negations)).is_err());
+}
+
+#[test]
+fn filters_nested_to_the_bound_parse_in_one_pass_and_evaluate() {
+    // Each level used to double the parse time (≈50 s of CPU at 24 levels); the parser now
+    // reads the filter once. Up to MAX_NESTING / 2 levels are allowed, 24 are refused.
+    let limit = MAX_NESTING / 2;
+    // Items whose `a` holds items whose `a` … holds an `a`, `limit` times.
+    let mut doc = json!({"a": 1});
+    for _ in 1..limit {
+        doc = json!({"a": [doc]});
+    }
+    for depth in [8, limit] {
+        let path =
+            on_small_stack(move || Path::parse(&nested_filter(depth)).map(|p| p.steps().len()));
+        assert_eq!(path, Ok(1), "depth {depth}");
+    }
+    assert!(Path::parse(&nested_filter(24)).is_err());
+    let p = Path::parse(&nested_filter(limit)).unwrap();
+    assert_eq!(
+        p.select(&json!([doc])).map(|c| c.into_owned()),
+        Some(json!([doc]))
+    );
+    assert!(Path::parse(&nested_filter(limit + 1)).is_err());
+}
+
+#[test]
+fn long_flat_paths_are_fine() {
+    // Length alone is not nesting: long paths and long filters parse (iteratively).
+    let long = format!("${}", ".a".repeat(100_000));
+    assert_eq!(Path::parse(&long).unwrap().steps().len(), 100_000);
+    let wide = format!("$[?({})]", vec!["@.a == 1"; 20_000].join(" || "));
+    assert!(on_small_stack(move || Path::parse(&wide)).is_ok());
+}
