@@ -158,9 +158,19 @@ impl Home {
 
     /// A home over the services `sdk` reaches (tests point it at a local server).
     pub fn new(config: HomeConfig, sdk: &SdkConfig) -> Home {
+        Home::with_dynamodb(config, sdk, |b| b)
+    }
+
+    /// A home whose DynamoDB client is configured further by `customize` (tests lose
+    /// responses through an interceptor, or turn the SDK's retries off).
+    pub fn with_dynamodb(
+        config: HomeConfig,
+        sdk: &SdkConfig,
+        customize: impl FnOnce(aws_sdk_dynamodb::config::Builder) -> aws_sdk_dynamodb::config::Builder,
+    ) -> Home {
         let metrics = Metrics::new();
         let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-            aws_sdk_dynamodb::config::Builder::from(sdk)
+            customize(aws_sdk_dynamodb::config::Builder::from(sdk))
                 .interceptor(metrics.interceptor())
                 .build(),
         );
