@@ -161,7 +161,7 @@ impl Intercept for LoseAnswers {
         });
         if write && context.response().status().is_success() {
             let n = self.writes.fetch_add(1, Ordering::SeqCst) + 1;
-            if n % self.every == 0 {
+            if n.is_multiple_of(self.every) {
                 self.lost.fetch_add(1, Ordering::SeqCst);
                 *context.response_mut().status_mut() = StatusCode::try_from(500u16)?;
             }
