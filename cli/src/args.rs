@@ -33,6 +33,10 @@ pub struct RuntimeArgs {
     /// Real seconds per second of Wait, retry back-off and timeouts (0: none, time is virtual).
     #[arg(long, default_value_t = 1.0, value_parser = parse_wait_scale)]
     pub wait_scale: f64,
+    /// Transitions an execution takes in one step before it lets others (and a
+    /// StopExecution) in.
+    #[arg(long, default_value_t = waymark_engine::step::DEFAULT_STEP_BUDGET, value_parser = parse_step_budget)]
+    pub step_budget: usize,
     /// Region in ARNs and the context object.
     #[arg(long, env = "AWS_REGION", default_value = "us-east-1")]
     pub region: String,
@@ -141,6 +145,14 @@ pub fn parse_seconds(s: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// A number of transitions from 1 to a million.
+pub fn parse_step_budget(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("'{s}' must be a whole number from 1 to 1000000")),
+    }
 }
 
 /// A finite, non-negative number of real seconds per workflow second.

@@ -139,6 +139,7 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
         say!("\nThe execution is still running: it waits for something from outside (a task token?).");
     }
     say!("\n{}", st.bold("History"));
+    let mut lines = Vec::new();
     for e in history {
         let name = e
             .details
@@ -155,17 +156,64 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
                 say!("       {}", st.dim(&v.to_string()));
             }
         } else if let Some(kind) = e.event_type.strip_suffix("StateEntered") {
-            say!("  {:<9} {}", st.dim(kind), name);
+            lines.push(format!("  {:<9} {}", st.dim(kind), name));
         } else if failed {
             let detail = e.details.values().next().map(|d| {
                 let err = d.get("error").and_then(Value::as_str).unwrap_or("");
                 let cause = d.get("cause").and_then(Value::as_str).unwrap_or("");
                 format!("{err} {cause}")
             });
-            say!(
+            lines.push(format!(
                 "  {}",
                 st.red(&format!("{} {}", e.event_type, detail.unwrap_or_default()))
-            );
+            ));
         }
+    }
+    for line in elide(lines, SUMMARY_HEAD, SUMMARY_TAIL) {
+        say!("{line}");
+    }
+}
+
+/// The summary shows the start and the end of a long history (a loop may leave 25,000 events);
+/// `--history` prints them all.
+const SUMMARY_HEAD: usize = 30;
+const SUMMARY_TAIL: usize = 20;
+
+fn elide(mut lines: Vec<String>, head: usize, tail: usize) -> Vec<String> {
+    if lines.len() <= head + tail + 1 {
+        return lines;
+    }
+    let hidden = lines.len() - head - tail;
+    let rest = lines.split_off(lines.len() - tail);
+    lines.truncate(head);
+    lines.push(format!("  … {hidden} more (--history shows every event)"));
+    lines.extend(rest);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::elide;
+
+    fn numbered(n: usize) -> Vec<String> {
+        (0..n).map(|i| i.to_string()).collect()
+    }
+
+    #[test]
+    fn long_summaries_keep_their_start_and_end() {
+        let out = elide(numbered(100), 3, 2);
+        assert_eq!(
+            out,
+            [
+                "0",
+                "1",
+                "2",
+                "  … 95 more (--history shows every event)",
+                "98",
+                "99"
+            ]
+        );
+        assert_eq!(elide(numbered(6), 3, 2), numbered(6));
+        assert_eq!(elide(numbered(7), 3, 2).len(), 6);
     }
 }

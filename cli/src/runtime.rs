@@ -45,7 +45,7 @@ pub async fn open(
         role_arn: format!("arn:aws:iam::{}:role/waymark-local", a.account),
         region: a.region.clone(),
         account: a.account.clone(),
-        ..Config::default()
+        step_budget: a.step_budget,
     };
     let local = Local::open(
         LocalOptions {
