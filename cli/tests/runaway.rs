@@ -288,3 +288,44 @@ fn a_server_killed_in_a_loop_ends_it_after_a_restart_instead_of_looping() {
     assert_eq!(server.last_event(&arn)["id"], MAX_EVENTS);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_loop_that_nests_its_data_deeper_each_round_fails_instead_of_corrupting_the_database() {
+    let dir = tmp("deep");
+    let def = dir.join("wrap.json");
+    std::fs::write(
+        &def,
+        r#"{"StartAt": "Wrap", "States": {
+            "Wrap": {"Type": "Pass", "Parameters": {"a.$": "$"}, "Next": "Check"},
+            "Check": {"Type": "Choice",
+                      "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+                      "Default": "Wrap"},
+            "Done": {"Type": "Succeed"}}}"#,
+    )
+    .unwrap();
+    // On a file, yielding every ten transitions: each round is written and read back.
+    let out = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args([
+            "run",
+            def.to_str().unwrap(),
+            "--json",
+            "--step-budget",
+            "10",
+            "--db",
+        ])
+        .arg(dir.join("waymark.db"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["status"], "FAILED");
+    assert_eq!(v["error"], "States.DataLimitExceeded");
+    let _ = std::fs::remove_dir_all(&dir);
+}

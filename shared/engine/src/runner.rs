@@ -20,7 +20,7 @@ use crate::ports::*;
 use crate::record::{token_hash, ExecutionRecord, Phase, Status};
 use crate::step::{
     fail_without_definition, step, Effect, Signal, StepEnv, StepOutput, TaskRequest,
-    DEFAULT_STEP_BUDGET, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES,
+    DEFAULT_STEP_BUDGET, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH,
 };
 
 /// Where executions live, for ARNs and the context object.
@@ -139,13 +139,32 @@ const MAX_CONFLICTS: usize = 8;
 pub(crate) fn answer_signal(req: &TaskRequest, outcome: TaskOutcome) -> Option<Signal> {
     let (frame, seq) = (req.frame.clone(), req.seq);
     match outcome {
-        TaskOutcome::Succeeded(output) => Some(Signal::TaskSucceeded { frame, seq, output }),
+        TaskOutcome::Succeeded(output) => Some(succeeded(frame, seq, output)),
         TaskOutcome::Failed(failure) => Some(Signal::TaskFailed {
             frame,
             seq,
             failure,
         }),
         TaskOutcome::Pending => None,
+    }
+}
+
+/// A task's result as the signal that carries it: a failure when the result is nested too
+/// deeply to travel in a queue message or an execution record.
+fn succeeded(frame: crate::record::FrameId, seq: u64, output: Value) -> Signal {
+    match waymark_asl::json::first_too_deep(&output, MAX_PAYLOAD_DEPTH) {
+        None => Signal::TaskSucceeded { frame, seq, output },
+        Some(at) => Signal::TaskFailed {
+            frame,
+            seq,
+            failure: waymark_asl::Failure::new(
+                waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The task returned a result nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}').",
+                    crate::step::clip(&at)
+                ),
+            ),
+        },
     }
 }
 
@@ -190,6 +209,12 @@ where
         if payload_size(&input) > MAX_PAYLOAD_BYTES {
             return Err(EngineError::InvalidExecutionInput(format!(
                 "the input is larger than the maximum of {MAX_PAYLOAD_BYTES} bytes"
+            )));
+        }
+        if let Some(at) = waymark_asl::json::first_too_deep(&input, MAX_PAYLOAD_DEPTH) {
+            return Err(EngineError::InvalidExecutionInput(format!(
+                "the input is nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}')",
+                crate::step::clip(&at)
             )));
         }
         let name = name
@@ -527,11 +552,7 @@ where
             return Err(EngineError::TaskTimedOut);
         }
         let signal = match answer {
-            TaskAnswer::Success(output) => Signal::TaskSucceeded {
-                frame: task.frame,
-                seq: task.seq,
-                output,
-            },
+            TaskAnswer::Success(output) => succeeded(task.frame, task.seq, output),
             TaskAnswer::Failure(failure) => Signal::TaskFailed {
                 frame: task.frame,
                 seq: task.seq,

@@ -264,6 +264,12 @@ pub(crate) fn check_assignment(assigned: &Map<String, Value>) -> Result<(), Fail
                 format!("The value assigned to the variable '{name}' is {size} bytes, more than the maximum of {MAX_VARIABLE_BYTES} bytes for one variable."),
             ));
         }
+        if let Some(at) = waymark_asl::json::first_too_deep(v, super::MAX_PAYLOAD_DEPTH) {
+            return Err(Failure::new(
+                waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
+                format!("The value assigned to the variable '{name}' is nested more than {} levels deep (at '{}').", super::MAX_PAYLOAD_DEPTH, super::clip(&at)),
+            ));
+        }
         total += size;
     }
     if total > MAX_VARIABLE_BYTES {

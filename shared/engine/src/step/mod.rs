@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use waymark_asl::env::{Env, Random, Variables};
 use waymark_asl::error::names;
-use waymark_asl::json::payload_size;
+use waymark_asl::json::{first_too_deep, payload_size};
 use waymark_asl::model::{child_graph, Definition, Graph, State, Transition};
 use waymark_asl::Failure;
 
@@ -31,6 +31,12 @@ use crate::record::{ExecutionRecord, Frame, FrameId, Phase, Status};
 
 /// AWS's payload limit (256 KiB), for state outputs.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// The deepest nesting of arrays and objects an execution's input, a state's output or a
+/// variable may have. AWS documents none; ours keeps every value within serde_json's 128 levels
+/// once a store has wrapped it in an execution record (a loop that wraps its input in an
+/// object each round would otherwise write a record no store can read back).
+pub const MAX_PAYLOAD_DEPTH: usize = 100;
 
 /// AWS's hard quota on an execution's history: event 25,000 must end the execution, or it
 /// is the `ExecutionFailed` that says the quota was reached.
@@ -701,6 +707,18 @@ impl<'a, 'e> Stepper<'a, 'e> {
             self.fail_state(fid, f);
             return;
         }
+        if let Some(at) = first_too_deep(&output, MAX_PAYLOAD_DEPTH) {
+            let f = Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}').",
+                    state.name,
+                    clip(&at)
+                ),
+            );
+            self.fail_state(fid, f);
+            return;
+        }
         self.emit_exit(fid, state, &output, assigned.as_ref());
         self.assign_vars(fid, assigned);
         self.transition(fid, state.transition.clone(), output);
@@ -847,5 +865,14 @@ impl<'a, 'e> Stepper<'a, 'e> {
             seq,
             kind,
         });
+    }
+}
+
+/// A JSON Pointer cut to a length a cause can carry (a pointer 100 levels deep may be long).
+pub(crate) fn clip(pointer: &str) -> String {
+    const MAX: usize = 200;
+    match pointer.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &pointer[..i]),
+        None => pointer.to_string(),
     }
 }

@@ -1034,3 +1034,76 @@ fn a_small_budget_gives_the_same_run() {
         });
     }
 }
+
+/// `depth` arrays inside each other around a number (`depth` 1: `[0]`).
+fn nested(depth: usize) -> Value {
+    (0..depth).fold(json!(0), |v, _| json!([v]))
+}
+
+#[test]
+fn values_nested_deeper_than_the_limit_fail_instead_of_being_stored() {
+    use crate::step::MAX_PAYLOAD_DEPTH;
+    // A loop that wraps its input in an object each round.
+    let r = run(
+        json!({"StartAt": "Wrap", "States": {
+            "Wrap": {"Type": "Pass", "Parameters": {"a.$": "$"}, "Next": "Check"},
+            "Check": {"Type": "Choice",
+                      "Choices": [{"Variable": "$.stop", "IsPresent": true, "Next": "Done"}],
+                      "Default": "Wrap"},
+            "Done": {"Type": "Succeed"}}}),
+        json!({}),
+    );
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.DataLimitExceeded"));
+    let cause = f.cause.unwrap();
+    assert!(
+        cause.contains("nested more than 100 levels deep"),
+        "{cause}"
+    );
+    let rounds = types(&r.history)
+        .iter()
+        .filter(|t| **t == "PassStateExited")
+        .count();
+    assert_eq!(rounds, MAX_PAYLOAD_DEPTH - 1);
+
+    // A task's result.
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Succeeded(nested(MAX_PAYLOAD_DEPTH + 1))),
+    );
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.DataLimitExceeded"));
+    let r = run_with(
+        json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:123456789012:function:f", "End": true}}}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Succeeded(nested(MAX_PAYLOAD_DEPTH))),
+    );
+    assert_eq!(r.rec.output, Some(nested(MAX_PAYLOAD_DEPTH)));
+
+    // A variable.
+    let r = run(
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Assign": {"v": {"w.$": "$"}}, "End": true}}}),
+        nested(MAX_PAYLOAD_DEPTH),
+    );
+    let f = r.rec.failure.unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.DataLimitExceeded"));
+    assert!(f.cause.unwrap().contains("variable 'v'"));
+
+    // The input.
+    let (e, _) = engine(Box::new(|_, _| TaskOutcome::Pending));
+    let sm = machine(
+        &e,
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(e.start_execution(&sm, None, nested(MAX_PAYLOAD_DEPTH + 1)))
+        .unwrap_err();
+    assert!(
+        matches!(&err, crate::runner::EngineError::InvalidExecutionInput(m) if m.contains("nested more than 100")),
+        "{err}"
+    );
+}
