@@ -79,6 +79,6 @@ impl<'a> Env<'a> {
                 }
             },
         };
-        Ok(path.select(root))
+        path.select(root)
     }
 }

@@ -37,6 +37,52 @@ pub fn payload_size(v: &Value) -> usize {
     c.0
 }
 
+/// The size of `v` as JSON text, or `None` once it passes `cap`: serialising stops there, so
+/// a caller that only needs to know whether values fit pays for at most `cap` bytes.
+pub fn payload_size_within(v: &Value, cap: usize) -> Option<usize> {
+    struct Counter {
+        n: usize,
+        cap: usize,
+    }
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.n += buf.len();
+            if self.n > self.cap {
+                return Err(std::io::Error::other("over the cap"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Counter { n: 0, cap };
+    serde_json::to_writer(&mut c, v).ok().map(|()| c.n)
+}
+
+/// How many arrays, objects and scalars `v` holds, and how deeply its containers nest (a
+/// scalar: depth 0), counted without recursion.
+pub fn shape(v: &Value) -> (usize, usize) {
+    let mut nodes = 0;
+    let mut deepest = 0;
+    let mut todo = vec![(v, 0usize)];
+    while let Some((v, depth)) = todo.pop() {
+        nodes += 1;
+        match v {
+            Value::Array(items) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(items.iter().map(|i| (i, depth + 1)));
+            }
+            Value::Object(map) => {
+                deepest = deepest.max(depth + 1);
+                todo.extend(map.values().map(|i| (i, depth + 1)));
+            }
+            _ => {}
+        }
+    }
+    (nodes, deepest)
+}
+
 /// A number as an integer when it is one (1.0 included), as AWS's integer fields accept it.
 pub fn as_integer(v: &Value) -> Option<i64> {
     match v {

@@ -16,6 +16,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::error::Failure;
 pub use filter::Filter;
 pub use parse::{PathError, MAX_NESTING};
 use serde_json_path_core::spec::query::{Query, QueryKind, Queryable};
@@ -62,7 +63,15 @@ pub struct Path {
     steps: Vec<Step>,
     /// Present when the path is indefinite: the RFC 9535 query.
     query: Option<Query>,
+    /// How many deep scans (`..`) the path holds, its filters' included.
+    deep_scans: u32,
 }
+
+/// How many nodes one evaluation of an indefinite path may visit, estimated before it starts.
+/// Each deep scan (`..`) after the first can visit every node once per ancestor, so
+/// `$..a..b..c` over a document of N nodes nested D deep visits up to N·D² nodes: without a
+/// bound a 250-byte path over a 256 KiB input runs for hours.
+pub const MAX_PATH_VISITS: u64 = 20_000_000;
 
 impl PartialEq for Path {
     fn eq(&self, other: &Self) -> bool {
@@ -93,6 +102,7 @@ impl Path {
             Some(filter::query(QueryKind::Root, &steps)?)
         };
         Ok(Path {
+            deep_scans: count_deep_scans(source),
             source: source.to_string(),
             root,
             steps,
@@ -130,15 +140,44 @@ impl Path {
     }
 
     /// Evaluates the path against the value its root designates. A definite path yields
-    /// `None` when nothing is there; an indefinite one always yields a list.
-    pub fn select<'a>(&self, root: &'a Value) -> Option<Cow<'a, Value>> {
-        match &self.query {
-            None => self.select_definite(root).map(Cow::Borrowed),
-            Some(query) => {
-                let found: Vec<Value> = query.query(root, root).into_iter().cloned().collect();
-                Some(Cow::Owned(Value::Array(found)))
+    /// `None` when nothing is there; an indefinite one always yields a list. An indefinite
+    /// path fails when it would visit more than [`MAX_PATH_VISITS`] nodes or copy more than
+    /// [`MAX_EVALUATION_BYTES`](crate::budget::MAX_EVALUATION_BYTES).
+    pub fn select<'a>(&self, root: &'a Value) -> Result<Option<Cow<'a, Value>>, Failure> {
+        let Some(query) = &self.query else {
+            return Ok(self.select_definite(root).map(Cow::Borrowed));
+        };
+        if self.deep_scans >= 2 {
+            let (nodes, depth) = crate::json::shape(root);
+            let visits = (nodes as u64)
+                .saturating_mul((depth.max(1) as u64).saturating_pow(self.deep_scans - 1));
+            if visits > MAX_PATH_VISITS {
+                return Err(Failure::runtime(format!(
+                    "The path '{}' has {} deep scans (..): over this input ({nodes} nodes nested {depth} deep) it could visit about {visits} nodes, more than the maximum of {MAX_PATH_VISITS}",
+                    clip(&self.source),
+                    self.deep_scans
+                )));
             }
         }
+        let found = query.query(root, root);
+        let mut left = crate::budget::MAX_EVALUATION_BYTES;
+        for v in &found {
+            match crate::json::payload_size_within(v, left) {
+                Some(n) => left -= n,
+                None => {
+                    return Err(Failure::new(
+                        crate::error::names::DATA_LIMIT_EXCEEDED,
+                        format!(
+                            "The path '{}' selected more than {} bytes",
+                            clip(&self.source),
+                            crate::budget::MAX_EVALUATION_BYTES
+                        ),
+                    ))
+                }
+            }
+        }
+        let found: Vec<Value> = found.into_iter().cloned().collect();
+        Ok(Some(Cow::Owned(Value::Array(found))))
     }
 
     fn select_definite<'a>(&self, root: &'a Value) -> Option<&'a Value> {
@@ -209,6 +248,37 @@ impl Path {
             self.source,
             crate::json::type_name(at)
         ))
+    }
+}
+
+/// The deep scans (`..`) in a path's text, outside quoted names and strings.
+fn count_deep_scans(source: &str) -> u32 {
+    let mut count = 0;
+    let mut quote = None;
+    let mut chars = source.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '.') if chars.peek() == Some(&'.') => {
+                chars.next();
+                count += 1;
+            }
+            _ => {}
+        }
+    }
+    count
+}
+
+/// A path cut to a length an error message can quote.
+fn clip(source: &str) -> Cow<'_, str> {
+    match source.char_indices().nth(200) {
+        Some((i, _)) => Cow::Owned(format!("{}…", &source[..i])),
+        None => Cow::Borrowed(source),
     }
 }
 

@@ -3,7 +3,11 @@ use serde_json::json;
 use super::*;
 
 fn sel(path: &str, v: &serde_json::Value) -> Option<serde_json::Value> {
-    Path::parse(path).unwrap().select(v).map(|c| c.into_owned())
+    Path::parse(path)
+        .unwrap()
+        .select(v)
+        .unwrap()
+        .map(|c| c.into_owned())
 }
 
 #[test]
@@ -243,7 +247,7 @@ fn filters_nested_to_the_bound_parse_in_one_pass_and_evaluate() {
     assert!(Path::parse(&nested_filter(24)).is_err());
     let p = Path::parse(&nested_filter(limit)).unwrap();
     assert_eq!(
-        p.select(&json!([doc])).map(|c| c.into_owned()),
+        p.select(&json!([doc])).unwrap().map(|c| c.into_owned()),
         Some(json!([doc]))
     );
     assert!(Path::parse(&nested_filter(limit + 1)).is_err());
@@ -256,4 +260,47 @@ fn long_flat_paths_are_fine() {
     assert_eq!(Path::parse(&long).unwrap().steps().len(), 100_000);
     let wide = format!("$[?({})]", vec!["@.a == 1"; 20_000].join(" || "));
     assert!(on_small_stack(move || Path::parse(&wide)).is_ok());
+}
+
+#[test]
+fn deep_scans_are_counted_outside_quotes() {
+    use super::count_deep_scans;
+    assert_eq!(count_deep_scans("$.a.b"), 0);
+    assert_eq!(count_deep_scans("$..a"), 1);
+    assert_eq!(count_deep_scans("$..a..b[?(@..c)]"), 3);
+    assert_eq!(count_deep_scans("$['a..b']..c"), 1);
+    assert_eq!(count_deep_scans(r#"$[?(@.a == "x..\"..")]..b"#), 1);
+}
+
+#[test]
+fn chained_deep_scans_are_refused_before_they_run_away() {
+    // 100 levels, two items per level near the top: a few thousand nodes.
+    let mut doc = json!(0);
+    for level in 0..99 {
+        doc = if level < 10 {
+            json!([doc, doc])
+        } else {
+            json!([doc])
+        };
+    }
+    let small = Path::parse("$..*..*").unwrap();
+    assert!(small.select(&json!({"a": [1, {"b": 2}]})).is_ok());
+    let hostile = Path::parse("$..*..*..*..*").unwrap();
+    let err = hostile.select(&doc).unwrap_err();
+    assert_eq!(err.error.as_deref(), Some("States.Runtime"));
+    assert!(err.cause.unwrap().contains("deep scans"));
+}
+
+#[test]
+fn a_selection_copies_at_most_the_evaluation_budget() {
+    let mut doc = json!("x".repeat(60_000));
+    for _ in 0..99 {
+        doc = json!([doc]);
+    }
+    // Every level holds the whole string again: about 6 MB to copy.
+    let err = Path::parse("$..*").unwrap().select(&doc).unwrap_err();
+    assert_eq!(err.error.as_deref(), Some("States.DataLimitExceeded"));
+    let small = json!([[1]]);
+    let found = Path::parse("$..*").unwrap().select(&small).unwrap();
+    assert_eq!(found.unwrap().into_owned(), json!([[1], 1]));
 }
