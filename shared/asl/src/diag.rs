@@ -15,6 +15,9 @@ pub mod codes {
     pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
     pub const INVALID_JSONATA_EXPRESSION: &str = "INVALID_JSONATA_EXPRESSION";
     pub const UNSUPPORTED_JSONATA_EXPRESSION: &str = "UNSUPPORTED_JSONATA_EXPRESSION";
+    /// Waymark's own, not AWS's: a field AWS runs that Waymark does not yet, refused rather
+    /// than ignored.
+    pub const UNSUPPORTED_FEATURE: &str = "UNSUPPORTED_FEATURE";
     /// Warnings.
     pub const NO_DOLLAR: &str = "NO_DOLLAR";
     pub const PASS_RESULT_IS_STATIC: &str = "PASS_RESULT_IS_STATIC";

@@ -231,11 +231,31 @@ pub struct Map {
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,
+    /// Refused by validation until Waymark reads items from S3; kept for the error's pointer.
     pub item_reader: Option<Value>,
-    pub item_batcher: Option<Value>,
+    /// Boxed: a Map is held by value through every level of a nested definition's parse.
+    pub item_batcher: Option<Box<ItemBatcher>>,
+    /// Refused by validation until Waymark writes results to S3.
     pub result_writer: Option<Value>,
     pub label: Option<String>,
 }
+
+/// A distributed Map's `ItemBatcher`: the selected items go to child executions in groups,
+/// each as `{"BatchInput": …, "Items": [...]}`.
+#[derive(Debug, Clone)]
+pub struct ItemBatcher {
+    /// `MaxItemsPerBatch` (or its `Path`), at least 1.
+    pub max_items: Option<Dynamic<u64>>,
+    /// `MaxInputBytesPerBatch` (or its `Path`): 1 to 256 KiB.
+    pub max_bytes: Option<Dynamic<u64>>,
+    /// JSONPath `BatchInput`: a payload template over the Map's effective input.
+    pub batch_input: Option<Template>,
+    /// JSONata `BatchInput`.
+    pub batch_input_jsonata: Option<JsonataTemplate>,
+}
+
+/// The largest batch AWS passes to one child execution: its payload limit.
+pub const MAX_BATCH_BYTES: u64 = 256 * 1024;
 
 /// Walks nested graphs: a Parallel branch or a Map processor inside `graph`.
 pub fn child_graph<'a>(graph: &'a Graph, state: &str, branch: usize) -> Option<&'a Graph> {

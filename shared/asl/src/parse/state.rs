@@ -847,12 +847,8 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
     );
     let tolerated_failure_percentage = tolerated_percentage(p, o, ql);
     let label = p.string(o, "Label").map(str::to_string);
-    for (k, dist_only) in [
-        ("ItemReader", true),
-        ("ItemBatcher", true),
-        ("ResultWriter", true),
-    ] {
-        if dist_only && o.has(k) && mode != ProcessorMode::Distributed {
+    for k in ["ItemReader", "ItemBatcher", "ResultWriter"] {
+        if o.has(k) && mode != ProcessorMode::Distributed {
             p.schema(
                 o.at(k),
                 format!(
@@ -861,6 +857,24 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
             );
         }
     }
+    // Refused rather than ignored: a Map that skipped them would run on the wrong items or
+    // lose its results.
+    for (k, what) in [
+        ("ItemReader", "reading the items from Amazon S3"),
+        ("ResultWriter", "writing the results to Amazon S3"),
+    ] {
+        if o.has(k) {
+            p.error(
+                codes::UNSUPPORTED_FEATURE,
+                o.at(k),
+                format!("Waymark does not run '{k}' ({what}) yet; pass the items in the input (ItemsPath or Items) and take the results from the Map's output"),
+            );
+        }
+    }
+    let item_batcher = match o.object(p, "ItemBatcher") {
+        Some(b) => parse_item_batcher(p, &b, ql).map(Box::new),
+        None => None,
+    };
     Some(Map {
         processor: processor?,
         legacy_iterator: key == "Iterator",
@@ -874,9 +888,76 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
         tolerated_failure_percentage,
         tolerated_failure_count,
         item_reader: o.get("ItemReader").cloned(),
-        item_batcher: o.get("ItemBatcher").cloned(),
+        item_batcher,
         result_writer: o.get("ResultWriter").cloned(),
         label,
+    })
+}
+
+/// Kept out of `parse_map`'s frame, which recursion through nested Maps multiplies.
+#[inline(never)]
+fn parse_item_batcher(p: &mut Parser, b: &Obj, ql: QueryLanguage) -> Option<ItemBatcher> {
+    let allowed: &[&str] = match ql {
+        QueryLanguage::JsonPath => &[
+            "MaxItemsPerBatch",
+            "MaxItemsPerBatchPath",
+            "MaxInputBytesPerBatch",
+            "MaxInputBytesPerBatchPath",
+            "BatchInput",
+        ],
+        QueryLanguage::Jsonata => &["MaxItemsPerBatch", "MaxInputBytesPerBatch", "BatchInput"],
+    };
+    p.only(b, allowed, "an ItemBatcher");
+    let max_items = p.dynamic_uint(
+        b,
+        "MaxItemsPerBatch",
+        path_field(ql, "MaxItemsPerBatchPath"),
+        1,
+        ql,
+    );
+    let max_bytes = p.dynamic_uint(
+        b,
+        "MaxInputBytesPerBatch",
+        path_field(ql, "MaxInputBytesPerBatchPath"),
+        1,
+        ql,
+    );
+    if let Some(Dynamic::Literal(n)) = &max_bytes {
+        if *n > MAX_BATCH_BYTES {
+            p.schema(
+                b.at("MaxInputBytesPerBatch"),
+                format!("'MaxInputBytesPerBatch' must be at most {MAX_BATCH_BYTES} (256 KiB)"),
+            );
+        }
+    }
+    let limited = [
+        "MaxItemsPerBatch",
+        "MaxItemsPerBatchPath",
+        "MaxInputBytesPerBatch",
+        "MaxInputBytesPerBatchPath",
+    ]
+    .iter()
+    .any(|k| b.has(k));
+    if !limited {
+        p.schema(
+            b.ptr_or_root(),
+            "An ItemBatcher needs 'MaxItemsPerBatch' or 'MaxInputBytesPerBatch' (or a path to one)",
+        );
+    }
+    let (batch_input, batch_input_jsonata) = match (ql, b.get("BatchInput")) {
+        (_, None) => (None, None),
+        (_, Some(v)) if !v.is_object() && ql == QueryLanguage::JsonPath => {
+            p.schema(b.at("BatchInput"), "'BatchInput' must be an object");
+            (None, None)
+        }
+        (QueryLanguage::JsonPath, Some(_)) => (p.template(b, "BatchInput"), None),
+        (QueryLanguage::Jsonata, Some(_)) => (None, p.jsonata(b, "BatchInput")),
+    };
+    Some(ItemBatcher {
+        max_items,
+        max_bytes,
+        batch_input,
+        batch_input_jsonata,
     })
 }
 

@@ -454,3 +454,86 @@ fn jsonata_expressions_are_checked_when_the_definition_is_parsed() {
     assert_has(&e, codes::INVALID_JSONATA_EXPRESSION, "/States/E/Output");
     assert!(errors(def(json!({"v": "{% $states.input.phone %}"}))).is_empty());
 }
+
+fn distributed(extra: Value) -> Value {
+    let mut map = json!({
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "End": true}}
+        },
+        "End": true
+    });
+    for (k, v) in extra.as_object().unwrap() {
+        map[k] = v.clone();
+    }
+    json!({"StartAt": "M", "States": {"M": map}})
+}
+
+fn errors_of(def: Value) -> Vec<(String, String, String)> {
+    errors(def)
+        .into_iter()
+        .filter(|d| d.severity == crate::diag::Severity::Error)
+        .map(|d| (d.code.to_string(), d.path, d.message))
+        .collect()
+}
+
+#[test]
+fn item_readers_and_result_writers_are_refused_not_ignored() {
+    let errs = errors_of(distributed(json!({
+        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
+        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}
+    })));
+    let at: Vec<_> = errs
+        .iter()
+        .map(|(c, p, _)| (c.as_str(), p.as_str()))
+        .collect();
+    assert_eq!(
+        at,
+        [
+            ("UNSUPPORTED_FEATURE", "/States/M/ItemReader"),
+            ("UNSUPPORTED_FEATURE", "/States/M/ResultWriter")
+        ]
+    );
+    assert!(errs[0].2.contains("does not run 'ItemReader'"));
+}
+
+#[test]
+fn item_batchers_are_checked() {
+    assert!(errors_of(distributed(json!({"ItemBatcher": {"MaxItemsPerBatch": 2}}))).is_empty());
+    assert!(errors_of(distributed(
+        json!({"ItemBatcher": {"MaxInputBytesPerBatchPath": "$.n", "BatchInput": {"a.$": "$.a"}}})
+    ))
+    .is_empty());
+    for (batcher, pointer) in [
+        (json!({"BatchInput": {}}), "/States/M/ItemBatcher"),
+        (
+            json!({"MaxItemsPerBatch": 0}),
+            "/States/M/ItemBatcher/MaxItemsPerBatch",
+        ),
+        (
+            json!({"MaxInputBytesPerBatch": 262145}),
+            "/States/M/ItemBatcher/MaxInputBytesPerBatch",
+        ),
+        (
+            json!({"MaxItemsPerBatch": 1, "MaxItemsPerBatchPath": "$.n"}),
+            "/States/M/ItemBatcher",
+        ),
+        (
+            json!({"MaxItemsPerBatch": 1, "Size": 3}),
+            "/States/M/ItemBatcher/Size",
+        ),
+        (
+            json!({"MaxItemsPerBatch": 1, "BatchInput": [1]}),
+            "/States/M/ItemBatcher/BatchInput",
+        ),
+    ] {
+        let errs = errors_of(distributed(json!({ "ItemBatcher": batcher.clone() })));
+        assert!(
+            errs.iter()
+                .any(|(c, p, _)| c == "SCHEMA_VALIDATION_FAILED" && p == pointer),
+            "{batcher}: {errs:?}"
+        );
+    }
+}

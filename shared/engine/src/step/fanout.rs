@@ -121,6 +121,12 @@ impl Stepper<'_, '_> {
             })?
         };
         let distributed = m.mode == ProcessorMode::Distributed;
+        let items = match &m.item_batcher {
+            Some(b) if distributed => {
+                self.batch_items(fid, state, m, b, &effective, &ctx, &states, items)?
+            }
+            _ => items,
+        };
         if distributed {
             let arn = self.map_run_arn(&state.name);
             self.emit(fid, history::map_run_started(&arn));
@@ -415,6 +421,25 @@ impl Stepper<'_, '_> {
 
     /// A Map item's input: ItemSelector (with `$$.Map.Item`), or the item itself.
     fn item_input(
+        &self,
+        fid: &str,
+        state: &State,
+        index: usize,
+        item: Value,
+        map_input: &Value,
+        prepared: Option<&Prepared>,
+    ) -> Result<Value, Failure> {
+        let StateKind::Map(m) = &state.kind else {
+            unreachable!("map fan-outs belong to Map states")
+        };
+        if m.item_batcher.is_some() && m.mode == ProcessorMode::Distributed {
+            return Ok(item); // a batch, its items selected when it was made
+        }
+        self.select_item(fid, state, index, item, map_input, prepared)
+    }
+
+    /// ItemSelector (with `$$.Map.Item`) applied to one item, or the item itself.
+    pub(crate) fn select_item(
         &self,
         fid: &str,
         state: &State,

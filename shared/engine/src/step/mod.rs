@@ -6,6 +6,7 @@
 //! A step runs every frame it can until each is blocked on something outside (a timer, a
 //! task) or done, so one step may cover many pure transitions (Pass, Choice, zero Waits).
 
+mod batch;
 mod failure;
 mod fanout;
 mod io;

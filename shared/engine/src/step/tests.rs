@@ -1107,3 +1107,84 @@ fn values_nested_deeper_than_the_limit_fail_instead_of_being_stored() {
         "{err}"
     );
 }
+
+fn distributed_map(batcher: Value, selector: Option<Value>) -> Value {
+    let mut map = json!({
+        "Type": "Map",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Echo",
+            "States": {"Echo": {"Type": "Pass", "End": true}}
+        },
+        "ItemsPath": "$.items",
+        "ItemBatcher": batcher,
+        "End": true
+    });
+    if let Some(s) = selector {
+        map["ItemSelector"] = s;
+    }
+    json!({"StartAt": "M", "States": {"M": map}})
+}
+
+#[test]
+fn an_item_batcher_gives_each_child_a_batch() {
+    // The example: AWS gives [{"Items":[1,2]},{"Items":[3]}].
+    let r = run(
+        distributed_map(json!({"MaxItemsPerBatch": 2}), None),
+        json!({"items": [1, 2, 3]}),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!([{"Items": [1, 2]}, {"Items": [3]}]))
+    );
+    // ItemSelector runs on every item first; BatchInput is evaluated on the Map's input.
+    let r = run(
+        distributed_map(
+            json!({"MaxItemsPerBatchPath": "$.size", "BatchInput": {"owner.$": "$.owner", "fixed": 1}}),
+            Some(json!({"n.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"})),
+        ),
+        json!({"items": ["a", "b", "c"], "size": 2, "owner": "ops"}),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!([
+            {"BatchInput": {"owner": "ops", "fixed": 1}, "Items": [{"n": "a", "i": 0}, {"n": "b", "i": 1}]},
+            {"BatchInput": {"owner": "ops", "fixed": 1}, "Items": [{"n": "c", "i": 2}]}
+        ]))
+    );
+    // By size: {"Items":["aaaa","bbbb"]} is 25 bytes.
+    let r = run(
+        distributed_map(json!({"MaxInputBytesPerBatch": 25}), None),
+        json!({"items": ["aaaa", "bbbb", "cccc"]}),
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!([{"Items": ["aaaa", "bbbb"]}, {"Items": ["cccc"]}]))
+    );
+    // A bad path value fails the state as AWS's runtime errors do.
+    let r = run(
+        distributed_map(json!({"MaxItemsPerBatchPath": "$.size"}), None),
+        json!({"items": [1], "size": 0}),
+    );
+    assert_eq!(
+        r.rec.failure.unwrap().error.as_deref(),
+        Some("States.Runtime")
+    );
+}
+
+#[test]
+fn a_jsonata_item_batcher_evaluates_its_expressions() {
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {
+        "Type": "Map",
+        "Items": "{% $states.input.items %}",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Count",
+            "States": {"Count": {"Type": "Pass", "Output": "{% $count($states.input.Items) %}", "End": true}}
+        },
+        "ItemBatcher": {"MaxItemsPerBatch": "{% $states.input.size %}", "BatchInput": {"total": "{% $count($states.input.items) %}"}},
+        "End": true
+    }}});
+    let r = run(def, json!({"items": [1, 2, 3, 4, 5], "size": 2}));
+    assert_eq!(r.rec.output, Some(json!([2, 2, 1])));
+}
