@@ -87,7 +87,7 @@ class ApprovalInBrowser(unittest.TestCase):
                 log = f.read()
             for line in log.splitlines():
                 if "approval requested" in line and execution_arn in line:
-                    return re.search(r"(http://\S+/approvals/\S+)", line).group(1)
+                    return re.search(r'(http://[^\s"]+/approvals/[^\s"]+)', line).group(1)
             time.sleep(0.05)
         self.fail(f"no approval link for {execution_arn} in the log:\n{log}")
 

@@ -147,7 +147,9 @@ impl Notifier for LocalNotifier {
             .get("Url")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        tracing::info!(target: "waymark::approvals", execution = ?execution_arn, state = ?req.state, url = ?url, "approval requested");
+        // The URL as is (not quoted), so that it can be copied from the log: it holds only the
+        // configured base URL, a hex id and numbers.
+        tracing::info!(target: "waymark::approvals", execution = ?execution_arn, state = ?req.state, url = %url, "approval requested");
         Ok(())
     }
 }
