@@ -8,6 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_dynamodb::types::AttributeValue::{self, N, S};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::AfterDeserializationInterceptorContextRef;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
@@ -259,4 +260,156 @@ async fn a_history_page_reads_the_items_of_its_events_not_the_whole_history() {
         at(3000, false).2.bytes * 10 < whole_bytes,
         "a page is a small part of the whole history's {whole_bytes} bytes"
     );
+}
+
+/// Every page of `max` events, in turn.
+async fn pages(store: &DynamoStore, arn: &str, reverse: bool, max: usize) -> Vec<HistoryEvent> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = store
+            .history_page(arn, reverse, max, token.as_deref())
+            .await
+            .unwrap();
+        out.extend(page.items);
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_pages_skip_what_lost_writers_left_and_read_uncounted_items_whole() {
+    let h = Harness::start(
+        "history_pages_skip_what_lost_writers_left_and_read_uncounted_items_whole",
+        900,
+    )
+    .await;
+    let table = h.env["WAYMARK_TABLE"].clone();
+    let counter = Counter::default();
+    let conf = aws_sdk_dynamodb::config::Builder::from(&h.sdk)
+        .interceptor(counter.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(conf),
+        table.clone(),
+        Metrics::new(),
+        StoreOptions::default(),
+    );
+    let arn = execution(&store, "orphans", 4).await; // events 1..=200, items at 1, 51, 101, 151
+    let whole = store.history(&arn).await.unwrap();
+    assert_eq!(whole.len(), 200);
+    let pk = format!("EX#{}", arn.splitn(6, ':').nth(5).unwrap());
+    // Writers that lost the race for a version left their items (and died before removing
+    // them), linked to committed ones: one beside a committed item, one starting inside
+    // another, one past the end.
+    let mut lost = Vec::new();
+    for (first, count, nonce, previous) in [
+        (51u64, 50u64, "ffffffffffffffff", "EV#0000000001#"),
+        (75, 10, "eeeeeeeeeeeeeeee", "EV#0000000051#"),
+        (201, 5, "dddddddddddddddd", "EV#0000000151#"),
+    ] {
+        let previous = committed_sk(&h, &table, &pk, previous).await;
+        lost.push((first, count, nonce, previous));
+    }
+    for (first, count, nonce, previous) in lost {
+        let events: Vec<HistoryEvent> = (first..first + count)
+            .map(|id| {
+                let d = history::state_entered("Lost", "Lost", &json!({"lost": id}));
+                history::finish(d, id, id - 1, t0())
+            })
+            .collect();
+        h.dynamodb
+            .put_item()
+            .table_name(&table)
+            .item("PK", S(pk.clone()))
+            .item("SK", S(format!("EV#{first:010}#{nonce}")))
+            .item("v", N("2".into()))
+            .item("n", N(count.to_string()))
+            .item("pv", previous)
+            .item("d", S(serde_json::to_string(&events).unwrap()))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.history(&arn).await.unwrap(),
+        whole,
+        "no lost event is history"
+    );
+    let mut newest_first = whole.clone();
+    newest_first.reverse();
+    for max in [7, 24, 100, 1000] {
+        assert_eq!(
+            pages(&store, &arn, false, max).await,
+            whole,
+            "pages of {max}"
+        );
+        assert_eq!(
+            pages(&store, &arn, true, max).await,
+            newest_first,
+            "pages of {max}, reversed"
+        );
+    }
+    assert!(store
+        .history_page(&arn, false, 10, Some("203"))
+        .await
+        .is_err());
+    // Planned from the keys: the META item, the keys, the items of the page (a lost one
+    // among them, left out).
+    let (planned, ids, _) = page_reads(&store, &counter, &arn, false, 10, Some("70")).await;
+    assert_eq!(ids, (70..80).collect::<Vec<u64>>());
+    assert_eq!(planned.requests, 3, "{planned:?}");
+
+    // An item that does not say how many events it holds: the page is cut from the whole
+    // history, as it was before pages were planned.
+    h.dynamodb
+        .update_item()
+        .table_name(&table)
+        .key("PK", S(pk.clone()))
+        .key("SK", committed_sk(&h, &table, &pk, "EV#0000000101#").await)
+        .update_expression("REMOVE n")
+        .send()
+        .await
+        .unwrap();
+    let (read, ids, _) = page_reads(&store, &counter, &arn, false, 10, Some("70")).await;
+    assert_eq!(ids, (70..80).collect::<Vec<u64>>());
+    // The META item and the keys, then the META item and every history item (7, with the
+    // lost ones).
+    assert_eq!(
+        (read.requests, read.items),
+        (4, 1 + 7 + 1 + 7),
+        "then the whole history: {read:?} (planned: {planned:?})"
+    );
+    for max in [7, 100] {
+        assert_eq!(
+            pages(&store, &arn, false, max).await,
+            whole,
+            "pages of {max}"
+        );
+        assert_eq!(
+            pages(&store, &arn, true, max).await,
+            newest_first,
+            "pages of {max}, reversed"
+        );
+    }
+}
+
+/// The committed history item whose key starts with `prefix` (the only one there is).
+async fn committed_sk(h: &Harness, table: &str, pk: &str, prefix: &str) -> AttributeValue {
+    let items = h
+        .dynamodb
+        .query()
+        .table_name(table)
+        .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+        .expression_attribute_values(":pk", S(pk.to_string()))
+        .expression_attribute_values(":p", S(prefix.to_string()))
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap();
+    assert_eq!(items.len(), 1, "{prefix}");
+    items[0]["SK"].clone()
 }
