@@ -288,11 +288,13 @@ impl ExecutionStore for DynamoStore {
     }
 
     /// Reads the keys and links of the history's items (not their events), plans the page
-    /// from them, then reads only the items that hold the page's events: a page costs the
-    /// same in bytes returned whether the history has 100 events or 25,000 (but for the
-    /// keys). Should the items read not hold exactly the events planned (history of a layout
-    /// without event counts, or damaged), the page is cut from the whole history instead,
-    /// as it always was.
+    /// from them, then reads only the items that hold the page's events: what a page
+    /// receives is the same whether the history has 100 events or 25,000, but for the keys.
+    /// (DynamoDB still reads the whole items to answer the key query: it bills their read
+    /// units and pages the query by the MB of them, one request per MB of history. Only a
+    /// layout that keeps the links apart from the events could spare that.) Should the items
+    /// read not hold exactly the events planned (items without event counts, or damaged
+    /// history), the page is cut from the whole history instead, as it always was.
     async fn history_page(
         &self,
         arn: &str,
