@@ -168,6 +168,7 @@ pub async fn check<S: ContractStore>(store: &S) {
     outboxes_and_tokens(store).await;
     frames_fanouts_and_results(store).await;
     paging(store).await;
+    long_history_pages(store).await;
     child_waits_and_approvals(store).await;
 }
 
@@ -563,6 +564,143 @@ async fn paging<S: ContractStore>(store: &S) {
             .await,
         Err(StoreError::InvalidPageToken(_))
     ));
+}
+
+/// Text that deflate can barely shrink, `len` characters long.
+fn noise(len: usize, seed: u64) -> String {
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect()
+}
+
+/// Every page of `max` events of the history of `arn`, in turn.
+async fn all_pages<S: ContractStore>(
+    store: &S,
+    arn: &str,
+    reverse: bool,
+    max: usize,
+) -> Vec<HistoryEvent> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = store
+            .history_page(arn, reverse, max, token.as_deref())
+            .await
+            .unwrap();
+        assert!(
+            !page.items.is_empty() && page.items.len() <= max,
+            "a page of {max} has {} events",
+            page.items.len()
+        );
+        out.extend(page.items);
+        match page.next_token {
+            Some(t) => {
+                assert_ne!(token.as_deref(), Some(t.as_str()), "a page token leads on");
+                token = Some(t);
+            }
+            None => return out,
+        }
+    }
+}
+
+/// Whether `ids` follow each other by one, up (`up`) or down.
+fn consecutive(ids: &[u64], up: bool) -> bool {
+    ids.windows(2).all(|w| {
+        if up {
+            w[1] == w[0] + 1
+        } else {
+            w[0] == w[1] + 1
+        }
+    })
+}
+
+/// A history of many steps (60 of 50 events, a few with events too large to share an item)
+/// pages the same as it reads whole, either way and at any page size.
+async fn long_history_pages<S: ContractStore>(store: &S) {
+    let sm = machine("contract-e");
+    store.create_state_machine(&sm).await.unwrap();
+    let mut rec = record(&sm, "long");
+    store.create(&rec).await.unwrap();
+    let arn = rec.execution_arn.clone();
+    for step in 0..60u64 {
+        let (next, mut events) = advance(&rec, 50, |_| {});
+        if step % 20 == 7 {
+            for e in events.iter_mut().take(3) {
+                let d = history::state_entered(
+                    "Pass",
+                    &format!("S{}", e.id),
+                    &json!({"id": e.id, "noise": noise(150_000, e.id)}),
+                );
+                *e = history::finish(d, e.id, e.id - 1, e.timestamp);
+            }
+        }
+        commit(store, &rec, &next, &events, &[]).await.unwrap();
+        rec = next;
+    }
+    let all = store.history(&arn).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.id).collect::<Vec<_>>(),
+        (1..=3000).collect::<Vec<u64>>(),
+        "the whole history"
+    );
+    let mut newest_first = all.clone();
+    newest_first.reverse();
+    for reverse in [false, true] {
+        let whole = if reverse { &newest_first } else { &all };
+        for max in [37, 100, 1000] {
+            let paged = all_pages(store, &arn, reverse, max).await;
+            assert!(
+                paged == *whole,
+                "pages of {max} (reverse: {reverse}) are the whole history"
+            );
+        }
+        // One event a page, for a few pages.
+        let mut token: Option<String> = None;
+        for expected in whole.iter().take(5) {
+            let page = store
+                .history_page(&arn, reverse, 1, token.as_deref())
+                .await
+                .unwrap();
+            assert_eq!(
+                page.items,
+                std::slice::from_ref(expected),
+                "pages of 1 (reverse: {reverse})"
+            );
+            token = page.next_token;
+        }
+        // A page asked for again is the same page.
+        let first = store.history_page(&arn, reverse, 100, None).await.unwrap();
+        let token = first.next_token.clone().expect("more than one page");
+        let second = store
+            .history_page(&arn, reverse, 100, Some(&token))
+            .await
+            .unwrap();
+        let again = store
+            .history_page(&arn, reverse, 100, Some(&token))
+            .await
+            .unwrap();
+        assert_eq!(second, again, "the same token, the same page");
+        assert_eq!(second.items[..], whole[100..200]);
+        // A token of the other direction is refused, or pages on from where it points.
+        match store.history_page(&arn, !reverse, 10, Some(&token)).await {
+            Err(StoreError::InvalidPageToken(_)) => {}
+            Ok(page) => {
+                let ids: Vec<u64> = page.items.iter().map(|e| e.id).collect();
+                assert_eq!(ids.len(), 10, "a page of 10 from the middle");
+                assert!(
+                    consecutive(&ids, reverse),
+                    "a token of the other direction pages on in order: {ids:?}"
+                );
+            }
+            Err(e) => panic!("a token of the other direction: {e}"),
+        }
+    }
 }
 
 async fn child_waits_and_approvals<S: ContractStore>(store: &S) {

@@ -69,6 +69,109 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// A page of history from the items that hold its events only ([`layout::plan_page`]);
+    /// `None` when that cannot be done exactly and the whole history must be read.
+    async fn planned_page(
+        &self,
+        arn: &str,
+        reverse: bool,
+        max: usize,
+        from: Option<u64>,
+    ) -> Result<Option<Page<HistoryEvent>>, StoreError> {
+        let pk = keys::execution_pk(arn);
+        let Some(meta) = self
+            .get_attrs(key(&pk, keys::META), &["v", "ne", "eh"])
+            .await?
+        else {
+            // No such execution: no events, and no token of its.
+            return match from {
+                Some(id) => Err(StoreError::InvalidPageToken(id.to_string())),
+                None => Ok(Some(Page {
+                    items: Vec::new(),
+                    next_token: None,
+                })),
+            };
+        };
+        let version = get_n(&meta, "v").unwrap_or(0);
+        let next_event = get_n(&meta, "ne").unwrap_or(u64::MAX);
+        let heads = self
+            .query_attrs(
+                QueryArgs {
+                    pk: &pk,
+                    sk: SkRange::BeginsWith(keys::EVENT_PREFIX),
+                    forward: true,
+                    limit: None,
+                    consistent: true,
+                },
+                layout::CHUNK_KEY_ATTRS,
+            )
+            .await?;
+        let chunks = layout::committed_chunks(&meta, version, &heads)?;
+        let Some(plan) = layout::plan_page(&chunks, next_event, reverse, max, from)? else {
+            return Ok(None);
+        };
+        if plan.ids.is_empty() {
+            return Ok(Some(Page {
+                items: Vec::new(),
+                next_token: None,
+            }));
+        }
+        let needed: Vec<&layout::ChunkRef> = plan.chunks.iter().map(|&i| &chunks[i]).collect();
+        let (Some(low), Some(high)) = (
+            needed.iter().map(|c| c.first).min(),
+            needed.iter().map(|c| c.first).max(),
+        ) else {
+            return Ok(None);
+        };
+        // Every key of an item whose first event is in [low, high], parts included: after
+        // the ten digits come `#<nonce>`, `~<part>` or nothing, all below DEL.
+        let items = self
+            .query(QueryArgs {
+                pk: &pk,
+                sk: SkRange::Between(
+                    &keys::event_sk(low),
+                    &format!("{}\u{7f}", keys::event_sk(high)),
+                ),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        let blobs = blob::collect(&items)?;
+        let (lo, hi) = (
+            plan.ids.iter().copied().min().unwrap_or(0),
+            plan.ids.iter().copied().max().unwrap_or(0),
+        );
+        let mut events: Vec<HistoryEvent> = Vec::with_capacity(plan.ids.len());
+        for c in needed {
+            let Some(b) = blobs.get(&c.sk) else {
+                return Ok(None);
+            };
+            let chunk: Vec<HistoryEvent> =
+                serde_json::from_str(&b.data).map_err(|e| AwsError::malformed("history", e))?;
+            events.extend(
+                chunk
+                    .into_iter()
+                    .filter(|e| e.id < next_event && e.id >= lo && e.id <= hi),
+            );
+        }
+        // As the whole history is put in order: the first of equal ids is kept.
+        events.sort_by_key(|e| e.id);
+        events.dedup_by_key(|e| e.id);
+        if reverse {
+            events.reverse();
+        }
+        if !events.iter().map(|e| e.id).eq(plan.ids.iter().copied()) {
+            return Ok(None);
+        }
+        Ok(Some(Page {
+            items: events,
+            next_token: plan.next.map(|id| id.to_string()),
+        }))
+    }
+}
+
 fn encode_key(k: &Item) -> String {
     let map: HashMap<&str, &str> = k
         .iter()
@@ -184,8 +287,14 @@ impl ExecutionStore for DynamoStore {
         Ok(self.events(arn).await?)
     }
 
-    /// Pages are cut from the whole history: GetExecutionHistory is not on any step's path,
-    /// and an execution has 25,000 events at most.
+    /// Reads the keys and links of the history's items (not their events), plans the page
+    /// from them, then reads only the items that hold the page's events: what a page
+    /// receives is the same whether the history has 100 events or 25,000, but for the keys.
+    /// (DynamoDB still reads the whole items to answer the key query: it bills their read
+    /// units and pages the query by the MB of them, one request per MB of history. Only a
+    /// layout that keeps the links apart from the events could spare that.) Should the items
+    /// read not hold exactly the events planned (items without event counts, or damaged
+    /// history), the page is cut from the whole history instead, as it always was.
     async fn history_page(
         &self,
         arn: &str,
@@ -200,6 +309,9 @@ impl ExecutionStore for DynamoStore {
                     .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
             ),
         };
+        if let Some(page) = self.planned_page(arn, reverse, max, from).await? {
+            return Ok(page);
+        }
         let mut all = self.events(arn).await?;
         if reverse {
             all.reverse();

@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
+use waymark_engine::ports::StoreError;
 use waymark_engine::record::{child_frame_id, ExecutionRecord, Fanout, Frame, Phase};
 use waymark_engine::step::Effect;
 
@@ -254,6 +255,198 @@ pub fn committed_history<'a>(
     Ok(out)
 }
 
+/// The attributes of a history item that [`committed_chunks`] needs: its key, version, link
+/// and event count, without its events.
+pub const CHUNK_KEY_ATTRS: &[&str] = &["SK", "v", "pv", "n"];
+
+/// A committed history item, known from its key and links alone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkRef {
+    pub sk: String,
+    /// The id of its first event (from its key).
+    pub first: u64,
+    /// How many events it holds (`n`); `None` when the item does not say (or its key has no
+    /// first event id).
+    pub count: Option<u64>,
+}
+
+/// What [`committed_history`] picks, from the items' [`CHUNK_KEY_ATTRS`] only (continuation
+/// parts of large items are among `heads` too, and skipped), in the same order: items of the
+/// earlier layout by key, then the chain from the head back.
+pub fn committed_chunks(
+    meta: &Item,
+    version: u64,
+    heads: &[Item],
+) -> Result<Vec<ChunkRef>, AwsError> {
+    let by_sk: BTreeMap<&str, &Item> = heads
+        .iter()
+        .filter_map(|i| get_s(i, "SK").map(|sk| (sk, i)))
+        .filter(|(sk, _)| !is_part_sk(sk))
+        .collect();
+    // A key without a first event id says nothing of where its events are: its count is
+    // left unknown, and the history is read whole.
+    let chunk = |sk: &str, item: &Item| -> ChunkRef {
+        let first = sk
+            .strip_prefix(keys::EVENT_PREFIX)
+            .and_then(|rest| rest.get(..10))
+            .and_then(|digits| digits.parse().ok());
+        ChunkRef {
+            sk: sk.to_string(),
+            first: first.unwrap_or(0),
+            count: first.and(get_n(item, "n")),
+        }
+    };
+    let mut out = Vec::new();
+    for (sk, item) in &by_sk {
+        if !keys::is_event_chunk_sk(sk) && get_n(item, "v").unwrap_or(0) <= version {
+            out.push(chunk(sk, item));
+        }
+    }
+    let mut at = get_s(meta, "eh");
+    while let Some(sk) = at {
+        let item = by_sk
+            .get(sk)
+            .ok_or_else(|| AwsError::malformed("history", format!("its item {sk} is missing")))?;
+        out.push(chunk(sk, item));
+        if out.len() > by_sk.len() {
+            return Err(AwsError::malformed("history", "its items link in a circle"));
+        }
+        at = get_s(item, "pv");
+    }
+    Ok(out)
+}
+
+/// Whether `sk` is a continuation part of a large value (`<head>~<i>`).
+fn is_part_sk(sk: &str) -> bool {
+    sk.rsplit_once(keys::PART_SEPARATOR)
+        .is_some_and(|(_, i)| i.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// One page of history as the items' keys describe it: the ids of its events (in page order),
+/// the token of the next page, and the items (indices into the [`committed_chunks`] they
+/// were planned from) that hold those events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PagePlan {
+    pub ids: Vec<u64>,
+    pub next: Option<u64>,
+    pub chunks: Vec<usize>,
+}
+
+/// Plans the page of `max` events from event `from` (the page token; the first or, with
+/// `reverse`, the last event when `None`), among the events below `next_event` that
+/// `chunks` hold: every item holds the consecutive ids from its first on. `Ok(None)`: an
+/// item does not say how many events it holds, and only reading them all can tell.
+pub fn plan_page(
+    chunks: &[ChunkRef],
+    next_event: u64,
+    reverse: bool,
+    max: usize,
+    from: Option<u64>,
+) -> Result<Option<PagePlan>, StoreError> {
+    // The ids there are, as sorted disjoint ranges [start, end).
+    let mut spans: Vec<(u64, u64)> = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let Some(count) = c.count else {
+            return Ok(None);
+        };
+        let end = c.first.saturating_add(count).min(next_event);
+        if c.first < end {
+            spans.push((c.first, end));
+        }
+    }
+    spans.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(spans.len());
+    for (start, end) in spans {
+        match merged.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => merged.push((start, end)),
+        }
+    }
+    let at = match from {
+        Some(id) => {
+            // The span holding `id`, if any.
+            let i = merged.partition_point(|&(_, end)| end <= id);
+            if merged.get(i).is_none_or(|&(start, _)| start > id) {
+                return Err(StoreError::InvalidPageToken(id.to_string()));
+            }
+            id
+        }
+        None if reverse => match merged.last() {
+            Some(&(_, end)) => end - 1,
+            None => return Ok(Some(PagePlan::empty())),
+        },
+        None => match merged.first() {
+            Some(&(start, _)) => start,
+            None => return Ok(Some(PagePlan::empty())),
+        },
+    };
+    let max = max.max(1);
+    let mut ids = Vec::with_capacity(max.min(1000));
+    let mut next = None;
+    if reverse {
+        for &(start, end) in merged.iter().rev() {
+            if start > at {
+                continue;
+            }
+            let mut id = (end - 1).min(at);
+            loop {
+                if ids.len() == max {
+                    next = Some(id);
+                    break;
+                }
+                ids.push(id);
+                if id == start {
+                    break;
+                }
+                id -= 1;
+            }
+            if next.is_some() {
+                break;
+            }
+        }
+    } else {
+        for &(start, end) in &merged {
+            if end <= at {
+                continue;
+            }
+            for id in start.max(at)..end {
+                if ids.len() == max {
+                    next = Some(id);
+                    break;
+                }
+                ids.push(id);
+            }
+            if next.is_some() {
+                break;
+            }
+        }
+    }
+    let (lo, hi) = match (ids.iter().min(), ids.iter().max()) {
+        (Some(&lo), Some(&hi)) => (lo, hi),
+        _ => return Ok(Some(PagePlan::empty())),
+    };
+    let chunks = chunks
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let end = c.first.saturating_add(c.count.unwrap_or(0));
+            c.first <= hi && end > lo
+        })
+        .map(|(i, _)| i)
+        .collect();
+    Ok(Some(PagePlan { ids, next, chunks }))
+}
+
+impl PagePlan {
+    fn empty() -> PagePlan {
+        PagePlan {
+            ids: Vec::new(),
+            next: None,
+            chunks: Vec::new(),
+        }
+    }
+}
+
 /// The size DynamoDB counts for each attribute of `item`.
 pub fn attribute_sizes(item: &Item) -> HashMap<String, usize> {
     item.iter()
@@ -406,6 +599,112 @@ mod tests {
             .collect();
         got.sort();
         assert_eq!(got, ["[0]", "[1,2]", "[3]"]);
+    }
+
+    /// The key query's view of `items`: only [`CHUNK_KEY_ATTRS`].
+    fn keys_only(items: &[Item]) -> Vec<Item> {
+        items
+            .iter()
+            .map(|i| {
+                i.iter()
+                    .filter(|(k, _)| CHUNK_KEY_ATTRS.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn counted(
+        sk: &str,
+        version: u64,
+        first: u64,
+        count: u64,
+        previous: Option<&str>,
+    ) -> Vec<Item> {
+        let events: Vec<u64> = (first..first + count).collect();
+        let mut extra = vec![("n".to_string(), AttributeValue::N(count.to_string()))];
+        if let Some(p) = previous {
+            extra.push(("pv".to_string(), AttributeValue::S(p.to_string())));
+        }
+        blob::items("EX#x", sk, version, &format!("{events:?}"), extra, 0)
+    }
+
+    #[test]
+    fn the_keys_alone_pick_what_the_whole_items_pick() {
+        let (a, b) = (keys::event_chunk_sk(1, "aa"), keys::event_chunk_sk(3, "bb"));
+        let lost = keys::event_chunk_sk(3, "cc");
+        let mut items = counted(&keys::event_sk(0), 0, 0, 1, None);
+        items.extend(counted(&a, 1, 1, 2, None));
+        items.extend(counted(&b, 2, 3, 1, Some(&a)));
+        items.extend(counted(&lost, 2, 3, 5, Some(&a)));
+        let blobs = blob::collect(&items).unwrap();
+        let whole: Vec<String> = committed_history(&meta(&b), 2, &blobs)
+            .unwrap()
+            .into_iter()
+            .map(|b| get_s(&b.head, "SK").unwrap().to_string())
+            .collect();
+        let chunks = committed_chunks(&meta(&b), 2, &keys_only(&items)).unwrap();
+        let sks: Vec<&str> = chunks.iter().map(|c| c.sk.as_str()).collect();
+        assert_eq!(sks, whole);
+        assert_eq!(
+            chunks
+                .iter()
+                .map(|c| (c.first, c.count))
+                .collect::<Vec<_>>(),
+            [(0, Some(1)), (3, Some(1)), (1, Some(2))]
+        );
+        let err = committed_chunks(&meta(&lost), 2, &keys_only(&items[..1])).unwrap_err();
+        assert!(err.to_string().contains("is missing"), "{err}");
+    }
+
+    fn chunk_ref(first: u64, count: u64) -> ChunkRef {
+        ChunkRef {
+            sk: keys::event_chunk_sk(first, "aa"),
+            first,
+            count: Some(count),
+        }
+    }
+
+    #[test]
+    fn pages_are_planned_from_the_counts() {
+        // Newest first, as the chain gives them: events 1..=10 in chunks of 4, 3, 3.
+        let chunks = [chunk_ref(8, 3), chunk_ref(5, 3), chunk_ref(1, 4)];
+        let plan = |reverse, max, from| plan_page(&chunks, 11, reverse, max, from).unwrap();
+        let p = plan(false, 3, None).unwrap();
+        assert_eq!((p.ids, p.next, p.chunks), (vec![1, 2, 3], Some(4), vec![2]));
+        let p = plan(false, 3, Some(4)).unwrap();
+        assert_eq!(
+            (p.ids, p.next, p.chunks),
+            (vec![4, 5, 6], Some(7), vec![1, 2])
+        );
+        let p = plan(false, 100, Some(9)).unwrap();
+        assert_eq!((p.ids, p.next, p.chunks), (vec![9, 10], None, vec![0]));
+        let p = plan(true, 4, None).unwrap();
+        assert_eq!(
+            (p.ids, p.next, p.chunks),
+            (vec![10, 9, 8, 7], Some(6), vec![0, 1])
+        );
+        let p = plan(true, 0, Some(1)).unwrap();
+        assert_eq!((p.ids, p.next, p.chunks), (vec![1], None, vec![2]));
+        for bad in [0, 11, 500] {
+            assert!(matches!(
+                plan_page(&chunks, 11, false, 2, Some(bad)),
+                Err(StoreError::InvalidPageToken(_))
+            ));
+        }
+        // Events at and past the record's next event id are not history yet.
+        let p = plan_page(&chunks, 9, true, 2, None).unwrap().unwrap();
+        assert_eq!((p.ids, p.next), (vec![8, 7], Some(6)));
+        assert!(plan_page(&[], 1, false, 2, None)
+            .unwrap()
+            .unwrap()
+            .ids
+            .is_empty());
+        let uncounted = ChunkRef {
+            count: None,
+            ..chunk_ref(1, 0)
+        };
+        assert_eq!(plan_page(&[uncounted], 11, false, 2, None).unwrap(), None);
     }
 
     #[test]

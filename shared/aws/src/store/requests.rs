@@ -3,9 +3,11 @@
 //! failed (someone else wrote first) or anything else.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem,
-    WriteRequest,
+    AttributeValue, ConditionCheck, ConsumedCapacity, Delete, DeleteRequest, Put, PutRequest,
+    ReturnConsumedCapacity, TransactWriteItem, WriteRequest,
 };
 
 use super::{get_s, item_size, Item};
@@ -265,8 +267,53 @@ impl super::DynamoStore {
         Ok(())
     }
 
+    /// GetItem, strongly consistent, returning only `attrs` of the item. DynamoDB bills the
+    /// whole item all the same (the units counted are those it reports, when it does).
+    pub(crate) async fn get_attrs(
+        &self,
+        key: Item,
+        attrs: &[&str],
+    ) -> Result<Option<Item>, AwsError> {
+        let (projection, names) = projection(attrs);
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .return_consumed_capacity(ReturnConsumedCapacity::Total)
+            .send()
+            .await
+            .map_err(|e| AwsError::dynamodb("GetItem", sdk_message(&e)))?;
+        let returned = read_units(out.item.as_ref().map_or(0, item_size));
+        self.metrics
+            .add_read_units(consumed(out.consumed_capacity.as_ref()).unwrap_or(returned));
+        Ok(out.item)
+    }
+
     /// Query over one partition, every page (or up to `limit` items).
     pub(crate) async fn query(&self, args: QueryArgs<'_>) -> Result<Vec<Item>, AwsError> {
+        self.query_with(args, None).await
+    }
+
+    /// [`Self::query`] returning only `attrs` of each item. DynamoDB still reads (and bills,
+    /// and pages by 1 MB of) the whole items: what this saves is what crosses the network and
+    /// is decoded. The units counted are those DynamoDB reports, when it does.
+    pub(crate) async fn query_attrs(
+        &self,
+        args: QueryArgs<'_>,
+        attrs: &[&str],
+    ) -> Result<Vec<Item>, AwsError> {
+        self.query_with(args, Some(attrs)).await
+    }
+
+    async fn query_with(
+        &self,
+        args: QueryArgs<'_>,
+        attrs: Option<&[&str]>,
+    ) -> Result<Vec<Item>, AwsError> {
         let mut out: Vec<Item> = Vec::new();
         let mut start: Option<Item> = None;
         loop {
@@ -293,6 +340,15 @@ impl super::DynamoStore {
             if let Some(limit) = args.limit {
                 req = req.limit((limit - out.len()).min(1000) as i32);
             }
+            if let Some(attrs) = attrs {
+                let (projection, names) = projection(attrs);
+                for (k, v) in names {
+                    req = req.expression_attribute_names(k, v);
+                }
+                req = req
+                    .projection_expression(projection)
+                    .return_consumed_capacity(ReturnConsumedCapacity::Total);
+            }
             let page = req
                 .send()
                 .await
@@ -300,8 +356,9 @@ impl super::DynamoStore {
             let items = page.items.unwrap_or_default();
             let bytes: usize = items.iter().map(item_size).sum();
             let units = read_units(bytes);
+            let units = if args.consistent { units } else { units / 2.0 };
             self.metrics
-                .add_read_units(if args.consistent { units } else { units / 2.0 });
+                .add_read_units(consumed(page.consumed_capacity.as_ref()).unwrap_or(units));
             out.extend(items);
             match page.last_evaluated_key {
                 Some(k) if args.limit.is_none_or(|l| out.len() < l) => start = Some(k),
@@ -315,4 +372,25 @@ impl super::DynamoStore {
     pub(crate) fn sk_of(item: &Item) -> &str {
         get_s(item, "SK").unwrap_or("")
     }
+}
+
+/// A ProjectionExpression of `attrs`, each through a name placeholder (some short names,
+/// such as `n`, could be reserved words).
+fn projection(attrs: &[&str]) -> (String, HashMap<String, String>) {
+    let names: HashMap<String, String> = attrs
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (format!("#p{i}"), a.to_string()))
+        .collect();
+    let expr = (0..attrs.len())
+        .map(|i| format!("#p{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (expr, names)
+}
+
+/// The read units DynamoDB says a request consumed, when it says.
+fn consumed(c: Option<&ConsumedCapacity>) -> Option<f64> {
+    c.and_then(ConsumedCapacity::capacity_units)
+        .filter(|u| *u > 0.0)
 }
