@@ -1,0 +1,1 @@
+//! Offline tests: names, validation and each protocol's serialisation.
