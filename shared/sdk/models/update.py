@@ -105,7 +105,8 @@ def main():
             model = strip(load(wheel, service))
             meta = model["metadata"]
             prefix = pascal_case(meta["serviceId"])
-            raw = json.dumps(model, separators=(",", ":"), sort_keys=True).encode()
+            # Key order is kept: XML bodies write members in model order.
+            raw = json.dumps(model, separators=(",", ":")).encode()
             buf = io.BytesIO()
             # mtime 0: the same model gives the same bytes.
             with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=9, mtime=0) as g:

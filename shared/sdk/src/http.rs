@@ -272,10 +272,22 @@ fn default_endpoint(svc: &Service, region: &str) -> (String, String) {
     } else {
         "amazonaws.com"
     };
-    if let Some(global) = &meta.global_endpoint {
-        if !region.starts_with("cn-") && !region.starts_with("us-gov-") {
+    let commercial = !region.starts_with("cn-") && !region.starts_with("us-gov-");
+    // STS names a global endpoint too, but the SDKs call its regional ones.
+    if let Some(global) = meta
+        .global_endpoint
+        .as_ref()
+        .filter(|_| meta.endpoint_prefix != "sts")
+    {
+        if commercial {
             return (format!("https://{global}"), "us-east-1".to_string());
         }
+    }
+    if meta.endpoint_prefix == "organizations" && commercial {
+        return (
+            "https://organizations.us-east-1.amazonaws.com".to_string(),
+            "us-east-1".to_string(),
+        );
     }
     (
         format!("https://{}.{region}.{suffix}", meta.endpoint_prefix),
