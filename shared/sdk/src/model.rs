@@ -95,6 +95,8 @@ pub(crate) struct Ref {
     pub result_wrapper: Option<String>,
     #[serde(default)]
     pub host_label: bool,
+    #[serde(default)]
+    pub idempotency_token: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -77,6 +77,28 @@ pub(crate) fn serialize(
     } else if !params.is_empty() {
         return Err(format!("{} takes no parameters", op.name));
     }
+    // Like the SDKs, fill in an idempotency token (EC2's ClientToken, …) the caller left out.
+    let mut filled;
+    let mut params = params;
+    if let Some(input) = &op.input {
+        let missing: Vec<&String> = model
+            .shape(&input.shape)
+            .members
+            .iter()
+            .filter(|(name, m)| m.idempotency_token && !params.contains_key(*name))
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            filled = params.clone();
+            for name in missing {
+                filled.insert(
+                    name.clone(),
+                    Value::String(uuid::Uuid::new_v4().to_string()),
+                );
+            }
+            params = &filled;
+        }
+    }
     let mut req = match model.protocol() {
         "json" => json_request(model, op, params)?,
         "rest-json" | "rest-xml" => rest_request(model, op, params, virtual_host)?,

@@ -642,3 +642,20 @@ fn json_outputs_use_member_names_iso_timestamps_and_text_blobs() {
         json!({})
     );
 }
+
+#[test]
+fn idempotency_tokens_are_filled_in_unless_given() {
+    let f = form(&request(
+        "ec2",
+        "runInstances",
+        json!({"ImageId": "ami-1", "MinCount": 1, "MaxCount": 1}),
+    ));
+    let token = f.iter().find(|(k, _)| k == "ClientToken").unwrap();
+    assert_eq!(token.1.len(), 36);
+    let f = form(&request(
+        "ec2",
+        "runInstances",
+        json!({"ImageId": "ami-1", "MinCount": 1, "MaxCount": 1, "ClientToken": "mine"}),
+    ));
+    assert!(f.contains(&("ClientToken".into(), "mine".into())));
+}

@@ -453,3 +453,90 @@ async fn unreachable_endpoint_is_a_client_exception() {
     let e = c.call("nosuch", "listQueues", json!({})).await.unwrap_err();
     assert_eq!(e.error, "States.Runtime", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_json_and_query_services() {
+    let moto = Moto::start();
+    let c = caller(&moto).await;
+
+    // KMS (json 1.1): blobs go out base64 and come back as text.
+    let key = ok(&c, "kms", "createKey", json!({"Description": "sdk"})).await;
+    let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap().to_string();
+    assert!(
+        key["KeyMetadata"]["CreationDate"]
+            .as_str()
+            .unwrap()
+            .ends_with('Z'),
+        "{key}"
+    );
+    let enc = ok(
+        &c,
+        "kms",
+        "encrypt",
+        json!({"KeyId": key_id, "Plaintext": "secret text"}),
+    )
+    .await;
+    assert!(enc["CiphertextBlob"].is_string(), "{enc}");
+    let e = err(&c, "kms", "describeKey", json!({"KeyId": "alias/none"})).await;
+    assert_eq!(e.error, "Kms.NotFoundException", "{e}");
+
+    // Secrets Manager and SSM (json 1.1).
+    ok(
+        &c,
+        "secretsmanager",
+        "createSecret",
+        json!({"Name": "s", "SecretString": "v"}),
+    )
+    .await;
+    let s = ok(
+        &c,
+        "secretsmanager",
+        "getSecretValue",
+        json!({"SecretId": "s"}),
+    )
+    .await;
+    assert_eq!(s["SecretString"], "v", "{s}");
+    let e = err(
+        &c,
+        "secretsmanager",
+        "getSecretValue",
+        json!({"SecretId": "none"}),
+    )
+    .await;
+    assert_eq!(e.error, "SecretsManager.ResourceNotFoundException", "{e}");
+    ok(
+        &c,
+        "ssm",
+        "putParameter",
+        json!({"Name": "/p", "Value": "1", "Type": "String"}),
+    )
+    .await;
+    let p = ok(&c, "ssm", "getParameter", json!({"Name": "/p"})).await;
+    assert_eq!(p["Parameter"]["Value"], "1", "{p}");
+    let e = err(&c, "ssm", "getParameter", json!({"Name": "/none"})).await;
+    assert_eq!(e.error, "Ssm.ParameterNotFoundException", "{e}");
+
+    // EventBridge (json 1.1, Step Functions calls it eventbridge).
+    let put = ok(
+        &c,
+        "eventbridge",
+        "putEvents",
+        json!({"Entries": [{"Source": "s", "DetailType": "d", "Detail": "{}"}]}),
+    )
+    .await;
+    assert_eq!(put["FailedEntryCount"], 0, "{put}");
+
+    // IAM and STS (query).
+    let role = ok(
+        &c,
+        "iam",
+        "createRole",
+        json!({"RoleName": "r", "AssumeRolePolicyDocument": "{}"}),
+    )
+    .await;
+    assert_eq!(role["Role"]["RoleName"], "r", "{role}");
+    let e = err(&c, "iam", "getRole", json!({"RoleName": "none"})).await;
+    assert_eq!(e.error, "Iam.NoSuchEntityException", "{e}");
+    let me = ok(&c, "sts", "getCallerIdentity", json!({})).await;
+    assert_eq!(me["Account"], "123456789012", "{me}");
+}
