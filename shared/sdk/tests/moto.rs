@@ -540,3 +540,50 @@ async fn more_json_and_query_services() {
     let me = ok(&c, "sts", "getCallerIdentity", json!({})).await;
     assert_eq!(me["Account"], "123456789012", "{me}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ml_services_rekognition_textract_polly() {
+    let moto = Moto::start();
+    let c = caller(&moto).await;
+    let labels = ok(
+        &c,
+        "rekognition",
+        "detectLabels",
+        json!({"Image": {"S3Object": {"Bucket": "b", "Name": "cat.jpg"}}, "MaxLabels": 5}),
+    )
+    .await;
+    assert!(labels["Labels"].is_array(), "{labels}");
+    let text = ok(
+        &c,
+        "textract",
+        "detectDocumentText",
+        json!({"Document": {"S3Object": {"Bucket": "b", "Name": "doc.png"}}}),
+    )
+    .await;
+    assert!(
+        text["Blocks"].is_array() || text["DocumentMetadata"].is_object(),
+        "{text}"
+    );
+
+    // Polly (rest-json): a querystring GET, a PUT with a JSON body, a modeled 404.
+    let voices = ok(
+        &c,
+        "polly",
+        "describeVoices",
+        json!({"LanguageCode": "en-US"}),
+    )
+    .await;
+    assert!(!voices["Voices"].as_array().unwrap().is_empty(), "{voices}");
+    let lexicon = r#"<?xml version="1.0" encoding="UTF-8"?><lexicon version="1.0" xmlns="http://www.w3.org/2005/01/pronunciation-lexicon" alphabet="ipa" xml:lang="en-US"><lexeme><grapheme>W3C</grapheme><alias>World Wide Web Consortium</alias></lexeme></lexicon>"#;
+    ok(
+        &c,
+        "polly",
+        "putLexicon",
+        json!({"Name": "lex", "Content": lexicon}),
+    )
+    .await;
+    let got = ok(&c, "polly", "getLexicon", json!({"Name": "lex"})).await;
+    assert_eq!(got["Lexicon"]["Name"], "lex", "{got}");
+    let e = err(&c, "polly", "getLexicon", json!({"Name": "none"})).await;
+    assert_eq!(e.error, "Polly.LexiconNotFoundException", "{e}");
+}
