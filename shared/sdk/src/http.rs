@@ -31,6 +31,14 @@ pub struct Config {
     pub region: Option<String>,
 }
 
+/// What one call may change from the caller's configuration: a Task state's `Credentials`
+/// (an assumed role's keys) or another region.
+#[derive(Clone, Debug, Default)]
+pub struct CallOptions {
+    pub credentials: Option<aws_credential_types::Credentials>,
+    pub region: Option<String>,
+}
+
 /// Calls any action of the vendored services.
 #[derive(Clone)]
 pub struct SdkCaller {
@@ -92,6 +100,18 @@ impl SdkCaller {
         action: &str,
         params: Value,
     ) -> Result<Value, SdkError> {
+        self.call_with(service, action, params, &CallOptions::default())
+            .await
+    }
+
+    /// [`SdkCaller::call`] with other credentials or region.
+    pub async fn call_with(
+        &self,
+        service: &str,
+        action: &str,
+        params: Value,
+        options: &CallOptions,
+    ) -> Result<Value, SdkError> {
         let (svc, op_name) =
             resolve(service, action).map_err(|e| SdkError::new("States.Runtime", e))?;
         let prefix = svc.vendored.prefix;
@@ -99,10 +119,10 @@ impl SdkCaller {
         let op = &model.operations[&op_name];
 
         let endpoint = self.endpoint_override(&svc);
-        let region = self
-            .config
+        let region = options
             .region
             .clone()
+            .or_else(|| self.config.region.clone())
             .or_else(|| self.sdk.region().map(|r| r.to_string()))
             .unwrap_or_else(|| "us-east-1".to_string());
         let is_s3 = model.metadata.endpoint_prefix == "s3";
@@ -152,13 +172,18 @@ impl SdkCaller {
             .map_err(|e| client_error(format!("cannot build the request to {uri}: {e}")))?;
 
         // SigV4.
-        let provider = self.sdk.credentials_provider().ok_or_else(|| {
-            client_error("Unable to load credentials: no credential provider".into())
-        })?;
-        let credentials = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| client_error(format!("Unable to load credentials: {e}")))?;
+        let credentials = match &options.credentials {
+            Some(c) => c.clone(),
+            None => {
+                let provider = self.sdk.credentials_provider().ok_or_else(|| {
+                    client_error("Unable to load credentials: no credential provider".into())
+                })?;
+                provider
+                    .provide_credentials()
+                    .await
+                    .map_err(|e| client_error(format!("Unable to load credentials: {e}")))?
+            }
+        };
         let identity: Identity = credentials.into();
         let mut settings = SigningSettings::default();
         if is_s3 {

@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use http::{Config, SdkCaller};
+pub use http::{CallOptions, Config, SdkCaller};
 pub use model::services;
 
 /// The botocore release the vendored models come from.
@@ -66,6 +66,12 @@ pub fn error_name(service_prefix: &str, modeled: Option<&str>) -> String {
     } else {
         format!("{service_prefix}.{name}Exception")
     }
+}
+
+/// The PascalCase prefix of the errors of the service Step Functions calls `service`
+/// (`DynamoDb` for `dynamodb`), for errors raised outside a call (a timeout, say).
+pub fn error_prefix(service: &str) -> Option<&'static str> {
+    model::vendored(service).map(|v| v.prefix)
 }
 
 /// Resolves `service` and `action` (Step Functions' names) to the loaded service and the

@@ -587,3 +587,49 @@ async fn ml_services_rekognition_textract_polly() {
     let e = err(&c, "polly", "getLexicon", json!({"Name": "none"})).await;
     assert_eq!(e.error, "Polly.LexiconNotFoundException", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_speaks_json_of_its_protocols() {
+    let moto = Moto::start();
+    let c = caller(&moto).await;
+    ok(
+        &c,
+        "cloudwatch",
+        "putMetricData",
+        json!({"Namespace": "ns", "MetricData": [{"MetricName": "m", "Value": 1.5, "Unit": "Count",
+               "Timestamp": "2024-01-02T03:04:05Z", "Dimensions": [{"Name": "d", "Value": "v"}]}]}),
+    )
+    .await;
+    let list = ok(&c, "cloudwatch", "listMetrics", json!({"Namespace": "ns"})).await;
+    assert_eq!(list["Metrics"][0]["MetricName"], "m", "{list}");
+    assert_eq!(
+        list["Metrics"][0]["Dimensions"],
+        json!([{"Name": "d", "Value": "v"}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_with_other_credentials_and_region() {
+    let moto = Moto::start();
+    let c = caller(&moto).await;
+    let options = waymark_sdk::CallOptions {
+        credentials: Some(aws_credential_types::Credentials::new(
+            "AKIAOTHER",
+            "secret",
+            Some("token".into()),
+            None,
+            "task",
+        )),
+        region: Some("eu-west-1".into()),
+    };
+    let q = c
+        .call_with("sqs", "createQueue", json!({"QueueName": "eu-q"}), &options)
+        .await
+        .unwrap();
+    assert!(q["QueueUrl"].as_str().unwrap().contains("eu-q"), "{q}");
+    // moto keeps regions apart: the queue is not in us-east-1.
+    let listed = ok(&c, "sqs", "listQueues", json!({})).await;
+    assert!(listed.get("QueueUrls").is_none(), "{listed}");
+    assert_eq!(waymark_sdk::error_prefix("dynamodb"), Some("DynamoDb"));
+    assert_eq!(waymark_sdk::error_prefix("nosuch"), None);
+}
