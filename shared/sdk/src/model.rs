@@ -224,8 +224,9 @@ fn load(vendored: &'static Vendored) -> Service {
     flate2::read::GzDecoder::new(vendored.gz)
         .read_to_end(&mut json)
         .unwrap_or_else(|e| panic!("vendored model {} is corrupt: {e}", vendored.botocore));
-    let model: Model = serde_json::from_slice(&json)
+    let mut model: Model = serde_json::from_slice(&json)
         .unwrap_or_else(|e| panic!("vendored model {} is corrupt: {e}", vendored.botocore));
+    step_functions_member_names(&mut model);
     let mut errors = HashMap::new();
     for (name, shape) in &model.shapes {
         if shape.exception || shape.error.is_some() {
@@ -244,6 +245,21 @@ fn load(vendored: &'static Vendored) -> Service {
         model,
         errors,
         actions,
+    }
+}
+
+/// Step Functions calls a member named `Equals` `EqualsValue` ("to work with certain language
+/// naming convention requirements"); its wire name stays `Equals`.
+pub(crate) fn step_functions_member_names(model: &mut Model) {
+    for shape in model.shapes.values_mut() {
+        if let Some(i) = shape.members.get_index_of("Equals") {
+            let (_, mut r) = shape
+                .members
+                .shift_remove_index(i)
+                .expect("index just found");
+            r.location_name.get_or_insert_with(|| "Equals".to_string());
+            shape.members.shift_insert(i, "EqualsValue".to_string(), r);
+        }
     }
 }
 

@@ -659,3 +659,23 @@ fn idempotency_tokens_are_filled_in_unless_given() {
     ));
     assert!(f.contains(&("ClientToken".into(), "mine".into())));
 }
+
+#[test]
+fn a_member_named_equals_is_equals_value_in_step_functions() {
+    let mut m: Model = serde_json::from_value(json!({
+        "metadata": {"apiVersion": "1", "endpointPrefix": "x", "protocol": "json",
+                     "jsonVersion": "1.1", "targetPrefix": "X", "serviceId": "X"},
+        "operations": {"Op": {"name": "Op", "http": {"method": "POST", "requestUri": "/"},
+                               "input": {"shape": "In"}, "output": {"shape": "In"}}},
+        "shapes": {"In": {"type": "structure", "members": {"Key": {"shape": "S"}, "Equals": {"shape": "S"}}},
+                   "S": {"type": "string"}}
+    }))
+    .unwrap();
+    model::step_functions_member_names(&mut m);
+    let op = &m.operations["Op"];
+    let req = serialize(&m, op, &json!({"Key": "k", "EqualsValue": "v"}), false).unwrap();
+    assert_eq!(body(&req), r#"{"Key":"k","Equals":"v"}"#);
+    assert!(serialize(&m, op, &json!({"Equals": "v"}), false).is_err());
+    let out = deserialize::output(&m, op, &response(200, &[], r#"{"Equals":"v"}"#)).unwrap();
+    assert_eq!(out, json!({"EqualsValue": "v"}));
+}
