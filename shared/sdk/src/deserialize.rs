@@ -85,8 +85,8 @@ fn rest_output(model: &Model, out: &Ref, resp: &Response, xml_body: bool) -> Res
                                 })
                                 .collect(),
                         ),
-                        // A header blob is base64; a JSON-valued header is base64 JSON.
-                        "string" if h.starts_with("eyJ") => B64
+                        // A JSON-valued header is base64 JSON.
+                        "string" if m.jsonvalue => B64
                             .decode(h)
                             .ok()
                             .and_then(|b| serde_json::from_slice(&b).ok())

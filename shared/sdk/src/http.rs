@@ -83,7 +83,11 @@ impl SdkCaller {
                 .with_no_client_auth(),
             ),
         };
-        let connector = builder.https_or_http().enable_http1().build();
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        // The Java SDK's default is 2 s; a little more room for a loaded local emulator.
+        http.set_connect_timeout(Some(std::time::Duration::from_secs(10)));
+        let connector = builder.https_or_http().enable_http1().wrap_connector(http);
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
         SdkCaller {
             sdk,

@@ -97,6 +97,9 @@ pub(crate) struct Ref {
     pub host_label: bool,
     #[serde(default)]
     pub idempotency_token: bool,
+    /// A header whose value is base64-encoded JSON.
+    #[serde(default)]
+    pub jsonvalue: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -443,7 +443,7 @@ fn rest_request(
                             .collect::<Result<Vec<_>, _>>()?
                             .join(",")
                     }
-                    ("string", Value::Object(_) | Value::Array(_)) => B64.encode(v.to_string()),
+                    ("string", _) if m.jsonvalue => B64.encode(v.to_string()),
                     _ => wire::scalar_text(model, m, v, Place::Header, name)?,
                 };
                 req.headers.push((loc_name.to_string(), text));
