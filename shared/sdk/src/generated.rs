@@ -19,6 +19,18 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/athena.json.gz"),
     },
     Vendored {
+        sfn: "autoscaling",
+        prefix: "AutoScaling",
+        botocore: "autoscaling",
+        gz: include_bytes!("../models/autoscaling.json.gz"),
+    },
+    Vendored {
+        sfn: "batch",
+        prefix: "Batch",
+        botocore: "batch",
+        gz: include_bytes!("../models/batch.json.gz"),
+    },
+    Vendored {
         sfn: "bedrockruntime",
         prefix: "BedrockRuntime",
         botocore: "bedrock-runtime",
@@ -43,6 +55,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/logs.json.gz"),
     },
     Vendored {
+        sfn: "codebuild",
+        prefix: "CodeBuild",
+        botocore: "codebuild",
+        gz: include_bytes!("../models/codebuild.json.gz"),
+    },
+    Vendored {
         sfn: "comprehend",
         prefix: "Comprehend",
         botocore: "comprehend",
@@ -61,10 +79,34 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/ec2.json.gz"),
     },
     Vendored {
+        sfn: "ecr",
+        prefix: "Ecr",
+        botocore: "ecr",
+        gz: include_bytes!("../models/ecr.json.gz"),
+    },
+    Vendored {
         sfn: "ecs",
         prefix: "Ecs",
         botocore: "ecs",
         gz: include_bytes!("../models/ecs.json.gz"),
+    },
+    Vendored {
+        sfn: "eks",
+        prefix: "Eks",
+        botocore: "eks",
+        gz: include_bytes!("../models/eks.json.gz"),
+    },
+    Vendored {
+        sfn: "elasticloadbalancingv2",
+        prefix: "ElasticLoadBalancingV2",
+        botocore: "elbv2",
+        gz: include_bytes!("../models/elbv2.json.gz"),
+    },
+    Vendored {
+        sfn: "emr",
+        prefix: "Emr",
+        botocore: "emr",
+        gz: include_bytes!("../models/emr.json.gz"),
     },
     Vendored {
         sfn: "eventbridge",
@@ -121,10 +163,22 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/polly.json.gz"),
     },
     Vendored {
+        sfn: "redshiftdata",
+        prefix: "RedshiftData",
+        botocore: "redshift-data",
+        gz: include_bytes!("../models/redshift-data.json.gz"),
+    },
+    Vendored {
         sfn: "rekognition",
         prefix: "Rekognition",
         botocore: "rekognition",
         gz: include_bytes!("../models/rekognition.json.gz"),
+    },
+    Vendored {
+        sfn: "route53",
+        prefix: "Route53",
+        botocore: "route53",
+        gz: include_bytes!("../models/route53.json.gz"),
     },
     Vendored {
         sfn: "s3",
@@ -133,10 +187,22 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/s3.json.gz"),
     },
     Vendored {
+        sfn: "scheduler",
+        prefix: "Scheduler",
+        botocore: "scheduler",
+        gz: include_bytes!("../models/scheduler.json.gz"),
+    },
+    Vendored {
         sfn: "secretsmanager",
         prefix: "SecretsManager",
         botocore: "secretsmanager",
         gz: include_bytes!("../models/secretsmanager.json.gz"),
+    },
+    Vendored {
+        sfn: "ses",
+        prefix: "Ses",
+        botocore: "ses",
+        gz: include_bytes!("../models/ses.json.gz"),
     },
     Vendored {
         sfn: "sesv2",
@@ -185,5 +251,11 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "Transcribe",
         botocore: "transcribe",
         gz: include_bytes!("../models/transcribe.json.gz"),
+    },
+    Vendored {
+        sfn: "translate",
+        prefix: "Translate",
+        botocore: "translate",
+        gz: include_bytes!("../models/translate.json.gz"),
     },
 ];

@@ -136,6 +136,8 @@ impl SdkCaller {
                 .get("Bucket")
                 .and_then(Value::as_str)
                 .is_some_and(dns_compatible);
+        let mut params = params;
+        crate::customize::input(&model.metadata.endpoint_prefix, &mut params);
         let req = serialize::serialize(model, op, &params, virtual_host).map_err(|e| {
             SdkError::new(
                 "States.Runtime",
@@ -267,11 +269,13 @@ impl SdkCaller {
             ));
             return Err(SdkError::new(error_name(prefix, modeled), cause));
         }
-        deserialize::output(model, op, &resp).map_err(|e| {
+        let mut out = deserialize::output(model, op, &resp).map_err(|e| {
             client_error(format!(
                 "Unable to unmarshall response ({e}). Response Code: {status}"
             ))
-        })
+        })?;
+        crate::customize::output(&model.metadata.endpoint_prefix, &mut out);
+        Ok(out)
     }
 
     fn endpoint_override(&self, svc: &Service) -> Option<String> {

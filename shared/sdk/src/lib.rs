@@ -16,6 +16,7 @@
 //! [`check`] and [`check_params`] validate a resource and its parameters when a definition is
 //! validated; [`SdkCaller::call`] makes the call.
 
+mod customize;
 mod deserialize;
 mod generated;
 mod http;

@@ -633,3 +633,46 @@ async fn call_with_other_credentials_and_region() {
     assert_eq!(waymark_sdk::error_prefix("dynamodb"), Some("DynamoDb"));
     assert_eq!(waymark_sdk::error_prefix("nosuch"), None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route53_rest_xml_with_request_bodies() {
+    let moto = Moto::start();
+    let c = caller(&moto).await;
+    let zone = ok(
+        &c,
+        "route53",
+        "createHostedZone",
+        json!({"Name": "example.com", "CallerReference": "ref-1",
+               "HostedZoneConfig": {"Comment": "sdk", "PrivateZone": false}}),
+    )
+    .await;
+    let id = zone["HostedZone"]["Id"].as_str().unwrap().to_string();
+    assert_eq!(zone["HostedZone"]["Name"], "example.com.", "{zone}");
+    assert!(zone["Location"].is_string(), "{zone}");
+    let change = ok(
+        &c,
+        "route53",
+        "changeResourceRecordSets",
+        json!({"HostedZoneId": id, "ChangeBatch": {"Changes": [{"Action": "CREATE",
+               "ResourceRecordSet": {"Name": "a.example.com", "Type": "A", "TTL": 60,
+                                     "ResourceRecords": [{"Value": "192.0.2.1"}]}}]}}),
+    )
+    .await;
+    assert!(change["ChangeInfo"]["Id"].is_string(), "{change}");
+    let sets = ok(
+        &c,
+        "route53",
+        "listResourceRecordSets",
+        json!({"HostedZoneId": id}),
+    )
+    .await;
+    let names: Vec<&str> = sets["ResourceRecordSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["Name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"a.example.com."), "{sets}");
+    let e = err(&c, "route53", "getHostedZone", json!({"Id": "ZNONE"})).await;
+    assert_eq!(e.error, "Route53.NoSuchHostedZoneException", "{e}");
+}
