@@ -468,6 +468,10 @@ fn rest_request(
             }
         }
     }
+    // `/{Bucket}` with the bucket moved to the host leaves nothing.
+    if path.is_empty() {
+        path.push('/');
+    }
     req.path = path;
 
     if let Some(payload) = &shape.payload {

@@ -435,6 +435,8 @@ fn rest_xml_s3_paths_hosts_bodies_and_checksums() {
         (req.path.as_str(), req.host_prefix.as_deref()),
         ("/k", Some("b."))
     );
+    let req = request_with("s3", "listObjectsV2", json!({"Bucket": "b"}), true);
+    assert_eq!(req.path_and_query(), "/?list-type=2");
 
     let req = request(
         "s3",
