@@ -298,7 +298,7 @@ impl SdkCaller {
 }
 
 /// The service's AWS endpoint in `region`, and the region to sign for.
-fn default_endpoint(svc: &Service, region: &str) -> (String, String) {
+pub(crate) fn default_endpoint(svc: &Service, region: &str) -> (String, String) {
     let meta = &svc.model.metadata;
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"

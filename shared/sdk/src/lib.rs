@@ -98,6 +98,12 @@ fn resolve(service: &str, action: &str) -> Result<(Arc<model::Service>, String),
             "unknown action '{action}' of AWS SDK service '{service}'{hint}"
         ));
     };
+    if svc.model.streams_events(&svc.model.operations[&op]) {
+        return Err(format!(
+            "action '{action}' of AWS SDK service '{service}' streams events, which AWS SDK \
+             integrations do not support"
+        ));
+    }
     Ok((svc, op))
 }
 

@@ -144,6 +144,8 @@ pub(crate) struct Shape {
     pub streaming: bool,
     #[serde(default)]
     pub document: bool,
+    #[serde(default)]
+    pub eventstream: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -182,6 +184,17 @@ impl Model {
             .map(String::as_str)
             .find(|p| SPOKEN.contains(p))
             .unwrap_or(&self.metadata.protocol)
+    }
+
+    /// Whether the operation streams events (Bedrock's `invokeModelWithResponseStream`, S3's
+    /// `selectObjectContent`), which Step Functions' SDK integrations do not offer.
+    pub fn streams_events(&self, op: &Operation) -> bool {
+        [&op.input, &op.output].into_iter().flatten().any(|r| {
+            self.shape(&r.shape)
+                .members
+                .values()
+                .any(|m| self.shape(&m.shape).eventstream)
+        })
     }
 
     pub fn signing_name(&self) -> &str {

@@ -681,3 +681,51 @@ fn a_member_named_equals_is_equals_value_in_step_functions() {
     let out = deserialize::output(&m, op, &response(200, &[], r#"{"Equals":"v"}"#)).unwrap();
     assert_eq!(out, json!({"EqualsValue": "v"}));
 }
+
+#[test]
+fn event_stream_actions_are_refused() {
+    let e = check("bedrockruntime", "invokeModelWithResponseStream").unwrap_err();
+    assert!(e.contains("streams events"), "{e}");
+    assert!(check("s3", "selectObjectContent").is_err());
+    assert_eq!(check("bedrockruntime", "invokeModel"), Ok(()));
+    assert_eq!(check("bedrockruntime", "converse"), Ok(()));
+}
+
+#[test]
+fn default_endpoints() {
+    let at = |service: &str, region: &str| {
+        crate::http::default_endpoint(&model::service(service).unwrap(), region)
+    };
+    let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+    assert_eq!(
+        at("dynamodb", "eu-west-1"),
+        pair("https://dynamodb.eu-west-1.amazonaws.com", "eu-west-1")
+    );
+    assert_eq!(
+        at("sfn", "us-east-2"),
+        pair("https://states.us-east-2.amazonaws.com", "us-east-2")
+    );
+    assert_eq!(
+        at("bedrockruntime", "us-west-2"),
+        pair(
+            "https://bedrock-runtime.us-west-2.amazonaws.com",
+            "us-west-2"
+        )
+    );
+    assert_eq!(
+        at("iam", "eu-west-1"),
+        pair("https://iam.amazonaws.com", "us-east-1")
+    );
+    assert_eq!(
+        at("sts", "eu-west-1"),
+        pair("https://sts.eu-west-1.amazonaws.com", "eu-west-1")
+    );
+    assert_eq!(
+        at("organizations", "eu-west-1"),
+        pair("https://organizations.us-east-1.amazonaws.com", "us-east-1")
+    );
+    assert_eq!(
+        at("s3", "cn-north-1"),
+        pair("https://s3.cn-north-1.amazonaws.com.cn", "cn-north-1")
+    );
+}
