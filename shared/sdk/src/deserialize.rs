@@ -145,7 +145,24 @@ fn rest_output(model: &Model, out: &Ref, resp: &Response, xml_body: bool) -> Res
         let body = if xml_body {
             let root = xml::parse(&String::from_utf8_lossy(&resp.body))
                 .map_err(|e| format!("the response is not XML: {e}"))?;
-            from_xml(model, out, &root)
+            // S3's GetBucketLocation answers with the member itself as the document:
+            // `<LocationConstraint>eu-west-1</LocationConstraint>`.
+            let body_members: Vec<(&String, &Ref)> = shape
+                .members
+                .iter()
+                .filter(|(_, m)| m.location.is_none())
+                .collect();
+            match body_members.as_slice() {
+                [(name, m)]
+                    if m.location_name.as_deref().unwrap_or(name) == root.name
+                        && root.children.is_empty() =>
+                {
+                    let mut one = Map::new();
+                    one.insert((*name).clone(), from_xml(model, m, &root));
+                    Value::Object(one)
+                }
+                _ => from_xml(model, out, &root),
+            }
         } else {
             let v: Value = serde_json::from_slice(&resp.body)
                 .map_err(|e| format!("the response is not JSON: {e}"))?;

@@ -729,3 +729,17 @@ fn default_endpoints() {
         pair("https://s3.cn-north-1.amazonaws.com.cn", "cn-north-1")
     );
 }
+
+#[test]
+fn s3_get_bucket_location_is_the_document_itself() {
+    let out = parse(
+        "s3",
+        "getBucketLocation",
+        &response(
+            200,
+            &[],
+            r#"<?xml version="1.0" encoding="UTF-8"?><LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>"#,
+        ),
+    );
+    assert_eq!(out, json!({"LocationConstraint": "eu-west-1"}));
+}
