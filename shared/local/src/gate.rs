@@ -72,7 +72,7 @@ impl<T: Tasks> Tasks for Gate<T> {
                 ..
             } if !self.reach.services => console_publish(req),
             Resource::Integration {
-                service: "sns" | "sqs" | "dynamodb",
+                service: "sns" | "sqs" | "dynamodb" | "aws-sdk",
                 ..
             } if !self.reach.services => blocked(&req.resource, "AWS", "--aws-endpoint URL"),
             _ => self.inner.invoke(execution_arn, req).await,
@@ -122,4 +122,44 @@ fn stable_u64(seed: &str, salt: u64) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (seed, salt).hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use waymark_engine::memory::NoTasks;
+
+    fn request(resource: &str) -> TaskRequest {
+        TaskRequest {
+            frame: String::new(),
+            seq: 1,
+            state: "Call".into(),
+            resource: resource.into(),
+            parameters: serde_json::json!({"Bucket": "b", "Key": "k"}),
+            token: "t".into(),
+            wait_for_token: false,
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            credentials: None,
+            context: serde_json::json!({}),
+            test_case: None,
+            approval: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn sdk_integrations_never_reach_aws_by_accident() {
+        let gate = Gate::new(NoTasks, Reach::default());
+        let req = request("arn:aws:states:::aws-sdk:s3:getObject");
+        match gate
+            .invoke("arn:aws:states:us-east-1:1:execution:m:e", &req)
+            .await
+        {
+            TaskOutcome::Failed(f) => {
+                assert_eq!(f.error.as_deref(), Some(names::TASK_FAILED));
+                assert!(f.cause.unwrap().contains("--aws-endpoint"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use waymark_asl::error::names;
 use waymark_asl::Failure;
 use waymark_engine::ports::{TaskOutcome, Tasks};
 use waymark_engine::step::TaskRequest;
@@ -26,6 +27,12 @@ enum Route<'a> {
     Publish(Pattern),
     SendMessage(Pattern),
     DynamoDb(&'a str),
+    /// `aws-sdk:SERVICE:action`: any action of the services `waymark-sdk` has models of.
+    Sdk {
+        service: &'a str,
+        action: &'a str,
+        pattern: Pattern,
+    },
     /// A Resource of a service built here that Step Functions would not run either.
     Refused(String),
     Fallback,
@@ -42,6 +49,28 @@ fn route(resource: &str) -> Route<'_> {
         } => (service, action, pattern),
         _ => return Route::Fallback,
     };
+    if service == "aws-sdk" {
+        let Some((sdk_service, sdk_action)) = action.split_once(':') else {
+            return Route::Refused(format!(
+                "The resource '{resource}' does not name an action: AWS SDK integrations are arn:aws:states:::aws-sdk:SERVICE:action"
+            ));
+        };
+        // Step Functions runs SDK integrations as Request Response or Wait for Callback.
+        if !matches!(pattern, RequestResponse | WaitForTaskToken) {
+            return Route::Refused(format!(
+                "The resource '{resource}' is not supported: AWS SDK integrations support the {} and {} patterns, not {pattern}",
+                RequestResponse, WaitForTaskToken
+            ));
+        }
+        if let Err(e) = waymark_sdk::check(sdk_service, sdk_action) {
+            return Route::Refused(format!("The resource '{resource}' cannot be called: {e}"));
+        }
+        return Route::Sdk {
+            service: sdk_service,
+            action: sdk_action,
+            pattern,
+        };
+    }
     let (supported, all_actions): (&[Pattern], &[&str]) = match service {
         "lambda" => (&[RequestResponse, WaitForTaskToken], &["invoke"]),
         "sns" => (&[RequestResponse, WaitForTaskToken], &["publish"]),
@@ -149,6 +178,28 @@ impl<F> AwsTasks<F> {
                 let out = dynamodb::call(&c.dynamodb, action, &req.parameters, timeout).await?;
                 (out, Pattern::RequestResponse)
             }
+            Route::Sdk {
+                service,
+                action,
+                pattern,
+            } => {
+                check_credentials(req, c.custom_endpoints.sdk)?;
+                let call = c.sdk.call(service, action, req.parameters.clone());
+                let out = match timeout {
+                    None => call.await,
+                    Some(t) => match tokio::time::timeout(t, call).await {
+                        Ok(out) => out,
+                        Err(_) => {
+                            return Err(Failure::new(
+                                names::TIMEOUT,
+                                format!("The call to '{service}:{action}' did not answer in time"),
+                            ))
+                        }
+                    },
+                };
+                let out = out.map_err(|e| Failure::new(e.error, e.cause))?;
+                (out, pattern)
+            }
             Route::Refused(cause) => return Err(Failure::runtime(cause)),
             // `invoke` hands these to the fallback before coming here.
             Route::Fallback => {
@@ -221,12 +272,48 @@ mod tests {
             "arn:aws:states:::ecs:runTask.sync",
             "arn:aws:states:::batch:submitJob.sync",
             "arn:aws:states:::glue:startJobRun",
-            "arn:aws:states:::aws-sdk:dynamodb:query",
             "arn:aws:states:us-east-1:123456789012:activity:approve",
             "not-an-arn",
         ] {
             assert_eq!(route(fallback), Route::Fallback, "{fallback}");
             assert!(!handles(fallback));
+        }
+    }
+
+    #[test]
+    fn sdk_integrations_are_routed_to_the_generic_caller() {
+        assert_eq!(
+            route("arn:aws:states:::aws-sdk:dynamodb:query"),
+            Route::Sdk {
+                service: "dynamodb",
+                action: "query",
+                pattern: Pattern::RequestResponse
+            }
+        );
+        assert_eq!(
+            route("arn:aws:states:::aws-sdk:s3:putObject.waitForTaskToken"),
+            Route::Sdk {
+                service: "s3",
+                action: "putObject",
+                pattern: Pattern::WaitForTaskToken
+            }
+        );
+        for (resource, says) in [
+            (
+                "arn:aws:states:::aws-sdk:s3:getObject.sync",
+                "not Run a Job",
+            ),
+            ("arn:aws:states:::aws-sdk:s3", "does not name an action"),
+            ("arn:aws:states:::aws-sdk:s3:GetObject", "getObject"),
+            (
+                "arn:aws:states:::aws-sdk:nosuchservice:doIt",
+                "nosuchservice",
+            ),
+        ] {
+            match route(resource) {
+                Route::Refused(cause) => assert!(cause.contains(says), "{resource}: {cause}"),
+                other => panic!("{resource}: {other:?}"),
+            }
         }
     }
 

@@ -39,13 +39,16 @@ impl TaskConfig {
     }
 }
 
-/// The four clients the integrations use. Cloning is cheap: clients share their connections.
+/// The clients the integrations use: the SDK's for the optimised integrations, and the
+/// model-driven caller for `aws-sdk:` ones. Cloning is cheap: clients share their connections.
 #[derive(Debug, Clone)]
 pub struct Clients {
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// `arn:aws:states:::aws-sdk:SERVICE:action`, sent where SNS, SQS and DynamoDB go.
+    pub sdk: waymark_sdk::SdkCaller,
     pub(crate) custom_endpoints: CustomEndpoints,
 }
 
@@ -57,6 +60,7 @@ pub(crate) struct CustomEndpoints {
     pub sns: bool,
     pub sqs: bool,
     pub dynamodb: bool,
+    pub sdk: bool,
 }
 
 impl Clients {
@@ -111,13 +115,31 @@ impl Clients {
         if dynamodb_endpoint {
             dynamodb = dynamodb.credentials_provider(local_credentials());
         }
+        // Any service: custom when the user named an endpoint for all of them.
+        let sdk_endpoint = aws.is_some() || sdk.endpoint_url().is_some();
+        let sdk_config = if sdk_endpoint {
+            sdk.to_builder()
+                .credentials_provider(local_credentials())
+                .build()
+        } else {
+            sdk.clone()
+        };
+        let caller = waymark_sdk::SdkCaller::with_sdk_config(
+            sdk_config,
+            waymark_sdk::Config {
+                endpoint_url: config.aws_endpoint.clone(),
+                region: None,
+            },
+        );
         Clients {
             custom_endpoints: CustomEndpoints {
                 lambda: lambda_endpoint,
                 sns: sns_endpoint,
                 sqs: sqs_endpoint,
                 dynamodb: dynamodb_endpoint,
+                sdk: sdk_endpoint,
             },
+            sdk: caller,
             lambda: aws_sdk_lambda::Client::from_conf(lambda.build()),
             sns: aws_sdk_sns::Client::from_conf(sns.build()),
             sqs: aws_sdk_sqs::Client::from_conf(sqs.build()),

@@ -2,7 +2,8 @@
 //! workflow behaves the same wherever it runs.
 //!
 //! A home stacks them: [`mock::MockTasks`] answers mocked states, [`AwsTasks`] runs Lambda, SNS,
-//! SQS and DynamoDB through the AWS SDK (to the endpoints of a [`TaskConfig`]), and the
+//! SQS and DynamoDB through the AWS SDK and `aws-sdk:SERVICE:action` Resources through
+//! `waymark-sdk`'s model-driven caller (to the endpoints of a [`TaskConfig`]), and the
 //! fallback each is given runs the rest (nested executions, activities).
 
 pub mod attribute_value;

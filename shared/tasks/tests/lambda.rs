@@ -258,7 +258,6 @@ async fn other_resources_go_to_the_fallback() {
     for resource in [
         "arn:aws:states:::states:startExecution.sync:2",
         "arn:aws:states:::ecs:runTask.sync",
-        "arn:aws:states:::aws-sdk:lambda:listFunctions",
     ] {
         let (error, cause) = failed(tasks.invoke(EXECUTION, &request(resource, json!({}))).await);
         assert_eq!(error, "States.TaskFailed");

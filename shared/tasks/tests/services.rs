@@ -350,3 +350,97 @@ async fn dynamodb_put_get_update_delete() {
         assert!(cause.contains(says), "{cause}");
     }
 }
+
+/// `aws-sdk:` Resources run through the model-driven caller: parameters and results with the
+/// API model's member names, errors named `<Service>.<Error>Exception`.
+#[tokio::test]
+async fn aws_sdk_integrations_call_any_action_of_a_modelled_service() {
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::aws-sdk:{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    succeeded(call("s3:createBucket", json!({"Bucket": "reports"})).await);
+    succeeded(
+        call(
+            "s3:putObject",
+            json!({"Bucket": "reports", "Key": "a.json", "Body": "{\"n\":1}"}),
+        )
+        .await,
+    );
+    let got = succeeded(
+        call(
+            "s3:getObject",
+            json!({"Bucket": "reports", "Key": "a.json"}),
+        )
+        .await,
+    );
+    assert_eq!(got["Body"], "{\"n\":1}", "{got}");
+    let listed = succeeded(call("s3:listObjectsV2", json!({"Bucket": "reports"})).await);
+    assert_eq!(listed["Contents"][0]["Key"], "a.json", "{listed}");
+    let (error, cause) =
+        failed(call("s3:getObject", json!({"Bucket": "reports", "Key": "nope"})).await);
+    assert_eq!(error, "S3.NoSuchKeyException", "{cause}");
+    assert!(
+        error_matches(&["S3.NoSuchKeyException".to_string()], &error),
+        "a Catch on the name matches"
+    );
+
+    succeeded(
+        call(
+            "dynamodb:createTable",
+            json!({
+                "TableName": "Orders",
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST"
+            }),
+        )
+        .await,
+    );
+    succeeded(
+        call(
+            "dynamodb:putItem",
+            json!({"TableName": "Orders", "Item": {"id": {"S": "o1"}, "total": {"N": "12"}}}),
+        )
+        .await,
+    );
+    let q = succeeded(
+        call(
+            "dynamodb:query",
+            json!({
+                "TableName": "Orders",
+                "KeyConditionExpression": "id = :id",
+                "ExpressionAttributeValues": {":id": {"S": "o1"}}
+            }),
+        )
+        .await,
+    );
+    assert_eq!(q["Count"], 1, "{q}");
+    assert_eq!(q["Items"][0]["total"]["N"], "12", "{q}");
+    let (error, _) = failed(
+        call(
+            "dynamodb:getItem",
+            json!({"TableName": "Missing", "Key": {"id": {"S": "x"}}}),
+        )
+        .await,
+    );
+    assert_eq!(error, "DynamoDb.ResourceNotFoundException");
+
+    // Refused before any call: a pattern SDK integrations do not have, an unknown action.
+    let (error, cause) = failed(call("s3:getObject.sync", json!({})).await);
+    assert_eq!(error, "States.Runtime", "{cause}");
+    let (error, cause) = failed(call("s3:fetchObject", json!({})).await);
+    assert_eq!(error, "States.Runtime", "{cause}");
+    // A callback task sends, then waits.
+    let req = request(
+        "arn:aws:states:::aws-sdk:s3:putObject.waitForTaskToken",
+        json!({"Bucket": "reports", "Key": "token", "Body": "t"}),
+    );
+    assert!(matches!(
+        tasks.invoke(EXECUTION, &req).await,
+        TaskOutcome::Pending
+    ));
+}
