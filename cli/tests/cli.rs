@@ -812,6 +812,35 @@ fn sns_publish_without_an_endpoint_prints_the_message() {
     );
 }
 
+/// `arn:aws:states:REGION:ACCOUNT:sns:publish`, as CloudFormation `!Sub` writes it, is the
+/// same integration as `arn:aws:states:::sns:publish`: it validates, runs, and its events name
+/// the service and action.
+#[test]
+fn an_integration_written_with_region_and_account_runs_as_the_plain_one() {
+    let dir = TempDir::new("regional-sns");
+    let def = dir.write(
+        "notify.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "regional hello"}, "End": true}}}),
+    );
+    waymark(&dir, &["validate", s(&def)]).expect_code(0);
+    let out = waymark(&dir, &["run", s(&def), "--json", "--history"]);
+    let r = out.expect_code(EXIT_SUCCEEDED).json();
+    assert!(r["output"]["MessageId"].as_str().is_some(), "{r}");
+    assert!(out.stderr.contains("regional hello"), "{}", out.stderr);
+    let events = history(&r);
+    let scheduled = event(&events, "TaskScheduled");
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resourceType"], "sns",
+        "{scheduled}"
+    );
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resource"], "publish",
+        "{scheduled}"
+    );
+}
+
 #[test]
 fn mocked_tasks_return_what_the_test_case_says() {
     let dir = TempDir::new("mocks-happy");

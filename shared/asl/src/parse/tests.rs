@@ -312,6 +312,53 @@ fn task_resources_are_recognised() {
     assert!(!errors(task("not-an-arn")).is_empty());
 }
 
+/// CloudFormation `!Sub` templates write integrations with the region and account; AWS
+/// accepts them as the same integration, and so the model holds the plain form.
+#[test]
+fn task_resources_with_region_and_account_are_the_same_integration() {
+    let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});
+    for (written, plain) in [
+        (
+            "arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject",
+            "arn:aws:states:::aws-sdk:s3:getObject",
+        ),
+        (
+            "arn:aws:states:us-east-1:123456789012:lambda:invoke",
+            "arn:aws:states:::lambda:invoke",
+        ),
+        (
+            "arn:aws:states:us-west-2:123456789012:states:startExecution.sync:2",
+            "arn:aws:states:::states:startExecution.sync:2",
+        ),
+    ] {
+        let def = parse_value(&task(written), &ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{written}: {e:#?}"));
+        match &def.definition.graph.states["T"].kind {
+            crate::model::StateKind::Task(t) => assert_eq!(t.resource, plain),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Unknown integrations stay unknown, in either form.
+    let e = errors(task("arn:aws:states:us-east-1:123456789012:dynamodb:query"));
+    assert!(e[0].message.contains("is not recognized"), "{e:#?}");
+    let e = errors(task(
+        "arn:aws:states:us-east-1:123456789012:lambda:invoke.later",
+    ));
+    assert!(e[0].message.contains("is not recognized"), "{e:#?}");
+    // Activities keep their own form.
+    assert!(errors(task(
+        "arn:aws:states:us-east-1:123456789012:activity:approve"
+    ))
+    .is_empty());
+    let e = express_errors(task(
+        "arn:aws:states:us-east-1:123456789012:sqs:sendMessage.waitForTaskToken",
+    ));
+    assert_eq!(
+        e[0].message,
+        "Express state machine does not support '.waitForTaskToken' service integration "
+    );
+}
+
 #[test]
 fn express_machines_reject_callbacks_and_sync() {
     let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});
