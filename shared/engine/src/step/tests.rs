@@ -1107,3 +1107,167 @@ fn values_nested_deeper_than_the_limit_fail_instead_of_being_stored() {
         "{err}"
     );
 }
+
+/// The catcher's events follow `{Map,Parallel}StateFailed` directly, and chain to it: AWS
+/// records no `…StateExited` for a state that failed, caught or not, and the catcher's
+/// transition is the next thing in the history.
+fn assert_caught_after(r: &Run, failed: &str, catcher_entered: &str) {
+    let t = types(&r.history);
+    let at = t
+        .iter()
+        .position(|e| *e == failed)
+        .unwrap_or_else(|| panic!("no {failed} in {t:?}"));
+    assert_eq!(t[at + 1], catcher_entered, "{t:?}");
+    assert_eq!(
+        r.history[at + 1].previous_event_id,
+        r.history[at].id,
+        "{t:?}"
+    );
+    assert!(
+        !t.contains(&"MapStateExited") && !t.contains(&"ParallelStateExited"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn a_caught_map_failure_records_map_state_failed_then_the_catcher() {
+    let r = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "MaxConcurrency": 1, "Next": "Done", "ItemsPath": "$.xs",
+                  "ItemProcessor": {"StartAt": "C", "States": {
+                      "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"},
+                      "F": {"Type": "Fail", "Error": "Boom", "Cause": "two"},
+                      "P": {"Type": "Pass", "End": true}}},
+                  "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        json!({"xs": [1, 2, 3]}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"xs": [1, 2, 3], "err": {"Error": "Boom", "Cause": "two"}}))
+    );
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapIterationStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_map_failure_aborts_the_other_iterations_first() {
+    let r = run_with(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "End": true,
+                  "ItemProcessor": {"StartAt": "C", "States": {
+                      "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}], "Default": "T"},
+                      "F": {"Type": "Fail", "Error": "Boom"},
+                      "T": {"Type": "Task", "Resource": LAMBDA, "End": true}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "End": true}
+        }}),
+        json!([0, 1]),
+        Box::new(|_, _| TaskOutcome::Pending),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    let t = types(&r.history);
+    let failed = t.iter().position(|e| *e == "MapStateFailed").unwrap();
+    assert_eq!(
+        t[failed - 2..],
+        [
+            "MapIterationFailed",
+            "MapIterationAborted",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_parallel_failure_records_parallel_state_failed_then_the_catcher() {
+    let r = run_with(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Next": "Done", "Branches": [
+                {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": LAMBDA, "End": true}}},
+                {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "b"}}}],
+                  "Catch": [{"ErrorEquals": ["Broken"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Pending),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(r.rec.output, Some(json!({"Error": "Broken", "Cause": "b"})));
+    let t = types(&r.history);
+    let failed = t.iter().position(|e| *e == "ParallelStateFailed").unwrap();
+    assert_eq!(t[failed - 1], "FailStateEntered", "{t:?}");
+    assert_eq!(
+        t[failed..],
+        [
+            "ParallelStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "ParallelStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_distributed_map_failure_records_the_map_run_then_the_catcher() {
+    let r = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "End": true,
+                  "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                    "StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "End": true}
+        }}),
+        json!([1, 2]),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
