@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 const EXIT_SUCCEEDED: i32 = 0;
 const EXIT_FAILED: i32 = 1;
 const EXIT_USAGE: i32 = 2;
+const EXIT_WAITING: i32 = 3;
 
 /// No test should come near this; a child that does is killed and the test fails.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -841,6 +842,59 @@ fn an_integration_written_with_region_and_account_runs_as_the_plain_one() {
     );
 }
 
+/// A `.waitForTaskToken` task that nothing in `run` can answer: the run ends still RUNNING
+/// with its own exit status, says which state waits for what, and prints no approval links
+/// (no server answers them).
+#[test]
+fn a_run_waiting_for_a_task_token_exits_3_and_says_what_it_waits_for() {
+    let dir = TempDir::new("waits-for-token");
+    let def = dir.write(
+        "ask.asl.json",
+        json!({"StartAt": "Ask", "States": {
+            "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                    "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message.$": "$$.Task.Token"},
+                    "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--json"]);
+    let r = out.expect_code(EXIT_WAITING).json();
+    assert_eq!(r["status"], "RUNNING", "{r}");
+    assert_eq!(
+        r["waitingFor"],
+        json!([{"state": "Ask", "resource": "arn:aws:states:::sns:publish.waitForTaskToken", "waitsFor": "TASK_TOKEN"}]),
+        "{r}"
+    );
+    let cause = r["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("'Ask'") && cause.contains("task token"),
+        "{r}"
+    );
+    assert!(!out.stderr.contains("/approvals/"), "{}", out.stderr);
+    assert!(!out.stderr.contains("approval requested"), "{}", out.stderr);
+
+    let out = waymark(&dir, &["run", s(&def)]);
+    out.expect_code(EXIT_WAITING);
+    assert!(
+        out.stdout.contains("the state 'Ask'") && out.stdout.contains("task token"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("/approvals/"), "{}", out.stderr);
+}
+
+#[test]
+fn run_help_lists_the_exit_statuses() {
+    let dir = TempDir::new("run-help");
+    let out = waymark(&dir, &["run", "--help"]);
+    out.expect_code(EXIT_SUCCEEDED);
+    assert!(
+        out.stdout.contains("Exit status:")
+            && out.stdout.contains("3  the execution is still running"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn mocked_tasks_return_what_the_test_case_says() {
     let dir = TempDir::new("mocks-happy");
@@ -1240,9 +1294,10 @@ fn newlines_in_state_names_and_messages_do_not_forge_log_lines() {
                 "End": true}}}),
     );
     let out = waymark(&dir, &["run", s(&def), "--wait-scale", "0"]);
+    // `run` logs the messages; approval links it does not log (no server answers them).
     assert!(
-        out.stderr.contains("SNS message") && out.stderr.contains("approval requested"),
-        "both were logged: {}",
+        out.stderr.contains("SNS message") && !out.stderr.contains("approval requested"),
+        "{}",
         out.stderr
     );
     assert!(out.stderr.contains("FORGED"), "{}", out.stderr);
