@@ -895,6 +895,61 @@ fn run_help_lists_the_exit_statuses() {
     );
 }
 
+/// SNS Publish without a destination or a message: static Parameters are refused by
+/// `validate` (and `run`, exit 2) at the Parameters; values from paths fail the run.
+#[test]
+fn sns_publish_without_a_message_or_a_destination_is_refused() {
+    let dir = TempDir::new("sns-required");
+    let def = dir.write(
+        "no-message.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}, "End": true}}}),
+    );
+    let r = waymark(&dir, &["validate", s(&def), "--json"])
+        .expect_code(EXIT_USAGE)
+        .json();
+    assert_eq!(
+        r["diagnostics"][0]["code"], "SCHEMA_VALIDATION_FAILED",
+        "{r}"
+    );
+    assert_eq!(
+        r["diagnostics"][0]["path"], "/States/Tell/Parameters",
+        "{r}"
+    );
+    assert_eq!(
+        r["diagnostics"][0]["message"], "The field 'Message' is required but was missing",
+        "{r}"
+    );
+    waymark(&dir, &["run", s(&def), "--json"]).expect_code(EXIT_USAGE);
+
+    let def = dir.write(
+        "dynamic.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn.$": "$.topic", "Message.$": "$.text"}, "End": true}}}),
+    );
+    waymark(&dir, &["validate", s(&def)]).expect_code(0);
+    let r = waymark(
+        &dir,
+        &[
+            "run",
+            s(&def),
+            "--json",
+            "--input",
+            r#"{"topic": null, "text": "hi"}"#,
+        ],
+    )
+    .expect_code(EXIT_FAILED)
+    .json();
+    assert_eq!(r["error"], "States.Runtime", "{r}");
+    assert!(
+        r["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'TopicArn', 'TargetArn' or 'PhoneNumber'"),
+        "{r}"
+    );
+}
+
 #[test]
 fn mocked_tasks_return_what_the_test_case_says() {
     let dir = TempDir::new("mocks-happy");

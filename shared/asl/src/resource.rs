@@ -120,6 +120,43 @@ pub fn canonical(resource: &str) -> Cow<'_, str> {
     }
 }
 
+/// The fields an integration's call cannot go without (`service:action`, no pattern): each
+/// entry is met by any one of its names. SNS Publish needs a destination and a message.
+pub fn required_fields(service_action: &str) -> &'static [&'static [&'static str]] {
+    match service_action {
+        "sns:publish" => &[&["TopicArn", "TargetArn", "PhoneNumber"], &["Message"]],
+        _ => &[],
+    }
+}
+
+/// What a definition or a task's parameters lacking one of `names` is told.
+pub fn missing_field_message(names: &[&str]) -> String {
+    match names {
+        [one] => format!("The field '{one}' is required but was missing"),
+        [init @ .., last] => format!(
+            "One of the fields {} or '{last}' is required but none was present",
+            init.iter()
+                .map(|n| format!("'{n}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => String::new(),
+    }
+}
+
+/// The `required_fields` entries that `present` (a field name, as written: `Message` or
+/// `Message.$`, is it there?) does not meet.
+pub fn missing_fields(
+    service_action: &str,
+    present: impl Fn(&str) -> bool,
+) -> Vec<&'static [&'static str]> {
+    required_fields(service_action)
+        .iter()
+        .copied()
+        .filter(|names| !names.iter().any(|n| present(n)))
+        .collect()
+}
+
 /// `us-east-1`, `us-gov-west-1`, `cn-north-1`, `ap-southeast-2`: letters in dash-separated
 /// groups, the last a number.
 fn is_region(s: &str) -> bool {
@@ -172,6 +209,23 @@ mod tests {
             assert_eq!(integration_part(written), integration_part(plain));
             assert_eq!(canonical(plain), plain);
         }
+    }
+
+    #[test]
+    fn sns_publish_needs_a_destination_and_a_message() {
+        let missing = missing_fields("sns:publish", |n| n == "Message");
+        assert_eq!(missing, [&["TopicArn", "TargetArn", "PhoneNumber"][..]]);
+        assert_eq!(
+            missing_field_message(missing[0]),
+            "One of the fields 'TopicArn', 'TargetArn' or 'PhoneNumber' is required but none was present"
+        );
+        let missing = missing_fields("sns:publish", |n| n == "PhoneNumber");
+        assert_eq!(
+            missing_field_message(missing[0]),
+            "The field 'Message' is required but was missing"
+        );
+        assert!(missing_fields("sns:publish", |n| n == "TargetArn" || n == "Message").is_empty());
+        assert!(missing_fields("lambda:invoke", |_| false).is_empty());
     }
 
     #[test]

@@ -462,6 +462,7 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
 fn parse_task(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Task> {
     let written = p.req_string(o, "Resource")?;
     check_resource(p, &o.at("Resource"), written);
+    check_required_parameters(p, o, written, ql);
     // `arn:aws:states:REGION:ACCOUNT:lambda:invoke` runs as `arn:aws:states:::lambda:invoke`.
     let resource = crate::resource::canonical(written).into_owned();
     let timeout = p.dynamic_uint(
@@ -508,6 +509,32 @@ fn parse_task(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Task> {
 
 fn path_field(ql: QueryLanguage, name: &'static str) -> Option<&'static str> {
     (ql == QueryLanguage::JsonPath).then_some(name)
+}
+
+/// The fields an integration cannot go without (SNS Publish: a destination and a message),
+/// checked when the definition is created, as AWS does, in static Parameters (JSONPath) or an
+/// Arguments object (JSONata). A field given by a path (`Message.$`) or an expression counts
+/// as present: its value is checked when the task runs. Without Parameters the state's input
+/// is the call's parameters, so nothing can be said before the run.
+fn check_required_parameters(p: &mut Parser, o: &Obj, resource: &str, ql: QueryLanguage) {
+    let Some(rest) = crate::resource::integration_part(resource) else {
+        return;
+    };
+    let service_action = rest.split_once('.').map_or(rest, |(sa, _)| sa);
+    let key = match ql {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    let Some(Value::Object(fields)) = o.map.get(key) else {
+        return;
+    };
+    let present = |name: &str| {
+        let given = |k: &str| fields.get(k).is_some_and(|v| !v.is_null());
+        given(name) || (ql == QueryLanguage::JsonPath && given(&format!("{name}.$")))
+    };
+    for names in crate::resource::missing_fields(service_action, present) {
+        p.schema(o.at(key), crate::resource::missing_field_message(names));
+    }
 }
 
 fn check_resource(p: &mut Parser, ptr: &str, resource: &str) {

@@ -359,6 +359,88 @@ fn task_resources_with_region_and_account_are_the_same_integration() {
     );
 }
 
+/// SNS Publish needs a destination (TopicArn, TargetArn or PhoneNumber) and a Message; static
+/// Parameters lacking one are refused when the definition is created, at the Parameters.
+#[test]
+fn sns_publish_parameters_need_a_destination_and_a_message() {
+    let task = |params: Value| {
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "Parameters": params, "End": true}}})
+    };
+    let e = errors(task(json!({"Message": "hi"})));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Parameters",
+    );
+    assert_eq!(
+        e[0].message,
+        "One of the fields 'TopicArn', 'TargetArn' or 'PhoneNumber' is required but none was present"
+    );
+    let e = errors(task(
+        json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}),
+    ));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Parameters",
+    );
+    assert_eq!(
+        e[0].message,
+        "The field 'Message' is required but was missing"
+    );
+    assert_eq!(errors(task(json!({}))).len(), 2);
+    // A null is no value.
+    assert_eq!(
+        errors(task(
+            json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": null})
+        ))
+        .len(),
+        1
+    );
+    // Paths are checked when the task runs; so is a state without Parameters (its input is them).
+    assert!(errors(task(
+        json!({"TargetArn.$": "$.target", "Message.$": "$.text"})
+    ))
+    .is_empty());
+    assert!(errors(task(
+        json!({"PhoneNumber": "+15555550100", "Message": {"a": 1}})
+    ))
+    .is_empty());
+    assert!(errors(
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "End": true}}})
+    )
+    .is_empty());
+    // The callback pattern and the regional form are the same integration.
+    let e = errors(json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+        "Resource": "arn:aws:states:us-east-1:123456789012:sns:publish.waitForTaskToken",
+        "Parameters": {"Message.$": "$$.Task.Token"}, "End": true}}}));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Ask/Parameters",
+    );
+    // JSONata: an Arguments object is checked; an expression is not.
+    let jsonata = |args: Value| {
+        json!({"QueryLanguage": "JSONata", "StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "Arguments": args, "End": true}}})
+    };
+    let e = errors(jsonata(json!({"TopicArn": "{% $states.input.t %}"})));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Arguments",
+    );
+    assert!(errors(jsonata(
+        json!({"TopicArn": "t", "Message": "{% $states.input.m %}"})
+    ))
+    .is_empty());
+    assert!(errors(jsonata(json!("{% $states.input %}"))).is_empty());
+    // Message.$ is not a name in JSONata.
+    assert!(!errors(jsonata(json!({"TopicArn": "t", "Message.$": "$.m"}))).is_empty());
+}
+
 #[test]
 fn express_machines_reject_callbacks_and_sync() {
     let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});

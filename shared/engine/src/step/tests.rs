@@ -407,7 +407,7 @@ fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
     let sm = machine(
         &e,
         json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
-            "Parameters": {"token.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}),
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}),
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -420,7 +420,7 @@ fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
         let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
         assert_eq!(rec.status, Status::Running);
         let req = calls.lock().unwrap()[0].clone();
-        assert_eq!(req.parameters["token"], json!(req.token));
+        assert_eq!(req.parameters["Message"], json!(req.token));
         let answer = Signal::TaskSucceeded {
             frame: req.frame.clone(),
             seq: req.seq,
