@@ -1271,3 +1271,35 @@ fn a_caught_distributed_map_failure_records_the_map_run_then_the_catcher() {
     );
     assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
 }
+
+/// The state's JSONata fields keep JSONata 2.0.6's shapes through `$states` and variables:
+/// a sequence of one is its item, an array of one (input, variable, `$range`) stays an array.
+#[test]
+fn jsonata_fields_keep_the_shapes_of_sequences_and_arrays_of_one() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B",
+                  "Assign": {"z": "{% $states.input.xs %}", "y": "{% $states.input.items %}"},
+                  "Output": {
+                      "xs": "{% $states.input.xs %}",
+                      "first": "{% $states.input.xs[0] %}",
+                      "names": "{% $states.input.items.name %}",
+                      "f": "{% $filter($states.input.nums, function($v){$v=2}) %}",
+                      "m": "{% $map($states.input.xs, function($v){$v}) %}",
+                      "r": "{% $range(1, 1) %}",
+                      "p": "{% $partition($states.input.xs, 1) %}"}},
+            "B": {"Type": "Pass", "End": true,
+                  "Output": {"prev": "{% $states.input %}", "z": "{% $z %}", "yn": "{% $y.name %}"}}
+        }}),
+        json!({"xs": [7], "items": [{"name": "a"}], "nums": [1, 2, 3]}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output,
+        Some(json!({
+            "prev": {"xs": [7], "first": 7, "names": "a", "f": 2, "m": 7, "r": [1], "p": [[7]]},
+            "z": [7],
+            "yn": "a"
+        }))
+    );
+}
