@@ -91,6 +91,13 @@ pub struct ServeArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Exit status:
+  0  the execution succeeded
+  1  the execution failed, timed out or was aborted
+  2  the definition is invalid, or the arguments are wrong
+  3  the execution is still running: a .waitForTaskToken task waits for a task token,
+     which nothing can send while `run` runs (--json says which state in `cause` and
+     `waitingFor`; use `waymark serve` and SendTaskSuccess, or --mock-config)")]
 pub struct RunArgs {
     /// The definition file (ASL JSON).
     pub definition: PathBuf,

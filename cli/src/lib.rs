@@ -1,6 +1,7 @@
 //! The `waymark` command line: argument parsing and the exit-code contract (0 when the
 //! execution succeeded, 1 when it failed, timed out or was aborted, 2 for an invalid
-//! definition or bad arguments).
+//! definition or bad arguments, 3 when `run` ends with the execution still waiting for a task
+//! token that nothing in `run` can send).
 
 #[macro_use]
 mod print;
@@ -21,6 +22,9 @@ pub use args::{Cli, Command};
 pub const EXIT_SUCCEEDED: i32 = 0;
 pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
+/// `run` only: the execution is still running, waiting for something from outside (a
+/// `.waitForTaskToken` task's token), which nothing can send while `run` runs.
+pub const EXIT_WAITING: i32 = 3;
 
 /// Parses `args` and runs the command; returns the process exit code.
 pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
@@ -37,8 +41,9 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
     };
     let result = match cli.command {
         Command::Run(a) => {
-            // Quiet but for what a run prints on purpose: SNS messages and approval links.
-            init_logging("warn,waymark::sns=info,waymark::approvals=info");
+            // Quiet but for what a run prints on purpose: SNS messages. Not approval links: no
+            // server answers them while `run` runs.
+            init_logging("warn,waymark::sns=info");
             run::run(a)
         }
         Command::Validate(a) => validate::validate(a),

@@ -103,7 +103,13 @@ pub fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
     }
 }
 
-pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bool) {
+/// `note` (why a run that ended still runs) comes after the output and error, before the history.
+pub fn print_execution(
+    rec: &ExecutionRecord,
+    history: &[HistoryEvent],
+    full: bool,
+    note: Option<&str>,
+) {
     let st = Style::stdout();
     let status = match rec.status {
         Status::Succeeded => st.green(rec.status.as_str()),
@@ -135,8 +141,8 @@ pub fn print_execution(rec: &ExecutionRecord, history: &[HistoryEvent], full: bo
             say!("{} {}", st.bold("Cause"), c);
         }
     }
-    if rec.status == Status::Running {
-        say!("\nThe execution is still running: it waits for something from outside (a task token?).");
+    if let Some(note) = note {
+        say!("\n{note}");
     }
     say!("\n{}", st.bold("History"));
     let mut lines = Vec::new();

@@ -5,14 +5,14 @@ use serde_json::{json, Map, Value};
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::ExecutionStore;
-use waymark_engine::record::{ExecutionRecord, Status};
+use waymark_engine::record::{ExecutionRecord, Phase, Status};
 
 use crate::args::RunArgs;
 use crate::input::{read_definition, read_input};
 use crate::print::{print_diagnostics, print_execution};
 use crate::runtime;
 use crate::validate::diagnostics_json;
-use crate::{EXIT_FAILED, EXIT_SUCCEEDED, EXIT_USAGE};
+use crate::{EXIT_FAILED, EXIT_SUCCEEDED, EXIT_USAGE, EXIT_WAITING};
 
 pub fn run(a: RunArgs) -> Result<i32> {
     let text = read_definition(&a.definition)?;
@@ -65,6 +65,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
         print_result(&a, &rec, &history)?;
         Ok(match rec.status {
             Status::Succeeded => EXIT_SUCCEEDED,
+            Status::Running => EXIT_WAITING,
             _ => EXIT_FAILED,
         })
     })
@@ -96,14 +97,79 @@ fn print_result(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) ->
                 out.insert("cause".into(), json!(c));
             }
         }
+        if rec.status == Status::Running {
+            let waits = waiting_for(rec);
+            out.insert("cause".into(), json!(waiting_cause(&waits)));
+            out.insert(
+                "waitingFor".into(),
+                Value::Array(
+                    waits
+                        .iter()
+                        .map(|w| json!({"state": w.state, "resource": w.resource, "waitsFor": w.what}))
+                        .collect(),
+                ),
+            );
+        }
         if a.history {
             out.insert("history".into(), serde_json::to_value(history)?);
         }
         say!("{}", Value::Object(out));
     } else {
-        print_execution(rec, history, a.history);
+        let note = (rec.status == Status::Running).then(|| waiting_cause(&waiting_for(rec)));
+        print_execution(rec, history, a.history, note.as_deref());
     }
     Ok(())
+}
+
+/// A task an execution that `run` left running still waits for.
+struct Waiting {
+    state: String,
+    resource: String,
+    /// `TASK_TOKEN` (`.waitForTaskToken`) or `TASK` (a task still in flight).
+    what: &'static str,
+}
+
+/// The tasks in flight in a settled run, in frame order.
+fn waiting_for(rec: &ExecutionRecord) -> Vec<Waiting> {
+    rec.frames
+        .values()
+        .filter_map(|f| match &f.phase {
+            Phase::Task(t) => Some(Waiting {
+                state: f.state.clone(),
+                resource: t.resource.clone(),
+                what: if t.wait_for_token {
+                    "TASK_TOKEN"
+                } else {
+                    "TASK"
+                },
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Why the execution is still running, in one sentence a person can act on.
+fn waiting_cause(waits: &[Waiting]) -> String {
+    let Some(first) = waits.first() else {
+        return "The execution is still running: it waits for something from outside, which \
+                nothing can send while `waymark run` runs."
+            .into();
+    };
+    let more = match waits.len() {
+        1 => String::new(),
+        n => format!(" (and {} more task(s))", n - 1),
+    };
+    let what = if first.what == "TASK_TOKEN" {
+        "waits for a task token (SendTaskSuccess or SendTaskFailure)"
+    } else {
+        "waits for its task to finish"
+    };
+    format!(
+        "The execution is still running: the state '{}' ({}) {what}{more}, which nothing can \
+         send while `waymark run` runs. Run it under `waymark serve` and answer the token, or \
+         mock the task with --mock-config.",
+        first.state, first.resource
+    )
 }
 
 fn machine_name_from_path(path: &std::path::Path) -> String {

@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 const EXIT_SUCCEEDED: i32 = 0;
 const EXIT_FAILED: i32 = 1;
 const EXIT_USAGE: i32 = 2;
+const EXIT_WAITING: i32 = 3;
 
 /// No test should come near this; a child that does is killed and the test fails.
 const TIME_LIMIT: Duration = Duration::from_secs(30);
@@ -812,6 +813,143 @@ fn sns_publish_without_an_endpoint_prints_the_message() {
     );
 }
 
+/// `arn:aws:states:REGION:ACCOUNT:sns:publish`, as CloudFormation `!Sub` writes it, is the
+/// same integration as `arn:aws:states:::sns:publish`: it validates, runs, and its events name
+/// the service and action.
+#[test]
+fn an_integration_written_with_region_and_account_runs_as_the_plain_one() {
+    let dir = TempDir::new("regional-sns");
+    let def = dir.write(
+        "notify.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+            "Resource": "arn:aws:states:us-east-1:123456789012:sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": "regional hello"}, "End": true}}}),
+    );
+    waymark(&dir, &["validate", s(&def)]).expect_code(0);
+    let out = waymark(&dir, &["run", s(&def), "--json", "--history"]);
+    let r = out.expect_code(EXIT_SUCCEEDED).json();
+    assert!(r["output"]["MessageId"].as_str().is_some(), "{r}");
+    assert!(out.stderr.contains("regional hello"), "{}", out.stderr);
+    let events = history(&r);
+    let scheduled = event(&events, "TaskScheduled");
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resourceType"], "sns",
+        "{scheduled}"
+    );
+    assert_eq!(
+        scheduled["taskScheduledEventDetails"]["resource"], "publish",
+        "{scheduled}"
+    );
+}
+
+/// A `.waitForTaskToken` task that nothing in `run` can answer: the run ends still RUNNING
+/// with its own exit status, says which state waits for what, and prints no approval links
+/// (no server answers them).
+#[test]
+fn a_run_waiting_for_a_task_token_exits_3_and_says_what_it_waits_for() {
+    let dir = TempDir::new("waits-for-token");
+    let def = dir.write(
+        "ask.asl.json",
+        json!({"StartAt": "Ask", "States": {
+            "Ask": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                    "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message.$": "$$.Task.Token"},
+                    "Next": "Done"},
+            "Done": {"Type": "Succeed"}}}),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--json"]);
+    let r = out.expect_code(EXIT_WAITING).json();
+    assert_eq!(r["status"], "RUNNING", "{r}");
+    assert_eq!(
+        r["waitingFor"],
+        json!([{"state": "Ask", "resource": "arn:aws:states:::sns:publish.waitForTaskToken", "waitsFor": "TASK_TOKEN"}]),
+        "{r}"
+    );
+    let cause = r["cause"].as_str().unwrap_or_default();
+    assert!(
+        cause.contains("'Ask'") && cause.contains("task token"),
+        "{r}"
+    );
+    assert!(!out.stderr.contains("/approvals/"), "{}", out.stderr);
+    assert!(!out.stderr.contains("approval requested"), "{}", out.stderr);
+
+    let out = waymark(&dir, &["run", s(&def)]);
+    out.expect_code(EXIT_WAITING);
+    assert!(
+        out.stdout.contains("the state 'Ask'") && out.stdout.contains("task token"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stderr.contains("/approvals/"), "{}", out.stderr);
+}
+
+#[test]
+fn run_help_lists_the_exit_statuses() {
+    let dir = TempDir::new("run-help");
+    let out = waymark(&dir, &["run", "--help"]);
+    out.expect_code(EXIT_SUCCEEDED);
+    assert!(
+        out.stdout.contains("Exit status:")
+            && out.stdout.contains("3  the execution is still running"),
+        "{}",
+        out.stdout
+    );
+}
+
+/// SNS Publish without a destination or a message: static Parameters are refused by
+/// `validate` (and `run`, exit 2) at the Parameters; values from paths fail the run.
+#[test]
+fn sns_publish_without_a_message_or_a_destination_is_refused() {
+    let dir = TempDir::new("sns-required");
+    let def = dir.write(
+        "no-message.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}, "End": true}}}),
+    );
+    let r = waymark(&dir, &["validate", s(&def), "--json"])
+        .expect_code(EXIT_USAGE)
+        .json();
+    assert_eq!(
+        r["diagnostics"][0]["code"], "SCHEMA_VALIDATION_FAILED",
+        "{r}"
+    );
+    assert_eq!(
+        r["diagnostics"][0]["path"], "/States/Tell/Parameters",
+        "{r}"
+    );
+    assert_eq!(
+        r["diagnostics"][0]["message"], "The field 'Message' is required but was missing",
+        "{r}"
+    );
+    waymark(&dir, &["run", s(&def), "--json"]).expect_code(EXIT_USAGE);
+
+    let def = dir.write(
+        "dynamic.asl.json",
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn.$": "$.topic", "Message.$": "$.text"}, "End": true}}}),
+    );
+    waymark(&dir, &["validate", s(&def)]).expect_code(0);
+    let r = waymark(
+        &dir,
+        &[
+            "run",
+            s(&def),
+            "--json",
+            "--input",
+            r#"{"topic": null, "text": "hi"}"#,
+        ],
+    )
+    .expect_code(EXIT_FAILED)
+    .json();
+    assert_eq!(r["error"], "States.Runtime", "{r}");
+    assert!(
+        r["cause"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("'TopicArn', 'TargetArn' or 'PhoneNumber'"),
+        "{r}"
+    );
+}
+
 #[test]
 fn mocked_tasks_return_what_the_test_case_says() {
     let dir = TempDir::new("mocks-happy");
@@ -1211,9 +1349,10 @@ fn newlines_in_state_names_and_messages_do_not_forge_log_lines() {
                 "End": true}}}),
     );
     let out = waymark(&dir, &["run", s(&def), "--wait-scale", "0"]);
+    // `run` logs the messages; approval links it does not log (no server answers them).
     assert!(
-        out.stderr.contains("SNS message") && out.stderr.contains("approval requested"),
-        "both were logged: {}",
+        out.stderr.contains("SNS message") && !out.stderr.contains("approval requested"),
+        "{}",
         out.stderr
     );
     assert!(out.stderr.contains("FORGED"), "{}", out.stderr);

@@ -9,6 +9,7 @@ pub mod intrinsics;
 pub mod json;
 pub mod jsonata;
 pub mod path;
+pub mod resource;
 
 pub use error::Failure;
 pub mod choice;

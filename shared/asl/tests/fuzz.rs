@@ -107,6 +107,8 @@ fn condition(inner: BoxedStrategy<String>) -> BoxedStrategy<String> {
         Just("@".to_string()),
         Just("@.a".to_string()),
         Just("$.n".to_string()),
+        Just("Receipt".to_string()),
+        Just("@.[0]".to_string()),
     ];
     let op = prop::sample::select(&["==", "!=", "<", "<=", ">", ">=", "=~", "in", " "][..]);
     prop_oneof![
@@ -133,12 +135,17 @@ fn steps() -> BoxedStrategy<String> {
         1 => Just("[1:3:1]".to_string()),
         1 => Just("['a','b']".to_string()),
         1 => Just("[0,1]".to_string()),
+        1 => Just(".[0]".to_string()),
+        1 => Just(".['a','b']".to_string()),
+        1 => Just(".[*]".to_string()),
+        1 => Just(".[".to_string()),
         1 => Just(String::new()),
     ];
     leaf.prop_recursive(24, 200, 4, |inner| {
         prop_oneof![
             3 => prop::collection::vec(inner.clone(), 1..4).prop_map(|s| s.concat()),
-            2 => condition(inner).prop_map(|c| format!("[?({c})]")),
+            2 => condition(inner.clone()).prop_map(|c| format!("[?({c})]")),
+            1 => condition(inner).prop_map(|c| format!(".[?({c})]")),
         ]
     })
     .boxed()

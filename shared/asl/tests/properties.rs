@@ -253,7 +253,8 @@ fn arb_definition_like() -> impl Strategy<Value = Value> {
 }
 
 /// Path text from the grammar of AWS's JSONPath dialect (and a little outside it).
-fn arb_path_text() -> impl Strategy<Value = String> {
+/// A root and its steps, each as written.
+fn arb_path_parts() -> impl Strategy<Value = (&'static str, Vec<String>)> {
     let root = prop::sample::select(&["$", "$$", "$v", "$", "$"][..]);
     let step = prop_oneof![
         4 => "[a-c]{1,2}".prop_map(|n| format!(".{n}")),
@@ -284,7 +285,10 @@ fn arb_path_text() -> impl Strategy<Value = String> {
         ][..]).prop_map(str::to_string),
     ];
     (root, prop::collection::vec(step, 0..5))
-        .prop_map(|(r, steps)| format!("{r}{}", steps.concat()))
+}
+
+fn arb_path_text() -> impl Strategy<Value = String> {
+    arb_path_parts().prop_map(|(r, steps)| format!("{r}{}", steps.concat()))
 }
 
 /// A reference path (names and indices only), from the grammar.
@@ -905,6 +909,34 @@ proptest! {
             } else {
                 prop_assert!(Path::parse_reference(&src).is_ok());
             }
+        }
+    }
+
+    /// Jayway reads a '.' before '[' as a separator (`$.[0]` is `$[0]`), and so does AWS.
+    #[test]
+    fn a_dot_before_a_bracket_step_changes_nothing((root, steps) in arb_path_parts(), value in arb_input()) {
+        // Well-formed steps only: in junk such as `[']` a '[' may sit inside a quoted name.
+        let steps: Vec<String> = steps
+            .into_iter()
+            .filter(|s| Path::parse(&format!("${s}")).is_ok())
+            .collect();
+        let plain = format!("{root}{}", steps.concat());
+        let mut dotted = root.to_string();
+        for s in &steps {
+            // Not after a '.' already there: `$..[0]` is a deep scan.
+            if s.starts_with('[') && !dotted.ends_with('.') {
+                dotted.push('.');
+            }
+            dotted.push_str(s);
+        }
+        match (Path::parse(&plain), Path::parse(&dotted)) {
+            (Ok(a), Ok(b)) => {
+                prop_assert_eq!(a.steps(), b.steps(), "{} vs {}", plain, dotted);
+                prop_assert_eq!(a.is_reference(), b.is_reference());
+                prop_assert_eq!(a.select(&value).unwrap(), b.select(&value).unwrap());
+            }
+            (Err(_), Err(_)) => {}
+            (a, b) => prop_assert!(false, "{} gave {:?} but {} gave {:?}", plain, a.err(), dotted, b.err()),
         }
     }
 

@@ -581,3 +581,45 @@ fn size_limits_are_part_of_limits() {
         Ok(Some(json!(3_000_000)))
     );
 }
+
+// ---- sequences of one ------------------------------------------------------
+
+/// JSONata 2.0.6 unwraps a result *sequence* of one item to the item, but keeps an *array*
+/// (from the input, a constructor, or a function that returns an array) as it is; AWS runs
+/// JSONata, so a Step Functions field gets the same shape. Sequence makers: `$filter`, `$map`,
+/// `$keys`, `$lookup`, `$each`, `$spread`, predicates and path steps over several values.
+/// Array makers: `[…]`, `$append`, `$sort`, `$reverse`, `$distinct` of an array, `$split`,
+/// `$zip`, and AWS's `$range` and `$partition`, which return arrays.
+#[test]
+fn sequences_of_one_are_unwrapped_and_arrays_of_one_are_kept() {
+    for (src, expected) in [
+        ("$filter([1,2,3], function($v){$v=2})", json!(2)),
+        ("$filter([[1]], function($v){true})", json!([1])),
+        ("$map([1], function($v){$v*2})", json!(2)),
+        ("$map([1,2], function($v){$v*2})", json!([2, 4])),
+        ("$keys({'a':1})", json!("a")),
+        ("$lookup([{'a':1}], 'a')", json!(1)),
+        ("$each({'a':1}, function($v,$k){$k})", json!("a")),
+        ("[1,2,3][$ = 2]", json!(2)),
+        ("$range(1,3)[$ > 2]", json!(3)),
+        (
+            "{'r': $filter([1,2,3], function($v){$v=2})}",
+            json!({"r": 2}),
+        ),
+        ("[$filter([1,2,3], function($v){$v=2})]", json!([2])),
+        ("$append([1],[])", json!([1])),
+        ("$sort([1])", json!([1])),
+        ("$reverse([1])", json!([1])),
+        ("$distinct([1,1])", json!([1])),
+        ("$split('a', ',')", json!(["a"])),
+        ("$zip([1],[2])", json!([[1, 2]])),
+        ("$range(5, 5, 1)", json!([5])),
+        ("$partition([1], 1)", json!([[1]])),
+        ("$partition([1,2,3], 2)[1]", json!([3])),
+        ("{'a':[1]}.a", json!([1])),
+        ("{'a':[[1]]}.a", json!([[1]])),
+        ("[{'n':'a'}].n", json!("a")),
+    ] {
+        assert_eq!(ok(src), expected, "{src}");
+    }
+}

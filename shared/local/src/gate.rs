@@ -82,6 +82,10 @@ impl<T: Tasks> Tasks for Gate<T> {
 
 /// Prints an SNS message instead of sending it.
 fn console_publish(req: &TaskRequest) -> TaskOutcome {
+    // Refused as a real Publish would be: a message with no destination or no text.
+    if let Err(f) = waymark_tasks::check_publish(&req.parameters) {
+        return TaskOutcome::Failed(f);
+    }
     let p = &req.parameters;
     let topic = p
         .get("TopicArn")

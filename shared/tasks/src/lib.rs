@@ -22,6 +22,7 @@ mod sqs;
 
 pub use aws::AwsTasks;
 pub use config::{Clients, TaskConfig};
+pub use sns::check_publish;
 
 /// The state machine name inside an execution ARN
 /// (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`, or `…:express:MACHINE:NAME:ID`).

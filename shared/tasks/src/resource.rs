@@ -44,7 +44,8 @@ impl fmt::Display for Pattern {
 /// What a Resource ARN names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource<'a> {
-    /// `arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]`. For the AWS SDK integrations
+    /// `arn:PARTITION:states:::SERVICE:ACTION[.PATTERN]`, or the same with a region and account
+    /// (`arn:aws:states:us-east-1:123456789012:lambda:invoke`). For the AWS SDK integrations
     /// (`arn:aws:states:::aws-sdk:sqs:sendMessage`) the service is `aws-sdk` and the action
     /// `sqs:sendMessage`.
     Integration {
@@ -63,9 +64,8 @@ pub enum Resource<'a> {
 
 impl<'a> Resource<'a> {
     pub fn parse(resource: &'a str) -> Resource<'a> {
-        let parts: Vec<&str> = resource.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", _, "states", "", "", rest] => match split_pattern(rest) {
+        if let Some(rest) = waymark_asl::resource::integration_part(resource) {
+            return match split_pattern(rest) {
                 Some((name, pattern)) => match name.split_once(':') {
                     Some((service, action)) if !service.is_empty() && !action.is_empty() => {
                         Resource::Integration {
@@ -77,7 +77,10 @@ impl<'a> Resource<'a> {
                     _ => Resource::Other(resource),
                 },
                 None => Resource::Other(resource),
-            },
+            };
+        }
+        let parts: Vec<&str> = resource.splitn(6, ':').collect();
+        match parts.as_slice() {
             ["arn", _, "states", region, account, rest]
                 if !region.is_empty() && !account.is_empty() && rest.starts_with("activity:") =>
             {
@@ -155,6 +158,32 @@ mod tests {
                 service: "aws-sdk",
                 action: "dynamodb:query",
                 pattern: Pattern::RequestResponse
+            }
+        );
+    }
+
+    #[test]
+    fn integrations_written_with_region_and_account() {
+        assert_eq!(
+            Resource::parse("arn:aws:states:us-east-1:123456789012:lambda:invoke"),
+            Resource::parse("arn:aws:states:::lambda:invoke")
+        );
+        assert_eq!(
+            Resource::parse("arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject"),
+            Resource::Integration {
+                service: "aws-sdk",
+                action: "s3:getObject",
+                pattern: Pattern::RequestResponse
+            }
+        );
+        assert_eq!(
+            Resource::parse(
+                "arn:aws:states:eu-west-1:123456789012:sqs:sendMessage.waitForTaskToken"
+            ),
+            Resource::Integration {
+                service: "sqs",
+                action: "sendMessage",
+                pattern: Pattern::WaitForTaskToken
             }
         );
     }

@@ -28,6 +28,24 @@ const PUBLISH_FIELDS: &[&str] = &[
     "TopicArn",
 ];
 
+/// Publish's parameters, refused as Step Functions refuses them (`States.Runtime`) when a field
+/// is unknown or a destination (TopicArn, TargetArn, PhoneNumber) or the Message is missing:
+/// static Parameters were checked when the definition was created, values from paths are
+/// checked here.
+pub fn check_publish(parameters: &Value) -> Result<(), Failure> {
+    publish_params(parameters).map(|_| ())
+}
+
+fn publish_params(parameters: &Value) -> Result<Params<'_>, Failure> {
+    let p = Params::new(parameters, PUBLISH_FIELDS)?;
+    if let Some(names) =
+        waymark_asl::resource::missing_fields("sns:publish", |n| p.get(n).is_some()).first()
+    {
+        return Err(p.invalid(waymark_asl::resource::missing_field_message(names)));
+    }
+    Ok(p)
+}
+
 /// The result is Publish's response: `MessageId` (and `SequenceNumber` for FIFO topics), with
 /// the SDK's HTTP metadata.
 pub(crate) async fn publish(
@@ -35,8 +53,7 @@ pub(crate) async fn publish(
     parameters: &Value,
     timeout: Option<Duration>,
 ) -> Result<Value, Failure> {
-    let p = Params::new(parameters, PUBLISH_FIELDS)?;
-    p.required("Message")?;
+    let p = publish_params(parameters)?;
     let mut call = client
         .publish()
         .set_topic_arn(p.str("TopicArn")?.map(str::to_string))
@@ -79,4 +96,31 @@ pub(crate) async fn publish(
     }
     http.add_metadata(&mut result, out.request_id());
     Ok(Value::Object(result))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::check_publish;
+
+    #[test]
+    fn publish_needs_a_destination_and_a_message_at_run_time() {
+        let e = check_publish(&json!({"Message": "hi"})).err().unwrap();
+        assert_eq!(e.error.as_deref(), Some("States.Runtime"));
+        assert_eq!(
+            e.cause.as_deref(),
+            Some("The Parameters '{\"Message\":\"hi\"}' could not be used to start the Task: [One of the fields 'TopicArn', 'TargetArn' or 'PhoneNumber' is required but none was present]")
+        );
+        let e = check_publish(&json!({"TopicArn": "t", "Message": null}))
+            .err()
+            .unwrap();
+        assert!(e
+            .cause
+            .unwrap()
+            .ends_with("[The field 'Message' is required but was missing]"));
+        assert!(
+            check_publish(&json!({"PhoneNumber": "+15555550100", "Message": {"a": 1}})).is_ok()
+        );
+    }
 }

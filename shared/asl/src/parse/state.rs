@@ -10,6 +10,7 @@ use super::MachineType;
 use crate::diag::codes;
 use crate::error::names;
 use crate::model::*;
+use crate::resource::INTEGRATIONS;
 use crate::template::Template;
 use crate::timestamp::Timestamp;
 
@@ -459,8 +460,11 @@ fn parse_catch(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Vec<Catcher> {
 }
 
 fn parse_task(p: &mut Parser, o: &Obj, ql: QueryLanguage) -> Option<Task> {
-    let resource = p.req_string(o, "Resource")?.to_string();
-    check_resource(p, &o.at("Resource"), &resource);
+    let written = p.req_string(o, "Resource")?;
+    check_resource(p, &o.at("Resource"), written);
+    check_required_parameters(p, o, written, ql);
+    // `arn:aws:states:REGION:ACCOUNT:lambda:invoke` runs as `arn:aws:states:::lambda:invoke`.
+    let resource = crate::resource::canonical(written).into_owned();
     let timeout = p.dynamic_uint(
         o,
         "TimeoutSeconds",
@@ -507,70 +511,31 @@ fn path_field(ql: QueryLanguage, name: &'static str) -> Option<&'static str> {
     (ql == QueryLanguage::JsonPath).then_some(name)
 }
 
-/// AWS's optimised integrations (service:action), which `arn:aws:states:::` resources may name.
-const INTEGRATIONS: &[&str] = &[
-    "lambda:invoke",
-    "sns:publish",
-    "sqs:sendMessage",
-    "dynamodb:getItem",
-    "dynamodb:putItem",
-    "dynamodb:updateItem",
-    "dynamodb:deleteItem",
-    "states:startExecution",
-    "events:putEvents",
-    "apigateway:invoke",
-    "http:invoke",
-    "batch:submitJob",
-    "ecs:runTask",
-    "glue:startJobRun",
-    "databrew:startJobRun",
-    "athena:startQueryExecution",
-    "athena:stopQueryExecution",
-    "athena:getQueryExecution",
-    "athena:getQueryResults",
-    "codebuild:startBuild",
-    "codebuild:stopBuild",
-    "codebuild:batchDeleteBuilds",
-    "codebuild:batchGetReports",
-    "codebuild:startBuildBatch",
-    "bedrock:invokeModel",
-    "bedrock:createModelCustomizationJob",
-    "mediaconvert:createJob",
-    "eks:createCluster",
-    "eks:deleteCluster",
-    "eks:createFargateProfile",
-    "eks:deleteFargateProfile",
-    "eks:createNodegroup",
-    "eks:deleteNodegroup",
-    "eks:runJob",
-    "eks:call",
-    "elasticmapreduce:createCluster",
-    "elasticmapreduce:terminateCluster",
-    "elasticmapreduce:addStep",
-    "elasticmapreduce:cancelStep",
-    "elasticmapreduce:setClusterTerminationProtection",
-    "elasticmapreduce:modifyInstanceFleetByName",
-    "elasticmapreduce:modifyInstanceGroupByName",
-    "emr-containers:startJobRun",
-    "emr-containers:createVirtualCluster",
-    "emr-containers:deleteVirtualCluster",
-    "emr-serverless:createApplication",
-    "emr-serverless:startApplication",
-    "emr-serverless:stopApplication",
-    "emr-serverless:deleteApplication",
-    "emr-serverless:startJobRun",
-    "emr-serverless:cancelJobRun",
-    "sagemaker:createTrainingJob",
-    "sagemaker:createTransformJob",
-    "sagemaker:createModel",
-    "sagemaker:createEndpoint",
-    "sagemaker:createEndpointConfig",
-    "sagemaker:updateEndpoint",
-    "sagemaker:createHyperParameterTuningJob",
-    "sagemaker:createLabelingJob",
-    "sagemaker:createProcessingJob",
-    "sagemaker:startPipelineExecution",
-];
+/// The fields an integration cannot go without (SNS Publish: a destination and a message),
+/// checked when the definition is created, as AWS does, in static Parameters (JSONPath) or an
+/// Arguments object (JSONata). A field given by a path (`Message.$`) or an expression counts
+/// as present: its value is checked when the task runs. Without Parameters the state's input
+/// is the call's parameters, so nothing can be said before the run.
+fn check_required_parameters(p: &mut Parser, o: &Obj, resource: &str, ql: QueryLanguage) {
+    let Some(rest) = crate::resource::integration_part(resource) else {
+        return;
+    };
+    let service_action = rest.split_once('.').map_or(rest, |(sa, _)| sa);
+    let key = match ql {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    let Some(Value::Object(fields)) = o.map.get(key) else {
+        return;
+    };
+    let present = |name: &str| {
+        let given = |k: &str| fields.get(k).is_some_and(|v| !v.is_null());
+        given(name) || (ql == QueryLanguage::JsonPath && given(&format!("{name}.$")))
+    };
+    for names in crate::resource::missing_fields(service_action, present) {
+        p.schema(o.at(key), crate::resource::missing_field_message(names));
+    }
+}
 
 fn check_resource(p: &mut Parser, ptr: &str, resource: &str) {
     let express = p.opts.machine_type == MachineType::Express;
@@ -585,33 +550,37 @@ fn check_resource(p: &mut Parser, ptr: &str, resource: &str) {
         p.schema(ptr, format!("The resource provided {resource} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
         return;
     }
-    match parts[2] {
-        "states" if parts[3].is_empty() && parts[4].is_empty() => {
-            let rest = parts[5];
-            let (service_action, pattern) = match rest.split_once('.') {
-                Some((sa, pat)) => (sa, Some(pat)),
-                None => (rest, None),
-            };
-            let known = INTEGRATIONS.contains(&service_action) || service_action.starts_with("aws-sdk:");
-            let pattern_ok = matches!(pattern, None | Some("sync") | Some("sync:2") | Some("waitForTaskToken"));
-            if !known || !pattern_ok {
-                let shown = resource.replacen(parts[1], "<partition>", 1);
-                p.schema(ptr, format!("The resource provided {shown} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
-                return;
-            }
-            if express {
-                match pattern {
-                    Some("sync") | Some("sync:2") => {
-                        p.schema(ptr, "Express state machine does not support '.sync' service integration")
-                    }
-                    Some("waitForTaskToken") => p.schema(
-                        ptr,
-                        "Express state machine does not support '.waitForTaskToken' service integration ",
-                    ),
-                    _ => {}
+    if let Some(rest) = crate::resource::integration_part(resource) {
+        let (service_action, pattern) = match rest.split_once('.') {
+            Some((sa, pat)) => (sa, Some(pat)),
+            None => (rest, None),
+        };
+        let known =
+            INTEGRATIONS.contains(&service_action) || service_action.starts_with("aws-sdk:");
+        let pattern_ok = matches!(
+            pattern,
+            None | Some("sync") | Some("sync:2") | Some("waitForTaskToken")
+        );
+        if !known || !pattern_ok {
+            let shown = resource.replacen(parts[1], "<partition>", 1);
+            p.schema(ptr, format!("The resource provided {shown} is not recognized. The value is not a valid resource ARN, or the resource is not available in this region."));
+            return;
+        }
+        if express {
+            match pattern {
+                Some("sync") | Some("sync:2") => {
+                    p.schema(ptr, "Express state machine does not support '.sync' service integration")
                 }
+                Some("waitForTaskToken") => p.schema(
+                    ptr,
+                    "Express state machine does not support '.waitForTaskToken' service integration ",
+                ),
+                _ => {}
             }
         }
+        return;
+    }
+    match parts[2] {
         "states" if parts[5].starts_with("activity:") => {
             if express {
                 p.schema(ptr, "Express state machine does not support Activities");

@@ -312,6 +312,135 @@ fn task_resources_are_recognised() {
     assert!(!errors(task("not-an-arn")).is_empty());
 }
 
+/// CloudFormation `!Sub` templates write integrations with the region and account; AWS
+/// accepts them as the same integration, and so the model holds the plain form.
+#[test]
+fn task_resources_with_region_and_account_are_the_same_integration() {
+    let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});
+    for (written, plain) in [
+        (
+            "arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject",
+            "arn:aws:states:::aws-sdk:s3:getObject",
+        ),
+        (
+            "arn:aws:states:us-east-1:123456789012:lambda:invoke",
+            "arn:aws:states:::lambda:invoke",
+        ),
+        (
+            "arn:aws:states:us-west-2:123456789012:states:startExecution.sync:2",
+            "arn:aws:states:::states:startExecution.sync:2",
+        ),
+    ] {
+        let def = parse_value(&task(written), &ParseOptions::default())
+            .unwrap_or_else(|e| panic!("{written}: {e:#?}"));
+        match &def.definition.graph.states["T"].kind {
+            crate::model::StateKind::Task(t) => assert_eq!(t.resource, plain),
+            other => panic!("{other:?}"),
+        }
+    }
+    // Unknown integrations stay unknown, in either form.
+    let e = errors(task("arn:aws:states:us-east-1:123456789012:dynamodb:query"));
+    assert!(e[0].message.contains("is not recognized"), "{e:#?}");
+    let e = errors(task(
+        "arn:aws:states:us-east-1:123456789012:lambda:invoke.later",
+    ));
+    assert!(e[0].message.contains("is not recognized"), "{e:#?}");
+    // Activities keep their own form.
+    assert!(errors(task(
+        "arn:aws:states:us-east-1:123456789012:activity:approve"
+    ))
+    .is_empty());
+    let e = express_errors(task(
+        "arn:aws:states:us-east-1:123456789012:sqs:sendMessage.waitForTaskToken",
+    ));
+    assert_eq!(
+        e[0].message,
+        "Express state machine does not support '.waitForTaskToken' service integration "
+    );
+}
+
+/// SNS Publish needs a destination (TopicArn, TargetArn or PhoneNumber) and a Message; static
+/// Parameters lacking one are refused when the definition is created, at the Parameters.
+#[test]
+fn sns_publish_parameters_need_a_destination_and_a_message() {
+    let task = |params: Value| {
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "Parameters": params, "End": true}}})
+    };
+    let e = errors(task(json!({"Message": "hi"})));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Parameters",
+    );
+    assert_eq!(
+        e[0].message,
+        "One of the fields 'TopicArn', 'TargetArn' or 'PhoneNumber' is required but none was present"
+    );
+    let e = errors(task(
+        json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:t"}),
+    ));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Parameters",
+    );
+    assert_eq!(
+        e[0].message,
+        "The field 'Message' is required but was missing"
+    );
+    assert_eq!(errors(task(json!({}))).len(), 2);
+    // A null is no value.
+    assert_eq!(
+        errors(task(
+            json!({"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message": null})
+        ))
+        .len(),
+        1
+    );
+    // Paths are checked when the task runs; so is a state without Parameters (its input is them).
+    assert!(errors(task(
+        json!({"TargetArn.$": "$.target", "Message.$": "$.text"})
+    ))
+    .is_empty());
+    assert!(errors(task(
+        json!({"PhoneNumber": "+15555550100", "Message": {"a": 1}})
+    ))
+    .is_empty());
+    assert!(errors(
+        json!({"StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "End": true}}})
+    )
+    .is_empty());
+    // The callback pattern and the regional form are the same integration.
+    let e = errors(json!({"StartAt": "Ask", "States": {"Ask": {"Type": "Task",
+        "Resource": "arn:aws:states:us-east-1:123456789012:sns:publish.waitForTaskToken",
+        "Parameters": {"Message.$": "$$.Task.Token"}, "End": true}}}));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Ask/Parameters",
+    );
+    // JSONata: an Arguments object is checked; an expression is not.
+    let jsonata = |args: Value| {
+        json!({"QueryLanguage": "JSONata", "StartAt": "Tell", "States": {"Tell": {"Type": "Task",
+        "Resource": "arn:aws:states:::sns:publish", "Arguments": args, "End": true}}})
+    };
+    let e = errors(jsonata(json!({"TopicArn": "{% $states.input.t %}"})));
+    assert_has(
+        &e,
+        codes::SCHEMA_VALIDATION_FAILED,
+        "/States/Tell/Arguments",
+    );
+    assert!(errors(jsonata(
+        json!({"TopicArn": "t", "Message": "{% $states.input.m %}"})
+    ))
+    .is_empty());
+    assert!(errors(jsonata(json!("{% $states.input %}"))).is_empty());
+    // Message.$ is not a name in JSONata.
+    assert!(!errors(jsonata(json!({"TopicArn": "t", "Message.$": "$.m"}))).is_empty());
+}
+
 #[test]
 fn express_machines_reject_callbacks_and_sync() {
     let task = |r: &str| json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": r, "End": true}}});

@@ -169,8 +169,11 @@ fn operand(cur: &mut Cursor) -> Result<Operand, PathError> {
                             "filter functions such as '{word}()' are not supported (position {start})"
                         ))
                     } else {
+                        // Jayway reads any other word as a number and fails, so AWS refuses
+                        // the path: strings must be quoted.
                         err(format!(
-                            "unexpected '{word}' in the filter at position {start}"
+                            "the unquoted word '{word}' at position {start} is not a value: \
+                             quote a string ('{word}'), or write a path (@.{word})"
                         ))
                     }
                 }

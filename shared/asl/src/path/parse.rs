@@ -6,6 +6,9 @@
 //! (see `filter.rs`) rather than writing RFC text for another parser to read back: that
 //! parser backtracks, and a filter nested n deep cost it 2^n parses.
 //!
+//! A '.' before a bracket is only a separator, as in Jayway's `PathCompiler.readDotToken`:
+//! `$.[0]`, `$.a.[0].b`, `$.[*].['x','y']` and `$.[?(@.n > 0)]` mean what they mean without it.
+//!
 //! Every path is read in one pass, and brackets, parentheses and filters may nest at most
 //! [`MAX_NESTING`] deep, so that no path can exhaust the stack or the CPU.
 
@@ -145,7 +148,11 @@ pub(super) fn parse_steps(cur: &mut Cursor) -> Result<Vec<Step>, PathError> {
             }
             Some('.') => {
                 cur.pos += 1;
-                let selector = if cur.eat('*') {
+                // Jayway reads a '.' before '[' as a bare separator: `$.[0]` is `$[0]`,
+                // `$.a.['b','c']` is `$.a['b','c']`, `@.[?(…)]` is `@[?(…)]`.
+                let selector = if cur.peek() == Some('[') {
+                    parse_bracket(cur)?
+                } else if cur.eat('*') {
                     Selector::Wildcard
                 } else {
                     Selector::Name(parse_dot_name(cur)?)

@@ -304,3 +304,67 @@ fn a_selection_copies_at_most_the_evaluation_budget() {
     let found = Path::parse("$..*").unwrap().select(&small).unwrap();
     assert_eq!(found.unwrap().into_owned(), json!([[1], 1]));
 }
+
+/// Jayway's `PathCompiler.readDotToken` skips a single '.' and reads the next token, so a
+/// '.' before '[' is only a separator; AWS accepts these forms and means the same thing.
+#[test]
+fn a_dot_before_a_bracket_is_only_a_separator() {
+    let v = json!([
+        {"bucket": "b1", "key": "k1", "OU": 1, "Snapshots": [{"State": "ok"}]},
+        {"bucket": "b2", "key": "k2", "OU": 0}
+    ]);
+    for (dotted, plain) in [
+        ("$.[0]", "$[0]"),
+        ("$.[0].Snapshots.[0].State", "$[0].Snapshots[0].State"),
+        ("$.[*].['bucket','key']", "$[*]['bucket','key']"),
+        ("$.[?(@.OU > 0)]", "$[?(@.OU > 0)]"),
+        (
+            "$.[?(@.Snapshots.[0].State == 'ok')].bucket",
+            "$[?(@.Snapshots[0].State == 'ok')].bucket",
+        ),
+        ("$.[0].['bucket']", "$[0]['bucket']"),
+        ("$.[-1:]", "$[-1:]"),
+        ("$.[0,1].key", "$[0,1].key"),
+        ("$..[0]", "$..[0]"),
+    ] {
+        let a = Path::parse(dotted).unwrap_or_else(|e| panic!("{dotted}: {e}"));
+        let b = Path::parse(plain).unwrap();
+        assert_eq!(a.steps(), b.steps(), "{dotted}");
+        assert_eq!(a.is_reference(), b.is_reference(), "{dotted}");
+        assert_eq!(sel(dotted, &v), sel(plain, &v), "{dotted}");
+    }
+    assert_eq!(sel("$.[0].Snapshots.[0].State", &v), Some(json!("ok")));
+    assert_eq!(
+        sel("$.[*].['bucket','key']", &v),
+        Some(json!(["b1", "k1", "b2", "k2"]))
+    );
+    // A reference path too: ResultPath can write through it.
+    let p = Path::parse_reference("$.[1].r").unwrap();
+    let mut t = v.clone();
+    p.write(&mut t, json!(7)).unwrap();
+    assert_eq!(t[1]["r"], json!(7));
+    // The dot is a separator, not a name: a dot still needs something after it.
+    for bad in ["$.", "$.[0].", "$...[0]", "$.[", "$.[0"] {
+        assert!(Path::parse(bad).is_err(), "{bad} should not parse");
+    }
+}
+
+/// Jayway's `FilterCompiler.readLiteral` reads any other word as a number literal
+/// (`new BigDecimal("")` for `Receipt`), which throws, so AWS refuses the path; only `true`,
+/// `false`, `null` and quoted strings are words there.
+#[test]
+fn an_unquoted_word_in_a_filter_is_refused_with_a_hint() {
+    for (bad, word) in [
+        ("$[?(@.Name==Receipt)]", "Receipt"),
+        ("$[?(@.Name == Receipt && @.n > 1)]", "Receipt"),
+        ("$[?(Receipt == @.Name)]", "Receipt"),
+        ("$.[?(@.Name != abc_1)]", "abc_1"),
+    ] {
+        let e = Path::parse(bad).expect_err(bad);
+        assert!(
+            e.message.contains(&format!("'{word}'")) && e.message.contains("quote"),
+            "{bad}: {}",
+            e.message
+        );
+    }
+}

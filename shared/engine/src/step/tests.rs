@@ -407,7 +407,7 @@ fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
     let sm = machine(
         &e,
         json!({"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
-            "Parameters": {"token.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}),
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:t", "Message.$": "$$.Task.Token"}, "ResultPath": "$.answer", "End": true}}}),
     );
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -420,7 +420,7 @@ fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
         let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
         assert_eq!(rec.status, Status::Running);
         let req = calls.lock().unwrap()[0].clone();
-        assert_eq!(req.parameters["token"], json!(req.token));
+        assert_eq!(req.parameters["Message"], json!(req.token));
         let answer = Signal::TaskSucceeded {
             frame: req.frame.clone(),
             seq: req.seq,
@@ -1105,6 +1105,202 @@ fn values_nested_deeper_than_the_limit_fail_instead_of_being_stored() {
     assert!(
         matches!(&err, crate::runner::EngineError::InvalidExecutionInput(m) if m.contains("nested more than 100")),
         "{err}"
+    );
+}
+
+/// The catcher's events follow `{Map,Parallel}StateFailed` directly, and chain to it: AWS
+/// records no `…StateExited` for a state that failed, caught or not, and the catcher's
+/// transition is the next thing in the history.
+fn assert_caught_after(r: &Run, failed: &str, catcher_entered: &str) {
+    let t = types(&r.history);
+    let at = t
+        .iter()
+        .position(|e| *e == failed)
+        .unwrap_or_else(|| panic!("no {failed} in {t:?}"));
+    assert_eq!(t[at + 1], catcher_entered, "{t:?}");
+    assert_eq!(
+        r.history[at + 1].previous_event_id,
+        r.history[at].id,
+        "{t:?}"
+    );
+    assert!(
+        !t.contains(&"MapStateExited") && !t.contains(&"ParallelStateExited"),
+        "{t:?}"
+    );
+}
+
+#[test]
+fn a_caught_map_failure_records_map_state_failed_then_the_catcher() {
+    let r = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "MaxConcurrency": 1, "Next": "Done", "ItemsPath": "$.xs",
+                  "ItemProcessor": {"StartAt": "C", "States": {
+                      "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"},
+                      "F": {"Type": "Fail", "Error": "Boom", "Cause": "two"},
+                      "P": {"Type": "Pass", "End": true}}},
+                  "Catch": [{"ErrorEquals": ["Boom"], "ResultPath": "$.err", "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        json!({"xs": [1, 2, 3]}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"xs": [1, 2, 3], "err": {"Error": "Boom", "Cause": "two"}}))
+    );
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapIterationStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "MapIterationSucceeded",
+            "MapIterationStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "FailStateEntered",
+            "MapIterationFailed",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_map_failure_aborts_the_other_iterations_first() {
+    let r = run_with(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "End": true,
+                  "ItemProcessor": {"StartAt": "C", "States": {
+                      "C": {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}], "Default": "T"},
+                      "F": {"Type": "Fail", "Error": "Boom"},
+                      "T": {"Type": "Task", "Resource": LAMBDA, "End": true}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "End": true}
+        }}),
+        json!([0, 1]),
+        Box::new(|_, _| TaskOutcome::Pending),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    let t = types(&r.history);
+    let failed = t.iter().position(|e| *e == "MapStateFailed").unwrap();
+    assert_eq!(
+        t[failed - 2..],
+        [
+            "MapIterationFailed",
+            "MapIterationAborted",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_parallel_failure_records_parallel_state_failed_then_the_catcher() {
+    let r = run_with(
+        json!({"StartAt": "P", "States": {
+            "P": {"Type": "Parallel", "Next": "Done", "Branches": [
+                {"StartAt": "W", "States": {"W": {"Type": "Task", "Resource": LAMBDA, "End": true}}},
+                {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Broken", "Cause": "b"}}}],
+                  "Catch": [{"ErrorEquals": ["Broken"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"}
+        }}),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Pending),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(r.rec.output, Some(json!({"Error": "Broken", "Cause": "b"})));
+    let t = types(&r.history);
+    let failed = t.iter().position(|e| *e == "ParallelStateFailed").unwrap();
+    assert_eq!(t[failed - 1], "FailStateEntered", "{t:?}");
+    assert_eq!(
+        t[failed..],
+        [
+            "ParallelStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "ParallelStateFailed", "PassStateEntered");
+}
+
+#[test]
+fn a_caught_distributed_map_failure_records_the_map_run_then_the_catcher() {
+    let r = run(
+        json!({"StartAt": "M", "States": {
+            "M": {"Type": "Map", "End": true,
+                  "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                    "StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}},
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]},
+            "Caught": {"Type": "Pass", "End": true}
+        }}),
+        json!([1, 2]),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "MapStateEntered",
+            "MapStateStarted",
+            "MapRunStarted",
+            "MapRunFailed",
+            "MapStateFailed",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+}
+
+/// The state's JSONata fields keep JSONata 2.0.6's shapes through `$states` and variables:
+/// a sequence of one is its item, an array of one (input, variable, `$range`) stays an array.
+#[test]
+fn jsonata_fields_keep_the_shapes_of_sequences_and_arrays_of_one() {
+    let r = run(
+        json!({"QueryLanguage": "JSONata", "StartAt": "A", "States": {
+            "A": {"Type": "Pass", "Next": "B",
+                  "Assign": {"z": "{% $states.input.xs %}", "y": "{% $states.input.items %}"},
+                  "Output": {
+                      "xs": "{% $states.input.xs %}",
+                      "first": "{% $states.input.xs[0] %}",
+                      "names": "{% $states.input.items.name %}",
+                      "f": "{% $filter($states.input.nums, function($v){$v=2}) %}",
+                      "m": "{% $map($states.input.xs, function($v){$v}) %}",
+                      "r": "{% $range(1, 1) %}",
+                      "p": "{% $partition($states.input.xs, 1) %}"}},
+            "B": {"Type": "Pass", "End": true,
+                  "Output": {"prev": "{% $states.input %}", "z": "{% $z %}", "yn": "{% $y.name %}"}}
+        }}),
+        json!({"xs": [7], "items": [{"name": "a"}], "nums": [1, 2, 3]}),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded);
+    assert_eq!(
+        r.rec.output,
+        Some(json!({
+            "prev": {"xs": [7], "first": 7, "names": "a", "f": 2, "m": 7, "r": [1], "p": [[7]]},
+            "z": [7],
+            "yn": "a"
+        }))
     );
 }
 
