@@ -25,6 +25,10 @@ pub enum Command {
     /// Serve the Step Functions API on localhost, over the embedded database, for the AWS CLI
     /// and SDKs (--endpoint-url http://127.0.0.1:8083).
     Serve(ServeArgs),
+    /// Run one state once with an input (Step Functions' TestState) and print what it did:
+    /// its output or error, the next state, and with --inspection-level DEBUG every stage of
+    /// its data flow.
+    Test(TestArgs),
 }
 
 /// How the local runtime runs: where its data is, how time passes, where tasks go.
@@ -127,6 +131,53 @@ pub struct RunArgs {
     /// The test case of the mock configuration to use.
     #[arg(long, requires = "mock_config")]
     pub test_case: Option<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit status:
+  0  the state succeeded, or its error was caught or would be retried (status
+     SUCCEEDED, CAUGHT_ERROR or RETRIABLE)
+  1  the state failed (status FAILED)
+  2  the definition or the arguments are invalid (TestState refused the request)")]
+pub struct TestArgs {
+    /// The definition file: one state (`{\"Type\": \"Pass\", …}`) or a whole state machine.
+    pub definition: PathBuf,
+    /// The state to test, in a whole state machine (its StartAt by default).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// The state's input: JSON text, or @FILE to read it from a file.
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+    /// INFO (output, error, next state), DEBUG (and every stage of the data flow) or TRACE.
+    #[arg(long, default_value = "INFO", value_parser = ["INFO", "DEBUG", "TRACE"])]
+    pub inspection_level: String,
+    /// Variables in scope, as a JSON object (or @FILE).
+    #[arg(long)]
+    pub variables: Option<String>,
+    /// The task's result, instead of calling its service (JSON text or @FILE).
+    #[arg(long, conflicts_with = "mock_error")]
+    pub mock_result: Option<String>,
+    /// The task's error, instead of calling its service.
+    #[arg(long)]
+    pub mock_error: Option<String>,
+    /// The cause that goes with --mock-error.
+    #[arg(long, requires = "mock_error")]
+    pub mock_cause: Option<String>,
+    /// Retries already made by the retrier that matches the error.
+    #[arg(long, default_value_t = 0)]
+    pub retry_count: u32,
+    /// The context object's fields to set, as JSON (e.g. {\"Execution\": {\"Name\": \"e1\"}}).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The role the task's call takes (TestState's roleArn); needed for a Task that is not
+    /// mocked.
+    #[arg(long, default_value = "arn:aws:iam::123456789012:role/waymark-local")]
+    pub role_arn: String,
+    /// Print TestState's response as JSON, exactly as the API gives it.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 #[derive(Debug, Args)]

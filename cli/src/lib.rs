@@ -11,6 +11,7 @@ mod run;
 mod runtime;
 mod serve;
 mod server;
+mod test_state;
 mod validate;
 
 use std::ffi::OsString;
@@ -47,6 +48,10 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
             run::run(a)
         }
         Command::Validate(a) => validate::validate(a),
+        Command::Test(a) => {
+            init_logging("warn,waymark::sns=info");
+            test_state::test(a)
+        }
         Command::Serve(a) => {
             init_logging("info");
             serve::serve(a)

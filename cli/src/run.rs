@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Map, Value};
-use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
+use waymark_asl::parse::MachineType;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::ExecutionStore;
 use waymark_engine::record::{ExecutionRecord, Phase, Status};
@@ -18,7 +18,7 @@ pub fn run(a: RunArgs) -> Result<i32> {
     let text = read_definition(&a.definition)?;
     let machine_type: MachineType = a.machine_type.parse().map_err(|e: String| anyhow!(e))?;
     // Validate before anything else, so that a bad definition is exit 2 without side effects.
-    if let Err(errors) = parse_text(&text, &ParseOptions { machine_type }) {
+    if let Err(errors) = crate::validate::checked(&text, machine_type) {
         if a.json {
             say!(
                 "{}",

@@ -2,8 +2,9 @@
 
 use anyhow::{anyhow, Result};
 use serde_json::json;
+use waymark_api::ops::task_checks::check_tasks_with;
 use waymark_asl::diag::Diagnostic;
-use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
+use waymark_asl::parse::{parse_text, MachineType, ParseOptions, Parsed};
 
 use crate::args::ValidateArgs;
 use crate::input::read_definition;
@@ -13,7 +14,7 @@ use crate::{EXIT_SUCCEEDED, EXIT_USAGE};
 pub fn validate(a: ValidateArgs) -> Result<i32> {
     let text = read_definition(&a.definition)?;
     let machine_type: MachineType = a.machine_type.parse().map_err(|e: String| anyhow!(e))?;
-    let (valid, diagnostics) = match parse_text(&text, &ParseOptions { machine_type }) {
+    let (valid, diagnostics) = match checked(&text, machine_type) {
         Ok(parsed) => (true, parsed.warnings),
         Err(errors) => (false, errors),
     };
@@ -29,6 +30,25 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         print_diagnostics(&a.definition.display().to_string(), &diagnostics);
     }
     Ok(if valid { EXIT_SUCCEEDED } else { EXIT_USAGE })
+}
+
+/// Parses and validates a definition as CreateStateMachine does: the language's checks, then
+/// the Task states' resources and literal parameters against what the integrations take
+/// (an `aws-sdk` action that does not exist, a parameter it does not take).
+pub fn checked(text: &str, machine_type: MachineType) -> Result<Parsed, Vec<Diagnostic>> {
+    let parsed = parse_text(text, &ParseOptions { machine_type })?;
+    let refused = check_tasks_with(
+        &parsed.definition.graph,
+        &|what| match waymark_tasks::aws::check(what) {
+            waymark_tasks::aws::Checked::Done(r) => r,
+            waymark_tasks::aws::Checked::Fallback => Ok(()),
+        },
+    );
+    if refused.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(refused)
+    }
 }
 
 pub fn diagnostics_json(diagnostics: &[Diagnostic]) -> serde_json::Value {

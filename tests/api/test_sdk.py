@@ -173,6 +173,39 @@ class WaymarkApi(unittest.TestCase):
         v = self.sfn.validate_state_machine_definition(definition=json.dumps({"StartAt": "A", "States": {}}))
         self.assertEqual(v["result"], "FAIL")
 
+    def test_test_state_runs_one_state(self):
+        # A real call: sqs:sendMessage to a queue on the moto server, at the DEBUG level.
+        url = self.sqs.create_queue(QueueName="test-state")["QueueUrl"]
+        task = {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {"QueueUrl": url, "MessageBody.$": "$.msg"},
+                "ResultSelector": {"id.$": "$.MessageId"}, "ResultPath": "$.sent", "Next": "After"}
+        r = self.sfn.test_state(definition=json.dumps(task), roleArn=ROLE, input=json.dumps({"msg": "hi"}),
+                                inspectionLevel="DEBUG")
+        self.assertEqual((r["status"], r["nextState"]), ("SUCCEEDED", "After"))
+        self.assertEqual(json.loads(r["inspectionData"]["afterParameters"]), {"QueueUrl": url, "MessageBody": "hi"})
+        self.assertIn("MessageId", json.loads(r["inspectionData"]["result"]))
+        sent = json.loads(r["output"])["sent"]["id"]
+        got = self.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+        self.assertEqual((got["MessageId"], got["Body"]), (sent, "hi"))
+        # A state of a whole machine, with a mocked error its catcher takes.
+        machine = {"StartAt": "T", "States": {"T": dict(task, Catch=[{"ErrorEquals": ["States.ALL"], "Next": "Oops"}]),
+                                               "After": {"Type": "Succeed"}, "Oops": {"Type": "Fail"}}}
+        r = self.sfn.test_state(definition=json.dumps(machine), stateName="T", inspectionLevel="DEBUG", input='{"msg": "m"}',
+                                mock={"errorOutput": {"error": "SQS.Boom", "cause": "no"}})
+        self.assertEqual((r["status"], r["nextState"], r["error"]), ("CAUGHT_ERROR", "Oops", "SQS.Boom"))
+        self.assertEqual(r["inspectionData"]["errorDetails"], {"catchIndex": 0})
+        with self.assertRaises(ClientError) as e:
+            self.sfn.test_state(definition=json.dumps({"Type": "Pass", "Next": 3}))
+        self.assertEqual(e.exception.response["Error"]["Code"], "InvalidDefinition")
+        # TestState's endpoint has the host prefix "sync-", which a local endpoint cannot take.
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1",
+                   AWS_DISABLE_HOST_PREFIX_INJECTION="true")
+        out = subprocess.run(["aws", "stepfunctions", "test-state", "--endpoint-url", self.url, "--output", "json",
+                              "--definition", json.dumps({"Type": "Pass", "Result": {"x": 1}, "End": True})],
+                             capture_output=True, text=True, env=env, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(json.loads(json.loads(out.stdout)["output"]), {"x": 1})
+
     def test_the_aws_cli_works_too(self):
         self.create("from-cli", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")

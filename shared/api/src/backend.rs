@@ -11,10 +11,11 @@ use serde_json::Value;
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
     ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler,
-    StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore, Tasks,
+    StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore, TaskCheck, Tasks,
 };
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
+use waymark_engine::test_state::{TestStateOutcome, TestStateRequest};
 
 /// The engine and stores as the API uses them.
 ///
@@ -118,6 +119,16 @@ pub trait Backend: Send + Sync + 'static {
         arn: &str,
         keys: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// TestState: one state run once through the engine's step.
+    fn test_state(
+        &self,
+        req: TestStateRequest,
+    ) -> impl Future<Output = Result<TestStateOutcome, EngineError>> + Send;
+
+    /// What the home's integrations can check before anything runs (see
+    /// [`waymark_engine::ports::Tasks::check`]).
+    fn check_task(&self, what: &TaskCheck<'_>) -> Result<(), String>;
 
     /// Waits until the execution has ended (StartSyncExecution), or `limit` has passed: then
     /// it returns the record as it is. Homes that hear about status changes override this.
@@ -307,5 +318,16 @@ where
         keys: &[String],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         self.store.untag(arn, keys)
+    }
+
+    fn test_state(
+        &self,
+        req: TestStateRequest,
+    ) -> impl Future<Output = Result<TestStateOutcome, EngineError>> + Send {
+        Engine::test_state(self, req)
+    }
+
+    fn check_task(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+        self.tasks.check(what)
     }
 }

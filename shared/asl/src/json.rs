@@ -205,3 +205,27 @@ mod tests {
         assert!(serde_json::from_str::<Value>(&text).is_err());
     }
 }
+
+/// The most characters of a user's text (a path, a JSON Pointer) an error message quotes: a
+/// hostile path may be megabytes long, and a pointer 100 levels deep is long too.
+pub const QUOTED_CHARS: usize = 200;
+
+/// `text` cut to [`QUOTED_CHARS`] characters (with `…` when cut), for error messages.
+pub fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    #[test]
+    fn long_texts_are_cut_on_a_character_boundary() {
+        assert_eq!(super::clip("$.a"), "$.a");
+        let long = "é".repeat(300);
+        let cut = super::clip(&long);
+        assert_eq!(cut.chars().count(), super::QUOTED_CHARS + 1);
+        assert!(cut.ends_with('…'));
+    }
+}

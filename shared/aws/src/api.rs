@@ -171,6 +171,19 @@ impl Backend for AwsBackend {
         self.home.store.untag(arn, keys)
     }
 
+    fn test_state(
+        &self,
+        req: waymark_engine::test_state::TestStateRequest,
+    ) -> impl Future<Output = Result<waymark_engine::test_state::TestStateOutcome, EngineError>> + Send
+    {
+        self.home.engine.test_state(req)
+    }
+
+    fn check_task(&self, what: &waymark_engine::ports::TaskCheck<'_>) -> Result<(), String> {
+        use waymark_engine::ports::Tasks;
+        self.home.engine.tasks.check(what)
+    }
+
     fn wait_until_ended(
         &self,
         arn: &str,

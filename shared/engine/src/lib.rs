@@ -13,4 +13,5 @@ pub mod ports;
 pub mod record;
 pub mod runner;
 pub mod step;
+pub mod test_state;
 pub mod write_set;

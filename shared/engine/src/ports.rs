@@ -341,6 +341,32 @@ pub trait Tasks: Send + Sync {
         execution_arn: &str,
         req: &TaskRequest,
     ) -> impl Future<Output = TaskOutcome> + Send;
+
+    /// Checks, before anything runs, what the integrations can tell from a definition or a
+    /// TestState mock ([`TaskCheck`]). Homes that cannot tell accept it. Wrappers forward this
+    /// to what they wrap.
+    fn check(&self, _what: &TaskCheck<'_>) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// What [`Tasks::check`] is asked about.
+#[derive(Debug, Clone, Copy)]
+pub enum TaskCheck<'a> {
+    /// A Task state's Resource and its literal Parameters (or JSONata Arguments), when a
+    /// definition is created or validated: an action that does not exist, or a parameter the
+    /// action does not take, is refused then, as AWS refuses it.
+    Task {
+        resource: &'a str,
+        parameters: Option<&'a Value>,
+    },
+    /// A result a TestState mock gives for `resource`, against the API model of its
+    /// integration (`strict`: required members must be there too).
+    MockResult {
+        resource: &'a str,
+        result: &'a Value,
+        strict: bool,
+    },
 }
 
 /// Tells the world what happens to executions.
@@ -590,6 +616,10 @@ mod shared {
             req: &TaskRequest,
         ) -> impl Future<Output = TaskOutcome> + Send {
             (**self).invoke(execution_arn, req)
+        }
+
+        fn check(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+            (**self).check(what)
         }
     }
 

@@ -161,7 +161,7 @@ fn succeeded(frame: crate::record::FrameId, seq: u64, output: Value) -> Signal {
                 waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
                 format!(
                     "The task returned a result nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}').",
-                    crate::step::clip(&at)
+                    waymark_asl::json::clip(&at)
                 ),
             ),
         },
@@ -214,7 +214,7 @@ where
         if let Some(at) = waymark_asl::json::first_too_deep(&input, MAX_PAYLOAD_DEPTH) {
             return Err(EngineError::InvalidExecutionInput(format!(
                 "the input is nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}')",
-                crate::step::clip(&at)
+                waymark_asl::json::clip(&at)
             )));
         }
         let name = name

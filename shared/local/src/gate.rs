@@ -7,7 +7,7 @@
 
 use waymark_asl::error::names;
 use waymark_asl::Failure;
-use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_engine::ports::{TaskCheck, TaskOutcome, Tasks};
 use waymark_engine::step::TaskRequest;
 use waymark_tasks::resource::Resource;
 
@@ -77,6 +77,10 @@ impl<T: Tasks> Tasks for Gate<T> {
             } if !self.reach.services => blocked(&req.resource, "AWS", "--aws-endpoint URL"),
             _ => self.inner.invoke(execution_arn, req).await,
         }
+    }
+
+    fn check(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+        self.inner.check(what)
     }
 }
 

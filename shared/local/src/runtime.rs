@@ -36,6 +36,8 @@ pub trait Integrations: Send + Sync + 'static {
         execution_arn: &str,
         req: &TaskRequest,
     ) -> impl Future<Output = TaskOutcome> + Send;
+
+    fn check(&self, what: &TaskCheck<'_>) -> Result<(), String>;
 }
 
 impl<T: Tasks + 'static> Integrations for T {
@@ -46,23 +48,31 @@ impl<T: Tasks + 'static> Integrations for T {
     ) -> impl Future<Output = TaskOutcome> + Send {
         Tasks::invoke(self, execution_arn, req)
     }
+
+    fn check(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+        Tasks::check(self, what)
+    }
 }
 
 type TaskFuture = Pin<Box<dyn Future<Output = TaskOutcome> + Send>>;
+type CheckFn = dyn Fn(&TaskCheck<'_>) -> Result<(), String> + Send + Sync;
 
 /// The integrations, with their type erased so that one engine type serves every choice.
 pub struct LocalTasks {
     invoke: Box<dyn Fn(String, TaskRequest) -> TaskFuture + Send + Sync>,
+    check: Box<CheckFn>,
 }
 
 impl LocalTasks {
     fn new<I: Integrations>(integrations: I) -> LocalTasks {
         let integrations = Arc::new(integrations);
+        let checker = integrations.clone();
         LocalTasks {
             invoke: Box::new(move |arn, req| {
                 let i = integrations.clone();
                 Box::pin(async move { i.invoke(&arn, &req).await })
             }),
+            check: Box::new(move |what| checker.check(what)),
         }
     }
 }
@@ -74,6 +84,10 @@ impl Tasks for LocalTasks {
         req: &TaskRequest,
     ) -> impl Future<Output = TaskOutcome> + Send {
         (self.invoke)(execution_arn.to_string(), req.clone())
+    }
+
+    fn check(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+        (self.check)(what)
     }
 }
 

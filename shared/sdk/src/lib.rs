@@ -127,5 +127,20 @@ pub fn check_params(service: &str, action: &str, params: &Value) -> Result<(), S
     }
 }
 
+/// Whether `result` could be what `aws-sdk:<service>:<action>` returns: every member it names
+/// belongs to the action's output, at any depth (TestState checks mocked results with this).
+/// The vendored models keep no lists of required members, so presence is not checked.
+pub fn check_result(service: &str, action: &str, result: &Value) -> Result<(), String> {
+    let (svc, op) = resolve(service, action)?;
+    let op = &svc.model.operations[&op];
+    match (&op.output, result) {
+        (Some(output), _) => serialize::check_members(&svc.model, output, result, ""),
+        (None, Value::Object(m)) if !m.is_empty() => {
+            Err(format!("{service}:{action} returns no members"))
+        }
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests;

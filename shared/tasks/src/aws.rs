@@ -1,18 +1,38 @@
-//! The Task integrations that call AWS (or an AWS-compatible server) through the SDK: Lambda,
-//! SNS, SQS and DynamoDB, in the patterns Step Functions supports for each. Whatever else a
-//! Resource names (nested executions, activities, mocks, integrations not built here) goes to
-//! a fallback, so that each home composes the integrations it has around these.
+//! The Task integrations that call AWS (or an AWS-compatible server): Lambda, SNS, SQS and
+//! DynamoDB through AWS's SDK clients; EventBridge, Athena, Glue and every `aws-sdk:` action
+//! through the model-driven caller; each in the patterns Step Functions supports for it.
+//! Whatever else a Resource names (nested executions, activities, mocks, integrations not built
+//! here) goes to a fallback, so that each home composes the integrations it has around these.
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use waymark_asl::error::names;
 use waymark_asl::Failure;
-use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_engine::ports::{TaskCheck, TaskOutcome, Tasks};
 use waymark_engine::step::TaskRequest;
 
 use crate::config::{Clients, TaskConfig};
 use crate::resource::{Pattern, Resource};
-use crate::{dynamodb, lambda, sns, sqs};
+use crate::{dynamodb, events, lambda, sns, sqs};
+
+/// The optimised integrations that are a single API call, each with the actions Step Functions
+/// offers (developer guide, "Integrating services": Athena, Glue) and the one action of them
+/// that also has the Run a Job (.sync) pattern, which Waymark does not run yet.
+const PLAIN: &[(&str, &[&str], &str)] = &[
+    (
+        "athena",
+        &[
+            "startQueryExecution",
+            "stopQueryExecution",
+            "getQueryExecution",
+            "getQueryResults",
+        ],
+        "startQueryExecution",
+    ),
+    ("glue", &["startJobRun"], "startJobRun"),
+];
 
 /// How much longer than the task's `TimeoutSeconds` a call may take before the SDK gives up.
 /// The engine's own timer ends the task with `States.Timeout` at `TimeoutSeconds`; the SDK's
@@ -27,6 +47,14 @@ enum Route<'a> {
     Publish(Pattern),
     SendMessage(Pattern),
     DynamoDb(&'a str),
+    /// `events:putEvents`.
+    PutEvents(Pattern),
+    /// An optimised integration that is one API call as the service defines it (Athena's
+    /// queries, Glue's job runs), sent through the model-driven caller.
+    Plain {
+        service: &'static str,
+        action: &'a str,
+    },
     /// `aws-sdk:SERVICE:action`: any action of the services `waymark-sdk` has models of.
     Sdk {
         service: &'a str,
@@ -76,7 +104,11 @@ fn route(resource: &str) -> Route<'_> {
         "sns" => (&[RequestResponse, WaitForTaskToken], &["publish"]),
         "sqs" => (&[RequestResponse, WaitForTaskToken], &["sendMessage"]),
         "dynamodb" => (&[RequestResponse], dynamodb::ACTIONS),
-        _ => return Route::Fallback,
+        "events" => (&[RequestResponse, WaitForTaskToken], events::ACTIONS),
+        _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
+            Some((_, actions, _)) => (&[RequestResponse], actions),
+            None => return Route::Fallback,
+        },
     };
     if !all_actions.contains(&action) {
         return Route::Refused(format!(
@@ -87,6 +119,13 @@ fn route(resource: &str) -> Route<'_> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
+    }
+    if let Some((_, _, job)) = PLAIN.iter().find(|(s, ..)| *s == service) {
+        if *job == action && matches!(pattern, Pattern::Sync) {
+            return Route::Refused(format!(
+                "The resource '{resource}' is not supported yet: Waymark does not run the {pattern} pattern of '{service}:{action}'; call it as Request Response (arn:aws:states:::{service}:{action}) and wait for the job in a Wait/Choice loop"
+            ));
+        }
     }
     if !supported.contains(&pattern) {
         return Route::Refused(format!(
@@ -103,7 +142,12 @@ fn route(resource: &str) -> Route<'_> {
         "lambda" => Route::Invoke(pattern),
         "sns" => Route::Publish(pattern),
         "sqs" => Route::SendMessage(pattern),
-        _ => Route::DynamoDb(action),
+        "dynamodb" => Route::DynamoDb(action),
+        "events" => Route::PutEvents(pattern),
+        _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
+            Some((service, ..)) => Route::Plain { service, action },
+            None => Route::Fallback,
+        },
     }
 }
 
@@ -140,6 +184,7 @@ impl<F> AwsTasks<F> {
     async fn run(
         &self,
         route: Route<'_>,
+        execution_arn: &str,
         req: &TaskRequest,
     ) -> Result<Option<serde_json::Value>, Failure> {
         let timeout = req
@@ -184,21 +229,27 @@ impl<F> AwsTasks<F> {
                 pattern,
             } => {
                 check_credentials(req, c.custom_endpoints.sdk)?;
-                let call = c.sdk.call(service, action, req.parameters.clone());
-                let out = match timeout {
-                    None => call.await,
-                    Some(t) => match tokio::time::timeout(t, call).await {
-                        Ok(out) => out,
-                        Err(_) => {
-                            return Err(Failure::new(
-                                names::TIMEOUT,
-                                format!("The call to '{service}:{action}' did not answer in time"),
-                            ))
-                        }
-                    },
+                let params = req.parameters.clone();
+                (
+                    sdk_call(c, service, action, params, timeout).await?,
+                    pattern,
+                )
+            }
+            Route::PutEvents(pattern) => {
+                check_credentials(req, c.custom_endpoints.sdk)?;
+                let machine = match req.context.pointer("/StateMachine/Id") {
+                    Some(Value::String(id)) => id.clone(),
+                    _ => events::state_machine_of(execution_arn),
                 };
-                let out = out.map_err(|e| Failure::new(e.error, e.cause))?;
-                (out, pattern)
+                let params = events::request(&req.parameters, execution_arn, &machine)?;
+                let out = sdk_call(c, "eventbridge", "putEvents", params, timeout).await?;
+                (events::result(out)?, pattern)
+            }
+            Route::Plain { service, action } => {
+                check_credentials(req, c.custom_endpoints.sdk)?;
+                let params = req.parameters.clone();
+                let out = sdk_call(c, service, action, params, timeout).await?;
+                (out, Pattern::RequestResponse)
             }
             Route::Refused(cause) => return Err(Failure::runtime(cause)),
             // `invoke` hands these to the fallback before coming here.
@@ -214,6 +265,30 @@ impl<F> AwsTasks<F> {
     }
 }
 
+/// One call through the model-driven caller, given up after `timeout`.
+async fn sdk_call(
+    c: &Clients,
+    service: &str,
+    action: &str,
+    params: Value,
+    timeout: Option<Duration>,
+) -> Result<Value, Failure> {
+    let call = c.sdk.call(service, action, params);
+    let out = match timeout {
+        None => call.await,
+        Some(t) => match tokio::time::timeout(t, call).await {
+            Ok(out) => out,
+            Err(_) => {
+                return Err(Failure::new(
+                    names::TIMEOUT,
+                    format!("The call to '{service}:{action}' did not answer in time"),
+                ))
+            }
+        },
+    };
+    out.map_err(|e| Failure::new(e.error, e.cause))
+}
+
 /// A Task's `Credentials` (a role to assume) are not supported yet. Against a local endpoint
 /// identities are not checked, so the call goes ahead; against AWS it would run under the
 /// wrong identity, so the task fails instead.
@@ -227,13 +302,58 @@ fn check_credentials(req: &TaskRequest, custom_endpoint: bool) -> Result<(), Fai
     }
 }
 
+/// What [`check`] came to: a judgement, or a resource these integrations do not run.
+pub enum Checked {
+    Done(Result<(), String>),
+    Fallback,
+}
+
+/// Checks a Task's resource and literal parameters, or a mocked result, without calling
+/// anything: AWS SDK integrations against their service's API model, the resources built
+/// here against what Step Functions accepts. `waymark validate` and [`AwsTasks`] both use it.
+pub fn check(what: &TaskCheck<'_>) -> Checked {
+    let resource = match what {
+        TaskCheck::Task { resource, .. } | TaskCheck::MockResult { resource, .. } => resource,
+    };
+    let (service, action) = match route(resource) {
+        Route::Fallback => return Checked::Fallback,
+        Route::Refused(why) => {
+            return Checked::Done(match what {
+                TaskCheck::Task { .. } => Err(why),
+                TaskCheck::MockResult { .. } => Ok(()),
+            })
+        }
+        Route::Sdk {
+            service, action, ..
+        }
+        | Route::Plain { service, action } => (service, action),
+        Route::PutEvents(_) => ("eventbridge", "putEvents"),
+        _ => return Checked::Done(Ok(())),
+    };
+    Checked::Done(match what {
+        TaskCheck::Task {
+            parameters: Some(p),
+            ..
+        } => waymark_sdk::check_params(service, action, p),
+        TaskCheck::Task { .. } => Ok(()),
+        TaskCheck::MockResult { result, .. } => waymark_sdk::check_result(service, action, result),
+    })
+}
+
 impl<F: Tasks> Tasks for AwsTasks<F> {
+    fn check(&self, what: &TaskCheck<'_>) -> Result<(), String> {
+        match check(what) {
+            Checked::Fallback => self.fallback.check(what),
+            Checked::Done(r) => r,
+        }
+    }
+
     async fn invoke(&self, execution_arn: &str, req: &TaskRequest) -> TaskOutcome {
         let route = route(&req.resource);
         if route == Route::Fallback {
             return self.fallback.invoke(execution_arn, req).await;
         }
-        match self.run(route, req).await {
+        match self.run(route, execution_arn, req).await {
             Ok(Some(result)) => TaskOutcome::Succeeded(result),
             Ok(None) => TaskOutcome::Pending,
             Err(failure) => TaskOutcome::Failed(failure),
@@ -244,6 +364,44 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn definitions_and_mocks_are_checked_against_the_api_models() {
+        let done = |w: &TaskCheck<'_>| match check(w) {
+            Checked::Done(r) => Some(r),
+            Checked::Fallback => None,
+        };
+        let params = serde_json::json!({"Bucket": "b", "Key.$": "$.k"});
+        let task = |resource, parameters| TaskCheck::Task {
+            resource,
+            parameters,
+        };
+        assert_eq!(
+            done(&task(
+                "arn:aws:states:::aws-sdk:s3:getObject",
+                Some(&params)
+            )),
+            Some(Ok(()))
+        );
+        let e = done(&task("arn:aws:states:::aws-sdk:s3:getObjekt", None)).unwrap();
+        assert!(e.is_err(), "{e:?}");
+        let bad = serde_json::json!({"Bucket": "b", "Keey": "k"});
+        let e = done(&task("arn:aws:states:::aws-sdk:s3:getObject", Some(&bad))).unwrap();
+        assert!(e.unwrap_err().contains("Keey"));
+        // An optimised integration with an action Step Functions lacks.
+        let e = done(&task("arn:aws:states:::dynamodb:scan", None)).unwrap();
+        assert!(e.unwrap_err().contains("aws-sdk:dynamodb"));
+        // A resource these integrations do not run is the fallback's to judge.
+        assert!(done(&task("arn:aws:states:::states:startExecution", None)).is_none());
+        let result = serde_json::json!({"ContentLength": 3, "Bodyy": "x"});
+        let e = done(&TaskCheck::MockResult {
+            resource: "arn:aws:states:::aws-sdk:s3:getObject",
+            result: &result,
+            strict: true,
+        })
+        .unwrap();
+        assert!(e.unwrap_err().contains("Bodyy"));
+    }
 
     #[test]
     fn resources_are_routed_by_service_action_and_pattern() {
@@ -271,13 +429,80 @@ mod tests {
             "arn:aws:states:::states:startExecution.sync:2",
             "arn:aws:states:::ecs:runTask.sync",
             "arn:aws:states:::batch:submitJob.sync",
-            "arn:aws:states:::glue:startJobRun",
             "arn:aws:states:us-east-1:123456789012:activity:approve",
             "not-an-arn",
         ] {
             assert_eq!(route(fallback), Route::Fallback, "{fallback}");
             assert!(!handles(fallback));
         }
+    }
+
+    #[test]
+    fn optimised_integrations_that_are_one_call_go_through_the_generic_caller() {
+        assert_eq!(
+            route("arn:aws:states:::events:putEvents.waitForTaskToken"),
+            Route::PutEvents(Pattern::WaitForTaskToken)
+        );
+        assert_eq!(
+            route("arn:aws:states:us-east-1:123456789012:events:putEvents"),
+            Route::PutEvents(Pattern::RequestResponse)
+        );
+        assert_eq!(
+            route("arn:aws:states:::athena:getQueryResults"),
+            Route::Plain {
+                service: "athena",
+                action: "getQueryResults"
+            }
+        );
+        assert_eq!(
+            route("arn:aws:states:::glue:startJobRun"),
+            Route::Plain {
+                service: "glue",
+                action: "startJobRun"
+            }
+        );
+        for (resource, says) in [
+            (
+                "arn:aws:states:::glue:startJobRun.sync",
+                "not supported yet",
+            ),
+            (
+                "arn:aws:states:::athena:startQueryExecution.sync",
+                "Wait/Choice loop",
+            ),
+            (
+                "arn:aws:states:::athena:getQueryResults.sync",
+                "supports the Request Response pattern, not Run a Job",
+            ),
+            ("arn:aws:states:::events:putEvents.sync", "not Run a Job"),
+            ("arn:aws:states:::glue:getJobRun", "aws-sdk:glue:ACTION"),
+            (
+                "arn:aws:states:::athena:startQueryExecution.waitForTaskToken",
+                "not Wait for Callback",
+            ),
+        ] {
+            match route(resource) {
+                Route::Refused(cause) => assert!(cause.contains(says), "{resource}: {cause}"),
+                other => panic!("{resource}: {other:?}"),
+            }
+        }
+        let params = serde_json::json!({"Entries": [{"Detail": {"a": 1}, "Sourcee": "x"}]});
+        let checked = check(&TaskCheck::Task {
+            resource: "arn:aws:states:::events:putEvents",
+            parameters: Some(&params),
+        });
+        match checked {
+            Checked::Done(Err(e)) => assert!(e.contains("Sourcee"), "{e}"),
+            _ => panic!("an unknown member of PutEventsRequestEntry is refused"),
+        }
+        let params = serde_json::json!({"QueryString.$": "$.q", "WorkGroup": "primary"});
+        assert!(matches!(
+            check(&TaskCheck::Task {
+                resource: "arn:aws:states:::athena:startQueryExecution",
+                parameters: Some(&params),
+            }),
+            Checked::Done(Ok(()))
+        ));
     }
 
     #[test]

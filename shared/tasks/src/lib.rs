@@ -2,15 +2,17 @@
 //! workflow behaves the same wherever it runs.
 //!
 //! A home stacks them: [`mock::MockTasks`] answers mocked states, [`AwsTasks`] runs Lambda, SNS,
-//! SQS and DynamoDB through the AWS SDK and `aws-sdk:SERVICE:action` Resources through
-//! `waymark-sdk`'s model-driven caller (to the endpoints of a [`TaskConfig`]), and the
-//! fallback each is given runs the rest (nested executions, activities).
+//! SQS and DynamoDB through the AWS SDK, and EventBridge, Athena, Glue and
+//! `aws-sdk:SERVICE:action` Resources through `waymark-sdk`'s model-driven caller (to the
+//! endpoints of a [`TaskConfig`]), and the fallback each is given runs the rest (nested
+//! executions, activities).
 
 pub mod attribute_value;
 pub mod aws;
 pub mod config;
 mod dynamodb;
 mod errors;
+pub mod events;
 mod lambda;
 mod message_attributes;
 mod metadata;

@@ -205,6 +205,10 @@ impl<T: Tasks> Tasks for MockTasks<T> {
         }
         self.fallback.invoke(execution_arn, req).await
     }
+
+    fn check(&self, what: &waymark_engine::ports::TaskCheck<'_>) -> Result<(), String> {
+        self.fallback.check(what)
+    }
 }
 
 #[cfg(test)]

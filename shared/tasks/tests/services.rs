@@ -444,3 +444,112 @@ async fn aws_sdk_integrations_call_any_action_of_a_modelled_service() {
         TaskOutcome::Pending
     ));
 }
+
+#[tokio::test]
+async fn events_put_events_reaches_a_rule_target_with_the_execution_in_its_resources() {
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    let (url, arn) = queue(&tasks, "orders-events").await;
+    succeeded(
+        call(
+            "aws-sdk:eventbridge:putRule",
+            json!({"Name": "orders", "EventPattern": "{\"source\": [\"my.orders\"]}"}),
+        )
+        .await,
+    );
+    succeeded(
+        call(
+            "aws-sdk:eventbridge:putTargets",
+            json!({"Rule": "orders", "Targets": [{"Id": "q", "Arn": arn}]}),
+        )
+        .await,
+    );
+    let out = succeeded(
+        call(
+            "events:putEvents",
+            json!({"Entries": [{
+                "Detail": {"Message": "shipped", "n": 2},
+                "DetailType": "OrderShipped",
+                "Source": "my.orders"
+            }]}),
+        )
+        .await,
+    );
+    assert_eq!(out["FailedEntryCount"], 0, "{out}");
+    assert!(out["Entries"][0]["EventId"].is_string(), "{out}");
+    let got = receive(&tasks, &url).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let event: Value = serde_json::from_str(got[0].body().unwrap()).unwrap();
+    assert_eq!(
+        event["detail"],
+        json!({"Message": "shipped", "n": 2}),
+        "{event}"
+    );
+    assert_eq!(
+        event["resources"],
+        json!([
+            EXECUTION,
+            "arn:aws:states:us-east-1:123456789012:stateMachine:Flow"
+        ]),
+        "{event}"
+    );
+    // Refused before the call: no Entries.
+    let (error, _) = failed(call("events:putEvents", json!({})).await);
+    assert_eq!(error, "States.Runtime");
+    // A callback task sends, then waits.
+    let req = request(
+        "arn:aws:states:::events:putEvents.waitForTaskToken",
+        json!({"Entries": [{"Detail": {}, "DetailType": "T", "Source": "my.orders"}]}),
+    );
+    assert!(matches!(
+        tasks.invoke(EXECUTION, &req).await,
+        TaskOutcome::Pending
+    ));
+}
+
+#[tokio::test]
+async fn athena_and_glue_request_response_integrations() {
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    let started = succeeded(
+        call(
+            "athena:startQueryExecution",
+            json!({
+                "QueryString": "SELECT 1",
+                "ResultConfiguration": {"OutputLocation": "s3://results/"}
+            }),
+        )
+        .await,
+    );
+    let id = started["QueryExecutionId"]
+        .as_str()
+        .expect("an id")
+        .to_string();
+    let got = succeeded(call("athena:getQueryExecution", json!({"QueryExecutionId": id})).await);
+    assert_eq!(got["QueryExecution"]["Query"], "SELECT 1", "{got}");
+    let (error, cause) = failed(call("glue:startJobRun", json!({"JobName": "missing"})).await);
+    assert_eq!(error, "Glue.EntityNotFoundException", "{cause}");
+    succeeded(
+        call(
+            "aws-sdk:glue:createJob",
+            json!({"Name": "etl", "Role": "arn:aws:iam::123456789012:role/glue", "Command": {"Name": "glueetl"}}),
+        )
+        .await,
+    );
+    let run = succeeded(call("glue:startJobRun", json!({"JobName": "etl"})).await);
+    assert!(run["JobRunId"].is_string(), "{run}");
+    // .sync is refused by name rather than run as Request Response.
+    let (error, cause) = failed(call("glue:startJobRun.sync", json!({"JobName": "etl"})).await);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("not supported yet"), "{cause}");
+}

@@ -5,7 +5,9 @@ pub mod executions;
 pub mod history;
 pub mod state_machines;
 pub mod tags;
+pub mod task_checks;
 pub mod tasks;
+pub mod test_state;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -45,6 +47,7 @@ pub const OPERATIONS: &[&str] = &[
     "TagResource",
     "UntagResource",
     "ListTagsForResource",
+    "TestState",
 ];
 
 /// A response ready for any transport (HTTP, API Gateway, a test).
@@ -140,6 +143,7 @@ async fn dispatch<B: Backend + ?Sized>(
         "TagResource" => tags::tag_resource(b, parse(body)?).await,
         "UntagResource" => tags::untag_resource(b, parse(body)?).await,
         "ListTagsForResource" => tags::list_tags(b, parse(body)?).await,
+        "TestState" => test_state::test_state(b, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }

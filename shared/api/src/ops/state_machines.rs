@@ -46,8 +46,19 @@ fn invalid_definition(diags: &[Diagnostic]) -> ApiError {
     ))
 }
 
-fn parse_definition(text: &str, machine_type: MachineType) -> Result<Parsed, ApiError> {
-    parse_text(text, &ParseOptions { machine_type }).map_err(|d| invalid_definition(&d))
+/// Parses and validates a definition, its Task states checked by the home's integrations.
+fn parse_definition<B: Backend + ?Sized>(
+    b: &B,
+    text: &str,
+    machine_type: MachineType,
+) -> Result<Parsed, ApiError> {
+    let parsed =
+        parse_text(text, &ParseOptions { machine_type }).map_err(|d| invalid_definition(&d))?;
+    let refused = super::task_checks::check_tasks(b, &parsed.definition.graph);
+    if !refused.is_empty() {
+        return Err(invalid_definition(&refused));
+    }
+    Ok(parsed)
 }
 
 fn check_version_description(
@@ -82,7 +93,7 @@ pub async fn create<B: Backend + ?Sized>(
     check_role_arn(&role_arn)?;
     let arn = b.config().state_machine_arn(&name);
     let new_tags = tags::check(&arn, req.tags.unwrap_or_default(), &[])?;
-    let parsed = parse_definition(&definition, machine_type)?;
+    let parsed = parse_definition(b, &definition, machine_type)?;
 
     let now = b.now();
     let sm = StateMachine::new(
@@ -181,7 +192,7 @@ pub async fn update<B: Backend + ?Sized>(
     let current = must_exist(b, &arn).await?;
     let mut next = current.clone();
     if let Some(text) = req.definition {
-        let parsed = parse_definition(&text, current.machine_type)?;
+        let parsed = parse_definition(b, &text, current.machine_type)?;
         next.definition = Arc::new(parsed.definition);
         next.definition_text = text;
     }
@@ -241,7 +252,7 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListInput) -> Result<Value, A
 }
 
 pub async fn validate_definition<B: Backend + ?Sized>(
-    _b: &B,
+    b: &B,
     req: ValidateInput,
 ) -> Result<Value, ApiError> {
     let definition = required("definition", req.definition)?;
@@ -253,14 +264,16 @@ pub async fn validate_definition<B: Backend + ?Sized>(
     };
     let max = page_size(req.max_results, 100, 100)?;
     let (result, diags) = match parse_text(&definition, &ParseOptions { machine_type }) {
-        Ok(parsed) => (
-            "OK",
-            if with_warnings {
-                parsed.warnings
+        Ok(parsed) => {
+            let refused = super::task_checks::check_tasks(b, &parsed.definition.graph);
+            if !refused.is_empty() {
+                ("FAIL", refused)
+            } else if with_warnings {
+                ("OK", parsed.warnings)
             } else {
-                vec![]
-            },
-        ),
+                ("OK", vec![])
+            }
+        }
         Err(errors) => ("FAIL", errors),
     };
     let truncated = diags.len() > max;

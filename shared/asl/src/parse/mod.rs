@@ -5,6 +5,7 @@ mod choice;
 mod fields;
 mod graph;
 mod reader;
+mod single;
 mod state;
 #[cfg(test)]
 mod tests;
@@ -15,6 +16,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{Definition, QueryLanguage};
 
 pub use reader::is_jsonata;
+pub use single::{parse_test_definition, TestDefinition, LONE_STATE_NAME};
 
 /// STANDARD or EXPRESS: some integrations (`.sync`, `.waitForTaskToken`) exist only in the
 /// former.

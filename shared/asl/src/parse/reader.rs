@@ -167,7 +167,7 @@ impl<'o> Parser<'o> {
                     ptr,
                     format!(
                         "The value for the field '{key}' must be {kind}: '{}': {e}",
-                        shortened(src)
+                        crate::json::clip(src)
                     ),
                 );
                 None
@@ -330,15 +330,6 @@ impl Parser<'_> {
                 "Fields ending in '.$' in a Pass state's 'Result' are not evaluated; use 'Parameters' to compute values",
             );
         }
-    }
-}
-
-/// `src` as quoted in a message: a hostile path can be megabytes long.
-fn shortened(src: &str) -> std::borrow::Cow<'_, str> {
-    const SHOWN: usize = 200;
-    match src.char_indices().nth(SHOWN) {
-        Some((end, _)) => format!("{}…", &src[..end]).into(),
-        None => src.into(),
     }
 }
 

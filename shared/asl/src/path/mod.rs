@@ -154,7 +154,7 @@ impl Path {
             if visits > MAX_PATH_VISITS {
                 return Err(Failure::runtime(format!(
                     "The path '{}' has {} deep scans (..): over this input ({nodes} nodes nested {depth} deep) it could visit about {visits} nodes, more than the maximum of {MAX_PATH_VISITS}",
-                    clip(&self.source),
+                    crate::json::clip(&self.source),
                     self.deep_scans
                 )));
             }
@@ -169,7 +169,7 @@ impl Path {
                         crate::error::names::DATA_LIMIT_EXCEEDED,
                         format!(
                             "The path '{}' selected more than {} bytes",
-                            clip(&self.source),
+                            crate::json::clip(&self.source),
                             crate::budget::MAX_EVALUATION_BYTES
                         ),
                     ))
@@ -272,14 +272,6 @@ fn count_deep_scans(source: &str) -> u32 {
         }
     }
     count
-}
-
-/// A path cut to a length an error message can quote.
-fn clip(source: &str) -> Cow<'_, str> {
-    match source.char_indices().nth(200) {
-        Some((i, _)) => Cow::Owned(format!("{}…", &source[..i])),
-        None => Cow::Borrowed(source),
-    }
 }
 
 fn resolve_index(i: i64, len: usize) -> Option<usize> {

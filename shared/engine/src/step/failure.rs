@@ -29,6 +29,7 @@ impl Stepper<'_, '_> {
                 }
                 frame.retry_counts[i] += 1;
                 frame.seq += 1;
+                let retry = Some((i, delay.max(0.0)));
                 if delay <= 0.0 {
                     frame.phase = Phase::Run;
                 } else {
@@ -36,6 +37,7 @@ impl Stepper<'_, '_> {
                     frame.phase = Phase::Backoff { until };
                     self.schedule(fid, until, TimerKind::Wake);
                 }
+                self.handled(fid, f, retry, None);
                 return;
             }
         }
@@ -52,6 +54,7 @@ impl Stepper<'_, '_> {
         }
 
         if let Some(c) = state.catch.iter().find(|c| c.matches(&error)) {
+            self.handled(fid, f.clone(), None, Some(c.index));
             match self.conclude_catch(fid, state, c, error_output(&f)) {
                 Ok((output, assigned)) => {
                     self.assign_vars(fid, assigned);
@@ -67,8 +70,24 @@ impl Stepper<'_, '_> {
             return;
         }
 
+        self.handled(fid, f.clone(), None, None);
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Failed { failure: f };
+    }
+
+    fn handled(
+        &mut self,
+        fid: &str,
+        failure: Failure,
+        retry: Option<(usize, f64)>,
+        catch: Option<usize>,
+    ) {
+        self.out.handled.push(super::Handled {
+            frame: fid.to_string(),
+            failure,
+            retry,
+            catch,
+        });
     }
 }

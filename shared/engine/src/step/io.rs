@@ -267,7 +267,7 @@ pub(crate) fn check_assignment(assigned: &Map<String, Value>) -> Result<(), Fail
         if let Some(at) = waymark_asl::json::first_too_deep(v, super::MAX_PAYLOAD_DEPTH) {
             return Err(Failure::new(
                 waymark_asl::error::names::DATA_LIMIT_EXCEEDED,
-                format!("The value assigned to the variable '{name}' is nested more than {} levels deep (at '{}').", super::MAX_PAYLOAD_DEPTH, super::clip(&at)),
+                format!("The value assigned to the variable '{name}' is nested more than {} levels deep (at '{}').", super::MAX_PAYLOAD_DEPTH, waymark_asl::json::clip(&at)),
             ));
         }
         total += size;

@@ -174,6 +174,20 @@ pub struct Approval {
 pub struct StepOutput {
     pub events: Vec<HistoryEvent>,
     pub effects: Vec<Effect>,
+    /// The state failures the step handled, and how: what TestState reports (the record
+    /// keeps no failure that a retrier or catcher took).
+    pub handled: Vec<Handled>,
+}
+
+/// A state failure and what became of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    pub frame: FrameId,
+    pub failure: Failure,
+    /// The retrier that took it, and the back-off in seconds before the next attempt.
+    pub retry: Option<(usize, f64)>,
+    /// The catcher that took it.
+    pub catch: Option<usize>,
 }
 
 /// Applies `signal` to `rec`. Signals that no longer apply (a timer for a phase that has
@@ -714,7 +728,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 format!(
                     "The state/task '{}' returned a result nested more than {MAX_PAYLOAD_DEPTH} levels deep (at '{}').",
                     state.name,
-                    clip(&at)
+                    waymark_asl::json::clip(&at)
                 ),
             );
             self.fail_state(fid, f);
@@ -866,14 +880,5 @@ impl<'a, 'e> Stepper<'a, 'e> {
             seq,
             kind,
         });
-    }
-}
-
-/// A JSON Pointer cut to a length a cause can carry (a pointer 100 levels deep may be long).
-pub(crate) fn clip(pointer: &str) -> String {
-    const MAX: usize = 200;
-    match pointer.char_indices().nth(MAX) {
-        Some((i, _)) => format!("{}…", &pointer[..i]),
-        None => pointer.to_string(),
     }
 }
