@@ -133,6 +133,34 @@ class WaymarkApi(unittest.TestCase):
             self.sfn.send_task_success(taskToken=body["token"], output="{}")
         self.assertEqual(e.exception.response["Error"]["Code"], "TaskTimedOut")
 
+    def test_sync_jobs_and_put_events(self):
+        # Glue and Athena's Run a Job pattern and EventBridge's PutEvents against moto; the
+        # polls of the jobs are timers of the local home.
+        glue = boto3.client("glue", endpoint_url=self.moto_url, **CREDS)
+        glue.create_job(Name="nightly", Role="arn:aws:iam::123456789012:role/glue",
+                        Command={"Name": "glueetl"})
+        arn = self.create("etl", {"StartAt": "Run", "States": {
+            "Run": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                    "Parameters": {"JobName": "nightly"}, "ResultPath": "$.run", "Next": "Query"},
+            "Query": {"Type": "Task", "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+                      "Parameters": {"QueryString": "SELECT 1", "WorkGroup": "primary"},
+                      "ResultSelector": {"state.$": "$.QueryExecution.Status.State"},
+                      "ResultPath": "$.query", "Next": "Tell"},
+            "Tell": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                     "Parameters": {"Entries": [{"Source": "etl", "DetailType": "Done",
+                                                 "Detail": {"run.$": "$.run.Id"}}]},
+                     "ResultSelector": {"failed.$": "$.FailedEntryCount"},
+                     "ResultPath": "$.told", "End": True}}})
+        ex = self.sfn.start_execution(stateMachineArn=arn, input="{}")
+        d = self.wait_done(ex["executionArn"])
+        self.assertEqual(d["status"], "SUCCEEDED", d.get("cause"))
+        out = json.loads(d["output"])
+        self.assertEqual(out["run"]["JobRunState"], "SUCCEEDED")
+        self.assertEqual(out["query"], {"state": "SUCCEEDED"})
+        self.assertEqual(out["told"], {"failed": 0})
+        types = [e["type"] for e in self.sfn.get_execution_history(executionArn=ex["executionArn"])["events"]]
+        self.assertEqual(types.count("TaskSubmitted"), 2, types)
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

@@ -603,6 +603,52 @@ async fn rest_routes_start_describe_and_list_history() {
     assert_eq!(status, 400);
 }
 
+/// The Run a Job pattern on AWS: the stepper starts the job, and each poll is a delayed step
+/// message (no Lambda waits), until the job ends; and EventBridge's optimised integration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_jobs_are_polled_through_delayed_step_messages() {
+    let h = Harness::start("sync_jobs_are_polled_through_delayed_step_messages", 2).await;
+    h.machine(
+        "etl",
+        json!({"StartAt": "CreateJob", "States": {
+            "CreateJob": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:glue:createJob",
+                "Parameters": {"Name": "etl", "Role": "arn:aws:iam::123456789012:role/glue",
+                               "Command": {"Name": "glueetl"}},
+                "ResultPath": null, "Next": "Run"},
+            "Run": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+                "Parameters": {"JobName": "etl"}, "ResultPath": "$.run", "Next": "Query"},
+            "Query": {"Type": "Task", "Resource": "arn:aws:states:::athena:startQueryExecution.sync",
+                "Parameters": {"QueryString": "SELECT 1", "WorkGroup": "primary"},
+                "ResultSelector": {"state.$": "$.QueryExecution.Status.State"},
+                "ResultPath": "$.query", "Next": "Tell"},
+            "Tell": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                "Parameters": {"Entries": [{"Source": "etl", "DetailType": "Done",
+                                            "Detail": {"run.$": "$.run.Id"}}]},
+                "ResultSelector": {"failed.$": "$.FailedEntryCount"},
+                "ResultPath": "$.told", "End": true}
+        }}),
+    )
+    .await;
+    let arn = h.start_execution("etl", json!({})).await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    let out = rec.output.expect("output");
+    assert_eq!(out["run"]["JobRunState"], "SUCCEEDED", "{out}");
+    assert_eq!(out["run"]["JobName"], "etl", "{out}");
+    assert_eq!(out["query"]["state"], "SUCCEEDED", "{out}");
+    assert_eq!(out["told"]["failed"], 0, "{out}");
+    let history = h.history(&arn).await;
+    let submitted: Vec<&HistoryEvent> = history
+        .iter()
+        .filter(|e| e.event_type == "TaskSubmitted")
+        .collect();
+    assert_eq!(submitted.len(), 2, "one for each job");
+    let details = &submitted[0].details["taskSubmittedEventDetails"];
+    assert_eq!(details["resource"], "startJobRun.sync");
+    let started: Value = serde_json::from_str(details["output"].as_str().unwrap()).unwrap();
+    assert_eq!(started["JobRunId"], out["run"]["Id"]);
+}
+
 /// Invariant 1 of DESIGN.md, case by case: a message delivered twice, delivered after a later
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -226,7 +226,7 @@ fn parent_signal(child: &ExecutionRecord, parent: &TaskRef, variant: &str) -> Si
             seq,
             failure,
         },
-        TaskOutcome::Pending => Signal::TaskFailed {
+        TaskOutcome::Pending | TaskOutcome::Job { .. } => Signal::TaskFailed {
             frame,
             seq,
             failure: Failure::new(names::TASK_FAILED, "the child execution has not ended"),

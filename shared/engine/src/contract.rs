@@ -119,6 +119,7 @@ fn invoke(frame: &str, seq: u64, token: &str, wait_for_token: bool) -> Effect {
         context: Value::Null,
         test_case: None,
         approval: None,
+        job: None,
     }))
 }
 
@@ -283,6 +284,8 @@ async fn outboxes_and_tokens<S: ContractStore>(store: &S) {
             timeout_seconds: Some(60),
             heartbeat_seconds: None,
             wait_for_token: seq > 0,
+            job: None,
+            polls: 0,
         })
     };
     let (v1, ev1) = advance(&rec, 2, |r| {

@@ -316,6 +316,19 @@ impl ResourceEvents {
         }
     }
 
+    /// A Run a Job (`.sync`) task's job started: `output` is the answer of the call that
+    /// started it. Legacy Lambda resources have no jobs; they get the Task event all the same.
+    pub fn submitted(&self, output: &Value) -> Details {
+        let mut m = self.base();
+        m.insert("output".into(), payload(output));
+        m.insert("outputDetails".into(), json!({"truncated": false}));
+        Details::new(
+            "TaskSubmitted",
+            "taskSubmittedEventDetails",
+            Value::Object(m),
+        )
+    }
+
     pub fn failed(&self, f: &Failure) -> Details {
         match self {
             ResourceEvents::Lambda { .. } => Details::new(

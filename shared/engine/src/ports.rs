@@ -332,6 +332,13 @@ pub enum TaskOutcome {
     Failed(Failure),
     /// The answer comes later (`.waitForTaskToken`, or an asynchronous integration).
     Pending,
+    /// A Run a Job (`.sync`) task's job runs: the engine asks again later, handing `job` back
+    /// in [`TaskRequest::job`]. `submitted` is the answer of the call that started the job (the
+    /// `TaskSubmitted` event's output), given once, by the first call.
+    Job {
+        job: Value,
+        submitted: Option<Value>,
+    },
 }
 
 /// Runs the Resource of Task states (Lambda, SNS, mocks, …), when a dispatched task comes up.

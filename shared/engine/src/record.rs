@@ -203,6 +203,16 @@ pub struct TaskPhase {
     pub timeout_seconds: Option<u64>,
     pub heartbeat_seconds: Option<u64>,
     pub wait_for_token: bool,
+    /// A `.sync` task's running job ([`crate::ports::TaskOutcome::Job`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Value>,
+    /// How many times the job has been asked about; only the newest poll timer counts.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub polls: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -146,6 +146,12 @@ pub(crate) fn answer_signal(req: &TaskRequest, outcome: TaskOutcome) -> Option<S
             failure,
         }),
         TaskOutcome::Pending => None,
+        TaskOutcome::Job { job, submitted } => Some(Signal::TaskJob {
+            frame,
+            seq,
+            job,
+            submitted,
+        }),
     }
 }
 

@@ -71,10 +71,13 @@ impl<T: Tasks> Tasks for Gate<T> {
                 action: "publish",
                 ..
             } if !self.reach.services => console_publish(req),
-            Resource::Integration {
-                service: "sns" | "sqs" | "dynamodb" | "aws-sdk",
-                ..
-            } if !self.reach.services => blocked(&req.resource, "AWS", "--aws-endpoint URL"),
+            // SNS, SQS, DynamoDB, EventBridge, Athena, Glue, `aws-sdk:`: whatever the AWS
+            // integrations run besides Lambda.
+            Resource::Integration { .. }
+                if !self.reach.services && waymark_tasks::aws::handles(&req.resource) =>
+            {
+                blocked(&req.resource, "AWS", "--aws-endpoint URL")
+            }
             _ => self.inner.invoke(execution_arn, req).await,
         }
     }
@@ -152,22 +155,33 @@ mod tests {
             context: serde_json::json!({}),
             test_case: None,
             approval: None,
+            job: None,
         }
     }
 
     #[tokio::test]
     async fn sdk_integrations_never_reach_aws_by_accident() {
         let gate = Gate::new(NoTasks, Reach::default());
-        let req = request("arn:aws:states:::aws-sdk:s3:getObject");
-        match gate
-            .invoke("arn:aws:states:us-east-1:1:execution:m:e", &req)
-            .await
-        {
-            TaskOutcome::Failed(f) => {
-                assert_eq!(f.error.as_deref(), Some(names::TASK_FAILED));
-                assert!(f.cause.unwrap().contains("--aws-endpoint"));
+        for resource in [
+            "arn:aws:states:::aws-sdk:s3:getObject",
+            "arn:aws:states:::events:putEvents",
+            "arn:aws:states:::athena:startQueryExecution.sync",
+            "arn:aws:states:::glue:startJobRun",
+            "arn:aws:states:::dynamodb:getItem",
+        ] {
+            match gate
+                .invoke(
+                    "arn:aws:states:us-east-1:1:execution:m:e",
+                    &request(resource),
+                )
+                .await
+            {
+                TaskOutcome::Failed(f) => {
+                    assert_eq!(f.error.as_deref(), Some(names::TASK_FAILED));
+                    assert!(f.cause.unwrap().contains("--aws-endpoint"), "{resource}");
+                }
+                other => panic!("{resource}: {other:?}"),
             }
-            other => panic!("{other:?}"),
         }
     }
 }

@@ -15,12 +15,12 @@ use waymark_engine::step::TaskRequest;
 
 use crate::config::{Clients, TaskConfig};
 use crate::resource::{Pattern, Resource};
-use crate::{dynamodb, events, lambda, sns, sqs};
+use crate::{dynamodb, events, jobs, lambda, sns, sqs};
 
 /// The optimised integrations that are a single API call, each with the actions Step Functions
-/// offers (developer guide, "Integrating services": Athena, Glue) and the one action of them
-/// that also has the Run a Job (.sync) pattern, which Waymark does not run yet.
-const PLAIN: &[(&str, &[&str], &str)] = &[
+/// offers (developer guide, "Integrating services": Athena, Glue). Those that start a job also
+/// have the Run a Job (.sync) pattern ([`jobs::KINDS`]).
+const PLAIN: &[(&str, &[&str])] = &[
     (
         "athena",
         &[
@@ -29,9 +29,8 @@ const PLAIN: &[(&str, &[&str], &str)] = &[
             "getQueryExecution",
             "getQueryResults",
         ],
-        "startQueryExecution",
     ),
-    ("glue", &["startJobRun"], "startJobRun"),
+    ("glue", &["startJobRun"]),
 ];
 
 /// How much longer than the task's `TimeoutSeconds` a call may take before the SDK gives up.
@@ -52,6 +51,11 @@ enum Route<'a> {
     /// An optimised integration that is one API call as the service defines it (Athena's
     /// queries, Glue's job runs), sent through the model-driven caller.
     Plain {
+        service: &'static str,
+        action: &'a str,
+    },
+    /// The Run a Job (.sync) pattern of an optimised integration that starts a job.
+    Job {
         service: &'static str,
         action: &'a str,
     },
@@ -106,7 +110,7 @@ fn route(resource: &str) -> Route<'_> {
         "dynamodb" => (&[RequestResponse], dynamodb::ACTIONS),
         "events" => (&[RequestResponse, WaitForTaskToken], events::ACTIONS),
         _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
-            Some((_, actions, _)) => (&[RequestResponse], actions),
+            Some((_, actions)) => (&[RequestResponse], actions),
             None => return Route::Fallback,
         },
     };
@@ -120,11 +124,12 @@ fn route(resource: &str) -> Route<'_> {
                 .join(", ")
         ));
     }
-    if let Some((_, _, job)) = PLAIN.iter().find(|(s, ..)| *s == service) {
-        if *job == action && matches!(pattern, Pattern::Sync) {
-            return Route::Refused(format!(
-                "The resource '{resource}' is not supported yet: Waymark does not run the {pattern} pattern of '{service}:{action}'; call it as Request Response (arn:aws:states:::{service}:{action}) and wait for the job in a Wait/Choice loop"
-            ));
+    if pattern == Pattern::Sync {
+        if let Some(k) = jobs::kind(service, action) {
+            return Route::Job {
+                service: k.service,
+                action,
+            };
         }
     }
     if !supported.contains(&pattern) {
@@ -252,8 +257,8 @@ impl<F> AwsTasks<F> {
                 (out, Pattern::RequestResponse)
             }
             Route::Refused(cause) => return Err(Failure::runtime(cause)),
-            // `invoke` hands these to the fallback before coming here.
-            Route::Fallback => {
+            // `invoke` hands these to the fallback and to `run_job` before coming here.
+            Route::Fallback | Route::Job { .. } => {
                 return Err(Failure::runtime(format!(
                     "No integration runs the resource '{}'",
                     req.resource
@@ -262,6 +267,35 @@ impl<F> AwsTasks<F> {
         };
         // After a successful send, a callback task waits for SendTaskSuccess/Failure.
         Ok((pattern != Pattern::WaitForTaskToken).then_some(result))
+    }
+}
+
+impl<F> AwsTasks<F> {
+    /// A `.sync` task of a job-starting integration: starts the job, or asks about the one
+    /// the engine hands back.
+    async fn run_job(&self, service: &str, action: &str, req: &TaskRequest) -> TaskOutcome {
+        let c = &self.clients;
+        let Some(kind) = jobs::kind(service, action) else {
+            return TaskOutcome::Failed(Failure::runtime(format!(
+                "No job integration runs the resource '{}'",
+                req.resource
+            )));
+        };
+        if let Err(f) = check_credentials(req, c.custom_endpoints.sdk) {
+            return TaskOutcome::Failed(f);
+        }
+        let timeout = req
+            .timeout_seconds
+            .map(|s| Duration::from_secs(s).saturating_add(CALL_TIMEOUT_MARGIN));
+        let answer = match &req.job {
+            None => sdk_call(c, service, action, req.parameters.clone(), timeout)
+                .await
+                .map(|out| kind.started(&req.parameters, out)),
+            Some(job) => sdk_call(c, service, kind.describe, job.clone(), timeout)
+                .await
+                .map(|described| kind.verdict(job, described)),
+        };
+        answer.unwrap_or_else(TaskOutcome::Failed)
     }
 }
 
@@ -326,7 +360,8 @@ pub fn check(what: &TaskCheck<'_>) -> Checked {
         Route::Sdk {
             service, action, ..
         }
-        | Route::Plain { service, action } => (service, action),
+        | Route::Plain { service, action }
+        | Route::Job { service, action } => (service, action),
         Route::PutEvents(_) => ("eventbridge", "putEvents"),
         _ => return Checked::Done(Ok(())),
     };
@@ -352,6 +387,9 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
         let route = route(&req.resource);
         if route == Route::Fallback {
             return self.fallback.invoke(execution_arn, req).await;
+        }
+        if let Route::Job { service, action } = route {
+            return self.run_job(service, action, req).await;
         }
         match self.run(route, execution_arn, req).await {
             Ok(Some(result)) => TaskOutcome::Succeeded(result),
@@ -463,14 +501,6 @@ mod tests {
         );
         for (resource, says) in [
             (
-                "arn:aws:states:::glue:startJobRun.sync",
-                "not supported yet",
-            ),
-            (
-                "arn:aws:states:::athena:startQueryExecution.sync",
-                "Wait/Choice loop",
-            ),
-            (
                 "arn:aws:states:::athena:getQueryResults.sync",
                 "supports the Request Response pattern, not Run a Job",
             ),
@@ -486,6 +516,20 @@ mod tests {
                 other => panic!("{resource}: {other:?}"),
             }
         }
+        assert_eq!(
+            route("arn:aws:states:::glue:startJobRun.sync"),
+            Route::Job {
+                service: "glue",
+                action: "startJobRun"
+            }
+        );
+        assert_eq!(
+            route("arn:aws:states:::athena:startQueryExecution.sync"),
+            Route::Job {
+                service: "athena",
+                action: "startQueryExecution"
+            }
+        );
         let params = serde_json::json!({"Entries": [{"Detail": {"a": 1}, "Sourcee": "x"}]});
         let checked = check(&TaskCheck::Task {
             resource: "arn:aws:states:::events:putEvents",
@@ -558,6 +602,7 @@ mod tests {
             context: serde_json::json!({}),
             test_case: None,
             approval: None,
+            job: None,
         };
         assert!(check_credentials(&req, false).is_ok());
         req.credentials = Some(serde_json::json!({"RoleArn": "arn:aws:iam::1:role/r"}));

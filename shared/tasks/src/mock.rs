@@ -241,6 +241,7 @@ mod tests {
             context: json!({}),
             test_case: None,
             approval: None,
+            job: None,
         }
     }
 

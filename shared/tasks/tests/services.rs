@@ -548,8 +548,50 @@ async fn athena_and_glue_request_response_integrations() {
     );
     let run = succeeded(call("glue:startJobRun", json!({"JobName": "etl"})).await);
     assert!(run["JobRunId"].is_string(), "{run}");
-    // .sync is refused by name rather than run as Request Response.
-    let (error, cause) = failed(call("glue:startJobRun.sync", json!({"JobName": "etl"})).await);
-    assert_eq!(error, "States.Runtime");
-    assert!(cause.contains("not supported yet"), "{cause}");
+    // .sync: the start answers with the job; asking about it ends with the job run.
+    let (job, out) = run_sync(&tasks, "glue:startJobRun.sync", json!({"JobName": "etl"})).await;
+    assert_eq!(job["JobName"], "etl", "{job}");
+    assert_eq!(out["JobName"], "etl", "{out}");
+    assert_eq!(out["JobRunState"], "SUCCEEDED", "{out}");
+    assert_eq!(out["Id"], job["RunId"], "{out}");
+    let (job, out) = run_sync(
+        &tasks,
+        "athena:startQueryExecution.sync",
+        json!({"QueryString": "SELECT 2", "WorkGroup": "primary"}),
+    )
+    .await;
+    assert_eq!(
+        out["QueryExecution"]["QueryExecutionId"],
+        job["QueryExecutionId"]
+    );
+    assert_eq!(
+        out["QueryExecution"]["Status"]["State"], "SUCCEEDED",
+        "{out}"
+    );
+    // A job that cannot start fails the task with the service's error.
+    let (error, _) = failed(call("glue:startJobRun.sync", json!({"JobName": "missing"})).await);
+    assert_eq!(error, "Glue.EntityNotFoundException");
+}
+
+/// Starts a `.sync` job and asks about it until it ends, as the engine would: the job the
+/// start named and the task's output.
+async fn run_sync(tasks: &AwsTasks<NoTasks>, resource: &str, params: Value) -> (Value, Value) {
+    let mut req = request(&format!("arn:aws:states:::{resource}"), params);
+    let (job, submitted) = match tasks.invoke(EXECUTION, &req).await {
+        TaskOutcome::Job { job, submitted } => (job, submitted),
+        other => panic!("{resource}: expected a job, got {other:?}"),
+    };
+    assert!(
+        submitted.is_some(),
+        "the start call's answer is the TaskSubmitted output"
+    );
+    req.job = Some(job.clone());
+    for _ in 0..20 {
+        match tasks.invoke(EXECUTION, &req).await {
+            TaskOutcome::Job { submitted, .. } => assert!(submitted.is_none()),
+            TaskOutcome::Succeeded(out) => return (job, out),
+            other => panic!("{resource}: {other:?}"),
+        }
+    }
+    panic!("{resource}: the job did not end in 20 polls")
 }

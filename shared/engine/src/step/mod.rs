@@ -76,6 +76,14 @@ pub enum Signal {
         frame: FrameId,
         seq: u64,
     },
+    /// A `.sync` task's job runs ([`crate::ports::TaskOutcome::Job`]): poll it again later.
+    TaskJob {
+        frame: FrameId,
+        seq: u64,
+        job: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        submitted: Option<Value>,
+    },
     Stop {
         failure: Failure,
     },
@@ -96,6 +104,8 @@ pub enum TimerKind {
     /// The heartbeat deadline set after the n-th heartbeat.
     Heartbeat(u64),
     ExecutionTimeout,
+    /// Time to ask a `.sync` task's job how it is doing, for the n-th time.
+    JobPoll(u32),
 }
 
 /// What the outer layer must do once the step is committed.
@@ -141,6 +151,10 @@ pub struct TaskRequest {
     /// Human-approval links made for this task's token, if the home serves approval pages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<Approval>,
+    /// A `.sync` task's running job, as the integration described it when it started: the
+    /// integration asks about the job instead of starting one ([`crate::ports::TaskOutcome::Job`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job: Option<Value>,
 }
 
 /// What a step is given besides the record.
@@ -324,6 +338,12 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 failure,
             } => self.task_failed(&frame, seq, failure),
             Signal::TaskHeartbeat { frame, seq } => self.task_heartbeat(&frame, seq),
+            Signal::TaskJob {
+                frame,
+                seq,
+                job,
+                submitted,
+            } => self.task_job(&frame, seq, job, submitted),
             Signal::Resume { turn } => self.resume(turn),
             Signal::Redrive => {}
         }
@@ -867,6 +887,11 @@ impl<'a, 'e> Stepper<'a, 'e> {
                     cause: None,
                 },
             ),
+            (Phase::Task(t), TimerKind::JobPoll(n)) if t.polls == n => {
+                let t = t.clone();
+                self.poll_job(fid, t);
+                return;
+            }
             _ => return,
         }
         self.runnable.push_back(fid.to_string());

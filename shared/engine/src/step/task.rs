@@ -82,6 +82,8 @@ impl Stepper<'_, '_> {
             timeout_seconds: timeout,
             heartbeat_seconds: heartbeat,
             wait_for_token,
+            job: None,
+            polls: 0,
         });
         let seq = frame.seq;
         if let Some(t) = timeout {
@@ -112,6 +114,7 @@ impl Stepper<'_, '_> {
             context: ctx,
             test_case: self.rec.test_case.clone(),
             approval,
+            job: None,
         })));
         Ok(Flow::Blocked)
     }
@@ -196,6 +199,49 @@ impl Stepper<'_, '_> {
         self.fail_state(fid, failure);
     }
 
+    /// A `.sync` task's job runs: the first answer is the `TaskSubmitted` event; each answer
+    /// sets the next poll, further apart each time ([`job_poll_delay`]).
+    pub(crate) fn task_job(&mut self, fid: &str, seq: u64, job: Value, submitted: Option<Value>) {
+        let Some(t) = self.task_phase(fid, seq) else {
+            return;
+        };
+        if let Some(out) = &submitted {
+            self.emit(fid, ResourceEvents::of(&t.resource).submitted(out));
+        }
+        let n = t.polls + 1;
+        if let Phase::Task(tp) = &mut self.frame_mut(fid).phase {
+            tp.job = Some(job);
+            tp.polls = n;
+        }
+        let at = self.env.now + job_poll_delay(n);
+        self.schedule(fid, at, TimerKind::JobPoll(n));
+    }
+
+    /// Asks the integration about a `.sync` task's job: the same request as the task's, with
+    /// the job in it. The token is not kept at rest, so the poll carries none; the answer is
+    /// matched to the task by frame and sequence.
+    pub(crate) fn poll_job(&mut self, fid: &str, t: TaskPhase) {
+        let state = self.current_state(fid).name.clone();
+        let ctx = self.context(fid, None, None);
+        let seq = self.frame(fid).seq;
+        self.out.effects.push(Effect::Invoke(Box::new(TaskRequest {
+            frame: fid.to_string(),
+            seq,
+            state,
+            resource: t.resource,
+            parameters: t.parameters,
+            token: String::new(),
+            wait_for_token: false,
+            timeout_seconds: t.timeout_seconds,
+            heartbeat_seconds: t.heartbeat_seconds,
+            credentials: None,
+            context: ctx,
+            test_case: self.rec.test_case.clone(),
+            approval: None,
+            job: t.job,
+        })));
+    }
+
     pub(crate) fn task_heartbeat(&mut self, fid: &str, seq: u64) {
         let Some(t) = self.task_phase(fid, seq) else {
             return;
@@ -208,6 +254,13 @@ impl Stepper<'_, '_> {
         let at = self.env.now + Duration::seconds(h as i64);
         self.schedule(fid, at, TimerKind::Heartbeat(n));
     }
+}
+
+/// How long before asking a `.sync` job about itself the n-th time (n ≥ 1): 1 s, doubling, at
+/// most a minute. AWS does not document its polling intervals; this keeps short jobs quick and
+/// a long one at one poll a minute.
+pub(crate) fn job_poll_delay(n: u32) -> Duration {
+    Duration::seconds(1i64 << n.saturating_sub(1).min(6)).min(Duration::seconds(60))
 }
 
 /// TimeoutSeconds / HeartbeatSeconds, literal or read from the input.

@@ -402,6 +402,105 @@ fn task_timeouts_and_heartbeats() {
 }
 
 #[test]
+fn a_sync_job_is_polled_further_apart_until_it_ends() {
+    let def = json!({"StartAt": "Q", "States": {
+        "Q": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+              "Parameters": {"JobName": "etl"}, "ResultSelector": {"state.$": "$.JobRunState"},
+              "End": true}}});
+    let r = run_with(
+        def,
+        json!({}),
+        Box::new(|req, n| match (n, &req.job) {
+            (1, None) => TaskOutcome::Job {
+                job: json!({"JobName": "etl", "RunId": "jr_1"}),
+                submitted: Some(json!({"JobRunId": "jr_1"})),
+            },
+            (2..=4, Some(job)) => TaskOutcome::Job {
+                job: job.clone(),
+                submitted: None,
+            },
+            (5, Some(job)) => {
+                assert_eq!(job["RunId"], "jr_1");
+                TaskOutcome::Succeeded(json!({"Id": "jr_1", "JobRunState": "SUCCEEDED"}))
+            }
+            other => panic!("unexpected call {other:?}"),
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(r.rec.output, Some(json!({"state": "SUCCEEDED"})));
+    assert_eq!(
+        types(&r.history),
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    let submitted = &r.history[4].details["taskSubmittedEventDetails"];
+    assert_eq!(submitted["resourceType"], "glue");
+    assert_eq!(submitted["resource"], "startJobRun.sync");
+    assert_eq!(submitted["output"], r#"{"JobRunId":"jr_1"}"#);
+    // Polls at 1, 1+2, 1+2+4 and 1+2+4+8 seconds; each poll carries the task's parameters.
+    assert_eq!(secs_since_start(&r.history, "TaskSucceeded"), [15]);
+    assert_eq!(r.calls.len(), 5);
+    assert!(r.calls[1..]
+        .iter()
+        .all(|c| c.parameters["JobName"] == "etl"));
+    assert_eq!(super::task::job_poll_delay(1).num_seconds(), 1);
+    assert_eq!(super::task::job_poll_delay(6).num_seconds(), 32);
+    assert_eq!(super::task::job_poll_delay(7).num_seconds(), 60);
+    assert_eq!(super::task::job_poll_delay(500).num_seconds(), 60);
+}
+
+#[test]
+fn a_sync_job_that_fails_or_outlives_the_timeout_fails_the_task() {
+    let def = json!({"StartAt": "Q", "States": {
+        "Q": {"Type": "Task", "Resource": "arn:aws:states:::glue:startJobRun.sync",
+              "TimeoutSeconds": 10, "End": true}}});
+    let r = run_with(
+        def.clone(),
+        json!({}),
+        Box::new(|_, _| TaskOutcome::Job {
+            job: json!({"RunId": "jr_1"}),
+            submitted: None,
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        r.rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("States.Timeout")
+    );
+    assert_eq!(secs_since_start(&r.history, "TaskTimedOut"), [10]);
+    // Polls at 1, 3 and 7 s; the one due at 15 s finds the task gone.
+    assert_eq!(r.calls.len(), 4, "{:?}", r.calls.len());
+
+    let r = run_with(
+        def,
+        json!({}),
+        Box::new(|_, n| match n {
+            1 => TaskOutcome::Job {
+                job: json!({"RunId": "jr_1"}),
+                submitted: Some(json!({"JobRunId": "jr_1"})),
+            },
+            _ => TaskOutcome::Failed(Failure::new(
+                "States.TaskFailed",
+                "{\"JobRunState\":\"FAILED\"}",
+            )),
+        }),
+    );
+    assert_eq!(
+        r.rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("States.TaskFailed")
+    );
+    assert_eq!(secs_since_start(&r.history, "TaskFailed"), [1]);
+}
+
+#[test]
 fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
     let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
     let sm = machine(

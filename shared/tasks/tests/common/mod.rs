@@ -35,6 +35,7 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
         context: json!({}),
         test_case: None,
         approval: None,
+        job: None,
     }
 }
 
