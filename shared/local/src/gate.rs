@@ -73,8 +73,10 @@ impl<T: Tasks> Tasks for Gate<T> {
             } if !self.reach.services => console_publish(req),
             // SNS, SQS, DynamoDB, EventBridge, Athena, Glue, `aws-sdk:`: whatever the AWS
             // integrations run besides Lambda.
-            Resource::Integration { .. }
-                if !self.reach.services && waymark_tasks::aws::handles(&req.resource) =>
+            Resource::Integration { service, .. }
+                if service != "lambda"
+                    && !self.reach.services
+                    && waymark_tasks::aws::handles(&req.resource) =>
             {
                 blocked(&req.resource, "AWS", "--aws-endpoint URL")
             }
@@ -156,6 +158,26 @@ mod tests {
             test_case: None,
             approval: None,
             job: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn lambda_needs_only_a_lambda_endpoint() {
+        let reach = Reach {
+            lambda: true,
+            services: false,
+        };
+        let gate = Gate::new(NoTasks, reach);
+        let req = request("arn:aws:states:::lambda:invoke");
+        match gate
+            .invoke("arn:aws:states:us-east-1:1:execution:m:e", &req)
+            .await
+        {
+            // NoTasks answers: the gate let it through.
+            TaskOutcome::Failed(f) => {
+                assert!(f.cause.unwrap().contains("no task integration"))
+            }
+            other => panic!("{other:?}"),
         }
     }
 
