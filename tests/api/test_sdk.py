@@ -161,6 +161,25 @@ class WaymarkApi(unittest.TestCase):
         types = [e["type"] for e in self.sfn.get_execution_history(executionArn=ex["executionArn"])["events"]]
         self.assertEqual(types.count("TaskSubmitted"), 2, types)
 
+    def test_item_reader_reads_from_s3(self):
+        s3 = boto3.client("s3", endpoint_url=self.moto_url, **CREDS)
+        s3.create_bucket(Bucket="dataset")
+        s3.put_object(Bucket="dataset", Key="a.jsonl", Body=b'{"n": 1}\n{"n": 2}\n{"n": 3}\n')
+        arn = self.create("reader", {"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "End": True,
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                           "ReaderConfig": {"InputType": "JSONL"},
+                           "Parameters": {"Bucket": "dataset", "Key.$": "$.key"}},
+            "ItemBatcher": {"MaxItemsPerBatch": 2},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                              "StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}}}})
+        d = self.wait_done(self.sfn.start_execution(stateMachineArn=arn, input='{"key": "a.jsonl"}')["executionArn"])
+        self.assertEqual(d["status"], "SUCCEEDED", d.get("cause"))
+        self.assertEqual(json.loads(d["output"]), [{"Items": [{"n": 1}, {"n": 2}]}, {"Items": [{"n": 3}]}])
+        d = self.wait_done(self.sfn.start_execution(stateMachineArn=arn, input='{"key": "nope"}')["executionArn"])
+        self.assertEqual(d["status"], "FAILED")
+        self.assertEqual(d["error"], "States.ItemReaderFailed")
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

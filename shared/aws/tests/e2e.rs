@@ -649,6 +649,41 @@ async fn sync_jobs_are_polled_through_delayed_step_messages() {
     assert_eq!(started["JobRunId"], out["run"]["Id"]);
 }
 
+/// A distributed Map's ItemReader on AWS: a CSV object and a bucket listing from moto's S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_readers_read_s3_objects_and_listings() {
+    let h = Harness::start("item_readers_read_s3_objects_and_listings", 2).await;
+    h.machine("reader", json!({"StartAt": "MakeBucket", "States": {
+            "MakeBucket": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:createBucket",
+                "Parameters": {"Bucket": "items"}, "ResultPath": null, "Next": "PutRows"},
+            "PutRows": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+                "Parameters": {"Bucket": "items", "Key": "rows.csv",
+                               "Body": "id,name\n1,Ada\n2,\"Bob, Jr\"\n3,Cy\n"},
+                "ResultPath": null, "Next": "Rows"},
+            "Rows": {"Type": "Map", "ResultPath": "$.rows", "Next": "Listing",
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 2},
+                    "Parameters": {"Bucket": "items", "Key": "rows.csv"}},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}},
+            "Listing": {"Type": "Map", "ResultPath": "$.keys", "End": true,
+                "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
+                    "Parameters": {"Bucket": "items"}},
+                "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": true}}}}
+        }})).await;
+    let arn = h.start_execution("reader", json!({})).await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    let out = rec.output.expect("output");
+    assert_eq!(
+        out["rows"],
+        json!([{"id": "1", "name": "Ada"}, {"id": "2", "name": "Bob, Jr"}])
+    );
+    assert_eq!(out["keys"], json!([{"key": "rows.csv", "size": 31}]));
+}
+
 /// Invariant 1 of DESIGN.md, case by case: a message delivered twice, delivered after a later
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

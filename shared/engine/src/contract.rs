@@ -120,6 +120,7 @@ fn invoke(frame: &str, seq: u64, token: &str, wait_for_token: bool) -> Effect {
         test_case: None,
         approval: None,
         job: None,
+        reader: None,
     }))
 }
 
@@ -286,6 +287,7 @@ async fn outboxes_and_tokens<S: ContractStore>(store: &S) {
             wait_for_token: seq > 0,
             job: None,
             polls: 0,
+            reader: false,
         })
     };
     let (v1, ev1) = advance(&rec, 2, |r| {

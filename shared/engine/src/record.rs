@@ -209,6 +209,9 @@ pub struct TaskPhase {
     /// How many times the job has been asked about; only the newest poll timer counts.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub polls: u32,
+    /// Not a Task's task: a distributed Map's ItemReader reading the items.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reader: bool,
 }
 
 fn is_zero(n: &u32) -> bool {

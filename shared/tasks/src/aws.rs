@@ -15,7 +15,7 @@ use waymark_engine::step::TaskRequest;
 
 use crate::config::{Clients, TaskConfig};
 use crate::resource::{Pattern, Resource};
-use crate::{dynamodb, events, jobs, lambda, sns, sqs};
+use crate::{dynamodb, events, item_reader, jobs, lambda, sns, sqs};
 
 /// The optimised integrations that are a single API call, each with the actions Step Functions
 /// offers (developer guide, "Integrating services": Athena, Glue). Those that start a job also
@@ -109,6 +109,11 @@ fn route(resource: &str) -> Route<'_> {
         "sqs" => (&[RequestResponse, WaitForTaskToken], &["sendMessage"]),
         "dynamodb" => (&[RequestResponse], dynamodb::ACTIONS),
         "events" => (&[RequestResponse, WaitForTaskToken], events::ACTIONS),
+        "s3" => {
+            return Route::Refused(format!(
+                "The resource '{resource}' is not a Task integration: Step Functions reads and writes Amazon S3 only in a distributed Map's ItemReader and ResultWriter; a Task calls arn:aws:states:::aws-sdk:s3:ACTION"
+            ))
+        }
         _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
             Some((_, actions)) => (&[RequestResponse], actions),
             None => return Route::Fallback,
@@ -270,7 +275,87 @@ impl<F> AwsTasks<F> {
     }
 }
 
+/// The largest S3 object an ItemReader reads: it is read whole, so its size is checked first.
+const MAX_READER_OBJECT: u64 = 8 * 1024 * 1024;
+
 impl<F> AwsTasks<F> {
+    /// A distributed Map's ItemReader ([`item_reader`]).
+    async fn read_items(&self, req: &TaskRequest, config: &Value) -> Result<Vec<Value>, Failure> {
+        let c = &self.clients;
+        check_credentials(req, c.custom_endpoints.sdk)?;
+        let failed = |f: Failure| {
+            Failure::new(
+                names::ITEM_READER_FAILED,
+                format!(
+                    "{}: {}",
+                    f.error.unwrap_or_default(),
+                    f.cause.unwrap_or_default()
+                ),
+            )
+        };
+        let limit = config
+            .get("MaxItems")
+            .and_then(Value::as_u64)
+            .map_or(usize::MAX, |n| n as usize);
+        let p = &req.parameters;
+        let items = match waymark_asl::resource::integration_part(&req.resource) {
+            Some("s3:getObject") => {
+                let mut head = serde_json::Map::new();
+                for k in ["Bucket", "Key", "VersionId"] {
+                    if let Some(v) = p.get(k) {
+                        head.insert(k.into(), v.clone());
+                    }
+                }
+                let meta = sdk_call(c, "s3", "headObject", Value::Object(head), None)
+                    .await
+                    .map_err(failed)?;
+                let size = meta
+                    .get("ContentLength")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0);
+                if size > MAX_READER_OBJECT {
+                    return Err(Failure::new(
+                        names::ITEM_READER_FAILED,
+                        format!("The object is {size} bytes; Waymark's ItemReader reads objects of at most {MAX_READER_OBJECT} bytes"),
+                    ));
+                }
+                let out = sdk_call(c, "s3", "getObject", p.clone(), None)
+                    .await
+                    .map_err(failed)?;
+                let body = out.get("Body").and_then(Value::as_str).unwrap_or_default();
+                item_reader::parse_object(config, body)?
+            }
+            Some("s3:listObjectsV2") => {
+                let mut items = Vec::new();
+                let mut params = p.clone();
+                loop {
+                    let page = sdk_call(c, "s3", "listObjectsV2", params.clone(), None)
+                        .await
+                        .map_err(failed)?;
+                    items.extend(item_reader::listed_objects(&page));
+                    items.truncate(limit);
+                    item_reader::check_size(&items)?;
+                    let next = page.get("NextContinuationToken").cloned();
+                    match next {
+                        Some(token) if items.len() < limit && page["IsTruncated"] == true => {
+                            params["ContinuationToken"] = token;
+                        }
+                        _ => break,
+                    }
+                }
+                items
+            }
+            _ => {
+                return Err(Failure::new(
+                    names::ITEM_READER_FAILED,
+                    format!("Waymark does not read items with '{}'", req.resource),
+                ))
+            }
+        };
+        item_reader::check_size(&items)?;
+        Ok(items)
+    }
+
     /// A `.sync` task of a job-starting integration: starts the job, or asks about the one
     /// the engine hands back.
     async fn run_job(&self, service: &str, action: &str, req: &TaskRequest) -> TaskOutcome {
@@ -387,6 +472,12 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
         let route = route(&req.resource);
         if route == Route::Fallback {
             return self.fallback.invoke(execution_arn, req).await;
+        }
+        if let Some(config) = &req.reader {
+            return match self.read_items(req, config).await {
+                Ok(items) => TaskOutcome::Succeeded(Value::Array(items)),
+                Err(f) => TaskOutcome::Failed(f),
+            };
         }
         if let Route::Job { service, action } = route {
             return self.run_job(service, action, req).await;
@@ -603,6 +694,7 @@ mod tests {
             test_case: None,
             approval: None,
             job: None,
+            reader: None,
         };
         assert!(check_credentials(&req, false).is_ok());
         req.credentials = Some(serde_json::json!({"RoleArn": "arn:aws:iam::1:role/r"}));

@@ -13,6 +13,7 @@ pub mod config;
 mod dynamodb;
 mod errors;
 pub mod events;
+pub mod item_reader;
 mod jobs;
 mod lambda;
 mod message_attributes;

@@ -242,6 +242,7 @@ mod tests {
             test_case: None,
             approval: None,
             job: None,
+            reader: None,
         }
     }
 

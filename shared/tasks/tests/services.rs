@@ -595,3 +595,80 @@ async fn run_sync(tasks: &AwsTasks<NoTasks>, resource: &str, params: Value) -> (
     }
     panic!("{resource}: the job did not end in 20 polls")
 }
+
+#[tokio::test]
+async fn item_readers_page_through_listings_and_read_objects() {
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    succeeded(call("aws-sdk:s3:createBucket", json!({"Bucket": "data"})).await);
+    for key in ["a.json", "b.json", "c.json"] {
+        succeeded(
+            call(
+                "aws-sdk:s3:putObject",
+                json!({"Bucket": "data", "Key": key, "Body": "[1,2,3]"}),
+            )
+            .await,
+        );
+    }
+    let read = |resource: &str, params: Value, config: Value| {
+        let mut req = request(&format!("arn:aws:states:::{resource}"), params);
+        req.reader = Some(config);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    // One key a page: the reader follows the continuation tokens.
+    let listed = succeeded(
+        read(
+            "s3:listObjectsV2",
+            json!({"Bucket": "data", "MaxKeys": 1}),
+            json!({}),
+        )
+        .await,
+    );
+    let keys: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["a.json", "b.json", "c.json"], "{listed}");
+    assert!(listed[0]["LastModified"].is_i64(), "{listed}");
+    assert_eq!(listed[0]["Size"], 7);
+    let listed = succeeded(
+        read(
+            "s3:listObjectsV2",
+            json!({"Bucket": "data", "MaxKeys": 1}),
+            json!({"MaxItems": 2}),
+        )
+        .await,
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let items = succeeded(
+        read(
+            "s3:getObject",
+            json!({"Bucket": "data", "Key": "b.json"}),
+            json!({"InputType": "JSON"}),
+        )
+        .await,
+    );
+    assert_eq!(items, json!([1, 2, 3]));
+    let (error, cause) = failed(
+        read(
+            "s3:getObject",
+            json!({"Bucket": "data", "Key": "nope"}),
+            json!({"InputType": "JSON"}),
+        )
+        .await,
+    );
+    assert_eq!(error, "States.ItemReaderFailed");
+    assert!(cause.contains("S3."), "{cause}");
+    // s3:getObject is not a Task's resource.
+    let (error, cause) = failed(call("s3:getObject", json!({})).await);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("ItemReader"), "{cause}");
+}

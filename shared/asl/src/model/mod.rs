@@ -231,8 +231,8 @@ pub struct Map {
     pub max_concurrency: Dynamic<u64>,
     pub tolerated_failure_percentage: Option<Dynamic<f64>>,
     pub tolerated_failure_count: Option<Dynamic<u64>>,
-    /// Refused by validation until Waymark reads items from S3; kept for the error's pointer.
-    pub item_reader: Option<Value>,
+    /// A distributed Map's `ItemReader`: the items come from Amazon S3 instead of the input.
+    pub item_reader: Option<Box<ItemReader>>,
     /// Boxed: a Map is held by value through every level of a nested definition's parse.
     pub item_batcher: Option<Box<ItemBatcher>>,
     /// Refused by validation until Waymark writes results to S3.
@@ -252,6 +252,23 @@ pub struct ItemBatcher {
     pub batch_input: Option<Template>,
     /// JSONata `BatchInput`.
     pub batch_input_jsonata: Option<JsonataTemplate>,
+}
+
+/// A distributed Map's `ItemReader`. The reader's configuration travels to the integration
+/// that reads as it is written (`ReaderConfig` without `MaxItems`/`MaxItemsPath`, which the
+/// engine resolves): validation has checked every field the readers look at.
+#[derive(Debug, Clone)]
+pub struct ItemReader {
+    /// `arn:aws:states:::s3:getObject` or `arn:aws:states:::s3:listObjectsV2`, as written.
+    pub resource: String,
+    /// JSONPath `Parameters`.
+    pub parameters: Option<Template>,
+    /// JSONata `Arguments`.
+    pub arguments: Option<JsonataTemplate>,
+    /// `ReaderConfig` without `MaxItems`/`MaxItemsPath` (an empty object when absent).
+    pub config: Value,
+    /// `MaxItems` or `MaxItemsPath`: at most this many items are read.
+    pub max_items: Option<Dynamic<u64>>,
 }
 
 /// The largest batch AWS passes to one child execution: its payload limit.

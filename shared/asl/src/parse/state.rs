@@ -826,20 +826,29 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
             );
         }
     }
-    // Refused rather than ignored: a Map that skipped them would run on the wrong items or
-    // lose its results.
-    for (k, what) in [
-        ("ItemReader", "reading the items from Amazon S3"),
-        ("ResultWriter", "writing the results to Amazon S3"),
-    ] {
-        if o.has(k) {
-            p.error(
-                codes::UNSUPPORTED_FEATURE,
-                o.at(k),
-                format!("Waymark does not run '{k}' ({what}) yet; pass the items in the input (ItemsPath or Items) and take the results from the Map's output"),
-            );
-        }
+    // Refused rather than ignored: a Map that skipped it would lose its results.
+    if o.has("ResultWriter") {
+        p.error(
+            codes::UNSUPPORTED_FEATURE,
+            o.at("ResultWriter"),
+            "Waymark does not run 'ResultWriter' (writing the results to Amazon S3) yet; take the results from the Map's output",
+        );
     }
+    let item_reader = match o.object(p, "ItemReader") {
+        Some(r) => {
+            for k in ["ItemsPath", "Items"] {
+                if o.has(k) {
+                    p.error(
+                        codes::UNSUPPORTED_FEATURE,
+                        o.at(k),
+                        format!("Waymark does not combine '{k}' with an ItemReader: the items are what the reader reads"),
+                    );
+                }
+            }
+            parse_item_reader(p, &r, ql).map(Box::new)
+        }
+        None => None,
+    };
     let item_batcher = match o.object(p, "ItemBatcher") {
         Some(b) => parse_item_batcher(p, &b, ql).map(Box::new),
         None => None,
@@ -856,10 +865,177 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
         max_concurrency,
         tolerated_failure_percentage,
         tolerated_failure_count,
-        item_reader: o.get("ItemReader").cloned(),
         item_batcher,
+        item_reader,
         result_writer: o.get("ResultWriter").cloned(),
         label,
+    })
+}
+
+/// The readers Waymark runs: (resource after `arn:aws:states:::`, input types it reads).
+const READERS: &[(&str, &[&str])] = &[
+    ("s3:getObject", &["CSV", "JSON", "JSONL"]),
+    ("s3:listObjectsV2", &[]),
+];
+
+/// Kept out of `parse_map`'s frame, which recursion through nested Maps multiplies.
+#[inline(never)]
+fn parse_item_reader(p: &mut Parser, r: &Obj, ql: QueryLanguage) -> Option<ItemReader> {
+    let params_key = match ql {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    p.only(
+        r,
+        &["Resource", params_key, "ReaderConfig"],
+        "an ItemReader",
+    );
+    let resource = p.req_string(r, "Resource")?;
+    let action = crate::resource::integration_part(resource);
+    let Some(&(action, types)) = READERS.iter().find(|(a, _)| Some(*a) == action) else {
+        p.schema(
+            r.at("Resource"),
+            format!("The ItemReader resource '{resource}' is not one Waymark reads: arn:aws:states:::s3:getObject or arn:aws:states:::s3:listObjectsV2"),
+        );
+        return None;
+    };
+    let (parameters, arguments) = match (ql, r.get(params_key)) {
+        (_, None) => (None, None),
+        (QueryLanguage::JsonPath, Some(v)) if !v.is_object() => {
+            p.schema(
+                r.at(params_key),
+                format!("'{params_key}' must be an object"),
+            );
+            (None, None)
+        }
+        (QueryLanguage::JsonPath, Some(_)) => (p.template(r, params_key), None),
+        (QueryLanguage::Jsonata, Some(_)) => (None, p.jsonata(r, params_key)),
+    };
+    let mut config = serde_json::Map::new();
+    let mut max_items = None;
+    if let Some(c) = r.object(p, "ReaderConfig") {
+        let allowed: &[&str] = match ql {
+            QueryLanguage::JsonPath => &[
+                "InputType",
+                "CSVHeaderLocation",
+                "CSVHeaders",
+                "CSVDelimiter",
+                "MaxItems",
+                "MaxItemsPath",
+                "ManifestType",
+                "ItemsPointer",
+            ],
+            QueryLanguage::Jsonata => &[
+                "InputType",
+                "CSVHeaderLocation",
+                "CSVHeaders",
+                "CSVDelimiter",
+                "MaxItems",
+                "ManifestType",
+                "ItemsPointer",
+            ],
+        };
+        p.only(&c, allowed, "a ReaderConfig");
+        for k in ["ManifestType", "ItemsPointer"] {
+            if c.has(k) {
+                p.error(
+                    codes::UNSUPPORTED_FEATURE,
+                    c.at(k),
+                    format!("Waymark does not read '{k}' yet"),
+                );
+            }
+        }
+        max_items = p.dynamic_uint(&c, "MaxItems", path_field(ql, "MaxItemsPath"), 1, ql);
+        let input_type = p.string(&c, "InputType");
+        match (input_type, types.is_empty()) {
+            (Some(t), true) => p.schema(
+                c.at("InputType"),
+                format!(
+                    "'InputType' is for s3:getObject; {action} lists the objects ('{t}' given)"
+                ),
+            ),
+            (Some(t), false) if !types.contains(&t) => {
+                let code = if ["MANIFEST", "PARQUET"].contains(&t) {
+                    codes::UNSUPPORTED_FEATURE
+                } else {
+                    codes::SCHEMA_VALIDATION_FAILED
+                };
+                p.error(
+                    code,
+                    c.at("InputType"),
+                    format!(
+                        "Waymark reads the InputTypes {} from s3:getObject, not '{t}'",
+                        types.join(", ")
+                    ),
+                );
+            }
+            _ => {}
+        }
+        let csv = input_type == Some("CSV");
+        let location = p.string(&c, "CSVHeaderLocation");
+        match location {
+            Some("FIRST_ROW") | Some("GIVEN") if csv => {}
+            Some(l) if csv => p.schema(
+                c.at("CSVHeaderLocation"),
+                format!("'CSVHeaderLocation' must be FIRST_ROW or GIVEN, not '{l}'"),
+            ),
+            None if csv => p.schema(
+                c.ptr_or_root(),
+                "A CSV ItemReader needs 'CSVHeaderLocation' (FIRST_ROW or GIVEN)",
+            ),
+            _ => {}
+        }
+        for k in ["CSVHeaderLocation", "CSVHeaders", "CSVDelimiter"] {
+            if c.has(k) && !csv {
+                p.schema(c.at(k), format!("'{k}' is only for the CSV InputType"));
+            }
+        }
+        match (location, c.get("CSVHeaders")) {
+            (Some("GIVEN"), Some(Value::Array(h)))
+                if !h.is_empty() && h.iter().all(Value::is_string) => {}
+            (Some("GIVEN"), _) => p.schema(
+                c.at("CSVHeaders"),
+                "With CSVHeaderLocation GIVEN, 'CSVHeaders' must be a non-empty array of strings",
+            ),
+            (Some("FIRST_ROW"), Some(_)) => p.schema(
+                c.at("CSVHeaders"),
+                "'CSVHeaders' is only for CSVHeaderLocation GIVEN",
+            ),
+            _ => {}
+        }
+        if let Some(d) = p.string(&c, "CSVDelimiter") {
+            if !["COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"].contains(&d) {
+                p.schema(
+                    c.at("CSVDelimiter"),
+                    format!(
+                        "'CSVDelimiter' must be COMMA, PIPE, SEMICOLON, SPACE or TAB, not '{d}'"
+                    ),
+                );
+            }
+        }
+        if let Some(Value::Object(m)) = r.get("ReaderConfig") {
+            config = m.clone();
+            config.remove("MaxItems");
+            config.remove("MaxItemsPath");
+        }
+    } else if !types.is_empty() {
+        p.schema(
+            r.ptr_or_root(),
+            format!("An ItemReader with {action} needs a 'ReaderConfig' with its 'InputType'"),
+        );
+    }
+    if !types.is_empty() && !config.contains_key("InputType") && r.has("ReaderConfig") {
+        p.schema(
+            r.at("ReaderConfig"),
+            format!("An ItemReader with {action} needs 'InputType'"),
+        );
+    }
+    Some(ItemReader {
+        resource: resource.to_string(),
+        parameters,
+        arguments,
+        config: Value::Object(config),
+        max_items,
     })
 }
 

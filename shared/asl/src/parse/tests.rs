@@ -609,23 +609,105 @@ fn errors_of(def: Value) -> Vec<(String, String, String)> {
 }
 
 #[test]
-fn item_readers_and_result_writers_are_refused_not_ignored() {
+fn result_writers_are_refused_not_ignored() {
     let errs = errors_of(distributed(json!({
-        "ItemReader": {"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}},
         "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}
     })));
-    let at: Vec<_> = errs
-        .iter()
-        .map(|(c, p, _)| (c.as_str(), p.as_str()))
-        .collect();
-    assert_eq!(
-        at,
-        [
-            ("UNSUPPORTED_FEATURE", "/States/M/ItemReader"),
-            ("UNSUPPORTED_FEATURE", "/States/M/ResultWriter")
-        ]
-    );
-    assert!(errs[0].2.contains("does not run 'ItemReader'"));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].0, "UNSUPPORTED_FEATURE");
+    assert_eq!(errs[0].1, "/States/M/ResultWriter");
+}
+
+#[test]
+fn item_readers_are_checked_where_they_are_wrong() {
+    let ok = |reader: Value| {
+        let errs = errors_of(distributed(json!({ "ItemReader": reader.clone() })));
+        assert!(errs.is_empty(), "{reader}: {errs:?}");
+    };
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "MaxItems": 10},
+              "Parameters": {"Bucket": "b", "Key.$": "$.key"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                               "CSVHeaders": ["a", "b"], "CSVDelimiter": "TAB", "MaxItemsPath": "$.n"},
+              "Parameters": {"Bucket": "b", "Key": "k"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "b", "Key": "k"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+              "Parameters": {"Bucket": "b", "Prefix": "in/"}}));
+    for (reader, code, at) in [
+        (
+            json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/Resource",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b", "Key": "k"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "XML"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/InputType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"}}),
+            "UNSUPPORTED_FEATURE",
+            "/States/M/ItemReader/ReaderConfig/InputType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "GIVEN"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/CSVHeaders",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON", "CSVDelimiter": "COMMA"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/CSVDelimiter",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "/items"}}),
+            "UNSUPPORTED_FEATURE",
+            "/States/M/ItemReader/ReaderConfig/ItemsPointer",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "ReaderConfig": {"InputType": "JSON"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/InputType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "ReaderConfig": {"MaxItems": 0}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/MaxItems",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "Extra": 1}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/Extra",
+        ),
+    ] {
+        let errs = errors_of(distributed(json!({ "ItemReader": reader.clone() })));
+        assert!(
+            errs.iter().any(|(c, p, _)| c == code && p == at),
+            "{reader}: {errs:?}"
+        );
+    }
+    // Items come from the reader, not the input.
+    let errs = errors_of(distributed(json!({
+        "ItemsPath": "$.items",
+        "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2", "Parameters": {"Bucket": "b"}}
+    })));
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].1, "/States/M/ItemsPath");
 }
 
 #[test]

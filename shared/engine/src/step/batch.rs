@@ -86,7 +86,7 @@ impl Stepper<'_, '_> {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn batch_limit(
+    pub(crate) fn batch_limit(
         &self,
         fid: &str,
         d: &Dynamic<u64>,

@@ -36,10 +36,37 @@ impl Stepper<'_, '_> {
         state: &State,
         m: &MapState,
     ) -> Result<Flow, Failure> {
+        self.run_map_over(fid, state, m, None)
+    }
+
+    /// A Map over `read`, the items its ItemReader read, or over the items its input holds;
+    /// with an ItemReader and nothing read yet, the reading starts instead.
+    pub(crate) fn run_map_over(
+        &mut self,
+        fid: &str,
+        state: &State,
+        m: &MapState,
+        read: Option<Value>,
+    ) -> Result<Flow, Failure> {
         let (raw, ctx) = self.raw(fid);
         let jsonata = state.query_language == QueryLanguage::Jsonata;
         let states = Self::states_object(&raw, &ctx, None, None);
-        let (effective, items) = if jsonata {
+        if let (Some(r), None) = (&m.item_reader, &read) {
+            let effective = if jsonata {
+                raw.clone()
+            } else {
+                self.input_path_only(fid, state, &raw, &ctx)?
+            };
+            return self.start_reading(fid, r, &effective, &ctx, &states, jsonata);
+        }
+        let (effective, items) = if let Some(items) = read {
+            let effective = if jsonata {
+                raw.clone()
+            } else {
+                self.input_path_only(fid, state, &raw, &ctx)?
+            };
+            (effective, items)
+        } else if jsonata {
             let items = match &m.items {
                 Some(t) => {
                     self.eval_jsonata(fid, &states, |env| t.eval_as(env, "Items", "array"))?
@@ -172,6 +199,107 @@ impl Stepper<'_, '_> {
                 "JSONPath fields are not supported in a JSONata state",
             )),
         }
+    }
+
+    /// Asks the integrations for a distributed Map's items: a task request with the reader's
+    /// configuration in it, answered like a task (the frame waits in a task phase marked as a
+    /// reader, with no task events).
+    fn start_reading(
+        &mut self,
+        fid: &str,
+        r: &waymark_asl::model::ItemReader,
+        effective: &Value,
+        ctx: &Value,
+        states: &Value,
+        jsonata: bool,
+    ) -> Result<Flow, Failure> {
+        let parameters = match (&r.parameters, &r.arguments) {
+            (Some(t), _) => self.eval(fid, effective, ctx, |env| t.eval(env))?,
+            (None, Some(t)) => self.eval_jsonata(fid, states, |env| t.eval(env, "Arguments"))?,
+            (None, None) => Value::Object(Map::new()),
+        };
+        let mut config = r.config.clone();
+        if let Some(d) = &r.max_items {
+            let n = self.batch_limit(fid, d, effective, ctx, states, jsonata, "MaxItems")?;
+            config["MaxItems"] = Value::from(n);
+        }
+        let state = self.frame(fid).state.clone();
+        let frame = self.frame_mut(fid);
+        frame.seq += 1;
+        frame.phase = Phase::Task(crate::record::TaskPhase {
+            token_hash: String::new(),
+            heartbeats: 0,
+            resource: r.resource.clone(),
+            parameters: parameters.clone(),
+            timeout_seconds: None,
+            heartbeat_seconds: None,
+            wait_for_token: false,
+            job: None,
+            polls: 0,
+            reader: true,
+        });
+        let seq = frame.seq;
+        self.out
+            .effects
+            .push(super::Effect::Invoke(Box::new(super::TaskRequest {
+                frame: fid.to_string(),
+                seq,
+                state,
+                resource: r.resource.clone(),
+                parameters,
+                token: String::new(),
+                wait_for_token: false,
+                timeout_seconds: None,
+                heartbeat_seconds: None,
+                credentials: None,
+                context: ctx.clone(),
+                test_case: self.rec.test_case.clone(),
+                approval: None,
+                job: None,
+                reader: Some(config),
+            })));
+        Ok(Flow::Blocked)
+    }
+
+    /// The ItemReader answered: the Map goes on over what it read, or fails with
+    /// `States.ItemReaderFailed`.
+    pub(crate) fn items_read(&mut self, fid: &str, answer: Result<Value, Failure>) {
+        let state = self.current_state(fid);
+        let StateKind::Map(m) = &state.kind else {
+            return;
+        };
+        let read = answer.and_then(|items| match items {
+            Value::Array(_) => Ok(items),
+            other => Err(Failure::new(
+                names::ITEM_READER_FAILED,
+                format!(
+                    "The ItemReader did not read an array but: {}",
+                    to_text(&other)
+                ),
+            )),
+        });
+        let flow = match read {
+            Ok(items) => self.run_map_over(fid, state, m, Some(items)),
+            Err(f) => {
+                let failure = if f.error.as_deref() == Some(names::ITEM_READER_FAILED) {
+                    f
+                } else {
+                    Failure::new(
+                        names::ITEM_READER_FAILED,
+                        format!(
+                            "{}: {}",
+                            f.error.as_deref().unwrap_or_default(),
+                            f.cause.as_deref().unwrap_or_default()
+                        ),
+                    )
+                };
+                Err(failure)
+            }
+        };
+        if let Err(f) = flow {
+            self.fail_evaluation(fid, f);
+        }
+        self.runnable.push_back(fid.to_string());
     }
 
     fn map_run_arn(&self, state: &str) -> String {

@@ -155,6 +155,10 @@ pub struct TaskRequest {
     /// integration asks about the job instead of starting one ([`crate::ports::TaskOutcome::Job`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<Value>,
+    /// A distributed Map's `ItemReader` configuration (`ReaderConfig`, with `MaxItems`
+    /// resolved): the integration reads the items rather than running a task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reader: Option<Value>,
 }
 
 /// What a step is given besides the record.

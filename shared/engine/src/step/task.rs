@@ -84,6 +84,7 @@ impl Stepper<'_, '_> {
             wait_for_token,
             job: None,
             polls: 0,
+            reader: false,
         });
         let seq = frame.seq;
         if let Some(t) = timeout {
@@ -115,6 +116,7 @@ impl Stepper<'_, '_> {
             test_case: self.rec.test_case.clone(),
             approval,
             job: None,
+            reader: None,
         })));
         Ok(Flow::Blocked)
     }
@@ -131,6 +133,9 @@ impl Stepper<'_, '_> {
         let Some(t) = self.task_phase(fid, seq) else {
             return;
         };
+        if t.reader {
+            return self.items_read(fid, Ok(output));
+        }
         self.emit(fid, ResourceEvents::of(&t.resource).succeeded(&output));
         let state = self.current_state(fid);
         let raw = self.frame(fid).input.clone();
@@ -185,6 +190,9 @@ impl Stepper<'_, '_> {
         let Some(t) = self.task_phase(fid, seq) else {
             return;
         };
+        if t.reader {
+            return self.items_read(fid, Err(failure));
+        }
         self.emit(fid, ResourceEvents::of(&t.resource).failed(&failure));
         self.fail_state(fid, failure);
         self.runnable.push_back(fid.to_string());
@@ -221,7 +229,12 @@ impl Stepper<'_, '_> {
     /// the job in it. The token is not kept at rest, so the poll carries none; the answer is
     /// matched to the task by frame and sequence.
     pub(crate) fn poll_job(&mut self, fid: &str, t: TaskPhase) {
-        let state = self.current_state(fid).name.clone();
+        let current = self.current_state(fid);
+        let state = current.name.clone();
+        let credentials = match &current.kind {
+            waymark_asl::model::StateKind::Task(task) => task.credentials.clone(),
+            _ => None,
+        };
         let ctx = self.context(fid, None, None);
         let seq = self.frame(fid).seq;
         self.out.effects.push(Effect::Invoke(Box::new(TaskRequest {
@@ -234,11 +247,12 @@ impl Stepper<'_, '_> {
             wait_for_token: false,
             timeout_seconds: t.timeout_seconds,
             heartbeat_seconds: t.heartbeat_seconds,
-            credentials: None,
+            credentials,
             context: ctx,
             test_case: self.rec.test_case.clone(),
             approval: None,
             job: t.job,
+            reader: None,
         })));
     }
 

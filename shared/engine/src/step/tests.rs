@@ -500,6 +500,77 @@ fn a_sync_job_that_fails_or_outlives_the_timeout_fails_the_task() {
     assert_eq!(secs_since_start(&r.history, "TaskFailed"), [1]);
 }
 
+fn reading_map(reader: Value) -> Value {
+    json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemReader": reader, "End": true,
+        "ItemSelector": {"n.$": "$$.Map.Item.Value.n", "from.$": "$.bucket"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}})
+}
+
+#[test]
+fn an_item_reader_reads_the_items_before_the_map_runs() {
+    let def = reading_map(json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON", "MaxItemsPath": "$.max"},
+        "Parameters": {"Bucket.$": "$.bucket", "Key": "items.json"}}));
+    let r = run_with(
+        def,
+        json!({"bucket": "in", "max": 2}),
+        Box::new(|req, _| {
+            assert_eq!(req.resource, "arn:aws:states:::s3:getObject");
+            assert_eq!(req.parameters, json!({"Bucket": "in", "Key": "items.json"}));
+            assert_eq!(
+                req.reader,
+                Some(json!({"InputType": "JSON", "MaxItems": 2}))
+            );
+            TaskOutcome::Succeeded(json!([{"n": 1}, {"n": 2}]))
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(
+        r.rec.output,
+        Some(json!([{"n": 1, "from": "in"}, {"n": 2, "from": "in"}]))
+    );
+    let t = types(&r.history);
+    assert!(!t.iter().any(|e| e.starts_with("Task")), "{t:?}");
+    assert_eq!(
+        &t[..3],
+        ["ExecutionStarted", "MapStateEntered", "MapStateStarted"]
+    );
+}
+
+#[test]
+fn a_reader_that_fails_fails_the_map_with_item_reader_failed() {
+    let def = reading_map(json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket": "missing"}}));
+    let mut def2 = def.clone();
+    let r = run_with(
+        def,
+        json!({"bucket": "b"}),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("S3.NoSuchBucketException", "no bucket"))),
+    );
+    let f = r.rec.failure.as_ref().unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(f
+        .cause
+        .as_deref()
+        .unwrap()
+        .contains("S3.NoSuchBucketException"));
+    // A catcher sees the same error.
+    def2["States"]["M"]["Catch"] =
+        json!([{"ErrorEquals": ["States.ItemReaderFailed"], "Next": "Caught"}]);
+    def2["States"]["M"].as_object_mut().unwrap().remove("End");
+    def2["States"]["M"]["Next"] = json!("Done");
+    def2["States"]["Done"] = json!({"Type": "Succeed"});
+    def2["States"]["Caught"] = json!({"Type": "Pass", "Result": "caught", "End": true});
+    let r = run_with(
+        def2,
+        json!({"bucket": "b"}),
+        Box::new(|_, _| TaskOutcome::Succeeded(json!({"not": "an array"}))),
+    );
+    assert_eq!(r.rec.output, Some(json!("caught")));
+}
+
 #[test]
 fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
     let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));

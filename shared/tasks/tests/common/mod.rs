@@ -36,6 +36,7 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
         test_case: None,
         approval: None,
         job: None,
+        reader: None,
     }
 }
 

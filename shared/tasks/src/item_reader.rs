@@ -1,0 +1,303 @@
+//! A distributed Map's `ItemReader` (Step Functions developer guide, "ItemReader (Map)"): the
+//! items read from Amazon S3 through the model-driven caller. `s3:getObject` reads one object
+//! as a JSON array, JSON Lines or CSV (a row is an object of the header's names to the row's
+//! texts); `s3:listObjectsV2` lists a bucket (every page), an item per object as
+//! `{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}`. `MaxItems` stops
+//! the reading early.
+//!
+//! The items travel in the execution's record, so what one read may hold is bounded by
+//! [`MAX_READ_BYTES`]: a larger dataset fails the Map with `States.ItemReaderFailed` saying so,
+//! rather than growing a record past what its store takes.
+
+use chrono::DateTime;
+use serde_json::{json, Map, Value};
+use waymark_asl::error::names;
+use waymark_asl::Failure;
+
+/// The most item text one read keeps: the size of a state's input on AWS (256 KiB).
+pub const MAX_READ_BYTES: usize = 256 * 1024;
+
+fn failed(cause: impl Into<String>) -> Failure {
+    Failure::new(names::ITEM_READER_FAILED, cause)
+}
+
+/// What `MaxItems` allows (`None`: no limit).
+fn max_items(config: &Value) -> Option<usize> {
+    config
+        .get("MaxItems")
+        .and_then(Value::as_u64)
+        .map(|n| n as usize)
+}
+
+/// The items of an object's text, as its `InputType` says.
+pub fn parse_object(config: &Value, body: &str) -> Result<Vec<Value>, Failure> {
+    let limit = max_items(config).unwrap_or(usize::MAX);
+    let items = match config.get("InputType").and_then(Value::as_str) {
+        Some("JSON") => match serde_json::from_str::<Value>(body) {
+            Ok(Value::Array(items)) => items.into_iter().take(limit).collect(),
+            Ok(other) => {
+                return Err(failed(format!(
+                    "The JSON object read is not an array but {}",
+                    waymark_asl::json::type_name(&other)
+                )))
+            }
+            Err(e) => return Err(failed(format!("The object is not JSON: {e}"))),
+        },
+        Some("JSONL") => {
+            let mut items = Vec::new();
+            for (n, line) in body.lines().enumerate() {
+                if items.len() == limit {
+                    break;
+                }
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let item = serde_json::from_str(line)
+                    .map_err(|e| failed(format!("Line {} is not JSON: {e}", n + 1)))?;
+                items.push(item);
+            }
+            items
+        }
+        Some("CSV") => csv_items(config, body, limit)?,
+        other => {
+            return Err(failed(format!(
+                "Waymark does not read the InputType {}",
+                other.unwrap_or("(none)")
+            )))
+        }
+    };
+    Ok(items)
+}
+
+fn csv_items(config: &Value, body: &str, limit: usize) -> Result<Vec<Value>, Failure> {
+    let delimiter = match config.get("CSVDelimiter").and_then(Value::as_str) {
+        None | Some("COMMA") => ',',
+        Some("PIPE") => '|',
+        Some("SEMICOLON") => ';',
+        Some("SPACE") => ' ',
+        Some("TAB") => '\t',
+        Some(other) => return Err(failed(format!("Unknown CSVDelimiter '{other}'"))),
+    };
+    let mut rows = CsvRows::new(body, delimiter);
+    let headers: Vec<String> = match config.get("CSVHeaderLocation").and_then(Value::as_str) {
+        Some("GIVEN") => config
+            .get("CSVHeaders")
+            .and_then(Value::as_array)
+            .map(|h| {
+                h.iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => match rows.next() {
+            Some(row) => row?,
+            None => return Ok(Vec::new()),
+        },
+    };
+    let mut items = Vec::new();
+    for row in rows {
+        if items.len() == limit {
+            break;
+        }
+        let row = row?;
+        if row.len() > headers.len() {
+            return Err(failed(format!(
+                "CSV row {} has {} fields but the header names {}",
+                items.len() + 1,
+                row.len(),
+                headers.len()
+            )));
+        }
+        let mut item = Map::new();
+        for (i, name) in headers.iter().enumerate() {
+            let text = row.get(i).cloned().unwrap_or_default();
+            item.insert(name.clone(), Value::String(text));
+        }
+        items.push(Value::Object(item));
+    }
+    Ok(items)
+}
+
+/// RFC 4180 rows: quoted fields may hold the delimiter, line breaks and doubled quotes; a line
+/// break is `\n` or `\r\n`; empty lines are skipped.
+struct CsvRows<'a> {
+    chars: std::iter::Peekable<std::str::Chars<'a>>,
+    delimiter: char,
+}
+
+impl<'a> CsvRows<'a> {
+    fn new(text: &'a str, delimiter: char) -> Self {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        CsvRows {
+            chars: text.chars().peekable(),
+            delimiter,
+        }
+    }
+}
+
+impl Iterator for CsvRows<'_> {
+    type Item = Result<Vec<String>, Failure>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            self.chars.peek()?;
+            let mut row = Vec::new();
+            let mut field = String::new();
+            let mut quoted = false;
+            let mut was_quoted = false;
+            loop {
+                let Some(c) = self.chars.next() else {
+                    if quoted {
+                        return Some(Err(failed("A CSV field's quotes are not closed")));
+                    }
+                    break;
+                };
+                if quoted {
+                    match c {
+                        '"' if self.chars.peek() == Some(&'"') => {
+                            self.chars.next();
+                            field.push('"');
+                        }
+                        '"' => quoted = false,
+                        c => field.push(c),
+                    }
+                    continue;
+                }
+                match c {
+                    '"' if field.is_empty() && !was_quoted => {
+                        quoted = true;
+                        was_quoted = true;
+                    }
+                    '\r' if self.chars.peek() == Some(&'\n') => {}
+                    '\n' => break,
+                    c if c == self.delimiter => {
+                        row.push(std::mem::take(&mut field));
+                        was_quoted = false;
+                    }
+                    c => field.push(c),
+                }
+            }
+            if row.is_empty() && field.is_empty() && !was_quoted {
+                continue; // an empty line
+            }
+            row.push(field);
+            return Some(Ok(row));
+        }
+    }
+}
+
+/// An item for each object of a ListObjectsV2 page, as Step Functions gives them.
+pub fn listed_objects(page: &Value) -> Vec<Value> {
+    let Some(contents) = page.get("Contents").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    contents
+        .iter()
+        .map(|o| {
+            let modified = o
+                .get("LastModified")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| Value::from(t.timestamp()))
+                .unwrap_or(Value::Null);
+            json!({
+                "Etag": o.get("ETag").cloned().unwrap_or(Value::Null),
+                "Key": o.get("Key").cloned().unwrap_or(Value::Null),
+                "LastModified": modified,
+                "Size": o.get("Size").cloned().unwrap_or(Value::Null),
+                "StorageClass": o.get("StorageClass").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect()
+}
+
+/// Fails when what was read outgrows [`MAX_READ_BYTES`].
+pub fn check_size(items: &[Value]) -> Result<(), Failure> {
+    let size: usize = items
+        .iter()
+        .map(waymark_asl::json::payload_size)
+        .sum::<usize>()
+        + items.len();
+    if size > MAX_READ_BYTES {
+        return Err(failed(format!(
+            "The ItemReader read {} items of {size} bytes; Waymark keeps at most {MAX_READ_BYTES} bytes of items per Map (set MaxItems, or split the dataset)",
+            items.len()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(v: Value) -> Value {
+        v
+    }
+
+    #[test]
+    fn json_and_json_lines() {
+        let c = cfg(json!({"InputType": "JSON"}));
+        assert_eq!(
+            parse_object(&c, r#"[{"a":1},2,"x"]"#).unwrap(),
+            vec![json!({"a": 1}), json!(2), json!("x")]
+        );
+        let f = parse_object(&c, r#"{"a":1}"#).unwrap_err();
+        assert_eq!(f.error.as_deref(), Some("States.ItemReaderFailed"));
+        let c = cfg(json!({"InputType": "JSONL", "MaxItems": 2}));
+        assert_eq!(
+            parse_object(&c, "{\"a\":1}\n\n[2]\n3\n").unwrap(),
+            vec![json!({"a": 1}), json!([2])]
+        );
+        assert!(parse_object(&json!({"InputType": "JSONL"}), "{\n").is_err());
+    }
+
+    #[test]
+    fn csv_rows_become_objects_of_texts() {
+        let c = json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"});
+        let body = "id,name,note\r\n1,Ada,\"likes, commas\"\r\n2,\"Bob \"\"B\"\"\",\"two\nlines\"\r\n\r\n3,Cy\n";
+        assert_eq!(
+            parse_object(&c, body).unwrap(),
+            vec![
+                json!({"id": "1", "name": "Ada", "note": "likes, commas"}),
+                json!({"id": "2", "name": "Bob \"B\"", "note": "two\nlines"}),
+                json!({"id": "3", "name": "Cy", "note": ""}),
+            ]
+        );
+        let c = json!({"InputType": "CSV", "CSVHeaderLocation": "GIVEN",
+                       "CSVHeaders": ["user", "movie"], "CSVDelimiter": "PIPE", "MaxItems": 1});
+        assert_eq!(
+            parse_object(&c, "1|307\n2|481\n").unwrap(),
+            vec![json!({"user": "1", "movie": "307"})]
+        );
+        let c = json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"});
+        assert!(
+            parse_object(&c, "a\n1,2\n").is_err(),
+            "more fields than names"
+        );
+        assert!(parse_object(&c, "a\n\"1\n").is_err(), "unclosed quotes");
+        assert_eq!(parse_object(&c, "").unwrap(), Vec::<Value>::new());
+    }
+
+    #[test]
+    fn listed_objects_have_step_functions_shape() {
+        let page = json!({"Contents": [{"Key": "a.json", "ETag": "\"e1\"", "Size": 3,
+            "LastModified": "2024-01-02T03:04:05Z", "StorageClass": "STANDARD"}]});
+        assert_eq!(
+            listed_objects(&page),
+            vec![
+                json!({"Etag": "\"e1\"", "Key": "a.json", "LastModified": 1704164645,
+                        "Size": 3, "StorageClass": "STANDARD"})
+            ]
+        );
+        assert!(listed_objects(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn reads_are_bounded() {
+        let items = vec![json!("x".repeat(1000)); 300];
+        let f = check_size(&items).unwrap_err();
+        assert!(f.cause.unwrap().contains("MaxItems"));
+        assert!(check_size(&items[..10]).is_ok());
+    }
+}
