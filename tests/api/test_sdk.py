@@ -180,6 +180,43 @@ class WaymarkApi(unittest.TestCase):
         self.assertEqual(d["status"], "FAILED")
         self.assertEqual(d["error"], "States.ItemReaderFailed")
 
+    def test_versions_and_aliases(self):
+        def definition(r):
+            return json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "End": True}}})
+        created = self.sfn.create_state_machine(name="versioned", definition=definition("one"), roleArn=ROLE,
+                                                publish=True, versionDescription="first")
+        sm = created["stateMachineArn"]
+        self.assertEqual(created["stateMachineVersionArn"], sm + ":1")
+        self.sfn.update_state_machine(stateMachineArn=sm, definition=definition("two"))
+        v2 = self.sfn.publish_state_machine_version(stateMachineArn=sm, description="second")
+        self.assertEqual(v2["stateMachineVersionArn"], sm + ":2")
+        versions = self.sfn.list_state_machine_versions(stateMachineArn=sm)["stateMachineVersions"]
+        self.assertEqual([v["stateMachineVersionArn"] for v in versions], [sm + ":2", sm + ":1"])
+        self.assertEqual(self.sfn.describe_state_machine(stateMachineArn=sm + ":1")["description"], "first")
+        alias = self.sfn.create_state_machine_alias(
+            name="live", routingConfiguration=[{"stateMachineVersionArn": sm + ":1", "weight": 100}])
+        alias_arn = alias["stateMachineAliasArn"]
+        self.assertEqual(alias_arn, sm + ":live")
+        ex = self.sfn.start_execution(stateMachineArn=alias_arn)
+        d = self.wait_done(ex["executionArn"])
+        self.assertEqual(json.loads(d["output"]), "one")
+        self.assertEqual(d["stateMachineAliasArn"], alias_arn)
+        self.assertEqual(d["stateMachineVersionArn"], sm + ":1")
+        self.sfn.update_state_machine_alias(stateMachineAliasArn=alias_arn, routingConfiguration=[
+            {"stateMachineVersionArn": sm + ":1", "weight": 30}, {"stateMachineVersionArn": sm + ":2", "weight": 70}])
+        described = self.sfn.describe_state_machine_alias(stateMachineAliasArn=alias_arn)
+        self.assertEqual([r["weight"] for r in described["routingConfiguration"]], [30, 70])
+        aliases = self.sfn.list_state_machine_aliases(stateMachineArn=sm)["stateMachineAliases"]
+        self.assertEqual([a["stateMachineAliasArn"] for a in aliases], [alias_arn])
+        with self.assertRaises(ClientError) as e:
+            self.sfn.delete_state_machine_version(stateMachineVersionArn=sm + ":2")
+        self.assertEqual(e.exception.response["Error"]["Code"], "ConflictException")
+        self.sfn.delete_state_machine_alias(stateMachineAliasArn=alias_arn)
+        self.sfn.delete_state_machine_version(stateMachineVersionArn=sm + ":2")
+        d = self.wait_done(self.sfn.start_execution(stateMachineArn=sm + ":1")["executionArn"])
+        self.assertEqual(json.loads(d["output"]), "one")
+        self.sfn.delete_state_machine(stateMachineArn=sm)
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

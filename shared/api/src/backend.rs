@@ -16,6 +16,7 @@ use waymark_engine::ports::{
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
 use waymark_engine::test_state::{TestStateOutcome, TestStateRequest};
+use waymark_engine::versions::VersionStore;
 
 /// The engine and stores as the API uses them.
 ///
@@ -23,8 +24,12 @@ use waymark_engine::test_state::{TestStateOutcome, TestStateRequest};
 /// (its step environment holds `&dyn` references across an await). [`crate::router`] therefore
 /// runs each request on a blocking thread; once they are `Send`, that hop can go.
 pub trait Backend: Send + Sync + 'static {
+    /// The store of state machine versions and aliases.
+    type Versions: VersionStore;
+
     /// Where this home lives, for ARNs.
     fn config(&self) -> &Config;
+    fn version_store(&self) -> &Self::Versions;
     fn now(&self) -> DateTime<Utc>;
 
     /// Fails with `StoreError::AlreadyExists` when the ARN is taken.
@@ -170,6 +175,7 @@ where
         + TagStore
         + ChildWaitStore
         + waymark_engine::approval::ApprovalStore
+        + VersionStore
         + 'static,
     Q: Scheduler + 'static,
     T: Tasks + 'static,
@@ -177,8 +183,14 @@ where
     C: Clock + 'static,
     I: Ids + 'static,
 {
+    type Versions = S;
+
     fn config(&self) -> &Config {
         &self.config
+    }
+
+    fn version_store(&self) -> &S {
+        &self.store
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -39,6 +39,10 @@ pub enum ApiError {
     TaskTimedOut(String),
     #[error("{0}")]
     ResourceNotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    ServiceQuotaExceeded(String),
     #[error("{message}")]
     TooManyTags {
         message: String,
@@ -86,6 +90,8 @@ impl ApiError {
             ApiError::TaskDoesNotExist(_) => "TaskDoesNotExist",
             ApiError::TaskTimedOut(_) => "TaskTimedOut",
             ApiError::ResourceNotFound(_) => "ResourceNotFound",
+            ApiError::Conflict(_) => "ConflictException",
+            ApiError::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
             ApiError::TooManyTags { .. } => "TooManyTags",
             ApiError::MissingRequiredParameter(_) => "MissingRequiredParameter",
             ApiError::ValidationException(_) => "ValidationException",

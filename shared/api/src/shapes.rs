@@ -328,6 +328,10 @@ pub struct DescribeExecutionOutput {
     pub redrive_status: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redrive_status_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_version_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state_machine_alias_arn: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

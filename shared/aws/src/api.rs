@@ -52,6 +52,12 @@ impl AwsBackend {
 type R<T> = Result<T, StoreError>;
 
 impl Backend for AwsBackend {
+    type Versions = crate::store::DynamoStore;
+
+    fn version_store(&self) -> &crate::store::DynamoStore {
+        &self.home.store
+    }
+
     fn config(&self) -> &Config {
         &self.home.engine.config
     }

@@ -684,6 +684,92 @@ async fn item_readers_read_s3_objects_and_listings() {
     assert_eq!(out["keys"], json!([{"key": "rows.csv", "size": 31}]));
 }
 
+/// Versions and aliases through the API function, over DynamoDB: publish on create and
+/// update, an alias's executions run its version, and deleting the machine takes them along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_aliases_through_the_api_function() {
+    let h = Harness::start("versions_and_aliases_through_the_api_function", 2).await;
+    let call = |op: &'static str, body: Value| {
+        let h = &h;
+        async move {
+            let (status, out) = h.api("POST", "/", Some(op), &body.to_string()).await;
+            assert_eq!(status, 200, "{op}: {out}");
+            out
+        }
+    };
+    let def = |r: &str| {
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": r, "End": true}}})
+            .to_string()
+    };
+    let created = call(
+        "CreateStateMachine",
+        json!({"name": "ver", "definition": def("one"), "publish": true,
+               "roleArn": format!("arn:aws:iam::{ACCOUNT}:role/r")}),
+    )
+    .await;
+    let sm = created["stateMachineArn"].as_str().unwrap().to_string();
+    assert_eq!(created["stateMachineVersionArn"], format!("{sm}:1"));
+    call(
+        "UpdateStateMachine",
+        json!({"stateMachineArn": sm, "definition": def("two"), "publish": true, "versionDescription": "2nd"}),
+    )
+    .await;
+    let listed = call("ListStateMachineVersions", json!({"stateMachineArn": sm})).await;
+    assert_eq!(
+        listed["stateMachineVersions"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    call(
+        "CreateStateMachineAlias",
+        json!({"name": "prod", "routingConfiguration": [{"stateMachineVersionArn": format!("{sm}:1"), "weight": 100}]}),
+    )
+    .await;
+    let alias = format!("{sm}:prod");
+    let started = call("StartExecution", json!({"stateMachineArn": alias})).await;
+    let arn = started["executionArn"].as_str().unwrap().to_string();
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.output, Some(json!("one")));
+    let d = call("DescribeExecution", json!({"executionArn": arn})).await;
+    assert_eq!(d["stateMachineAliasArn"], alias);
+    assert_eq!(d["stateMachineVersionArn"], format!("{sm}:1"));
+    let a = call(
+        "DescribeStateMachineAlias",
+        json!({"stateMachineAliasArn": alias}),
+    )
+    .await;
+    assert_eq!(a["routingConfiguration"][0]["weight"], 100);
+    call(
+        "UpdateStateMachineAlias",
+        json!({"stateMachineAliasArn": alias, "description": "moved",
+               "routingConfiguration": [{"stateMachineVersionArn": format!("{sm}:2"), "weight": 100}]}),
+    )
+    .await;
+    let aliases = call("ListStateMachineAliases", json!({"stateMachineArn": sm})).await;
+    assert_eq!(
+        aliases["stateMachineAliases"][0]["stateMachineAliasArn"],
+        alias
+    );
+    let v = call(
+        "DescribeStateMachine",
+        json!({"stateMachineArn": format!("{sm}:2")}),
+    )
+    .await;
+    assert_eq!(v["description"], "2nd");
+    call(
+        "DeleteStateMachineVersion",
+        json!({"stateMachineVersionArn": format!("{sm}:1")}),
+    )
+    .await;
+    call(
+        "DeleteStateMachineAlias",
+        json!({"stateMachineAliasArn": alias}),
+    )
+    .await;
+    call("PublishStateMachineVersion", json!({"stateMachineArn": sm})).await;
+    call("DeleteStateMachine", json!({"stateMachineArn": sm})).await;
+}
+
 /// Invariant 1 of DESIGN.md, case by case: a message delivered twice, delivered after a later
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,6 +118,8 @@ fn record(name: &str) -> ExecutionRecord {
         frames: BTreeMap::new(),
         redrive_point: None,
         test_case: None,
+        version_arn: None,
+        alias_arn: None,
     }
 }
 

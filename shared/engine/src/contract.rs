@@ -24,14 +24,18 @@ use crate::record::{
     TaskPhase,
 };
 use crate::step::{Effect, TaskRequest, TimerKind};
+use crate::versions::{Alias, Route, Version, VersionStore};
 
 /// Everything a store of a home implements.
 pub trait ContractStore:
-    ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore
+    ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + VersionStore
 {
 }
 
-impl<T: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore> ContractStore for T {}
+impl<T: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + VersionStore>
+    ContractStore for T
+{
+}
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap()
@@ -77,6 +81,8 @@ fn record(sm: &StateMachine, name: &str) -> ExecutionRecord {
         frames: BTreeMap::new(),
         redrive_point: None,
         test_case: None,
+        version_arn: None,
+        alias_arn: None,
     }
 }
 
@@ -172,6 +178,132 @@ pub async fn check<S: ContractStore>(store: &S) {
     paging(store).await;
     long_history_pages(store).await;
     child_waits_and_approvals(store).await;
+    versions_and_aliases(store).await;
+}
+
+async fn versions_and_aliases<S: ContractStore>(store: &S) {
+    let arn = "arn:aws:states:us-east-1:123456789012:stateMachine:contract-v";
+    let other = "arn:aws:states:us-east-1:123456789012:stateMachine:contract-w";
+    assert!(
+        store.versions(arn).await.unwrap().is_empty(),
+        "no versions yet"
+    );
+    let version = |n: u64, description: Option<&str>| Version {
+        machine_arn: arn.into(),
+        number: n,
+        revision: n + 10,
+        description: description.map(str::to_string),
+        created: t0() + Duration::seconds(n as i64),
+        deleted: false,
+    };
+    for n in 1..=3 {
+        store
+            .put_version(&version(n, (n == 2).then_some("second")))
+            .await
+            .unwrap();
+    }
+    store
+        .put_version(&Version {
+            machine_arn: other.into(),
+            ..version(1, None)
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.put_version(&version(2, None)).await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "a version number is taken once"
+    );
+    let got = store.versions(arn).await.unwrap();
+    assert_eq!(
+        got.iter().map(|v| v.number).collect::<Vec<_>>(),
+        [3, 2, 1],
+        "newest first, this machine's only"
+    );
+    assert_eq!(
+        got[1],
+        version(2, Some("second")),
+        "a version reads back as written"
+    );
+    store.delete_version(arn, 2).await.unwrap();
+    store.delete_version(arn, 2).await.unwrap();
+    store.delete_version(arn, 7).await.unwrap();
+    let got = store.versions(arn).await.unwrap();
+    assert_eq!(
+        got.iter()
+            .map(|v| (v.number, v.deleted))
+            .collect::<Vec<_>>(),
+        [(3, false), (2, true), (1, false)],
+        "a deleted version stays, marked, so that its number is not given again"
+    );
+    assert!(
+        matches!(
+            store.put_version(&version(2, None)).await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "nor taken by a new version"
+    );
+
+    let alias = |name: &str, routing: Vec<Route>| Alias {
+        machine_arn: arn.into(),
+        name: name.into(),
+        description: Some(format!("{name} alias")),
+        routing,
+        created: t0(),
+        updated: t0(),
+    };
+    let one = vec![Route {
+        version: 1,
+        weight: 100,
+    }];
+    store
+        .put_alias(&alias("prod", one.clone()), true)
+        .await
+        .unwrap();
+    store
+        .put_alias(&alias("beta", one.clone()), true)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store.put_alias(&alias("prod", one.clone()), true).await,
+            Err(StoreError::AlreadyExists(_))
+        ),
+        "an alias name is taken once"
+    );
+    assert!(
+        matches!(
+            store.put_alias(&alias("gamma", one.clone()), false).await,
+            Err(StoreError::NotFound(_))
+        ),
+        "only an existing alias is replaced"
+    );
+    let split = vec![
+        Route {
+            version: 3,
+            weight: 80,
+        },
+        Route {
+            version: 1,
+            weight: 20,
+        },
+    ];
+    let mut updated = alias("prod", split);
+    updated.updated = t0() + Duration::seconds(9);
+    store.put_alias(&updated, false).await.unwrap();
+    let got = store.aliases(arn).await.unwrap();
+    assert_eq!(
+        got.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["beta", "prod"],
+        "aliases in name order"
+    );
+    assert_eq!(got[1], updated, "an alias reads back as written");
+    assert!(store.aliases(other).await.unwrap().is_empty());
+    store.delete_alias(arn, "beta").await.unwrap();
+    store.delete_alias(arn, "beta").await.unwrap();
+    assert_eq!(store.aliases(arn).await.unwrap().len(), 1);
 }
 
 async fn creates_and_conflicts<S: ContractStore>(store: &S) {

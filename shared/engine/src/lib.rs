@@ -14,4 +14,5 @@ pub mod record;
 pub mod runner;
 pub mod step;
 pub mod test_state;
+pub mod versions;
 pub mod write_set;

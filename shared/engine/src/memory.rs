@@ -15,6 +15,7 @@ use crate::history::HistoryEvent;
 use crate::ports::*;
 use crate::record::ExecutionRecord;
 use crate::step::{Approval, Effect, Signal, TaskRequest};
+use crate::versions::{Alias, Version, VersionStore};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -26,6 +27,9 @@ pub struct MemoryStore {
     tags: Mutex<HashMap<String, Vec<(String, String)>>>,
     child_waits: Mutex<HashMap<String, (TaskRef, String)>>,
     approvals: Mutex<HashMap<String, ApprovalRecord>>,
+    /// By machine ARN.
+    versions: Mutex<HashMap<String, Vec<Version>>>,
+    aliases: Mutex<HashMap<String, std::collections::BTreeMap<String, Alias>>>,
     created: AtomicU64,
 }
 
@@ -291,6 +295,60 @@ impl ChildWaitStore for MemoryStore {
 
     async fn remove_child_wait(&self, child: &str) -> Result<(), StoreError> {
         self.child_waits.lock().expect("lock").remove(child);
+        Ok(())
+    }
+}
+
+impl VersionStore for MemoryStore {
+    async fn put_version(&self, v: &Version) -> Result<(), StoreError> {
+        let mut all = self.versions.lock().expect("lock");
+        let list = all.entry(v.machine_arn.clone()).or_default();
+        if list.iter().any(|x| x.number == v.number) {
+            return Err(StoreError::AlreadyExists(v.arn()));
+        }
+        list.push(v.clone());
+        list.sort_by_key(|v| std::cmp::Reverse(v.number));
+        Ok(())
+    }
+
+    async fn versions(&self, machine_arn: &str) -> Result<Vec<Version>, StoreError> {
+        let all = self.versions.lock().expect("lock");
+        Ok(all.get(machine_arn).cloned().unwrap_or_default())
+    }
+
+    async fn delete_version(&self, machine_arn: &str, number: u64) -> Result<(), StoreError> {
+        if let Some(list) = self.versions.lock().expect("lock").get_mut(machine_arn) {
+            for v in list.iter_mut().filter(|v| v.number == number) {
+                v.deleted = true;
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_alias(&self, a: &Alias, create: bool) -> Result<(), StoreError> {
+        let mut all = self.aliases.lock().expect("lock");
+        let map = all.entry(a.machine_arn.clone()).or_default();
+        match (create, map.contains_key(&a.name)) {
+            (true, true) => return Err(StoreError::AlreadyExists(a.arn())),
+            (false, false) => return Err(StoreError::NotFound(a.arn())),
+            _ => {}
+        }
+        map.insert(a.name.clone(), a.clone());
+        Ok(())
+    }
+
+    async fn aliases(&self, machine_arn: &str) -> Result<Vec<Alias>, StoreError> {
+        let all = self.aliases.lock().expect("lock");
+        Ok(all
+            .get(machine_arn)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete_alias(&self, machine_arn: &str, name: &str) -> Result<(), StoreError> {
+        if let Some(map) = self.aliases.lock().expect("lock").get_mut(machine_arn) {
+            map.remove(name);
+        }
         Ok(())
     }
 }

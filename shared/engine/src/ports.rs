@@ -28,6 +28,16 @@ pub struct StateMachine {
     pub revision: u64,
     pub created: DateTime<Utc>,
     pub updated: DateTime<Utc>,
+    /// How an execution is being started on this revision, when through a version or an
+    /// alias (not stored: the API sets it on the revision it looked up).
+    pub started_as: Option<StartedAs>,
+}
+
+/// A version ARN, and the alias ARN that chose it, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartedAs {
+    pub version_arn: String,
+    pub alias_arn: Option<String>,
 }
 
 impl StateMachine {
@@ -50,6 +60,7 @@ impl StateMachine {
             revision: 1,
             created,
             updated: created,
+            started_as: None,
         }
     }
 }

@@ -323,6 +323,8 @@ where
             frames,
             redrive_point: None,
             test_case: None,
+            version_arn: None,
+            alias_arn: None,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod runtime;
 pub mod sqlite;
+mod versions;
 
 pub use runtime::{Integrations, Local, LocalEngine, LocalOptions};
 pub use sqlite::SqliteStore;

@@ -88,6 +88,18 @@ CREATE TABLE IF NOT EXISTS tags (
     value TEXT NOT NULL,
     PRIMARY KEY (arn, key)
 );
+CREATE TABLE IF NOT EXISTS versions (
+    arn TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (arn, number)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+    arn TEXT NOT NULL,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (arn, name)
+);
 "#;
 
 /// A timer row due for delivery.
@@ -105,7 +117,7 @@ pub struct SqliteStore {
     parsed: Mutex<HashMap<(String, u64), StateMachine>>,
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
     StoreError::permanent("SQLite", e.to_string())
 }
 
@@ -167,7 +179,7 @@ impl SqliteStore {
         Arc::new(self)
     }
 
-    fn with<T>(
+    pub(crate) fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
@@ -207,6 +219,7 @@ impl SqliteStore {
             revision: row.revision,
             created: from_millis(row.created),
             updated: from_millis(row.updated),
+            started_as: None,
         };
         self.parsed
             .lock()

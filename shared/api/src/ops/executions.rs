@@ -65,10 +65,7 @@ async fn prepare<B: Backend + ?Sized>(
         req.input.as_deref().unwrap_or("{}"),
         ApiError::invalid_input,
     )?;
-    let sm = b
-        .state_machine(arn)
-        .await?
-        .ok_or_else(|| ApiError::state_machine_does_not_exist(arn))?;
+    let sm = crate::ops::versions::resolve(b, arn).await?;
     Ok((sm, input, test_case))
 }
 
@@ -283,6 +280,8 @@ pub(crate) async fn describe_output<B: Backend + ?Sized>(
         redrive_date,
         redrive_status,
         redrive_status_reason,
+        state_machine_version_arn: rec.version_arn.clone(),
+        state_machine_alias_arn: rec.alias_arn.clone(),
     })
 }
 

@@ -1,6 +1,7 @@
 //! The operations, and the one entry point that turns an awsJson1.0 request (the operation
 //! named by `X-Amz-Target`, a JSON body) into a response, whatever the transport.
 
+pub mod aliases;
 pub mod executions;
 pub mod history;
 pub mod state_machines;
@@ -8,6 +9,7 @@ pub mod tags;
 pub mod task_checks;
 pub mod tasks;
 pub mod test_state;
+pub mod versions;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -48,6 +50,14 @@ pub const OPERATIONS: &[&str] = &[
     "UntagResource",
     "ListTagsForResource",
     "TestState",
+    "PublishStateMachineVersion",
+    "ListStateMachineVersions",
+    "DeleteStateMachineVersion",
+    "CreateStateMachineAlias",
+    "DescribeStateMachineAlias",
+    "UpdateStateMachineAlias",
+    "DeleteStateMachineAlias",
+    "ListStateMachineAliases",
 ];
 
 /// A response ready for any transport (HTTP, API Gateway, a test).
@@ -144,6 +154,14 @@ async fn dispatch<B: Backend + ?Sized>(
         "UntagResource" => tags::untag_resource(b, parse(body)?).await,
         "ListTagsForResource" => tags::list_tags(b, parse(body)?).await,
         "TestState" => test_state::test_state(b, parse(body)?).await,
+        "PublishStateMachineVersion" => versions::publish_version(b, parse(body)?).await,
+        "ListStateMachineVersions" => versions::list_versions(b, parse(body)?).await,
+        "DeleteStateMachineVersion" => versions::delete_version(b, parse(body)?).await,
+        "CreateStateMachineAlias" => aliases::create(b, parse(body)?).await,
+        "DescribeStateMachineAlias" => aliases::describe(b, parse(body)?).await,
+        "UpdateStateMachineAlias" => aliases::update(b, parse(body)?).await,
+        "DeleteStateMachineAlias" => aliases::delete(b, parse(body)?).await,
+        "ListStateMachineAliases" => aliases::list(b, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }

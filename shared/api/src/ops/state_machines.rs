@@ -12,6 +12,7 @@ use waymark_engine::ports::{StateMachine, StoreError};
 use crate::backend::Backend;
 use crate::error::ApiError;
 use crate::names::{check_name, check_role_arn, state_machine_arn};
+use crate::ops::versions::{self, Qualified};
 use crate::ops::{respond, tags};
 use crate::pages;
 use crate::shapes::{self, *};
@@ -119,7 +120,12 @@ pub async fn create<B: Backend + ?Sized>(
             return Err(e.into());
         }
     }
-    respond(&json!({"stateMachineArn": arn, "creationDate": shapes::epoch(now)}))
+    let mut out = json!({"stateMachineArn": arn, "creationDate": shapes::epoch(now)});
+    if req.publish == Some(true) {
+        let v = versions::publish(b, &sm, req.version_description).await?;
+        out["stateMachineVersionArn"] = Value::String(v.arn());
+    }
+    respond(&out)
 }
 
 /// CreateStateMachine for a name that is taken: the same definition and type is the same
@@ -149,10 +155,24 @@ pub async fn describe<B: Backend + ?Sized>(
 ) -> Result<Value, ApiError> {
     let arn = required("stateMachineArn", req.state_machine_arn)?;
     let with_definition = include_data(req.included_data.as_deref())?;
-    state_machine_arn(&arn)?;
-    let sm = must_exist(b, &arn).await?;
-    respond(&DescribeStateMachineOutput {
-        state_machine_arn: sm.arn,
+    let (machine, q) = versions::split(&arn)?;
+    let (sm, description) = match q {
+        Qualified::Machine => (must_exist(b, &arn).await?, None),
+        Qualified::Version(n) => {
+            let v = versions::live_version(b, &machine, n)
+                .await?
+                .ok_or_else(|| ApiError::state_machine_does_not_exist(&arn))?;
+            let sm = versions::resolve(b, &arn).await?;
+            (sm, v.description)
+        }
+        Qualified::Alias(_) => {
+            return Err(ApiError::ValidationException(
+                "DescribeStateMachine takes a state machine or version ARN; describe an alias with DescribeStateMachineAlias".into(),
+            ))
+        }
+    };
+    let mut out = respond(&DescribeStateMachineOutput {
+        state_machine_arn: arn.clone(),
         name: sm.name,
         status: "ACTIVE",
         definition: with_definition.then_some(sm.definition_text),
@@ -163,7 +183,11 @@ pub async fn describe<B: Backend + ?Sized>(
         tracing_configuration: TracingConfiguration { enabled: false },
         revision_id: sm.revision.to_string(),
         encryption_configuration: AWS_OWNED_KEY,
-    })
+    })?;
+    if let Some(d) = description {
+        out["description"] = Value::String(d);
+    }
+    Ok(out)
 }
 
 pub async fn update<B: Backend + ?Sized>(
@@ -207,7 +231,13 @@ pub async fn update<B: Backend + ?Sized>(
         Err(StoreError::NotFound(_)) => return Err(ApiError::state_machine_does_not_exist(&arn)),
         Err(e) => return Err(e.into()),
     }
-    respond(&json!({"updateDate": shapes::epoch(now), "revisionId": next.revision.to_string()}))
+    let mut out =
+        json!({"updateDate": shapes::epoch(now), "revisionId": next.revision.to_string()});
+    if req.publish == Some(true) {
+        let v = versions::publish(b, &next, req.version_description).await?;
+        out["stateMachineVersionArn"] = Value::String(v.arn());
+    }
+    respond(&out)
 }
 
 pub async fn delete<B: Backend + ?Sized>(
@@ -221,7 +251,9 @@ pub async fn delete<B: Backend + ?Sized>(
         Ok(()) | Err(StoreError::NotFound(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    // Tags go with the machine; a failure here is reported, and a retry finishes the job.
+    // Versions and aliases go with the machine, as do its tags; a failure here is reported,
+    // and a retry finishes the job.
+    versions::delete_all(b, &arn).await?;
     let keys: Vec<String> = b.tags(&arn).await?.into_iter().map(|(k, _)| k).collect();
     if !keys.is_empty() {
         b.untag(&arn, &keys).await?;

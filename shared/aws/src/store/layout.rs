@@ -73,6 +73,8 @@ pub fn shallow(rec: &ExecutionRecord, with_input: bool) -> ExecutionRecord {
         frames: BTreeMap::new(),
         redrive_point: rec.redrive_point.clone(),
         test_case: rec.test_case.clone(),
+        version_arn: rec.version_arn.clone(),
+        alias_arn: rec.alias_arn.clone(),
     }
 }
 

@@ -137,6 +137,7 @@ impl DynamoStore {
             revision: stored.revision,
             created: stored.created,
             updated: stored.updated,
+            started_as: None,
         };
         lock(&self.parsed).insert(cache_key, sm.clone());
         Ok(sm)

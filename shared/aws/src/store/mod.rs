@@ -1,7 +1,7 @@
 //! The engine's stores over one DynamoDB table: state machines and their revisions, execution
 //! records with their frames, history and outbox, task tokens, tags, human approvals. [`keys`]
 //! gives the layout; [`DynamoStore`] implements `ExecutionStore`, `StateMachineStore`,
-//! `TagStore` and `ApprovalStore`.
+//! `TagStore`, `ApprovalStore` and `VersionStore`.
 //!
 //! Every item stays far below DynamoDB's 400 KB: the record keeps only what is small and
 //! changes at every step; frames, Map items, child results, large inputs and outboxes have
@@ -17,6 +17,7 @@ mod layout;
 mod machines;
 mod pack;
 mod requests;
+mod versions;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
