@@ -46,6 +46,7 @@ pub async fn open(
         region: a.region.clone(),
         account: a.account.clone(),
         step_budget: a.step_budget,
+        ..Config::default()
     };
     let local = Local::open(
         LocalOptions {

@@ -217,6 +217,30 @@ class WaymarkApi(unittest.TestCase):
         self.assertEqual(json.loads(d["output"]), "one")
         self.sfn.delete_state_machine(stateMachineArn=sm)
 
+    def test_activities(self):
+        act = self.sfn.create_activity(name="review", tags=[{"key": "team", "value": "ops"}])["activityArn"]
+        self.assertEqual(self.sfn.describe_activity(activityArn=act)["name"], "review")
+        self.assertIn(act, [a["activityArn"] for a in self.sfn.list_activities()["activities"]])
+        self.assertEqual(self.sfn.list_tags_for_resource(resourceArn=act)["tags"], [{"key": "team", "value": "ops"}])
+        arn = self.create("reviewed", {"StartAt": "Review", "States": {"Review": {
+            "Type": "Task", "Resource": act, "ResultPath": "$.verdict", "End": True}}})
+        ex = self.sfn.start_execution(stateMachineArn=arn, input=json.dumps({"doc": 1}))
+        # No HeartbeatSeconds: this server runs virtual time (--wait-scale 0), where a timeout
+        # would end the task at once.
+        task = self.sfn.get_activity_task(activityArn=act, workerName="worker-1")
+        self.assertEqual(json.loads(task["input"]), {"doc": 1})
+        self.sfn.send_task_heartbeat(taskToken=task["taskToken"])
+        self.sfn.send_task_success(taskToken=task["taskToken"], output=json.dumps("approved"))
+        d = self.wait_done(ex["executionArn"])
+        self.assertEqual(json.loads(d["output"]), {"doc": 1, "verdict": "approved"})
+        events = self.sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
+        started = [e for e in events if e["type"] == "ActivityStarted"]
+        self.assertEqual(started[0]["activityStartedEventDetails"]["workerName"], "worker-1")
+        self.sfn.delete_activity(activityArn=act)
+        with self.assertRaises(ClientError) as e:
+            self.sfn.describe_activity(activityArn=act)
+        self.assertEqual(e.exception.response["Error"]["Code"], "ActivityDoesNotExist")
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

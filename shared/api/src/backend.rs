@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+use waymark_engine::activity::{ActivityStore, ActivityTask};
 use waymark_engine::history::HistoryEvent;
 use waymark_engine::ports::{
     ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler,
@@ -26,10 +27,24 @@ use waymark_engine::versions::VersionStore;
 pub trait Backend: Send + Sync + 'static {
     /// The store of state machine versions and aliases.
     type Versions: VersionStore;
+    /// The store of activities and their queues.
+    type Activities: ActivityStore;
 
     /// Where this home lives, for ARNs.
     fn config(&self) -> &Config;
     fn version_store(&self) -> &Self::Versions;
+    fn activity_store(&self) -> &Self::Activities;
+    /// GetActivityTask's wait for a task before it answers with none: AWS waits 60 s; a home
+    /// behind an HTTP gateway with a shorter limit waits less (the SDKs simply ask again).
+    fn activity_poll(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+    /// Takes the oldest live task of an activity for `worker` ([`Engine::take_activity_task`]).
+    fn take_activity_task(
+        &self,
+        activity_arn: &str,
+        worker: Option<&str>,
+    ) -> impl Future<Output = Result<Option<ActivityTask>, EngineError>> + Send;
     fn now(&self) -> DateTime<Utc>;
 
     /// Fails with `StoreError::AlreadyExists` when the ARN is taken.
@@ -176,6 +191,7 @@ where
         + ChildWaitStore
         + waymark_engine::approval::ApprovalStore
         + VersionStore
+        + ActivityStore
         + 'static,
     Q: Scheduler + 'static,
     T: Tasks + 'static,
@@ -184,6 +200,7 @@ where
     I: Ids + 'static,
 {
     type Versions = S;
+    type Activities = S;
 
     fn config(&self) -> &Config {
         &self.config
@@ -191,6 +208,22 @@ where
 
     fn version_store(&self) -> &S {
         &self.store
+    }
+
+    fn activity_store(&self) -> &S {
+        &self.store
+    }
+
+    fn activity_poll(&self) -> Duration {
+        self.config.activity_poll
+    }
+
+    fn take_activity_task(
+        &self,
+        activity_arn: &str,
+        worker: Option<&str>,
+    ) -> impl Future<Output = Result<Option<ActivityTask>, EngineError>> + Send {
+        Engine::take_activity_task(self, activity_arn, worker)
     }
 
     fn now(&self) -> DateTime<Utc> {

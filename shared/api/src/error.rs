@@ -42,6 +42,8 @@ pub enum ApiError {
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
+    ActivityDoesNotExist(String),
+    #[error("{0}")]
     ServiceQuotaExceeded(String),
     #[error("{message}")]
     TooManyTags {
@@ -91,6 +93,7 @@ impl ApiError {
             ApiError::TaskTimedOut(_) => "TaskTimedOut",
             ApiError::ResourceNotFound(_) => "ResourceNotFound",
             ApiError::Conflict(_) => "ConflictException",
+            ApiError::ActivityDoesNotExist(_) => "ActivityDoesNotExist",
             ApiError::ServiceQuotaExceeded(_) => "ServiceQuotaExceededException",
             ApiError::TooManyTags { .. } => "TooManyTags",
             ApiError::MissingRequiredParameter(_) => "MissingRequiredParameter",

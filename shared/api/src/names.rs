@@ -47,7 +47,7 @@ pub enum ArnResource {
 }
 
 impl ArnResource {
-    fn kind(&self) -> &str {
+    pub fn kind(&self) -> &str {
         match self {
             ArnResource::StateMachine { .. } => "stateMachine",
             ArnResource::Execution { .. } => "execution",

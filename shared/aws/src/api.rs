@@ -41,11 +41,26 @@ use crate::home::Home;
 /// The engine as the API sees it.
 pub struct AwsBackend {
     home: Arc<Home>,
+    activity_poll: std::time::Duration,
 }
+
+/// GetActivityTask's wait on AWS: API Gateway's HTTP APIs end a request at 30 s, so the API
+/// function waits less than AWS's 60 s (20 s unless `WAYMARK_ACTIVITY_POLL_SECONDS` says
+/// otherwise, at most 25) and answers `{}`; workers, like the SDKs' activity pollers, ask again.
+const DEFAULT_ACTIVITY_POLL: u64 = 20;
+const MAX_ACTIVITY_POLL: u64 = 25;
 
 impl AwsBackend {
     pub fn new(home: Arc<Home>) -> Self {
-        AwsBackend { home }
+        let secs = std::env::var("WAYMARK_ACTIVITY_POLL_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(DEFAULT_ACTIVITY_POLL)
+            .min(MAX_ACTIVITY_POLL);
+        AwsBackend {
+            home,
+            activity_poll: std::time::Duration::from_secs(secs),
+        }
     }
 }
 
@@ -53,6 +68,24 @@ type R<T> = Result<T, StoreError>;
 
 impl Backend for AwsBackend {
     type Versions = crate::store::DynamoStore;
+    type Activities = crate::store::DynamoStore;
+
+    fn activity_store(&self) -> &crate::store::DynamoStore {
+        &self.home.store
+    }
+
+    fn activity_poll(&self) -> std::time::Duration {
+        self.activity_poll
+    }
+
+    fn take_activity_task(
+        &self,
+        activity_arn: &str,
+        worker: Option<&str>,
+    ) -> impl Future<Output = Result<Option<waymark_engine::activity::ActivityTask>, EngineError>> + Send
+    {
+        self.home.engine.take_activity_task(activity_arn, worker)
+    }
 
     fn version_store(&self) -> &crate::store::DynamoStore {
         &self.home.store

@@ -770,6 +770,69 @@ async fn versions_and_aliases_through_the_api_function() {
     call("DeleteStateMachine", json!({"stateMachineArn": sm})).await;
 }
 
+/// Activities through the API function: the stepper queues the task, a worker takes it with
+/// GetActivityTask and answers with SendTaskSuccess.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_workers_through_the_api_function() {
+    let h = Harness::start("activity_workers_through_the_api_function", 2).await;
+    let call = |op: &'static str, body: Value| {
+        let h = &h;
+        async move {
+            let (status, out) = h.api("POST", "/", Some(op), &body.to_string()).await;
+            assert_eq!(status, 200, "{op}: {out}");
+            out
+        }
+    };
+    let activity = call("CreateActivity", json!({"name": "review"})).await["activityArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = call("ListActivities", json!({})).await;
+    assert_eq!(listed["activities"][0]["activityArn"], activity);
+    h.machine(
+        "reviewed",
+        json!({"StartAt": "Review", "States": {"Review": {"Type": "Task", "Resource": activity,
+            "ResultPath": "$.verdict", "End": true}}}),
+    )
+    .await;
+    let arn = h.start_execution("reviewed", json!({"doc": 7})).await;
+    h.drain(Duration::from_secs(20)).await;
+    let task = call(
+        "GetActivityTask",
+        json!({"activityArn": activity, "workerName": "w"}),
+    )
+    .await;
+    assert_eq!(task["input"], "{\"doc\":7}", "{task}");
+    call(
+        "SendTaskSuccess",
+        json!({"taskToken": task["taskToken"], "output": "\"ok\""}),
+    )
+    .await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    assert_eq!(rec.output, Some(json!({"doc": 7, "verdict": "ok"})));
+    let types: Vec<String> = h
+        .history(&arn)
+        .await
+        .iter()
+        .map(|e| e.event_type.clone())
+        .collect();
+    assert!(types.contains(&"ActivityStarted".to_string()), "{types:?}");
+    call("DeleteActivity", json!({"activityArn": activity})).await;
+    let (status, out) = h
+        .api(
+            "POST",
+            "/",
+            Some("DescribeActivity"),
+            &json!({"activityArn": activity}).to_string(),
+        )
+        .await;
+    assert_eq!(
+        (status, out["__type"].as_str()),
+        (400, Some("ActivityDoesNotExist"))
+    );
+}
+
 /// Invariant 1 of DESIGN.md, case by case: a message delivered twice, delivered after a later
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

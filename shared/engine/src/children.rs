@@ -45,7 +45,11 @@ fn derived_name(parent_arn: &str, req: &TaskRequest) -> String {
 
 impl<S, Q, T, N, C, I> Engine<S, Q, T, N, C, I>
 where
-    S: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore,
+    S: ExecutionStore
+        + StateMachineStore
+        + ChildWaitStore
+        + ApprovalStore
+        + crate::activity::ActivityStore,
     Q: Scheduler,
     T: Tasks,
     N: Notifier,

@@ -16,6 +16,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use waymark_asl::parse::{parse_value, MachineType, ParseOptions};
 
+use crate::activity::{Activity, ActivityStore, ActivityTask};
 use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use crate::history::{self, HistoryEvent};
 use crate::ports::*;
@@ -28,12 +29,18 @@ use crate::versions::{Alias, Route, Version, VersionStore};
 
 /// Everything a store of a home implements.
 pub trait ContractStore:
-    ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + VersionStore
+    ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + VersionStore + ActivityStore
 {
 }
 
-impl<T: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + VersionStore>
-    ContractStore for T
+impl<
+        T: ExecutionStore
+            + StateMachineStore
+            + ChildWaitStore
+            + ApprovalStore
+            + VersionStore
+            + ActivityStore,
+    > ContractStore for T
 {
 }
 
@@ -179,6 +186,89 @@ pub async fn check<S: ContractStore>(store: &S) {
     long_history_pages(store).await;
     child_waits_and_approvals(store).await;
     versions_and_aliases(store).await;
+    activities_and_their_queues(store).await;
+}
+
+async fn activities_and_their_queues<S: ContractStore>(store: &S) {
+    let arn = |n: &str| format!("arn:aws:states:us-east-1:123456789012:activity:{n}");
+    let activity = |n: &str| Activity {
+        arn: arn(n),
+        name: n.to_string(),
+        created: t0(),
+    };
+    for n in ["review", "approve", "ship"] {
+        assert!(
+            store.create_activity(&activity(n)).await.unwrap(),
+            "{n} is new"
+        );
+    }
+    let mut again = activity("review");
+    again.created = t0() + Duration::seconds(5);
+    assert!(
+        !store.create_activity(&again).await.unwrap(),
+        "an activity is created once"
+    );
+    assert_eq!(
+        store.activity(&arn("review")).await.unwrap(),
+        Some(activity("review")),
+        "the first one stays"
+    );
+    assert_eq!(store.activity(&arn("nope")).await.unwrap(), None);
+    let first = store.list_activities(2, None).await.unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["approve", "review"],
+        "in name order"
+    );
+    let rest = store
+        .list_activities(2, first.next_token.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(rest.items, vec![activity("ship")]);
+    assert_eq!(rest.next_token, None);
+
+    let task = |n: u64| ActivityTask {
+        activity_arn: arn("review"),
+        execution_arn: format!("arn:aws:states:us-east-1:123456789012:execution:m:e{n}"),
+        frame: String::new(),
+        seq: n,
+        token: format!("token-{n}"),
+        input: json!({"n": n}),
+        queued: t0() + Duration::seconds(n as i64),
+    };
+    assert_eq!(
+        store.take_activity_task(&arn("review")).await.unwrap(),
+        None
+    );
+    for n in [1, 2, 1, 3] {
+        store.queue_activity_task(&task(n)).await.unwrap();
+    }
+    let mut taken = Vec::new();
+    while let Some(t) = store.take_activity_task(&arn("review")).await.unwrap() {
+        taken.push(t);
+    }
+    assert_eq!(
+        taken,
+        vec![task(1), task(2), task(3)],
+        "oldest first, each task once however often it was queued"
+    );
+    assert_eq!(
+        store.take_activity_task(&arn("approve")).await.unwrap(),
+        None
+    );
+    store.queue_activity_task(&task(4)).await.unwrap();
+    store.delete_activity(&arn("review")).await.unwrap();
+    store.delete_activity(&arn("review")).await.unwrap();
+    assert_eq!(store.activity(&arn("review")).await.unwrap(), None);
+    assert_eq!(
+        store.take_activity_task(&arn("review")).await.unwrap(),
+        None,
+        "a deleted activity's queue goes with it"
+    );
 }
 
 async fn versions_and_aliases<S: ContractStore>(store: &S) {

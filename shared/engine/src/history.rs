@@ -211,10 +211,19 @@ pub enum ResourceEvents {
     Lambda {
         arn: String,
     },
+    /// An activity ARN: `Activity…` events, `ActivityStarted` when a worker takes the task.
+    Activity {
+        arn: String,
+    },
 }
 
 impl ResourceEvents {
     pub fn of(resource: &str) -> ResourceEvents {
+        if crate::activity::is_activity(resource) {
+            return ResourceEvents::Activity {
+                arn: resource.to_string(),
+            };
+        }
         let parts: Vec<&str> = resource.splitn(6, ':').collect();
         if parts.len() == 6 && parts[2] == "lambda" && parts[5].starts_with("function:") {
             return ResourceEvents::Lambda {
@@ -266,6 +275,16 @@ impl ResourceEvents {
                     d,
                 )
             }
+            ResourceEvents::Activity { arn } => {
+                let mut d = json!({"resource": arn, "input": payload(parameters), "inputDetails": {"truncated": false}});
+                if let Some(t) = timeout {
+                    d["timeoutInSeconds"] = json!(t);
+                }
+                if let Some(h) = heartbeat {
+                    d["heartbeatInSeconds"] = json!(h);
+                }
+                Details::new("ActivityScheduled", "activityScheduledEventDetails", d)
+            }
             ResourceEvents::Task { .. } => {
                 let mut m = self.base();
                 m.insert("region".into(), Value::String(region.to_string()));
@@ -285,15 +304,27 @@ impl ResourceEvents {
         }
     }
 
-    pub fn started(&self) -> Details {
-        match self {
+    /// The event of a task's start, when it starts as it is scheduled (an activity starts
+    /// when a worker takes it: [`ResourceEvents::activity_started`]).
+    pub fn started(&self) -> Option<Details> {
+        Some(match self {
+            ResourceEvents::Activity { .. } => return None,
             ResourceEvents::Lambda { .. } => Details::bare("LambdaFunctionStarted"),
             ResourceEvents::Task { .. } => Details::new(
                 "TaskStarted",
                 "taskStartedEventDetails",
                 Value::Object(self.base()),
             ),
+        })
+    }
+
+    /// A worker took an activity's task (GetActivityTask).
+    pub fn activity_started(worker: Option<&str>) -> Details {
+        let mut d = json!({});
+        if let Some(w) = worker {
+            d["workerName"] = json!(w);
         }
+        Details::new("ActivityStarted", "activityStartedEventDetails", d)
     }
 
     pub fn succeeded(&self, output: &Value) -> Details {
@@ -301,6 +332,11 @@ impl ResourceEvents {
             ResourceEvents::Lambda { .. } => Details::new(
                 "LambdaFunctionSucceeded",
                 "lambdaFunctionSucceededEventDetails",
+                json!({"output": payload(output), "outputDetails": {"truncated": false}}),
+            ),
+            ResourceEvents::Activity { .. } => Details::new(
+                "ActivitySucceeded",
+                "activitySucceededEventDetails",
                 json!({"output": payload(output), "outputDetails": {"truncated": false}}),
             ),
             ResourceEvents::Task { .. } => {
@@ -336,6 +372,11 @@ impl ResourceEvents {
                 "lambdaFunctionFailedEventDetails",
                 error_cause(f),
             ),
+            ResourceEvents::Activity { .. } => Details::new(
+                "ActivityFailed",
+                "activityFailedEventDetails",
+                error_cause(f),
+            ),
             ResourceEvents::Task { .. } => {
                 let mut m = self.base();
                 if let Value::Object(ec) = error_cause(f) {
@@ -351,6 +392,11 @@ impl ResourceEvents {
             ResourceEvents::Lambda { .. } => Details::new(
                 "LambdaFunctionTimedOut",
                 "lambdaFunctionTimedOutEventDetails",
+                error_cause(f),
+            ),
+            ResourceEvents::Activity { .. } => Details::new(
+                "ActivityTimedOut",
+                "activityTimedOutEventDetails",
                 error_cause(f),
             ),
             ResourceEvents::Task { .. } => {

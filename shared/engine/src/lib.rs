@@ -2,6 +2,7 @@
 //! lives in [`step`]; the ports (storage, timers, tasks, clock, ids) and their in-memory
 //! implementations let the same engine run in memory, on SQLite and on AWS.
 
+pub mod activity;
 pub mod approval;
 mod children;
 pub mod context;

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 
+use crate::activity::{Activity, ActivityStore, ActivityTask};
 use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use crate::history::HistoryEvent;
 use crate::ports::*;
@@ -30,6 +31,9 @@ pub struct MemoryStore {
     /// By machine ARN.
     versions: Mutex<HashMap<String, Vec<Version>>>,
     aliases: Mutex<HashMap<String, std::collections::BTreeMap<String, Alias>>>,
+    activities: Mutex<std::collections::BTreeMap<String, Activity>>,
+    /// By activity ARN, oldest first.
+    activity_tasks: Mutex<HashMap<String, Vec<ActivityTask>>>,
     created: AtomicU64,
 }
 
@@ -296,6 +300,72 @@ impl ChildWaitStore for MemoryStore {
     async fn remove_child_wait(&self, child: &str) -> Result<(), StoreError> {
         self.child_waits.lock().expect("lock").remove(child);
         Ok(())
+    }
+}
+
+impl ActivityStore for MemoryStore {
+    async fn create_activity(&self, a: &Activity) -> Result<bool, StoreError> {
+        let mut all = self.activities.lock().expect("lock");
+        if all.contains_key(&a.arn) {
+            return Ok(false);
+        }
+        all.insert(a.arn.clone(), a.clone());
+        Ok(true)
+    }
+
+    async fn activity(&self, arn: &str) -> Result<Option<Activity>, StoreError> {
+        Ok(self.activities.lock().expect("lock").get(arn).cloned())
+    }
+
+    async fn delete_activity(&self, arn: &str) -> Result<(), StoreError> {
+        self.activities.lock().expect("lock").remove(arn);
+        self.activity_tasks.lock().expect("lock").remove(arn);
+        Ok(())
+    }
+
+    async fn list_activities(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<Activity>, StoreError> {
+        let all = self.activities.lock().expect("lock");
+        let mut sorted: Vec<&Activity> = all.values().collect();
+        sorted.sort_by(|a, b| (&a.name, &a.arn).cmp(&(&b.name, &b.arn)));
+        let start = match next_token {
+            None => 0,
+            Some(t) => t
+                .parse::<usize>()
+                .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
+        };
+        let items: Vec<Activity> = sorted
+            .iter()
+            .skip(start)
+            .take(max)
+            .map(|a| (*a).clone())
+            .collect();
+        let next_token = (start + max < sorted.len()).then(|| (start + max).to_string());
+        Ok(Page { items, next_token })
+    }
+
+    async fn queue_activity_task(&self, t: &ActivityTask) -> Result<(), StoreError> {
+        let mut all = self.activity_tasks.lock().expect("lock");
+        let queue = all.entry(t.activity_arn.clone()).or_default();
+        if !queue.iter().any(|x| x.key() == t.key()) {
+            queue.push(t.clone());
+            queue.sort_by_key(|x| x.queued);
+        }
+        Ok(())
+    }
+
+    async fn take_activity_task(
+        &self,
+        activity_arn: &str,
+    ) -> Result<Option<ActivityTask>, StoreError> {
+        let mut all = self.activity_tasks.lock().expect("lock");
+        Ok(match all.get_mut(activity_arn) {
+            Some(q) if !q.is_empty() => Some(q.remove(0)),
+            _ => None,
+        })
     }
 }
 

@@ -15,6 +15,7 @@ use waymark_asl::env::Random;
 use waymark_asl::json::payload_size;
 use waymark_asl::parse::MachineType;
 
+use crate::activity::{ActivityStore, ActivityTask};
 use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore};
 use crate::ports::*;
 use crate::record::{token_hash, ExecutionRecord, Phase, Status};
@@ -31,6 +32,8 @@ pub struct Config {
     pub role_arn: String,
     /// Transitions one step covers before it yields (see [`DEFAULT_STEP_BUDGET`]).
     pub step_budget: usize,
+    /// How long GetActivityTask waits for a task before answering with none (AWS: 60 s).
+    pub activity_poll: std::time::Duration,
 }
 
 impl Default for Config {
@@ -40,11 +43,19 @@ impl Default for Config {
             account: "123456789012".into(),
             role_arn: "arn:aws:iam::123456789012:role/waymark-local".into(),
             step_budget: DEFAULT_STEP_BUDGET,
+            activity_poll: std::time::Duration::from_secs(60),
         }
     }
 }
 
 impl Config {
+    pub fn activity_arn(&self, name: &str) -> String {
+        format!(
+            "arn:aws:states:{}:{}:activity:{name}",
+            self.region, self.account
+        )
+    }
+
     pub fn state_machine_arn(&self, name: &str) -> String {
         format!(
             "arn:aws:states:{}:{}:stateMachine:{name}",
@@ -186,7 +197,7 @@ pub(crate) fn waits_for(rec: &ExecutionRecord, frame: &str, seq: u64, token: Opt
 
 impl<S, Q, T, N, C, I> Engine<S, Q, T, N, C, I>
 where
-    S: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore,
+    S: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + ActivityStore,
     Q: Scheduler,
     T: Tasks,
     N: Notifier,
@@ -448,6 +459,8 @@ where
         }
         let outcome = if crate::children::handles(&req.resource) {
             self.start_child(arn, req).await?
+        } else if crate::activity::is_activity(&req.resource) {
+            self.queue_activity_task(arn, req).await?
         } else {
             self.tasks.invoke(arn, req).await
         };
@@ -463,6 +476,61 @@ where
                 Err(_) => Err(e),
             },
         }
+    }
+
+    /// Queues an activity's task for its workers; an activity that does not exist fails the
+    /// task at once.
+    async fn queue_activity_task(
+        &self,
+        arn: &str,
+        req: &TaskRequest,
+    ) -> Result<TaskOutcome, EngineError> {
+        if self.store.activity(&req.resource).await?.is_none() {
+            return Ok(TaskOutcome::Failed(waymark_asl::Failure::new(
+                waymark_asl::error::names::RUNTIME,
+                format!("The activity '{}' does not exist", req.resource),
+            )));
+        }
+        let task = ActivityTask {
+            activity_arn: req.resource.clone(),
+            execution_arn: arn.to_string(),
+            frame: req.frame.clone(),
+            seq: req.seq,
+            token: req.token.clone(),
+            input: req.parameters.clone(),
+            queued: self.clock.now(),
+        };
+        self.store.queue_activity_task(&task).await?;
+        Ok(TaskOutcome::Pending)
+    }
+
+    /// GetActivityTask: the oldest queued task of the activity whose execution still waits
+    /// for it (stale ones, whose task ended meanwhile, are dropped), marked started by
+    /// `worker`.
+    pub async fn take_activity_task(
+        &self,
+        activity_arn: &str,
+        worker: Option<&str>,
+    ) -> Result<Option<ActivityTask>, EngineError> {
+        while let Some(task) = self.store.take_activity_task(activity_arn).await? {
+            let Some(rec) = self.store.load(&task.execution_arn).await? else {
+                continue;
+            };
+            if !waits_for(&rec, &task.frame, task.seq, Some(&task.token)) {
+                continue;
+            }
+            let signal = Signal::ActivityStarted {
+                frame: task.frame.clone(),
+                seq: task.seq,
+                worker: worker.map(str::to_string),
+            };
+            match self.deliver(&task.execution_arn, signal).await {
+                Ok(()) | Err(EngineError::ExecutionDoesNotExist(_)) => {}
+                Err(e) => return Err(e),
+            }
+            return Ok(Some(task));
+        }
+        Ok(None)
     }
 
     /// Performs an execution's unacknowledged outbox, if any, and starts it if it was

@@ -251,6 +251,44 @@ impl ApprovalStore for Store {
     }
 }
 
+/// Activities are not part of the fault scenarios: the memory store's, as they are.
+impl waymark_engine::activity::ActivityStore for Store {
+    async fn create_activity(
+        &self,
+        a: &waymark_engine::activity::Activity,
+    ) -> Result<bool, StoreError> {
+        self.inner.create_activity(a).await
+    }
+    async fn activity(
+        &self,
+        arn: &str,
+    ) -> Result<Option<waymark_engine::activity::Activity>, StoreError> {
+        self.inner.activity(arn).await
+    }
+    async fn delete_activity(&self, arn: &str) -> Result<(), StoreError> {
+        self.inner.delete_activity(arn).await
+    }
+    async fn list_activities(
+        &self,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<waymark_engine::activity::Activity>, StoreError> {
+        self.inner.list_activities(max, next_token).await
+    }
+    async fn queue_activity_task(
+        &self,
+        t: &waymark_engine::activity::ActivityTask,
+    ) -> Result<(), StoreError> {
+        self.inner.queue_activity_task(t).await
+    }
+    async fn take_activity_task(
+        &self,
+        activity_arn: &str,
+    ) -> Result<Option<waymark_engine::activity::ActivityTask>, StoreError> {
+        self.inner.take_activity_task(activity_arn).await
+    }
+}
+
 /// The queue: a message may not be stored, be stored with its answer lost, or be stored
 /// twice.
 struct Queue(Arc<World>);

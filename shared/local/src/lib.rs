@@ -2,9 +2,9 @@
 //! in-process scheduler, task answers and child executions handled locally. `waymark run`
 //! and `waymark serve` both run on it.
 
+mod registry;
 pub mod runtime;
 pub mod sqlite;
-mod versions;
 
 pub use runtime::{Integrations, Local, LocalEngine, LocalOptions};
 pub use sqlite::SqliteStore;

@@ -94,6 +94,20 @@ CREATE TABLE IF NOT EXISTS versions (
     record TEXT NOT NULL,
     PRIMARY KEY (arn, number)
 );
+CREATE TABLE IF NOT EXISTS activities (
+    arn TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activities_by_name ON activities (name, arn);
+CREATE TABLE IF NOT EXISTS activity_tasks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    activity_arn TEXT NOT NULL,
+    key TEXT NOT NULL UNIQUE,
+    queued INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS activity_tasks_by_age ON activity_tasks (activity_arn, queued, id);
 CREATE TABLE IF NOT EXISTS aliases (
     arn TEXT NOT NULL,
     name TEXT NOT NULL,

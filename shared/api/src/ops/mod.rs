@@ -1,6 +1,7 @@
 //! The operations, and the one entry point that turns an awsJson1.0 request (the operation
 //! named by `X-Amz-Target`, a JSON body) into a response, whatever the transport.
 
+pub mod activities;
 pub mod aliases;
 pub mod executions;
 pub mod history;
@@ -58,6 +59,11 @@ pub const OPERATIONS: &[&str] = &[
     "UpdateStateMachineAlias",
     "DeleteStateMachineAlias",
     "ListStateMachineAliases",
+    "CreateActivity",
+    "DescribeActivity",
+    "DeleteActivity",
+    "ListActivities",
+    "GetActivityTask",
 ];
 
 /// A response ready for any transport (HTTP, API Gateway, a test).
@@ -162,6 +168,11 @@ async fn dispatch<B: Backend + ?Sized>(
         "UpdateStateMachineAlias" => aliases::update(b, parse(body)?).await,
         "DeleteStateMachineAlias" => aliases::delete(b, parse(body)?).await,
         "ListStateMachineAliases" => aliases::list(b, parse(body)?).await,
+        "CreateActivity" => activities::create(b, parse(body)?).await,
+        "DescribeActivity" => activities::describe(b, parse(body)?).await,
+        "DeleteActivity" => activities::delete(b, parse(body)?).await,
+        "ListActivities" => activities::list(b, parse(body)?).await,
+        "GetActivityTask" => activities::get_task(b, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }

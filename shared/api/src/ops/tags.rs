@@ -1,5 +1,4 @@
-//! TagResource, UntagResource and ListTagsForResource. Only state machines carry tags here
-//! (AWS also tags activities, which Waymark does not have).
+//! TagResource, UntagResource and ListTagsForResource, on state machines and activities.
 
 use serde_json::{json, Value};
 
@@ -58,6 +57,13 @@ async fn resource<B: Backend + ?Sized>(b: &B, arn: Option<String>) -> Result<Str
         ArnResource::StateMachine {
             qualifier: None, ..
         } => {}
+        ArnResource::Activity { .. } => {
+            use waymark_engine::activity::ActivityStore;
+            if b.activity_store().activity(&arn).await?.is_none() {
+                return Err(ApiError::resource_not_found(&arn));
+            }
+            return Ok(arn);
+        }
         ArnResource::Execution { .. } | ArnResource::Express { .. } => {
             return Err(ApiError::invalid_arn(
                 "Resource type not valid in this context: execution",

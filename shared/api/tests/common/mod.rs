@@ -61,7 +61,10 @@ impl Harness {
                 notifier: NullNotifier,
                 clock: ScaledClock::new(chrono::Utc::now(), 0.0),
                 ids: RandomIds,
-                config: Config::default(),
+                config: Config {
+                    activity_poll: std::time::Duration::from_millis(300),
+                    ..Config::default()
+                },
                 approvals: None,
             }),
         }

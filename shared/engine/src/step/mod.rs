@@ -76,6 +76,13 @@ pub enum Signal {
         frame: FrameId,
         seq: u64,
     },
+    /// A worker took an activity's task (GetActivityTask).
+    ActivityStarted {
+        frame: FrameId,
+        seq: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        worker: Option<String>,
+    },
     /// A `.sync` task's job runs ([`crate::ports::TaskOutcome::Job`]): poll it again later.
     TaskJob {
         frame: FrameId,
@@ -348,6 +355,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 job,
                 submitted,
             } => self.task_job(&frame, seq, job, submitted),
+            Signal::ActivityStarted { frame, seq, worker } => {
+                self.activity_started(&frame, seq, worker.as_deref())
+            }
             Signal::Resume { turn } => self.resume(turn),
             Signal::Redrive => {}
         }

@@ -50,10 +50,12 @@ impl Stepper<'_, '_> {
                 )
             }
         };
-        let wait_for_token = task.resource.ends_with(".waitForTaskToken");
+        let callback = task.resource.ends_with(".waitForTaskToken");
+        // An activity's worker answers with the token too.
+        let wait_for_token = callback || crate::activity::is_activity(&task.resource);
         // Approval links expire with the task: at its timeout, or after a year (the longest a
         // task token lives on AWS).
-        let approval = match (wait_for_token, self.env.approvals) {
+        let approval = match (callback, self.env.approvals) {
             (true, Some(make)) => {
                 let ttl = timeout.map_or(Duration::days(365), |t| Duration::seconds(t as i64));
                 Some(make(&token, self.env.now + ttl))
@@ -70,7 +72,9 @@ impl Stepper<'_, '_> {
             fid,
             events.scheduled(self.env.region, &parameters, timeout, heartbeat),
         );
-        self.emit(fid, events.started());
+        if let Some(started) = events.started() {
+            self.emit(fid, started);
+        }
         let now = self.env.now;
         let frame = self.frame_mut(fid);
         frame.seq += 1;
@@ -254,6 +258,14 @@ impl Stepper<'_, '_> {
             job: t.job,
             reader: None,
         })));
+    }
+
+    /// A worker took an activity's task.
+    pub(crate) fn activity_started(&mut self, fid: &str, seq: u64, worker: Option<&str>) {
+        if self.task_phase(fid, seq).is_none() {
+            return;
+        }
+        self.emit(fid, ResourceEvents::activity_started(worker));
     }
 
     pub(crate) fn task_heartbeat(&mut self, fid: &str, seq: u64) {

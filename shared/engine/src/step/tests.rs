@@ -613,6 +613,84 @@ fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
 }
 
 #[test]
+fn an_activity_waits_for_a_worker_and_its_answer() {
+    use crate::activity::{Activity, ActivityStore};
+    use crate::runner::TaskAnswer;
+    let (e, calls) = engine(Box::new(|_, _| {
+        panic!("activities do not reach the Tasks port")
+    }));
+    let activity = "arn:aws:states:us-east-1:123456789012:activity:review";
+    let sm = machine(
+        &e,
+        json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": activity, "HeartbeatSeconds": 60,
+                  "Parameters": {"doc.$": "$.doc"}, "ResultPath": "$.review", "Next": "Gone"},
+            "Gone": {"Type": "Task", "Resource": "arn:aws:states:us-east-1:123456789012:activity:missing", "End": true}}}),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        e.store
+            .create_activity(&Activity {
+                arn: activity.into(),
+                name: "review".into(),
+                created: t0(),
+            })
+            .await
+            .unwrap();
+        assert!(e.take_activity_task(activity, None).await.unwrap().is_none());
+        let rec = e
+            .start_execution(&sm, Some("x"), json!({"doc": "d1"}))
+            .await
+            .unwrap();
+        run_dispatched(&e).await;
+        let task = e
+            .take_activity_task(activity, Some("worker-1"))
+            .await
+            .unwrap()
+            .expect("a task for the worker");
+        assert_eq!(task.input, json!({"doc": "d1"}));
+        assert!(e.take_activity_task(activity, None).await.unwrap().is_none(), "taken once");
+        e.answer_task(&task.token, TaskAnswer::Heartbeat).await.unwrap();
+        e.answer_task(&task.token, TaskAnswer::Success(json!({"ok": true})))
+            .await
+            .unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        // The next activity does not exist: the task fails at once.
+        assert_eq!(rec.status, Status::Failed);
+        assert_eq!(
+            rec.failure.as_ref().unwrap().cause.as_deref(),
+            Some("The activity 'arn:aws:states:us-east-1:123456789012:activity:missing' does not exist")
+        );
+        let h = e.store.history(&rec.execution_arn).await.unwrap();
+        let t = types(&h);
+        assert_eq!(
+            &t[..7],
+            [
+                "ExecutionStarted",
+                "TaskStateEntered",
+                "ActivityScheduled",
+                "ActivityStarted",
+                "ActivitySucceeded",
+                "TaskStateExited",
+                "TaskStateEntered"
+            ]
+        );
+        assert_eq!(t[8], "ActivityFailed");
+        assert_eq!(
+            h[3].details["activityStartedEventDetails"]["workerName"],
+            "worker-1"
+        );
+        assert_eq!(
+            h[2].details["activityScheduledEventDetails"]["heartbeatInSeconds"],
+            60
+        );
+        assert!(calls.lock().unwrap().is_empty());
+    });
+}
+
+#[test]
 fn oversized_outputs_fail_with_data_limit_exceeded() {
     let big = "x".repeat(300 * 1024);
     let r = run(
