@@ -768,7 +768,6 @@ fn a_task_nothing_can_run_fails_with_task_failed() {
         "arn:aws:lambda:us-east-1:123456789012:function:f",
         "arn:aws:states:::dynamodb:getItem",
         "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
-        "arn:aws:states:us-east-1:123456789012:activity:x",
     ]
     .into_iter()
     .enumerate()
@@ -791,6 +790,30 @@ fn a_task_nothing_can_run_fails_with_task_failed() {
         );
         assert_eq!(all.last(), Some(&"ExecutionFailed"));
     }
+    // `waymark run` has no activities: a Task naming one fails at once, saying so.
+    let def = dir.write(
+        "task-activity.asl.json",
+        task_machine("arn:aws:states:us-east-1:123456789012:activity:x"),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--json", "--history"]);
+    let r = out.expect_code(EXIT_FAILED).json();
+    assert_eq!(r["error"], "States.Runtime", "{r}");
+    assert!(
+        r["cause"].as_str().unwrap().contains("does not exist"),
+        "{r}"
+    );
+    let events = history(&r);
+    let all = types(&events);
+    assert_eq!(
+        all,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "ActivityScheduled",
+            "ActivityFailed",
+            "ExecutionFailed"
+        ]
+    );
 }
 
 /// Without an AWS endpoint, SNS messages have an obvious local destination: the log. The
