@@ -10,13 +10,13 @@ use waymark_api::{handle, OPERATIONS};
 #[tokio::test]
 async fn unknown_operations_are_named() {
     let h = Harness::new();
-    let r = handle(&*h.engine, "AWSStepFunctions.CreateActivity", b"{}").await;
+    let r = handle(&*h.engine, "AWSStepFunctions.LaunchRocket", b"{}").await;
     assert_eq!(r.status, 400);
     assert_eq!(r.error_type, Some("UnknownOperationException"));
     let v = r.json();
     assert_eq!(v["__type"], "UnknownOperationException");
     assert!(
-        v["message"].as_str().unwrap().contains("CreateActivity"),
+        v["message"].as_str().unwrap().contains("LaunchRocket"),
         "{v}"
     );
 
