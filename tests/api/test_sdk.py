@@ -241,6 +241,43 @@ class WaymarkApi(unittest.TestCase):
             self.sfn.describe_activity(activityArn=act)
         self.assertEqual(e.exception.response["Error"]["Code"], "ActivityDoesNotExist")
 
+    def test_map_runs(self):
+        queue = self.sqs.create_queue(QueueName="map-items")["QueueUrl"]
+        arn = self.create("mapper", {"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "MaxConcurrency": 1, "End": True,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                              "StartAt": "Ask", "States": {"Ask": {
+                                  "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                                  "Parameters": {"QueueUrl": queue, "MessageBody": {"token.$": "$$.Task.Token"}},
+                                  "End": True}}}}}})
+        ex = self.sfn.start_execution(stateMachineArn=arn, input=json.dumps([1, 2, 3]))["executionArn"]
+
+        def answer(n):
+            got = []
+            deadline = time.time() + 10
+            while len(got) < n and time.time() < deadline:
+                for m in self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1, MaxNumberOfMessages=10).get("Messages", []):
+                    got.append(json.loads(m["Body"])["token"])
+                    self.sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+            for t in got:
+                self.sfn.send_task_success(taskToken=t, output="1")
+            return len(got)
+
+        runs = self.sfn.list_map_runs(executionArn=ex)["mapRuns"]
+        self.assertEqual(len(runs), 1)
+        run = runs[0]["mapRunArn"]
+        d = self.sfn.describe_map_run(mapRunArn=run)
+        self.assertEqual((d["status"], d["maxConcurrency"], d["itemCounts"]["total"]), ("RUNNING", 1, 3))
+        self.assertEqual(answer(1), 1)
+        self.sfn.update_map_run(mapRunArn=run, maxConcurrency=0)
+        self.assertEqual(answer(2), 2)
+        self.assertEqual(self.wait_done(ex)["status"], "SUCCEEDED")
+        d = self.sfn.describe_map_run(mapRunArn=run)
+        self.assertEqual((d["status"], d["itemCounts"]["succeeded"]), ("SUCCEEDED", 3))
+        with self.assertRaises(ClientError) as e:
+            self.sfn.update_map_run(mapRunArn=run, maxConcurrency=2)
+        self.assertEqual(e.exception.response["Error"]["Code"], "ValidationException")
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

@@ -16,6 +16,7 @@ use waymark_engine::ports::{
 };
 use waymark_engine::record::ExecutionRecord;
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
+use waymark_engine::step::Signal;
 use waymark_engine::test_state::{TestStateOutcome, TestStateRequest};
 use waymark_engine::versions::VersionStore;
 
@@ -39,6 +40,12 @@ pub trait Backend: Send + Sync + 'static {
     fn activity_poll(&self) -> Duration {
         Duration::from_secs(60)
     }
+    /// Hands a signal to an execution (UpdateMapRun's new limits).
+    fn deliver(
+        &self,
+        arn: &str,
+        signal: Signal,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send;
     /// Takes the oldest live task of an activity for `worker` ([`Engine::take_activity_task`]).
     fn take_activity_task(
         &self,
@@ -224,6 +231,14 @@ where
         worker: Option<&str>,
     ) -> impl Future<Output = Result<Option<ActivityTask>, EngineError>> + Send {
         Engine::take_activity_task(self, activity_arn, worker)
+    }
+
+    fn deliver(
+        &self,
+        arn: &str,
+        signal: Signal,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        Engine::deliver(self, arn, signal)
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -78,6 +78,14 @@ impl Backend for AwsBackend {
         self.activity_poll
     }
 
+    fn deliver(
+        &self,
+        arn: &str,
+        signal: waymark_engine::step::Signal,
+    ) -> impl Future<Output = Result<(), EngineError>> + Send {
+        self.home.engine.deliver(arn, signal)
+    }
+
     fn take_activity_task(
         &self,
         activity_arn: &str,

@@ -833,6 +833,46 @@ async fn activity_workers_through_the_api_function() {
     );
 }
 
+/// The Map Run operations through the API function, over DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn map_runs_through_the_api_function() {
+    let h = Harness::start("map_runs_through_the_api_function", 2).await;
+    h.machine(
+        "mapper",
+        json!({"StartAt": "Each", "States": {"Each": {"Type": "Map", "MaxConcurrency": 2, "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}}}),
+    )
+    .await;
+    let arn = h.start_execution("mapper", json!([1, 2, 3])).await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    let call = |op: &'static str, body: Value| {
+        let h = &h;
+        async move { h.api("POST", "/", Some(op), &body.to_string()).await }
+    };
+    let (status, listed) = call("ListMapRuns", json!({"executionArn": arn})).await;
+    assert_eq!(status, 200, "{listed}");
+    let run = listed["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, d) = call("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["maxConcurrency"], 2);
+    assert_eq!(d["itemCounts"]["succeeded"], 3);
+    let (status, e) = call(
+        "UpdateMapRun",
+        json!({"mapRunArn": run, "maxConcurrency": 5}),
+    )
+    .await;
+    assert_eq!(
+        (status, e["__type"].as_str()),
+        (400, Some("ValidationException"))
+    );
+}
+
 /// Invariant 1 of DESIGN.md, case by case: a message delivered twice, delivered after a later
 /// one, and redelivered after the Lambda died between the commit and the effects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

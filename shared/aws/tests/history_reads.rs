@@ -120,6 +120,7 @@ fn record(name: &str) -> ExecutionRecord {
         test_case: None,
         version_arn: None,
         alias_arn: None,
+        map_runs: Vec::new(),
     }
 }
 

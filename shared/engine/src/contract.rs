@@ -90,6 +90,7 @@ fn record(sm: &StateMachine, name: &str) -> ExecutionRecord {
         test_case: None,
         version_arn: None,
         alias_arn: None,
+        map_runs: Vec::new(),
     }
 }
 

@@ -100,6 +100,38 @@ pub struct ExecutionRecord {
     /// The alias it was started through.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alias_arn: Option<String>,
+    /// Its distributed Maps' runs, oldest first (at most [`MAX_MAP_RUNS`]), for the Map Run
+    /// operations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub map_runs: Vec<MapRun>,
+}
+
+/// How many map runs a record keeps: the oldest go first (the record must stay small).
+pub const MAX_MAP_RUNS: usize = 100;
+
+/// A distributed Map's run, as the Map Run operations show it. While it runs, its counts are
+/// those of the Map's frame; they are copied here when it ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MapRun {
+    pub arn: String,
+    /// The Map's frame and fan-out, while it runs.
+    pub frame: FrameId,
+    pub fanout: u64,
+    /// RUNNING, SUCCEEDED, FAILED or ABORTED.
+    pub status: String,
+    pub start: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<DateTime<Utc>>,
+    /// 0: no limit.
+    pub max_concurrency: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerated_percentage: Option<f64>,
+    pub total: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    pub aborted: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -293,6 +293,7 @@ where
             test_case: test_case.map(str::to_string),
             version_arn: sm.started_as.as_ref().map(|s| s.version_arn.clone()),
             alias_arn: sm.started_as.as_ref().and_then(|s| s.alias_arn.clone()),
+            map_runs: Vec::new(),
         }
     }
 

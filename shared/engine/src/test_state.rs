@@ -325,6 +325,7 @@ where
             test_case: None,
             version_arn: None,
             alias_arn: None,
+            map_runs: Vec::new(),
         }
     }
 

@@ -5,6 +5,7 @@ pub mod activities;
 pub mod aliases;
 pub mod executions;
 pub mod history;
+pub mod map_runs;
 pub mod state_machines;
 pub mod tags;
 pub mod task_checks;
@@ -64,6 +65,9 @@ pub const OPERATIONS: &[&str] = &[
     "DeleteActivity",
     "ListActivities",
     "GetActivityTask",
+    "ListMapRuns",
+    "DescribeMapRun",
+    "UpdateMapRun",
 ];
 
 /// A response ready for any transport (HTTP, API Gateway, a test).
@@ -173,6 +177,9 @@ async fn dispatch<B: Backend + ?Sized>(
         "DeleteActivity" => activities::delete(b, parse(body)?).await,
         "ListActivities" => activities::list(b, parse(body)?).await,
         "GetActivityTask" => activities::get_task(b, parse(body)?).await,
+        "ListMapRuns" => map_runs::list(b, parse(body)?).await,
+        "DescribeMapRun" => map_runs::describe(b, parse(body)?).await,
+        "UpdateMapRun" => map_runs::update(b, parse(body)?).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }

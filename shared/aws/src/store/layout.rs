@@ -75,6 +75,7 @@ pub fn shallow(rec: &ExecutionRecord, with_input: bool) -> ExecutionRecord {
         test_case: rec.test_case.clone(),
         version_arn: rec.version_arn.clone(),
         alias_arn: rec.alias_arn.clone(),
+        map_runs: rec.map_runs.clone(),
     }
 }
 

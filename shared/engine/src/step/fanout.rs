@@ -157,6 +157,26 @@ impl Stepper<'_, '_> {
         if distributed {
             let arn = self.map_run_arn(&state.name);
             self.emit(fid, history::map_run_started(&arn));
+            let run = crate::record::MapRun {
+                arn,
+                frame: fid.to_string(),
+                fanout: self.rec.next_fanout,
+                status: "RUNNING".into(),
+                start: self.env.now,
+                stop: None,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+                total: items.len(),
+                succeeded: 0,
+                failed: 0,
+                aborted: 0,
+            };
+            let runs = &mut self.rec.map_runs;
+            if runs.len() >= crate::record::MAX_MAP_RUNS {
+                runs.remove(0);
+            }
+            runs.push(run);
         }
         let n = items.len();
         Ok(self.begin_fanout(
@@ -300,6 +320,63 @@ impl Stepper<'_, '_> {
             self.fail_evaluation(fid, f);
         }
         self.runnable.push_back(fid.to_string());
+    }
+
+    /// Copies a distributed Map's counts into its run as the run ends.
+    fn end_map_run(&mut self, fid: &str, status: &str) {
+        let Some(f) = self.fanout(fid) else { return };
+        let (id, succeeded, failed, total) = (f.id, f.succeeded, f.failed, f.total);
+        let now = self.env.now;
+        if let Some(run) = self.rec.map_runs.iter_mut().find(|r| r.fanout == id) {
+            run.status = status.to_string();
+            run.stop = Some(now);
+            run.succeeded = succeeded;
+            run.failed = failed;
+            run.aborted = total - succeeded - failed;
+        }
+    }
+
+    /// UpdateMapRun: a running distributed Map's concurrency and tolerated failures change;
+    /// more children start if the new limit allows.
+    pub(crate) fn update_map_run(
+        &mut self,
+        fanout: u64,
+        max_concurrency: Option<u64>,
+        tolerated_count: Option<u64>,
+        tolerated_percentage: Option<f64>,
+    ) {
+        let Some(fid) = self
+            .rec
+            .frames
+            .iter()
+            .find(|(_, fr)| matches!(&fr.phase, Phase::Children(f) if f.id == fanout && f.distributed))
+            .map(|(id, _)| id.clone())
+        else {
+            return;
+        };
+        let f = self.fanout_mut(&fid);
+        if let Some(n) = max_concurrency {
+            f.max_concurrency = if n == 0 { usize::MAX } else { n as usize };
+        }
+        if tolerated_count.is_some() {
+            f.tolerated_count = tolerated_count;
+        }
+        if tolerated_percentage.is_some() {
+            f.tolerated_percentage = tolerated_percentage;
+        }
+        if let Some(run) = self.rec.map_runs.iter_mut().find(|r| r.fanout == fanout) {
+            if let Some(n) = max_concurrency {
+                run.max_concurrency = n;
+            }
+            if tolerated_count.is_some() {
+                run.tolerated_count = tolerated_count;
+            }
+            if tolerated_percentage.is_some() {
+                run.tolerated_percentage = tolerated_percentage;
+            }
+        }
+        self.start_children(&fid);
+        self.runnable.push_back(fid);
     }
 
     fn map_run_arn(&self, state: &str) -> String {
@@ -493,6 +570,9 @@ impl Stepper<'_, '_> {
                         failure
                     };
                     let distributed = f.distributed;
+                    if distributed {
+                        self.end_map_run(parent, "FAILED");
+                    }
                     self.abort_children(parent);
                     if distributed {
                         self.emit(parent, history::map_run_failed(&failure));
@@ -527,6 +607,7 @@ impl Stepper<'_, '_> {
                 .collect(),
         );
         if distributed {
+            self.end_map_run(fid, "SUCCEEDED");
             self.emit(fid, history::map_run_succeeded());
         }
         let (raw, ctx) = self.raw(fid);

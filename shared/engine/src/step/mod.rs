@@ -76,6 +76,16 @@ pub enum Signal {
         frame: FrameId,
         seq: u64,
     },
+    /// UpdateMapRun: new limits for the running distributed Map of fan-out `fanout`.
+    UpdateMapRun {
+        fanout: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_concurrency: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tolerated_count: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tolerated_percentage: Option<f64>,
+    },
     /// A worker took an activity's task (GetActivityTask).
     ActivityStarted {
         frame: FrameId,
@@ -355,6 +365,17 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 job,
                 submitted,
             } => self.task_job(&frame, seq, job, submitted),
+            Signal::UpdateMapRun {
+                fanout,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+            } => self.update_map_run(
+                fanout,
+                max_concurrency,
+                tolerated_count,
+                tolerated_percentage,
+            ),
             Signal::ActivityStarted { frame, seq, worker } => {
                 self.activity_started(&frame, seq, worker.as_deref())
             }

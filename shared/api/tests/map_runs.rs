@@ -1,0 +1,151 @@
+//! The Map Run operations through `handle`: a distributed Map's run listed and described while
+//! it runs and after, UpdateMapRun raising its concurrency, and the refusals.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn distributed(max_concurrency: u64) -> Value {
+    json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "MaxConcurrency": max_concurrency, "ToleratedFailureCount": 1,
+        "ItemsPath": "$.items", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Ask", "States": {"Ask": {"Type": "Task", "Resource": WAIT_FOR_TOKEN,
+                "Parameters": {"QueueUrl": "q", "MessageBody.$": "$"}, "End": true}}}}}})
+}
+
+async fn answer_all(h: &Harness) -> usize {
+    let tokens: Vec<String> = std::mem::take(&mut *h.engine.tasks.tokens.lock().unwrap());
+    for t in &tokens {
+        h.ok(
+            "SendTaskSuccess",
+            json!({"taskToken": t, "output": "\"done\""}),
+        )
+        .await;
+    }
+    h.settle().await;
+    tokens.len()
+}
+
+#[tokio::test]
+async fn map_runs_are_listed_described_and_updated() {
+    let h = Harness::new();
+    let sm = h.create("Runs", &distributed(1)).await;
+    let started = h
+        .ok(
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "{\"items\":[1,2,3,4]}"}),
+        )
+        .await;
+    let exec = started["executionArn"].as_str().unwrap().to_string();
+    h.settle().await;
+    let listed = h.ok("ListMapRuns", json!({"executionArn": exec})).await;
+    let runs = listed["mapRuns"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{listed}");
+    let run = runs[0]["mapRunArn"].as_str().unwrap().to_string();
+    assert_eq!(runs[0]["executionArn"], exec);
+    assert_eq!(runs[0]["stateMachineArn"], sm);
+    assert!(runs[0].get("stopDate").is_none());
+    let d = h.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(d["status"], "RUNNING");
+    assert_eq!(d["maxConcurrency"], 1);
+    assert_eq!(d["toleratedFailureCount"], 1);
+    assert_eq!(d["itemCounts"]["total"], 4);
+    assert_eq!(d["itemCounts"]["running"], 1);
+    assert_eq!(d["itemCounts"]["pending"], 3);
+    assert_eq!(d["executionCounts"], d["itemCounts"]);
+
+    // One at a time, then all that are left at once.
+    assert_eq!(answer_all(&h).await, 1);
+    h.ok(
+        "UpdateMapRun",
+        json!({"mapRunArn": run, "maxConcurrency": 0, "toleratedFailurePercentage": 50.0}),
+    )
+    .await;
+    h.settle().await;
+    let d = h.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(d["maxConcurrency"], 0);
+    assert_eq!(d["toleratedFailurePercentage"], 50.0);
+    assert_eq!(d["itemCounts"]["succeeded"], 1);
+    assert_eq!(d["itemCounts"]["running"], 3, "{d}");
+    assert_eq!(answer_all(&h).await, 3);
+    let d = h.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(d["status"], "SUCCEEDED");
+    assert_eq!(d["itemCounts"]["succeeded"], 4);
+    assert!(d["stopDate"].as_f64().is_some());
+    assert_eq!(h.describe(&exec).await["status"], "SUCCEEDED");
+    h.err(
+        "UpdateMapRun",
+        json!({"mapRunArn": run, "maxConcurrency": 5}),
+        "ValidationException",
+    )
+    .await;
+    let listed = h.ok("ListMapRuns", json!({"executionArn": exec})).await;
+    assert!(listed["mapRuns"][0]["stopDate"].as_f64().is_some());
+}
+
+#[tokio::test]
+async fn a_stopped_execution_aborts_its_map_run_and_bad_requests_are_refused() {
+    let h = Harness::new();
+    let sm = h.create("Stopped", &distributed(2)).await;
+    let exec = h
+        .ok(
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "{\"items\":[1,2,3]}"}),
+        )
+        .await["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.settle().await;
+    let run = h.ok("ListMapRuns", json!({"executionArn": exec})).await["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.ok("StopExecution", json!({"executionArn": exec})).await;
+    h.settle().await;
+    let d = h.ok("DescribeMapRun", json!({"mapRunArn": run})).await;
+    assert_eq!(d["status"], "ABORTED", "{d}");
+    assert!(d["stopDate"].as_f64().is_some());
+    h.err(
+        "UpdateMapRun",
+        json!({"mapRunArn": run}),
+        "ValidationException",
+    )
+    .await;
+    h.err(
+        "UpdateMapRun",
+        json!({"mapRunArn": run, "toleratedFailurePercentage": 101.0}),
+        "ValidationException",
+    )
+    .await;
+    h.err(
+        "DescribeMapRun",
+        json!({"mapRunArn": format!("{run}9")}),
+        "ResourceNotFound",
+    )
+    .await;
+    h.err(
+        "DescribeMapRun",
+        json!({"mapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:nothing"}),
+        "InvalidArn",
+    )
+    .await;
+    h.err(
+        "ListMapRuns",
+        json!({"executionArn": format!("{exec}x")}),
+        "ExecutionDoesNotExist",
+    )
+    .await;
+    // An execution without distributed Maps has no map runs.
+    let plain = h.create("Plain", &pass_machine()).await;
+    let e = h
+        .ok("StartExecution", json!({"stateMachineArn": plain}))
+        .await;
+    h.settle().await;
+    let listed = h
+        .ok("ListMapRuns", json!({"executionArn": e["executionArn"]}))
+        .await;
+    assert_eq!(listed["mapRuns"], json!([]));
+}
