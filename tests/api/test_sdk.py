@@ -278,6 +278,28 @@ class WaymarkApi(unittest.TestCase):
             self.sfn.update_map_run(mapRunArn=run, maxConcurrency=2)
         self.assertEqual(e.exception.response["Error"]["Code"], "ValidationException")
 
+    def test_tags_failures_and_the_definition_of_an_execution(self):
+        arn = self.create("tagged", {"StartAt": "Ask", "States": {"Ask": {
+            "Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": self.sqs.create_queue(QueueName="fail-me")["QueueUrl"],
+                           "MessageBody": {"token.$": "$$.Task.Token"}}, "End": True}}})
+        self.sfn.tag_resource(resourceArn=arn, tags=[{"key": "a", "value": "1"}, {"key": "b", "value": "2"}])
+        self.sfn.untag_resource(resourceArn=arn, tagKeys=["a"])
+        self.assertEqual(self.sfn.list_tags_for_resource(resourceArn=arn)["tags"], [{"key": "b", "value": "2"}])
+        ex = self.sfn.start_execution(stateMachineArn=arn)["executionArn"]
+        d = self.sfn.describe_state_machine_for_execution(executionArn=ex)
+        self.assertEqual(d["name"], "tagged")
+        self.assertIn("waitForTaskToken", d["definition"])
+        queue = self.sqs.get_queue_url(QueueName="fail-me")["QueueUrl"]
+        msgs = []
+        deadline = time.time() + 10
+        while not msgs and time.time() < deadline:
+            msgs = self.sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+        token = json.loads(msgs[0]["Body"])["token"]
+        self.sfn.send_task_failure(taskToken=token, error="Rejected", cause="no budget")
+        d = self.wait_done(ex)
+        self.assertEqual((d["status"], d["error"], d["cause"]), ("FAILED", "Rejected", "no budget"))
+
     def test_stop_and_redrive(self):
         arn = self.create("stoppable", {"StartAt": "Long", "States": {
             "Long": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",

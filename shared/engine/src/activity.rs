@@ -37,9 +37,17 @@ pub struct ActivityTask {
 }
 
 impl ActivityTask {
-    /// What makes a queued task unique: the task of one frame, in one phase.
+    /// What makes a queued task unique: the task of one frame, in one phase, with its token
+    /// (a redelivered dispatch carries the same token; a redriven execution's task a new one,
+    /// though its frame may count the same sequence again). The token appears hashed only.
     pub fn key(&self) -> String {
-        format!("{}|{}|{}", self.execution_arn, self.frame, self.seq)
+        format!(
+            "{}|{}|{}|{}",
+            self.execution_arn,
+            self.frame,
+            self.seq,
+            crate::record::token_hash(&self.token)
+        )
     }
 }
 

@@ -261,6 +261,15 @@ async fn activities_and_their_queues<S: ContractStore>(store: &S) {
         store.take_activity_task(&arn("approve")).await.unwrap(),
         None
     );
+    // A redriven execution's task: the same frame and sequence, a new token.
+    let mut redriven = task(1);
+    redriven.token = "token-1-again".into();
+    store.queue_activity_task(&redriven).await.unwrap();
+    assert_eq!(
+        store.take_activity_task(&arn("review")).await.unwrap(),
+        Some(redriven),
+        "a task with a new token is queued again"
+    );
     store.queue_activity_task(&task(4)).await.unwrap();
     store.delete_activity(&arn("review")).await.unwrap();
     store.delete_activity(&arn("review")).await.unwrap();
