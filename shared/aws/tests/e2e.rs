@@ -666,12 +666,27 @@ async fn item_readers_read_s3_objects_and_listings() {
                     "Parameters": {"Bucket": "items", "Key": "rows.csv"}},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
                     "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}},
-            "Listing": {"Type": "Map", "ResultPath": "$.keys", "End": true,
+            "Listing": {"Type": "Map", "ResultPath": "$.keys", "Next": "Export",
                 "ItemReader": {"Resource": "arn:aws:states:::s3:listObjectsV2",
                     "Parameters": {"Bucket": "items"}},
                 "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
                 "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
-                    "StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": true}}}}
+                    "StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": true}}}},
+            "Export": {"Type": "Map", "ItemsPath": "$.rows", "ResultPath": "$.export", "Next": "Manifest",
+                "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "items", "Prefix": "exports"}},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Shout", "States": {"Shout": {"Type": "Pass",
+                        "Parameters": {"loud.$": "States.Format('{}!', $.name)"}, "End": true}}}},
+            "Manifest": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket.$": "$.export.ResultWriterDetails.Bucket",
+                               "Key.$": "$.export.ResultWriterDetails.Key"},
+                "ResultSelector": {"m.$": "States.StringToJson($.Body)"},
+                "ResultPath": "$.manifest", "Next": "Results"},
+            "Results": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+                "Parameters": {"Bucket": "items", "Key.$": "$.manifest.m.ResultFiles.SUCCEEDED[0].Key"},
+                "ResultSelector": {"records.$": "States.StringToJson($.Body)"},
+                "ResultPath": "$.results", "End": true}
         }})).await;
     let arn = h.start_execution("reader", json!({})).await;
     let rec = h.run_until_ended(&arn, LIMIT).await;
@@ -682,6 +697,22 @@ async fn item_readers_read_s3_objects_and_listings() {
         json!([{"id": "1", "name": "Ada"}, {"id": "2", "name": "Bob, Jr"}])
     );
     assert_eq!(out["keys"], json!([{"key": "rows.csv", "size": 31}]));
+    // The ResultWriter's export, read back by the workflow itself.
+    let key = out["export"]["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap();
+    assert!(
+        key.starts_with("exports/") && key.ends_with("/manifest.json"),
+        "{out}"
+    );
+    let manifest = &out["manifest"]["m"];
+    assert_eq!(manifest["DestinationBucket"], "items");
+    assert_eq!(manifest["MapRunArn"], out["export"]["MapRunArn"]);
+    assert_eq!(manifest["ResultFiles"]["FAILED"], json!([]));
+    let records = out["results"]["records"].as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[1]["Output"], r#"{"loud":"Bob, Jr!"}"#);
+    assert_eq!(records[1]["Status"], "SUCCEEDED");
 }
 
 /// Versions and aliases through the API function, over DynamoDB: publish on create and

@@ -135,6 +135,7 @@ fn invoke(frame: &str, seq: u64, token: &str, wait_for_token: bool) -> Effect {
         approval: None,
         job: None,
         reader: None,
+        writer: None,
     }))
 }
 
@@ -520,6 +521,7 @@ async fn outboxes_and_tokens<S: ContractStore>(store: &S) {
             job: None,
             polls: 0,
             reader: false,
+            writer: None,
         })
     };
     let (v1, ev1) = advance(&rec, 2, |r| {
@@ -652,6 +654,7 @@ async fn frames_fanouts_and_results<S: ContractStore>(store: &S) {
         items: items.clone(),
         results: vec![None; items.len()],
         distributed: false,
+        logs: Vec::new(),
     };
     let (v1, ev1) = advance(&rec, 4, |r| {
         r.next_fanout = 1;

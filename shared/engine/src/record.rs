@@ -250,6 +250,9 @@ pub struct TaskPhase {
     /// Not a Task's task: a distributed Map's ItemReader reading the items.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub reader: bool,
+    /// Not a Task's task: a distributed Map's ResultWriter writing the results to S3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Box<crate::step::WriterPhase>>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -275,4 +278,8 @@ pub struct Fanout {
     /// Results in order; `None` until the child is done.
     pub results: Vec<Option<Value>>,
     pub distributed: bool,
+    /// A distributed Map with a `ResultWriter`: what each started child had and how it
+    /// ended, for the records written about it; empty otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<Option<crate::step::ChildLog>>,
 }

@@ -458,6 +458,18 @@ where
         if !waits_for(&rec, &req.frame, req.seq, None) {
             return Ok(()); // stopped, timed out, or answered already
         }
+        // A ResultWriter's files travel in the record, not in the queued request.
+        let filled;
+        let req = match &req.writer {
+            Some(_) => match crate::step::fill_request(&rec, req) {
+                Some(r) => {
+                    filled = r;
+                    &filled
+                }
+                None => return Ok(()),
+            },
+            None => req,
+        };
         let outcome = if crate::children::handles(&req.resource) {
             self.start_child(arn, req).await?
         } else if crate::activity::is_activity(&req.resource) {

@@ -220,6 +220,7 @@ where
             let root = rec.frames.get("");
             let next = match root.map(|f| &f.phase) {
                 Some(Phase::Task(_)) => out.effects.iter().find_map(|e| match e {
+                    Effect::Invoke(r) if r.writer.is_some() => crate::step::fill_request(&rec, r),
                     Effect::Invoke(r) => Some((**r).clone()),
                     _ => None,
                 }),

@@ -159,6 +159,7 @@ mod tests {
             approval: None,
             job: None,
             reader: None,
+            writer: None,
         }
     }
 

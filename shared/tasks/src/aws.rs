@@ -356,6 +356,41 @@ impl<F> AwsTasks<F> {
         Ok(items)
     }
 
+    /// A distributed Map's ResultWriter: puts the files the engine made, the manifest last.
+    async fn write_results(&self, req: &TaskRequest, files: &Value) -> Result<(), Failure> {
+        let c = &self.clients;
+        check_credentials(req, c.custom_endpoints.sdk)?;
+        if waymark_asl::resource::integration_part(&req.resource) != Some("s3:putObject") {
+            return Err(Failure::new(
+                names::RESULT_WRITER_FAILED,
+                format!("Waymark does not write results with '{}'", req.resource),
+            ));
+        }
+        let bucket = files.get("Bucket").cloned().unwrap_or(Value::Null);
+        let list = files.get("Files").and_then(Value::as_array);
+        for file in list.into_iter().flatten() {
+            let params = serde_json::json!({
+                "Bucket": bucket,
+                "Key": file["Key"],
+                "Body": file["Body"],
+                "ContentType": "application/json",
+            });
+            sdk_call(c, "s3", "putObject", params, None)
+                .await
+                .map_err(|f| {
+                    Failure::new(
+                        names::RESULT_WRITER_FAILED,
+                        format!(
+                            "{}: {}",
+                            f.error.unwrap_or_default(),
+                            f.cause.unwrap_or_default()
+                        ),
+                    )
+                })?;
+        }
+        Ok(())
+    }
+
     /// A `.sync` task of a job-starting integration: starts the job, or asks about the one
     /// the engine hands back.
     async fn run_job(&self, service: &str, action: &str, req: &TaskRequest) -> TaskOutcome {
@@ -476,6 +511,12 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
         if let Some(config) = &req.reader {
             return match self.read_items(req, config).await {
                 Ok(items) => TaskOutcome::Succeeded(Value::Array(items)),
+                Err(f) => TaskOutcome::Failed(f),
+            };
+        }
+        if let Some(files) = &req.writer {
+            return match self.write_results(req, files).await {
+                Ok(()) => TaskOutcome::Succeeded(Value::Null),
                 Err(f) => TaskOutcome::Failed(f),
             };
         }
@@ -695,6 +736,7 @@ mod tests {
             approval: None,
             job: None,
             reader: None,
+            writer: None,
         };
         assert!(check_credentials(&req, false).is_ok());
         req.credentials = Some(serde_json::json!({"RoleArn": "arn:aws:iam::1:role/r"}));

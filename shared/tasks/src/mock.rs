@@ -243,6 +243,7 @@ mod tests {
             approval: None,
             job: None,
             reader: None,
+            writer: None,
         }
     }
 

@@ -235,8 +235,9 @@ pub struct Map {
     pub item_reader: Option<Box<ItemReader>>,
     /// Boxed: a Map is held by value through every level of a nested definition's parse.
     pub item_batcher: Option<Box<ItemBatcher>>,
-    /// Refused by validation until Waymark writes results to S3.
-    pub result_writer: Option<Value>,
+    /// A distributed Map's `ResultWriter`: the children's results are shaped by
+    /// `WriterConfig` and, with a `Resource`, exported to Amazon S3.
+    pub result_writer: Option<Box<ResultWriter>>,
     pub label: Option<String>,
 }
 
@@ -269,6 +270,33 @@ pub struct ItemReader {
     pub config: Value,
     /// `MaxItems` or `MaxItemsPath`: at most this many items are read.
     pub max_items: Option<Dynamic<u64>>,
+}
+
+/// A distributed Map's `ResultWriter` (developer guide, "ResultWriter (Map)"): one of
+/// `WriterConfig` alone (the state's output is the shaped results), `Resource` with
+/// `Parameters`/`Arguments` (export to S3, records unchanged), or all three.
+#[derive(Debug, Clone)]
+pub struct ResultWriter {
+    /// `arn:aws:states:::s3:putObject`, as written; `None` for `WriterConfig` alone.
+    pub resource: Option<String>,
+    /// JSONPath `Parameters` (`Bucket`, `Prefix`).
+    pub parameters: Option<Template>,
+    /// JSONata `Arguments` (`Bucket`, `Prefix`).
+    pub arguments: Option<JsonataTemplate>,
+    pub transformation: Transformation,
+    /// JSON Lines rather than a JSON array in the exported files.
+    pub json_lines: bool,
+}
+
+/// `WriterConfig.Transformation`: what each child's record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transformation {
+    /// The child execution's whole record (ARN, input, output, status, dates).
+    None,
+    /// The child's output alone.
+    Compact,
+    /// The child's output, an array's elements spliced into the results.
+    Flatten,
 }
 
 /// The largest batch AWS passes to one child execution: its payload limit.

@@ -7,7 +7,7 @@ use super::choice::parse_choices;
 use super::fields;
 use super::reader::{is_jsonata, Obj, Parser};
 use super::MachineType;
-use crate::diag::codes;
+use crate::diag::{codes, pointer};
 use crate::error::names;
 use crate::model::*;
 use crate::resource::INTEGRATIONS;
@@ -826,14 +826,6 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
             );
         }
     }
-    // Refused rather than ignored: a Map that skipped it would lose its results.
-    if o.has("ResultWriter") {
-        p.error(
-            codes::UNSUPPORTED_FEATURE,
-            o.at("ResultWriter"),
-            "Waymark does not run 'ResultWriter' (writing the results to Amazon S3) yet; take the results from the Map's output",
-        );
-    }
     let item_reader = match o.object(p, "ItemReader") {
         Some(r) => {
             for k in ["ItemsPath", "Items"] {
@@ -853,6 +845,10 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
         Some(b) => parse_item_batcher(p, &b, ql).map(Box::new),
         None => None,
     };
+    let result_writer = match o.object(p, "ResultWriter") {
+        Some(w) => parse_result_writer(p, &w, ql).map(Box::new),
+        None => None,
+    };
     Some(Map {
         processor: processor?,
         legacy_iterator: key == "Iterator",
@@ -867,7 +863,7 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
         tolerated_failure_count,
         item_batcher,
         item_reader,
-        result_writer: o.get("ResultWriter").cloned(),
+        result_writer,
         label,
     })
 }
@@ -877,6 +873,111 @@ const READERS: &[(&str, &[&str])] = &[
     ("s3:getObject", &["CSV", "JSON", "JSONL"]),
     ("s3:listObjectsV2", &[]),
 ];
+
+/// Kept out of `parse_map`'s frame, which recursion through nested Maps multiplies.
+#[inline(never)]
+fn parse_result_writer(p: &mut Parser, w: &Obj, ql: QueryLanguage) -> Option<ResultWriter> {
+    let params_key = match ql {
+        QueryLanguage::JsonPath => "Parameters",
+        QueryLanguage::Jsonata => "Arguments",
+    };
+    p.only(
+        w,
+        &["Resource", params_key, "WriterConfig"],
+        "a ResultWriter",
+    );
+    let resource = p.string(w, "Resource");
+    if let Some(r) = resource {
+        if crate::resource::integration_part(r) != Some("s3:putObject") {
+            p.schema(
+                w.at("Resource"),
+                format!("The ResultWriter resource '{r}' is not one Step Functions writes with: arn:aws:states:::s3:putObject"),
+            );
+        }
+    }
+    // AWS's field combinations: WriterConfig alone, Resource with its parameters, or all three.
+    match (resource.is_some(), w.has(params_key), w.has("WriterConfig")) {
+        (true, true, _) | (false, false, true) => {}
+        (true, false, _) => p.schema(
+            w.ptr_or_root(),
+            format!("A ResultWriter with a 'Resource' needs '{params_key}' with the 'Bucket' and 'Prefix' to write to"),
+        ),
+        (false, true, _) => p.schema(
+            w.ptr_or_root(),
+            format!("A ResultWriter with '{params_key}' needs the 'Resource' arn:aws:states:::s3:putObject"),
+        ),
+        (false, false, false) => p.schema(
+            w.ptr_or_root(),
+            "A ResultWriter cannot be empty: give 'WriterConfig', or 'Resource' with its parameters, or all three",
+        ),
+    }
+    let (parameters, arguments) = match (ql, w.get(params_key)) {
+        (_, None) => (None, None),
+        (_, Some(v)) if !v.is_object() && ql == QueryLanguage::JsonPath => {
+            p.schema(
+                w.at(params_key),
+                format!("'{params_key}' must be an object"),
+            );
+            (None, None)
+        }
+        (QueryLanguage::JsonPath, Some(v)) => {
+            if let Some(m) = v.as_object() {
+                let has = |k: &str| m.contains_key(k) || m.contains_key(&format!("{k}.$"));
+                if !has("Bucket") {
+                    p.schema(
+                        w.at(params_key),
+                        "The ResultWriter's 'Parameters' need the 'Bucket' to write to",
+                    );
+                }
+                for k in m.keys() {
+                    let name = k.strip_suffix(".$").unwrap_or(k);
+                    if !["Bucket", "Prefix"].contains(&name) {
+                        p.schema(
+                            pointer(&w.at(params_key), k),
+                            format!("The field '{k}' is not supported by Step Functions in a ResultWriter's Parameters: 'Bucket' and 'Prefix' are"),
+                        );
+                    }
+                }
+            }
+            (p.template(w, params_key), None)
+        }
+        (QueryLanguage::Jsonata, Some(_)) => (None, p.jsonata(w, params_key)),
+    };
+    let mut transformation = if resource.is_some() {
+        Transformation::None
+    } else {
+        Transformation::Compact
+    };
+    let mut json_lines = false;
+    if let Some(c) = w.object(p, "WriterConfig") {
+        p.only(&c, &["Transformation", "OutputType"], "a WriterConfig");
+        match p.string(&c, "Transformation") {
+            None => {}
+            Some("NONE") => transformation = Transformation::None,
+            Some("COMPACT") => transformation = Transformation::Compact,
+            Some("FLATTEN") => transformation = Transformation::Flatten,
+            Some(t) => p.schema(
+                c.at("Transformation"),
+                format!("'Transformation' must be NONE, COMPACT or FLATTEN, not '{t}'"),
+            ),
+        }
+        match p.string(&c, "OutputType") {
+            None | Some("JSON") => {}
+            Some("JSONL") => json_lines = true,
+            Some(t) => p.schema(
+                c.at("OutputType"),
+                format!("'OutputType' must be JSON or JSONL, not '{t}'"),
+            ),
+        }
+    }
+    Some(ResultWriter {
+        resource: resource.map(str::to_string),
+        parameters,
+        arguments,
+        transformation,
+        json_lines,
+    })
+}
 
 /// Kept out of `parse_map`'s frame, which recursion through nested Maps multiplies.
 #[inline(never)]

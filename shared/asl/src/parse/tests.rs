@@ -609,13 +609,54 @@ fn errors_of(def: Value) -> Vec<(String, String, String)> {
 }
 
 #[test]
-fn result_writers_are_refused_not_ignored() {
-    let errs = errors_of(distributed(json!({
-        "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "b", "Prefix": "p"}}
-    })));
-    assert_eq!(errs.len(), 1, "{errs:?}");
-    assert_eq!(errs[0].0, "UNSUPPORTED_FEATURE");
-    assert_eq!(errs[0].1, "/States/M/ResultWriter");
+fn result_writers_take_one_of_aws_field_combinations() {
+    let check = |writer: Value| {
+        errors_of(distributed(json!({ "ResultWriter": writer })))
+            .into_iter()
+            .map(|(code, at, _)| format!("{code} {at}"))
+            .collect::<Vec<_>>()
+    };
+    let s3 = "arn:aws:states:::s3:putObject";
+    assert!(
+        check(json!({"Resource": s3, "Parameters": {"Bucket": "b", "Prefix": "p"}})).is_empty()
+    );
+    assert!(
+        check(json!({"WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSON"}}))
+            .is_empty()
+    );
+    assert!(
+        check(json!({"Resource": s3, "Parameters": {"Bucket.$": "$.b"},
+        "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"}}))
+        .is_empty()
+    );
+    assert_eq!(
+        check(json!({})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter"]
+    );
+    assert_eq!(
+        check(json!({"Resource": s3})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter"]
+    );
+    assert_eq!(
+        check(json!({"Parameters": {"Bucket": "b"}})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter"]
+    );
+    assert_eq!(
+        check(json!({"Resource": "arn:aws:states:::s3:getObject", "Parameters": {"Bucket": "b"}})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter/Resource"]
+    );
+    assert_eq!(
+        check(json!({"Resource": s3, "Parameters": {"Bucket": "b", "Key": "k"}})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter/Parameters/Key"]
+    );
+    assert_eq!(
+        check(json!({"WriterConfig": {"Transformation": "SQUASH"}})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter/WriterConfig/Transformation"]
+    );
+    assert_eq!(
+        check(json!({"WriterConfig": {"OutputType": "CSV"}})),
+        ["SCHEMA_VALIDATION_FAILED /States/M/ResultWriter/WriterConfig/OutputType"]
+    );
 }
 
 #[test]

@@ -164,6 +164,8 @@ fn fanout_header(f: &Fanout) -> Fanout {
         items: Vec::new(),
         results: Vec::new(),
         distributed: f.distributed,
+        // Kept with the header: only a Map with a ResultWriter has any (see DESIGN's costs).
+        logs: f.logs.clone(),
     }
 }
 

@@ -257,6 +257,7 @@ impl Stepper<'_, '_> {
             job: None,
             polls: 0,
             reader: true,
+            writer: None,
         });
         let seq = frame.seq;
         self.out
@@ -277,6 +278,7 @@ impl Stepper<'_, '_> {
                 approval: None,
                 job: None,
                 reader: Some(config),
+                writer: None,
             })));
         Ok(Flow::Blocked)
     }
@@ -323,7 +325,7 @@ impl Stepper<'_, '_> {
     }
 
     /// Copies a distributed Map's counts into its run as the run ends.
-    fn end_map_run(&mut self, fid: &str, status: &str) {
+    pub(crate) fn end_map_run(&mut self, fid: &str, status: &str) {
         let Some(f) = self.fanout(fid) else { return };
         let (id, succeeded, failed, total) = (f.id, f.succeeded, f.failed, f.total);
         let now = self.env.now;
@@ -419,7 +421,13 @@ impl Stepper<'_, '_> {
             items,
             results: vec![None; total],
             distributed,
+            logs: Vec::new(),
         };
+        let writes = is_map && distributed && has_writer(self.current_state(fid));
+        let mut fanout = fanout;
+        if writes {
+            fanout.logs = vec![None; total];
+        }
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Children(fanout);
@@ -488,9 +496,18 @@ impl Stepper<'_, '_> {
                 f.input.clone()
             };
             {
+                let now = self.env.now;
                 let f = self.fanout_mut(fid);
                 f.started += 1;
                 f.running += 1;
+                if let Some(log) = f.logs.get_mut(index) {
+                    *log = Some(super::writer::ChildLog {
+                        input: input.clone(),
+                        start: now,
+                        stop: None,
+                        failure: None,
+                    });
+                }
             }
             let silent = distributed || self.frame(fid).silent;
             let last = if is_map && !silent {
@@ -544,19 +561,28 @@ impl Stepper<'_, '_> {
                         history::map_iteration("Succeeded", &state.name, index),
                     );
                 }
+                let now = self.env.now;
                 let f = self.fanout_mut(parent);
                 f.results[index] = Some(output);
                 f.running -= 1;
                 f.succeeded += 1;
+                if let Some(Some(log)) = f.logs.get_mut(index) {
+                    log.stop = Some(now);
+                }
             }
             Err(failure) => {
                 if is_map && !child_frame.silent {
                     self.emit(parent, history::map_iteration("Failed", &state.name, index));
                 }
+                let now = self.env.now;
                 let f = self.fanout_mut(parent);
                 f.running -= 1;
                 f.failed += 1;
                 f.results[index] = Some(Value::Null);
+                if let Some(Some(log)) = f.logs.get_mut(index) {
+                    log.stop = Some(now);
+                    log.failure = Some(failure.clone());
+                }
                 let tolerated = is_map && within_tolerance(f);
                 if !tolerated {
                     let failure = if is_map
@@ -574,10 +600,14 @@ impl Stepper<'_, '_> {
                         self.end_map_run(parent, "FAILED");
                     }
                     self.abort_children(parent);
-                    if distributed {
-                        self.emit(parent, history::map_run_failed(&failure));
+                    if distributed && has_writer(state) {
+                        // AWS still writes what ran (and what never started) when a run fails.
+                        self.write_results(parent, Some(failure));
+                    } else if distributed {
+                        self.fail_map_run(parent, failure);
+                    } else {
+                        self.fail_state(parent, failure);
                     }
-                    self.fail_state(parent, failure);
                     self.runnable.push_back(parent.to_string());
                     return;
                 }
@@ -600,6 +630,15 @@ impl Stepper<'_, '_> {
         };
         let is_map = f.is_map;
         let distributed = f.distributed;
+        if distributed {
+            self.end_map_run(fid, "SUCCEEDED");
+            if has_writer(state) {
+                return self.write_results(fid, None);
+            }
+        }
+        let Phase::Children(f) = &self.frame(fid).phase else {
+            return;
+        };
         let results = Value::Array(
             f.results
                 .iter()
@@ -607,9 +646,26 @@ impl Stepper<'_, '_> {
                 .collect(),
         );
         if distributed {
-            self.end_map_run(fid, "SUCCEEDED");
-            self.emit(fid, history::map_run_succeeded());
+            self.finish_map_run(fid, results);
+        } else {
+            self.leave_fanout(fid, is_map, results);
         }
+    }
+
+    /// A distributed Map's run succeeded with `result`: the run's event, then the state's.
+    pub(crate) fn finish_map_run(&mut self, fid: &str, result: Value) {
+        self.emit(fid, history::map_run_succeeded());
+        self.leave_fanout(fid, true, result);
+    }
+
+    /// A distributed Map's run failed: the run's event, then the state fails.
+    pub(crate) fn fail_map_run(&mut self, fid: &str, failure: Failure) {
+        self.emit(fid, history::map_run_failed(&failure));
+        self.fail_state(fid, failure);
+    }
+
+    fn leave_fanout(&mut self, fid: &str, is_map: bool, results: Value) {
+        let state = self.current_state(fid);
         let (raw, ctx) = self.raw(fid);
         let finish = Finish {
             raw: &raw,
@@ -706,6 +762,11 @@ impl Stepper<'_, '_> {
         }
         self.runnable.retain(|r| !r.starts_with(prefix));
     }
+}
+
+/// A Map whose results a `ResultWriter` shapes or exports.
+fn has_writer(state: &State) -> bool {
+    matches!(&state.kind, StateKind::Map(m) if m.result_writer.is_some())
 }
 
 fn within_tolerance(f: &Fanout) -> bool {

@@ -14,6 +14,9 @@ mod states;
 mod task;
 #[cfg(test)]
 mod tests;
+mod writer;
+
+pub use writer::{fill_request, ChildLog, WriterPhase};
 
 use std::collections::VecDeque;
 
@@ -176,6 +179,11 @@ pub struct TaskRequest {
     /// resolved): the integration reads the items rather than running a task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<Value>,
+    /// A distributed Map's `ResultWriter`: the integration puts the files named here
+    /// (`{"Bucket", "Files": [{"Key", "Body"}]}`, filled in by the runner from the record,
+    /// [`writer::fill_request`]) rather than running a task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<Value>,
 }
 
 /// What a step is given besides the record.

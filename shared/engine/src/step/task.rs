@@ -89,6 +89,7 @@ impl Stepper<'_, '_> {
             job: None,
             polls: 0,
             reader: false,
+            writer: None,
         });
         let seq = frame.seq;
         if let Some(t) = timeout {
@@ -121,6 +122,7 @@ impl Stepper<'_, '_> {
             approval,
             job: None,
             reader: None,
+            writer: None,
         })));
         Ok(Flow::Blocked)
     }
@@ -139,6 +141,9 @@ impl Stepper<'_, '_> {
         };
         if t.reader {
             return self.items_read(fid, Ok(output));
+        }
+        if let Some(w) = t.writer {
+            return self.results_written(fid, *w, Ok(()));
         }
         self.emit(fid, ResourceEvents::of(&t.resource).succeeded(&output));
         let state = self.current_state(fid);
@@ -196,6 +201,9 @@ impl Stepper<'_, '_> {
         };
         if t.reader {
             return self.items_read(fid, Err(failure));
+        }
+        if let Some(w) = t.writer {
+            return self.results_written(fid, *w, Err(failure));
         }
         self.emit(fid, ResourceEvents::of(&t.resource).failed(&failure));
         self.fail_state(fid, failure);
@@ -257,6 +265,7 @@ impl Stepper<'_, '_> {
             approval: None,
             job: t.job,
             reader: None,
+            writer: None,
         })));
     }
 

@@ -571,6 +571,194 @@ fn a_reader_that_fails_fails_the_map_with_item_reader_failed() {
     assert_eq!(r.rec.output, Some(json!("caught")));
 }
 
+fn writing_map(writer: Value, processor: Value, extra: Value) -> Value {
+    let mut m = json!({
+        "Type": "Map", "ResultWriter": writer, "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "P", "States": {"P": processor}}});
+    for (k, v) in extra.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    json!({"StartAt": "M", "States": {"M": m}})
+}
+
+/// The files a ResultWriter's request put, by key.
+fn written(calls: &[TaskRequest]) -> (String, Vec<(String, Value)>) {
+    let w = calls
+        .iter()
+        .find_map(|c| c.writer.clone())
+        .expect("a writing request");
+    let files = w["Files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let body = f["Body"].as_str().unwrap();
+            // JSON Lines end with a newline; a JSON array does not.
+            let value = if body.ends_with('\n') {
+                Value::Array(
+                    body.lines()
+                        .map(|l| serde_json::from_str(l).unwrap())
+                        .collect(),
+                )
+            } else {
+                serde_json::from_str(body).unwrap()
+            };
+            (f["Key"].as_str().unwrap().to_string(), value)
+        })
+        .collect();
+    (w["Bucket"].as_str().unwrap().to_string(), files)
+}
+
+#[test]
+fn a_writer_config_alone_shapes_the_maps_result() {
+    let pass = json!({"Type": "Pass", "Parameters": {"pair.$": "States.Array($.n, $.n)"}, "OutputPath": "$.pair", "End": true});
+    let out = |t: &str| {
+        let def = writing_map(
+            json!({"WriterConfig": {"Transformation": t, "OutputType": "JSON"}}),
+            pass.clone(),
+            json!({}),
+        );
+        let r = run_with(
+            def,
+            json!([{"n": 1}, {"n": 2}]),
+            Box::new(|_, _| unreachable!()),
+        );
+        assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+        r.rec.output.unwrap()
+    };
+    assert_eq!(out("COMPACT"), json!([[1, 1], [2, 2]]));
+    assert_eq!(out("FLATTEN"), json!([1, 1, 2, 2]));
+    let none = out("NONE");
+    assert_eq!(none[0]["Status"], "SUCCEEDED");
+    assert_eq!(none[0]["Output"], "[1,1]");
+    assert_eq!(none[1]["Input"], r#"{"n":2}"#);
+}
+
+#[test]
+fn a_result_writer_exports_to_s3_and_the_map_returns_where() {
+    let def = writing_map(
+        json!({"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket.$": "$.bucket", "Prefix": "jobs"}}),
+        json!({"Type": "Pass", "End": true}),
+        json!({"ItemsPath": "$.items", "ItemSelector": {"v.$": "$$.Map.Item.Value"}, "ResultSelector": {"where.$": "$.ResultWriterDetails"}}),
+    );
+    let r = run_with(
+        def,
+        json!({"bucket": "out", "items": [1, 2, 3]}),
+        Box::new(|req, _| {
+            assert_eq!(req.resource, "arn:aws:states:::s3:putObject");
+            TaskOutcome::Succeeded(Value::Null)
+        }),
+    );
+    let (rec, calls) = (r.rec, r.calls);
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    assert_eq!(calls.len(), 1);
+    let (bucket, files) = written(&calls);
+    assert_eq!(bucket, "out");
+    let keys: Vec<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert!(
+        keys[0].starts_with("jobs/") && keys[0].ends_with("/SUCCEEDED_0.json"),
+        "{keys:?}"
+    );
+    assert!(keys[1].ends_with("/manifest.json"), "{keys:?}");
+    let where_ = &rec.output.as_ref().unwrap()["where"];
+    assert_eq!(where_, &json!({"Bucket": "out", "Key": keys[1]}));
+    let manifest = &files[1].1;
+    assert_eq!(manifest["DestinationBucket"], "out");
+    assert_eq!(manifest["ResultFiles"]["FAILED"], json!([]));
+    assert_eq!(manifest["ResultFiles"]["PENDING"], json!([]));
+    assert_eq!(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"], keys[0]);
+    let records = files[0].1.as_array().unwrap();
+    assert_eq!(records.len(), 3);
+    assert_eq!(records[2]["Input"], r#"{"v":3}"#);
+    assert_eq!(records[2]["Output"], r#"{"v":3}"#);
+    assert_eq!(records[2]["Status"], "SUCCEEDED");
+    assert_ne!(records[0]["Name"], records[1]["Name"]);
+    assert!(records[0]["ExecutionArn"]
+        .as_str()
+        .unwrap()
+        .contains(":execution:"));
+    // The run's record says it succeeded.
+    assert_eq!(rec.map_runs[0].status, "SUCCEEDED");
+    assert_eq!(manifest["MapRunArn"], json!(rec.map_runs[0].arn));
+}
+
+#[test]
+fn a_failed_run_writes_what_failed_and_what_never_started_then_fails() {
+    let def = writing_map(
+        json!({"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": ""},
+            "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSONL"}}),
+        json!({"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "Bad"}], "Default": "Good"}),
+        json!({"MaxConcurrency": 1}),
+    );
+    let mut def = def;
+    def["States"]["M"]["ItemProcessor"]["States"]["Bad"] =
+        json!({"Type": "Fail", "Error": "Item.Bad", "Cause": "two"});
+    def["States"]["M"]["ItemProcessor"]["States"]["Good"] =
+        json!({"Type": "Pass", "Result": "ok", "End": true});
+    let r = run_with(
+        def,
+        json!([1, 2, 3, 4]),
+        Box::new(|_, _| TaskOutcome::Succeeded(Value::Null)),
+    );
+    let rec = r.rec;
+    assert_eq!(rec.status, Status::Failed);
+    assert_eq!(
+        rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("Item.Bad")
+    );
+    let (_, files) = written(&r.calls);
+    let by = |suffix: &str| {
+        files
+            .iter()
+            .find(|(k, _)| k.ends_with(suffix))
+            .map(|(_, v)| v.clone())
+    };
+    let failed = by("/FAILED_0.json").unwrap();
+    assert_eq!(failed[0]["Error"], "Item.Bad");
+    assert_eq!(failed[0]["Cause"], "two");
+    assert_eq!(failed[0]["Status"], "FAILED");
+    let pending = by("/PENDING_0.json").unwrap();
+    assert_eq!(pending.as_array().unwrap().len(), 2);
+    assert_eq!(pending[0]["Status"], "PENDING");
+    // COMPACT in JSON Lines: the one success's output, a line of its own.
+    assert_eq!(by("/SUCCEEDED_0.json").unwrap(), json!(["ok"]));
+    let manifest = by("/manifest.json").unwrap();
+    assert_eq!(
+        manifest["ResultFiles"]["PENDING"].as_array().unwrap().len(),
+        1
+    );
+    assert!(
+        !files[0].0.starts_with('/'),
+        "an empty prefix adds no slash: {}",
+        files[0].0
+    );
+    assert_eq!(rec.map_runs[0].status, "FAILED");
+}
+
+#[test]
+fn a_write_that_fails_fails_the_map_with_result_writer_failed() {
+    let def = writing_map(
+        json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {"Bucket": "gone", "Prefix": "p"}}),
+        json!({"Type": "Pass", "End": true}),
+        json!({}),
+    );
+    let r = run_with(
+        def,
+        json!([1]),
+        Box::new(|_, _| TaskOutcome::Failed(Failure::new("S3.NoSuchBucketException", "no bucket"))),
+    );
+    let f = r.rec.failure.as_ref().unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(f.cause.as_deref().unwrap().contains("NoSuchBucket"));
+    assert_eq!(r.rec.map_runs[0].status, "FAILED");
+    let t = types(&r.history);
+    assert!(t.contains(&"MapRunFailed"), "{t:?}");
+}
+
 #[test]
 fn a_token_reaches_the_task_and_its_answer_resumes_the_execution_once() {
     let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));

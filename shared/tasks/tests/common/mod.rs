@@ -37,6 +37,7 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
         approval: None,
         job: None,
         reader: None,
+        writer: None,
     }
 }
 

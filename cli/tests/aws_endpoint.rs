@@ -1,0 +1,92 @@
+//! `waymark run --aws-endpoint` against a moto server the test starts: a distributed Map that
+//! reads its items from S3 (ItemReader) and exports its results there (ResultWriter), and a
+//! workflow step that reads the export back, as users chain them.
+
+use std::process::Command;
+
+use serde_json::{json, Value};
+use waymark_moto::Moto;
+
+fn run(dir: &std::path::Path, endpoint: &str, def: &Value) -> Value {
+    let path = dir.join("machine.asl.json");
+    std::fs::write(&path, def.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_waymark"))
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--json",
+            "--aws-endpoint",
+            endpoint,
+        ])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run waymark");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn a_distributed_map_reads_from_and_writes_to_s3() {
+    let moto = Moto::start();
+    let dir = std::env::temp_dir().join(format!("waymark-aws-endpoint-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let def = json!({"StartAt": "Bucket", "States": {
+        "Bucket": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:createBucket",
+            "Parameters": {"Bucket": "orders"}, "ResultPath": null, "Next": "Put"},
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:putObject",
+            "Parameters": {"Bucket": "orders", "Key": "in.jsonl",
+                           "Body": "{\"id\":1,\"qty\":2}\n{\"id\":2,\"qty\":0}\n{\"id\":3,\"qty\":5}\n"},
+            "ResultPath": null, "Next": "Each"},
+        "Each": {"Type": "Map", "ResultPath": "$.export", "Next": "Read",
+            "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL"},
+                "Parameters": {"Bucket": "orders", "Key": "in.jsonl"}},
+            "ItemBatcher": {"MaxItemsPerBatch": 2},
+            "ToleratedFailureCount": 1,
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Parameters": {"Bucket": "orders", "Prefix": "out/"},
+                "WriterConfig": {"Transformation": "FLATTEN", "OutputType": "JSON"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "Check", "States": {
+                    "Check": {"Type": "Choice", "Choices": [
+                        {"Variable": "$.Items[0].id", "NumericEquals": 1, "Next": "Empty"}],
+                        "Default": "Ids"},
+                    "Empty": {"Type": "Fail", "Error": "Order.Empty", "Cause": "a batch with no quantity"},
+                    "Ids": {"Type": "Pass", "OutputPath": "$.Items[*].id", "End": true}}}},
+        "Read": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket.$": "$.export.ResultWriterDetails.Bucket",
+                           "Key.$": "$.export.ResultWriterDetails.Key"},
+            "ResultSelector": {"m.$": "States.StringToJson($.Body)"},
+            "ResultPath": "$.manifest", "Next": "Failed"},
+        "Failed": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket": "orders", "Key.$": "$.manifest.m.ResultFiles.FAILED[0].Key"},
+            "ResultSelector": {"records.$": "States.StringToJson($.Body)"},
+            "ResultPath": "$.failed", "Next": "Succeeded"},
+        "Succeeded": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:s3:getObject",
+            "Parameters": {"Bucket": "orders", "Key.$": "$.manifest.m.ResultFiles.SUCCEEDED[0].Key"},
+            "ResultSelector": {"ids.$": "States.StringToJson($.Body)"},
+            "ResultPath": "$.succeeded", "End": true}
+    }});
+    let out = run(&dir, &moto.endpoint, &def);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let o = &out["output"];
+    let key = o["export"]["ResultWriterDetails"]["Key"].as_str().unwrap();
+    assert!(
+        key.starts_with("out/") && !key.starts_with("out//"),
+        "{key}"
+    );
+    assert!(key.ends_with("/manifest.json"), "{key}");
+    // Batches [1,2] (failed: it starts with order 1; tolerated) and [3]: FLATTEN splices the ids of the one
+    // that succeeded; the failed batch keeps its whole record.
+    assert_eq!(o["succeeded"]["ids"], json!([3]), "{o}");
+    let failed = &o["failed"]["records"][0];
+    assert_eq!(failed["Error"], "Order.Empty");
+    assert_eq!(failed["Status"], "FAILED");
+    let input: Value = serde_json::from_str(failed["Input"].as_str().unwrap()).unwrap();
+    assert_eq!(input["Items"][0]["id"], 1);
+    assert_eq!(o["manifest"]["m"]["ResultFiles"]["PENDING"], json!([]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
