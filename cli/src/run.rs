@@ -18,7 +18,9 @@ pub fn run(a: RunArgs) -> Result<i32> {
     let text = read_definition(&a.definition)?;
     let machine_type: MachineType = a.machine_type.parse().map_err(|e: String| anyhow!(e))?;
     // Validate before anything else, so that a bad definition is exit 2 without side effects.
-    if let Err(errors) = crate::validate::checked(&text, machine_type) {
+    if let Err(errors) =
+        crate::validate::checked(&text, machine_type, a.runtime.mock_config.is_some())
+    {
         if a.json {
             say!(
                 "{}",

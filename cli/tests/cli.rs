@@ -974,6 +974,49 @@ fn sns_publish_without_a_message_or_a_destination_is_refused() {
 }
 
 #[test]
+fn integrations_waymark_does_not_run_are_refused_unless_mocked() {
+    let dir = TempDir::new("not-built");
+    let def = dir.write(
+        "api.asl.json",
+        json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
+            "Resource": "arn:aws:states:::apigateway:invoke",
+            "Parameters": {"ApiEndpoint": "example.execute-api.us-east-1.amazonaws.com", "Method": "GET"},
+            "End": true}}}),
+    );
+    let r = waymark(&dir, &["validate", s(&def), "--json"])
+        .expect_code(EXIT_USAGE)
+        .json();
+    assert_eq!(r["diagnostics"][0]["path"], "/States/Call/Resource", "{r}");
+    assert!(
+        r["diagnostics"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not run the optimised integration 'apigateway:invoke'"),
+        "{r}"
+    );
+    let mocks = dir.write(
+        "mocks.json",
+        json!({"StateMachines": {"api": {"TestCases": {"Ok": {"Call": "Answer"}}}},
+               "MockedResponses": {"Answer": {"0": {"Return": {"StatusCode": 200, "ResponseBody": {"ok": true}}}}}}),
+    );
+    let r = waymark(
+        &dir,
+        &[
+            "run",
+            s(&def),
+            "--mock-config",
+            s(&mocks),
+            "--test-case",
+            "Ok",
+            "--json",
+        ],
+    )
+    .expect_code(EXIT_SUCCEEDED)
+    .json();
+    assert_eq!(r["output"]["ResponseBody"], json!({"ok": true}), "{r}");
+}
+
+#[test]
 fn mocked_tasks_return_what_the_test_case_says() {
     let dir = TempDir::new("mocks-happy");
     let def = dir.write("orders.asl.json", orders_machine());

@@ -264,18 +264,73 @@ fn load(vendored: &'static Vendored) -> Service {
     }
 }
 
-/// Step Functions calls a member named `Equals` `EqualsValue` ("to work with certain language
-/// naming convention requirements"); its wire name stays `Equals`.
+/// Step Functions names members as the Java SDK v2 does, first letter capitalised (developer
+/// guide: parameters are PascalCase "even if the native service API is camelCase"): the
+/// Java SDK's `unCapitalize` lowercases a leading run of capitals but for the one that starts
+/// the next word (`DBInstanceIdentifier` → `DbInstanceIdentifier`, `SSEKMSKeyId` →
+/// `SsekmsKeyId`, `BOOL` → `Bool`, `SS` → `Ss`, `cluster` → `Cluster`), `NULL` is `Nul` (`null`
+/// is a Java keyword) and `Equals` is `EqualsValue` ("to work with certain language naming
+/// convention requirements"). The wire names stay the model's.
 pub(crate) fn step_functions_member_names(model: &mut Model) {
     for shape in model.shapes.values_mut() {
-        if let Some(i) = shape.members.get_index_of("Equals") {
-            let (_, mut r) = shape
+        let renames: Vec<(usize, String)> = shape
+            .members
+            .keys()
+            .enumerate()
+            .filter_map(|(i, k)| {
+                let n = step_functions_name(k);
+                (n != *k).then_some((i, n))
+            })
+            .collect();
+        for (i, new) in renames {
+            let (old, mut r) = shape
                 .members
                 .shift_remove_index(i)
                 .expect("index just found");
-            r.location_name.get_or_insert_with(|| "Equals".to_string());
-            shape.members.shift_insert(i, "EqualsValue".to_string(), r);
+            r.location_name.get_or_insert_with(|| old.clone());
+            if shape.payload.as_deref() == Some(old.as_str()) {
+                shape.payload = Some(new.clone());
+            }
+            shape.members.shift_insert(i, new, r);
         }
+    }
+}
+
+/// A member's name in Step Functions ([`step_functions_member_names`]).
+pub fn step_functions_name(member: &str) -> String {
+    let chars: Vec<char> = member.chars().collect();
+    let mut java: String = if chars.iter().all(|c| !c.is_ascii_lowercase()) {
+        member.to_ascii_lowercase()
+    } else {
+        // The leading capitals, but for the last one when a lowercase letter follows it.
+        let run = chars.iter().take_while(|c| c.is_ascii_uppercase()).count();
+        let lower = match run {
+            0 => 0,
+            1 => 1,
+            n if chars.get(n).is_some_and(|c| c.is_ascii_lowercase()) => n - 1,
+            n => n,
+        };
+        chars
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i < lower {
+                    c.to_ascii_lowercase()
+                } else {
+                    *c
+                }
+            })
+            .collect()
+    };
+    match java.as_str() {
+        "null" => java = "nul".into(),
+        "equals" => java = "equalsValue".into(),
+        _ => {}
+    }
+    let mut c = java.chars();
+    match c.next() {
+        Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+        None => String::new(),
     }
 }
 

@@ -320,7 +320,7 @@ fn json_protocol_targets_the_operation_and_sends_epoch_timestamps_and_base64_blo
     let req = request(
         "cloudwatchlogs",
         "getLogEvents",
-        json!({"logGroupName": "g", "logStreamName": "s", "startTime": 5}),
+        json!({"LogGroupName": "g", "LogStreamName": "s", "StartTime": 5}),
     );
     assert_eq!(
         header(&req, "Content-Type"),
@@ -334,8 +334,9 @@ fn json_protocol_targets_the_operation_and_sends_epoch_timestamps_and_base64_blo
     let req = request(
         "sfn",
         "getExecutionHistory",
-        json!({"executionArn": "a", "maxResults": "10"}),
+        json!({"ExecutionArn": "a", "MaxResults": "10"}),
     );
+    // PascalCase in Step Functions, the model's camelCase on the wire.
     let b: Value = serde_json::from_slice(&req.body).unwrap();
     assert_eq!(b, json!({"executionArn": "a", "maxResults": 10}));
 
@@ -631,7 +632,7 @@ fn json_outputs_use_member_names_iso_timestamps_and_text_blobs() {
     );
     assert_eq!(
         out,
-        json!({"executionArn": "a", "startDate": "2024-01-02T03:04:05.5Z", "stateMachineArn": "s", "status": "RUNNING"})
+        json!({"ExecutionArn": "a", "StartDate": "2024-01-02T03:04:05.5Z", "StateMachineArn": "s", "Status": "RUNNING"})
     );
     let out = parse(
         "dynamodb",
@@ -742,4 +743,44 @@ fn s3_get_bucket_location_is_the_document_itself() {
         ),
     );
     assert_eq!(out, json!({"LocationConstraint": "eu-west-1"}));
+}
+
+#[test]
+fn member_names_are_the_java_sdks_capitalised() {
+    let n = model::step_functions_name;
+    for (model, sfn) in [
+        ("cluster", "Cluster"),
+        ("stateMachineArn", "StateMachineArn"),
+        ("Bucket", "Bucket"),
+        ("ETag", "ETag"),
+        ("DBInstanceIdentifier", "DbInstanceIdentifier"),
+        ("SSEKMSKeyId", "SsekmsKeyId"),
+        ("SSECustomerAlgorithm", "SseCustomerAlgorithm"),
+        ("BOOL", "Bool"),
+        ("SS", "Ss"),
+        ("NULL", "Nul"),
+        ("S", "S"),
+        ("S3Uri", "S3Uri"),
+        ("Equals", "EqualsValue"),
+        ("awsvpcConfiguration", "AwsvpcConfiguration"),
+    ] {
+        assert_eq!(n(model), sfn, "{model}");
+    }
+    // DynamoDB's attribute values go out under their wire names.
+    let req = request(
+        "dynamodb",
+        "putItem",
+        json!({"TableName": "t", "Item": {"k": {"Bool": true}, "s": {"Ss": ["a"]}, "n": {"Nul": true}}}),
+    );
+    let b: Value = serde_json::from_slice(&req.body).unwrap();
+    assert_eq!(
+        b["Item"],
+        json!({"k": {"BOOL": true}, "s": {"SS": ["a"]}, "n": {"NULL": true}})
+    );
+    assert!(check_params(
+        "dynamodb",
+        "putItem",
+        &json!({"Item": {"k": {"BOOL": true}}})
+    )
+    .is_err());
 }

@@ -406,27 +406,27 @@ async fn sfn_json_1_0() {
         &c,
         "sfn",
         "createStateMachine",
-        json!({"name": "sdk-sm", "definition": definition.to_string(),
-               "roleArn": "arn:aws:iam::123456789012:role/r"}),
+        json!({"Name": "sdk-sm", "Definition": definition.to_string(),
+               "RoleArn": "arn:aws:iam::123456789012:role/r"}),
     )
     .await;
-    let arn = sm["stateMachineArn"].as_str().unwrap().to_string();
-    assert!(sm["creationDate"].as_str().unwrap().ends_with('Z'), "{sm}");
+    let arn = sm["StateMachineArn"].as_str().unwrap().to_string();
+    assert!(sm["CreationDate"].as_str().unwrap().ends_with('Z'), "{sm}");
     let ex = ok(
         &c,
         "sfn",
         "startExecution",
-        json!({"stateMachineArn": arn, "input": "{}"}),
+        json!({"StateMachineArn": arn, "Input": "{}"}),
     )
     .await;
-    assert!(ex["executionArn"].is_string(), "{ex}");
+    assert!(ex["ExecutionArn"].is_string(), "{ex}");
     let list = ok(&c, "sfn", "listStateMachines", json!({})).await;
-    assert_eq!(list["stateMachines"][0]["name"], "sdk-sm", "{list}");
+    assert_eq!(list["StateMachines"][0]["Name"], "sdk-sm", "{list}");
     let e = err(
         &c,
         "sfn",
         "describeExecution",
-        json!({"executionArn": "arn:aws:states:us-east-1:123456789012:execution:sdk-sm:none"}),
+        json!({"ExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:sdk-sm:none"}),
     )
     .await;
     assert_eq!(e.error, "Sfn.ExecutionDoesNotExistException", "{e}");
@@ -654,7 +654,7 @@ async fn route53_rest_xml_with_request_bodies() {
         "route53",
         "changeResourceRecordSets",
         json!({"HostedZoneId": id, "ChangeBatch": {"Changes": [{"Action": "CREATE",
-               "ResourceRecordSet": {"Name": "a.example.com", "Type": "A", "TTL": 60,
+               "ResourceRecordSet": {"Name": "a.example.com", "Type": "A", "Ttl": 60,
                                      "ResourceRecords": [{"Value": "192.0.2.1"}]}}]}}),
     )
     .await;

@@ -17,21 +17,79 @@ use crate::config::{Clients, TaskConfig};
 use crate::resource::{Pattern, Resource};
 use crate::{dynamodb, events, item_reader, jobs, lambda, sns, sqs};
 
-/// The optimised integrations that are a single API call, each with the actions Step Functions
-/// offers (developer guide, "Integrating services": Athena, Glue). Those that start a job also
+/// An optimised integration that is one API call as the service defines it, sent through the
+/// model-driven caller (developer guide, "Integrating services"). Those that start a job also
 /// have the Run a Job (.sync) pattern ([`jobs::KINDS`]).
-const PLAIN: &[(&str, &[&str])] = &[
-    (
-        "athena",
-        &[
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Optimised {
+    /// The service as the Resource names it (`arn:aws:states:::SERVICE:action`).
+    pub service: &'static str,
+    /// The model-driven caller's name for it.
+    pub sdk: &'static str,
+    pub actions: &'static [&'static str],
+    /// The patterns besides Run a Job.
+    pub patterns: &'static [Pattern],
+}
+
+const OPTIMISED: &[Optimised] = &[
+    Optimised {
+        service: "athena",
+        sdk: "athena",
+        actions: &[
             "startQueryExecution",
             "stopQueryExecution",
             "getQueryExecution",
             "getQueryResults",
         ],
-    ),
-    ("glue", &["startJobRun"]),
+        patterns: &[Pattern::RequestResponse],
+    },
+    Optimised {
+        service: "glue",
+        sdk: "glue",
+        actions: &["startJobRun"],
+        patterns: &[Pattern::RequestResponse],
+    },
+    Optimised {
+        service: "ecs",
+        sdk: "ecs",
+        actions: &["runTask"],
+        patterns: &[Pattern::RequestResponse, Pattern::WaitForTaskToken],
+    },
+    Optimised {
+        service: "bedrock",
+        sdk: "bedrockruntime",
+        actions: crate::bedrock::ACTIONS,
+        patterns: &[Pattern::RequestResponse],
+    },
+    Optimised {
+        service: "batch",
+        sdk: "batch",
+        actions: &["submitJob"],
+        patterns: &[Pattern::RequestResponse],
+    },
 ];
+
+pub(crate) fn optimised(service: &str) -> Option<&'static Optimised> {
+    OPTIMISED.iter().find(|o| o.service == service)
+}
+
+/// Step Functions' optimised integrations that Waymark does not run (developer guide,
+/// "Integrating services"): refused when a definition is checked rather than failing at run time.
+const NOT_BUILT: &[&str] = &[
+    "apigateway",
+    "codebuild",
+    "databrew",
+    "eks",
+    "elasticmapreduce",
+    "emr-containers",
+    "emr-serverless",
+    "http",
+    "mediaconvert",
+    "sagemaker",
+];
+
+/// How a refusal of an integration not built here starts: a mock may still answer it.
+pub const NOT_BUILT_PREFIX: &str = "Waymark does not run";
 
 /// How much longer than the task's `TimeoutSeconds` a call may take before the SDK gives up.
 /// The engine's own timer ends the task with `States.Timeout` at `TimeoutSeconds`; the SDK's
@@ -51,8 +109,9 @@ enum Route<'a> {
     /// An optimised integration that is one API call as the service defines it (Athena's
     /// queries, Glue's job runs), sent through the model-driven caller.
     Plain {
-        service: &'static str,
+        service: &'static Optimised,
         action: &'a str,
+        pattern: Pattern,
     },
     /// The Run a Job (.sync) pattern of an optimised integration that starts a job.
     Job {
@@ -103,6 +162,11 @@ fn route(resource: &str) -> Route<'_> {
             pattern,
         };
     }
+    if NOT_BUILT.contains(&service) {
+        return Route::Refused(format!(
+            "{NOT_BUILT_PREFIX} the optimised integration '{service}:{action}' yet (the resource '{resource}'); mock it in a test, or call the service through arn:aws:states:::aws-sdk:SERVICE:ACTION"
+        ));
+    }
     let (supported, all_actions): (&[Pattern], &[&str]) = match service {
         "lambda" => (&[RequestResponse, WaitForTaskToken], &["invoke"]),
         "sns" => (&[RequestResponse, WaitForTaskToken], &["publish"]),
@@ -114,8 +178,8 @@ fn route(resource: &str) -> Route<'_> {
                 "The resource '{resource}' is not a Task integration: Step Functions reads and writes Amazon S3 only in a distributed Map's ItemReader and ResultWriter; a Task calls arn:aws:states:::aws-sdk:s3:ACTION"
             ))
         }
-        _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
-            Some((_, actions)) => (&[RequestResponse], actions),
+        _ => match optimised(service) {
+            Some(o) => (o.patterns, o.actions),
             None => return Route::Fallback,
         },
     };
@@ -154,8 +218,12 @@ fn route(resource: &str) -> Route<'_> {
         "sqs" => Route::SendMessage(pattern),
         "dynamodb" => Route::DynamoDb(action),
         "events" => Route::PutEvents(pattern),
-        _ => match PLAIN.iter().find(|(s, ..)| *s == service) {
-            Some((service, ..)) => Route::Plain { service, action },
+        _ => match optimised(service) {
+            Some(o) => Route::Plain {
+                service: o,
+                action,
+                pattern,
+            },
             None => Route::Fallback,
         },
     }
@@ -255,11 +323,24 @@ impl<F> AwsTasks<F> {
                 let out = sdk_call(c, "eventbridge", "putEvents", params, timeout).await?;
                 (events::result(out)?, pattern)
             }
-            Route::Plain { service, action } => {
+            Route::Plain {
+                service,
+                action,
+                pattern,
+            } => {
                 check_credentials(req, c.custom_endpoints.sdk)?;
-                let params = req.parameters.clone();
-                let out = sdk_call(c, service, action, params, timeout).await?;
-                (out, Pattern::RequestResponse)
+                let out = if service.service == "bedrock" {
+                    let params = crate::bedrock::request(&req.parameters)?;
+                    crate::bedrock::result(
+                        sdk_call(c, service.sdk, action, params, timeout).await?,
+                    )?
+                } else {
+                    sdk_call(c, service.sdk, action, req.parameters.clone(), timeout).await?
+                };
+                if pattern != Pattern::RequestResponse {
+                    jobs::check_started(service.service, &out)?;
+                }
+                (out, pattern)
             }
             Route::Refused(cause) => return Err(Failure::runtime(cause)),
             // `invoke` hands these to the fallback and to `run_job` before coming here.
@@ -410,7 +491,10 @@ impl<F> AwsTasks<F> {
         let answer = match &req.job {
             None => sdk_call(c, service, action, req.parameters.clone(), timeout)
                 .await
-                .map(|out| kind.started(&req.parameters, out)),
+                .and_then(|out| {
+                    jobs::check_started(service, &out)?;
+                    Ok(kind.started(&req.parameters, out))
+                }),
             Some(job) => sdk_call(c, service, kind.describe, job.clone(), timeout)
                 .await
                 .map(|described| kind.verdict(job, described)),
@@ -479,9 +563,11 @@ pub fn check(what: &TaskCheck<'_>) -> Checked {
         }
         Route::Sdk {
             service, action, ..
-        }
-        | Route::Plain { service, action }
-        | Route::Job { service, action } => (service, action),
+        } => (service, action),
+        Route::Plain {
+            service, action, ..
+        } => (service.sdk, action),
+        Route::Job { service, action } => (service, action),
         Route::PutEvents(_) => ("eventbridge", "putEvents"),
         _ => return Checked::Done(Ok(())),
     };
@@ -491,6 +577,8 @@ pub fn check(what: &TaskCheck<'_>) -> Checked {
             ..
         } => waymark_sdk::check_params(service, action, p),
         TaskCheck::Task { .. } => Ok(()),
+        // A `.sync` result is the job's description, not the start call's answer.
+        TaskCheck::MockResult { .. } if matches!(route(resource), Route::Job { .. }) => Ok(()),
         TaskCheck::MockResult { result, .. } => waymark_sdk::check_result(service, action, result),
     })
 }
@@ -597,8 +685,6 @@ mod tests {
         );
         for fallback in [
             "arn:aws:states:::states:startExecution.sync:2",
-            "arn:aws:states:::ecs:runTask.sync",
-            "arn:aws:states:::batch:submitJob.sync",
             "arn:aws:states:us-east-1:123456789012:activity:approve",
             "not-an-arn",
         ] {
@@ -620,15 +706,32 @@ mod tests {
         assert_eq!(
             route("arn:aws:states:::athena:getQueryResults"),
             Route::Plain {
-                service: "athena",
-                action: "getQueryResults"
+                service: optimised("athena").unwrap(),
+                action: "getQueryResults",
+                pattern: Pattern::RequestResponse,
             }
         );
         assert_eq!(
             route("arn:aws:states:::glue:startJobRun"),
             Route::Plain {
-                service: "glue",
-                action: "startJobRun"
+                service: optimised("glue").unwrap(),
+                action: "startJobRun",
+                pattern: Pattern::RequestResponse,
+            }
+        );
+        assert_eq!(
+            route("arn:aws:states:::ecs:runTask.waitForTaskToken"),
+            Route::Plain {
+                service: optimised("ecs").unwrap(),
+                action: "runTask",
+                pattern: Pattern::WaitForTaskToken,
+            }
+        );
+        assert_eq!(
+            route("arn:aws:states:::batch:submitJob.sync"),
+            Route::Job {
+                service: "batch",
+                action: "submitJob"
             }
         );
         for (resource, says) in [
@@ -638,6 +741,11 @@ mod tests {
             ),
             ("arn:aws:states:::events:putEvents.sync", "not Run a Job"),
             ("arn:aws:states:::glue:getJobRun", "aws-sdk:glue:ACTION"),
+            (
+                "arn:aws:states:::apigateway:invoke",
+                "Waymark does not run the optimised integration 'apigateway:invoke'",
+            ),
+            ("arn:aws:states:::http:invoke", "mock it in a test"),
             (
                 "arn:aws:states:::athena:startQueryExecution.waitForTaskToken",
                 "not Wait for Callback",

@@ -25,6 +25,8 @@ pub(crate) struct JobKind {
     output: &'static str,
     running: &'static [&'static str],
     succeeded: &'static str,
+    /// Whether a job in the `succeeded` state did succeed (an ECS task stops either way).
+    ok: fn(&Value) -> bool,
 }
 
 pub(crate) const KINDS: &[JobKind] = &[
@@ -37,6 +39,7 @@ pub(crate) const KINDS: &[JobKind] = &[
         output: "",
         running: &["QUEUED", "RUNNING"],
         succeeded: "SUCCEEDED",
+        ok: |_| true,
     },
     JobKind {
         service: "glue",
@@ -49,8 +52,70 @@ pub(crate) const KINDS: &[JobKind] = &[
         output: "/JobRun",
         running: &["STARTING", "RUNNING", "STOPPING", "WAITING"],
         succeeded: "SUCCEEDED",
+        ok: |_| true,
+    },
+    JobKind {
+        service: "ecs",
+        start: "runTask",
+        describe: "describeTasks",
+        job: |params, out| {
+            let task = out.pointer("/Tasks/0/TaskArn")?;
+            let mut job = json!({"Tasks": [task]});
+            if let Some(c) = params.get("Cluster") {
+                job["Cluster"] = c.clone();
+            }
+            Some(job)
+        },
+        state: "/Tasks/0/LastStatus",
+        output: "/Tasks/0",
+        running: &[
+            "PROVISIONING",
+            "PENDING",
+            "ACTIVATING",
+            "RUNNING",
+            "DEACTIVATING",
+            "STOPPING",
+            "DEPROVISIONING",
+        ],
+        succeeded: "STOPPED",
+        // A task stops whether its containers succeeded or not: every container that
+        // reported an exit code must have exited with 0.
+        ok: |d| {
+            d.pointer("/Tasks/0/Containers")
+                .and_then(Value::as_array)
+                .is_none_or(|cs| {
+                    cs.iter()
+                        .all(|c| c.get("ExitCode").is_none_or(|e| e.as_i64() == Some(0)))
+                })
+        },
+    },
+    JobKind {
+        service: "batch",
+        start: "submitJob",
+        describe: "describeJobs",
+        job: |_, out| Some(json!({"Jobs": [out.get("JobId")?]})),
+        state: "/Jobs/0/Status",
+        output: "/Jobs/0",
+        running: &["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"],
+        succeeded: "SUCCEEDED",
+        ok: |_| true,
     },
 ];
+
+/// The developer guide's rule for ECS: `runTask` may answer 200 with `Failures`; Request
+/// Response returns it, Run a Job and Wait for Callback fail with `AmazonECS.Unknown`.
+pub(crate) fn check_started(service: &str, out: &Value) -> Result<(), Failure> {
+    if service != "ecs" {
+        return Ok(());
+    }
+    match out.get("Failures").and_then(Value::as_array) {
+        Some(f) if !f.is_empty() => Err(Failure::new(
+            "AmazonECS.Unknown",
+            Value::Array(f.clone()).to_string(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 pub(crate) fn kind(service: &str, action: &str) -> Option<&'static JobKind> {
     KINDS
@@ -84,14 +149,14 @@ impl JobKind {
             .pointer(self.state)
             .and_then(Value::as_str)
             .unwrap_or_default();
-        if state == self.succeeded {
+        if state == self.succeeded && (self.ok)(&described) {
             let out = described
                 .pointer(self.output)
                 .cloned()
                 .unwrap_or(Value::Null);
             return TaskOutcome::Succeeded(out);
         }
-        if self.running.contains(&state) {
+        if state != self.succeeded && self.running.contains(&state) {
             return TaskOutcome::Job {
                 job: job.clone(),
                 submitted: None,
@@ -156,5 +221,51 @@ mod tests {
             TaskOutcome::Failed(_)
         ));
         assert!(kind("athena", "getQueryResults").is_none());
+    }
+
+    #[test]
+    fn ecs_tasks_succeed_when_they_stop_with_every_exit_code_zero() {
+        let k = kind("ecs", "runTask").unwrap();
+        let started = k.started(
+            &json!({"Cluster": "c"}),
+            json!({"Tasks": [{"TaskArn": "arn:t"}], "Failures": []}),
+        );
+        let TaskOutcome::Job { job, .. } = started else {
+            panic!("{started:?}")
+        };
+        assert_eq!(job, json!({"Tasks": ["arn:t"], "Cluster": "c"}));
+        let d = |status: &str, codes: &[i64]| {
+            let cs: Vec<Value> = codes.iter().map(|c| json!({"ExitCode": c})).collect();
+            json!({"Tasks": [{"TaskArn": "arn:t", "LastStatus": status, "Containers": cs}]})
+        };
+        assert!(is_job(&k.verdict(&job, d("PENDING", &[]))));
+        assert!(is_job(&k.verdict(&job, d("RUNNING", &[]))));
+        assert!(matches!(k.verdict(&job, d("STOPPED", &[0, 0])),
+            TaskOutcome::Succeeded(v) if v["LastStatus"] == "STOPPED"));
+        assert!(matches!(k.verdict(&job, d("STOPPED", &[0, 1])),
+            TaskOutcome::Failed(f) if f.error.as_deref() == Some("States.TaskFailed")));
+        let failures = json!({"Tasks": [], "Failures": [{"Reason": "MISSING"}]});
+        let e = check_started("ecs", &failures).unwrap_err();
+        assert_eq!(e.error.as_deref(), Some("AmazonECS.Unknown"));
+        assert!(check_started("batch", &failures).is_ok());
+    }
+
+    #[test]
+    fn batch_jobs_end_with_the_job_description() {
+        let k = kind("batch", "submitJob").unwrap();
+        let TaskOutcome::Job { job, .. } = k.started(&json!({}), json!({"JobId": "j1"})) else {
+            panic!()
+        };
+        assert_eq!(job, json!({"Jobs": ["j1"]}));
+        let d = |s: &str| json!({"Jobs": [{"JobId": "j1", "Status": s}]});
+        for s in ["SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING"] {
+            assert!(is_job(&k.verdict(&job, d(s))), "{s}");
+        }
+        assert!(matches!(k.verdict(&job, d("SUCCEEDED")),
+            TaskOutcome::Succeeded(v) if v == json!({"JobId": "j1", "Status": "SUCCEEDED"})));
+        assert!(matches!(
+            k.verdict(&job, d("FAILED")),
+            TaskOutcome::Failed(_)
+        ));
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod attribute_value;
 pub mod aws;
+pub mod bedrock;
 pub mod config;
 mod dynamodb;
 mod errors;

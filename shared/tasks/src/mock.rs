@@ -207,7 +207,11 @@ impl<T: Tasks> Tasks for MockTasks<T> {
     }
 
     fn check(&self, what: &waymark_engine::ports::TaskCheck<'_>) -> Result<(), String> {
-        self.fallback.check(what)
+        match self.fallback.check(what) {
+            // An integration not built here can still be answered by a mock of its state.
+            Err(why) if why.starts_with(crate::aws::NOT_BUILT_PREFIX) => Ok(()),
+            other => other,
+        }
     }
 }
 

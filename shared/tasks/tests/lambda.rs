@@ -257,7 +257,7 @@ async fn other_resources_go_to_the_fallback() {
     let tasks = tasks(&server).await;
     for resource in [
         "arn:aws:states:::states:startExecution.sync:2",
-        "arn:aws:states:::ecs:runTask.sync",
+        "arn:aws:states:::someservice:someAction",
     ] {
         let (error, cause) = failed(tasks.invoke(EXECUTION, &request(resource, json!({}))).await);
         assert_eq!(error, "States.TaskFailed");

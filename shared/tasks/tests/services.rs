@@ -672,3 +672,69 @@ async fn item_readers_page_through_listings_and_read_objects() {
     assert_eq!(error, "States.Runtime");
     assert!(cause.contains("ItemReader"), "{cause}");
 }
+
+/// The optimised ECS integration: PascalCase parameters and results over ECS's camelCase API,
+/// Request Response, and Run a Job ending when the task stops.
+#[tokio::test]
+async fn ecs_run_task_request_response_and_sync() {
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    succeeded(call("aws-sdk:ecs:createCluster", json!({"ClusterName": "work"})).await);
+    succeeded(
+        call(
+            "aws-sdk:ecs:registerTaskDefinition",
+            json!({"Family": "job", "ContainerDefinitions": [{"Name": "app", "Image": "busybox", "Memory": 128}]}),
+        )
+        .await,
+    );
+    let params = json!({"Cluster": "work", "TaskDefinition": "job", "LaunchType": "FARGATE",
+        "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"], "AssignPublicIp": "ENABLED"}},
+        "Overrides": {"ContainerOverrides": [{"Name": "app", "Environment": [{"Name": "MODE", "Value": "fast"}]}]}});
+    let out = succeeded(call("ecs:runTask", params.clone()).await);
+    let task = &out["Tasks"][0];
+    assert!(
+        task["TaskArn"].as_str().unwrap().contains(":task/"),
+        "{out}"
+    );
+    assert_eq!(out["Failures"], json!([]));
+    // .sync: a job until the task stops, then the task's description.
+    let mut req = request("arn:aws:states:::ecs:runTask.sync", params);
+    let job = match tasks.invoke(EXECUTION, &req).await {
+        TaskOutcome::Job { job, submitted } => {
+            assert!(submitted.unwrap()["Tasks"][0]["TaskArn"].is_string());
+            job
+        }
+        other => panic!("expected a job, got {other:?}"),
+    };
+    req.job = Some(job.clone());
+    assert!(matches!(
+        tasks.invoke(EXECUTION, &req).await,
+        TaskOutcome::Job { .. }
+    ));
+    let arn = job["Tasks"][0].clone();
+    succeeded(
+        call(
+            "aws-sdk:ecs:stopTask",
+            json!({"Cluster": "work", "Task": arn}),
+        )
+        .await,
+    );
+    let done = succeeded(tasks.invoke(EXECUTION, &req).await);
+    assert_eq!(done["LastStatus"], "STOPPED", "{done}");
+    assert_eq!(done["TaskArn"], arn);
+    // A task definition that does not exist is the service's error.
+    let (error, _) = failed(
+        call(
+            "ecs:runTask",
+            json!({"Cluster": "nowhere", "TaskDefinition": "job"}),
+        )
+        .await,
+    );
+    assert!(error.starts_with("Ecs."), "{error}");
+    assert_eq!(done["Containers"][0]["ExitCode"], 0, "{done}");
+}
