@@ -64,7 +64,10 @@ class EchoLambda(http.server.BaseHTTPRequestHandler):
         self.send_header("X-Amz-Executed-Version", "$LATEST")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except BrokenPipeError:
+            pass  # the run ended (a timeout, a stop) before reading the answer
 
     def log_message(self, *args):
         pass
@@ -102,6 +105,9 @@ def bucket(run_out):
     if any(s in cause for s in WAYMARK_SIGNS) or error == "States.Runtime" and "Waymark" in cause:
         return "failed-waymark"
     if "." in error and not error.startswith("States."):
+        return "failed-service"
+    # A reader or writer that failed on what S3 answered (a missing bucket or key).
+    if error in ("States.ItemReaderFailed", "States.ResultWriterFailed") and "S3." in cause:
         return "failed-service"
     if error.startswith("Lambda.") or error.endswith("Exception"):
         return "failed-service"

@@ -36,6 +36,11 @@ DEFAULT_VERSION = "1.43.11"
 DROP = {"documentation", "documentationUrl", "examples", "deprecatedMessage", "deprecatedSince"}
 
 
+# Java SDK v2 clients whose name is not the serviceId's (`Config Service` is `ConfigClient`,
+# and Step Functions calls it `aws-sdk:config:ACTION`).
+PREFIX_OVERRIDES = {"config": "Config"}
+
+
 def pascal_case(service_id):
     """The Java SDK v2's client naming (`Utils.pascalCase`): `DynamoDB` -> `DynamoDb`,
     `ACM PCA` -> `AcmPca`, `EC2` -> `Ec2`, `Bedrock Runtime` -> `BedrockRuntime`."""
@@ -104,7 +109,7 @@ def main():
         for service in services:
             model = strip(load(wheel, service))
             meta = model["metadata"]
-            prefix = pascal_case(meta["serviceId"])
+            prefix = PREFIX_OVERRIDES.get(service) or pascal_case(meta["serviceId"])
             # Key order is kept: XML bodies write members in model order.
             raw = json.dumps(model, separators=(",", ":")).encode()
             buf = io.BytesIO()

@@ -31,6 +31,18 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/batch.json.gz"),
     },
     Vendored {
+        sfn: "bedrock",
+        prefix: "Bedrock",
+        botocore: "bedrock",
+        gz: include_bytes!("../models/bedrock.json.gz"),
+    },
+    Vendored {
+        sfn: "bedrockagent",
+        prefix: "BedrockAgent",
+        botocore: "bedrock-agent",
+        gz: include_bytes!("../models/bedrock-agent.json.gz"),
+    },
+    Vendored {
         sfn: "bedrockruntime",
         prefix: "BedrockRuntime",
         botocore: "bedrock-runtime",
@@ -65,6 +77,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "Comprehend",
         botocore: "comprehend",
         gz: include_bytes!("../models/comprehend.json.gz"),
+    },
+    Vendored {
+        sfn: "config",
+        prefix: "Config",
+        botocore: "config",
+        gz: include_bytes!("../models/config.json.gz"),
     },
     Vendored {
         sfn: "dynamodb",
@@ -107,6 +125,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "Emr",
         botocore: "emr",
         gz: include_bytes!("../models/emr.json.gz"),
+    },
+    Vendored {
+        sfn: "emrserverless",
+        prefix: "EmrServerless",
+        botocore: "emr-serverless",
+        gz: include_bytes!("../models/emr-serverless.json.gz"),
     },
     Vendored {
         sfn: "eventbridge",
@@ -163,6 +187,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/polly.json.gz"),
     },
     Vendored {
+        sfn: "rds",
+        prefix: "Rds",
+        botocore: "rds",
+        gz: include_bytes!("../models/rds.json.gz"),
+    },
+    Vendored {
         sfn: "redshiftdata",
         prefix: "RedshiftData",
         botocore: "redshift-data",
@@ -185,6 +215,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "S3",
         botocore: "s3",
         gz: include_bytes!("../models/s3.json.gz"),
+    },
+    Vendored {
+        sfn: "sagemaker",
+        prefix: "SageMaker",
+        botocore: "sagemaker",
+        gz: include_bytes!("../models/sagemaker.json.gz"),
     },
     Vendored {
         sfn: "scheduler",
@@ -239,6 +275,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "Sts",
         botocore: "sts",
         gz: include_bytes!("../models/sts.json.gz"),
+    },
+    Vendored {
+        sfn: "support",
+        prefix: "Support",
+        botocore: "support",
+        gz: include_bytes!("../models/support.json.gz"),
     },
     Vendored {
         sfn: "textract",
