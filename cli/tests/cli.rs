@@ -979,8 +979,8 @@ fn integrations_waymark_does_not_run_are_refused_unless_mocked() {
     let def = dir.write(
         "api.asl.json",
         json!({"StartAt": "Call", "States": {"Call": {"Type": "Task",
-            "Resource": "arn:aws:states:::apigateway:invoke",
-            "Parameters": {"ApiEndpoint": "example.execute-api.us-east-1.amazonaws.com", "Method": "GET"},
+            "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+            "Parameters": {"TrainingJobName": "t"},
             "End": true}}}),
     );
     let r = waymark(&dir, &["validate", s(&def), "--json"])
@@ -991,13 +991,13 @@ fn integrations_waymark_does_not_run_are_refused_unless_mocked() {
         r["diagnostics"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("does not run the optimised integration 'apigateway:invoke'"),
+            .contains("does not run the optimised integration 'sagemaker:createTrainingJob'"),
         "{r}"
     );
     let mocks = dir.write(
         "mocks.json",
         json!({"StateMachines": {"api": {"TestCases": {"Ok": {"Call": "Answer"}}}},
-               "MockedResponses": {"Answer": {"0": {"Return": {"StatusCode": 200, "ResponseBody": {"ok": true}}}}}}),
+               "MockedResponses": {"Answer": {"0": {"Return": {"TrainingJobStatus": "Completed"}}}}}),
     );
     let r = waymark(
         &dir,
@@ -1013,7 +1013,7 @@ fn integrations_waymark_does_not_run_are_refused_unless_mocked() {
     )
     .expect_code(EXIT_SUCCEEDED)
     .json();
-    assert_eq!(r["output"]["ResponseBody"], json!({"ok": true}), "{r}");
+    assert_eq!(r["output"]["TrainingJobStatus"], "Completed", "{r}");
 }
 
 #[test]

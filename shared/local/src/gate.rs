@@ -71,6 +71,16 @@ impl<T: Tasks> Tasks for Gate<T> {
                 action: "publish",
                 ..
             } if !self.reach.services => console_publish(req),
+            // An API of the user's own, named by its URL: no AWS call.
+            Resource::Integration {
+                service: "apigateway",
+                ..
+            } if req.parameters["ApiEndpoint"]
+                .as_str()
+                .is_some_and(|e| e.starts_with("http://") || e.starts_with("https://")) =>
+            {
+                self.inner.invoke(execution_arn, req).await
+            }
             // SNS, SQS, DynamoDB, EventBridge, Athena, Glue, `aws-sdk:`: whatever the AWS
             // integrations run besides Lambda.
             Resource::Integration { service, .. }

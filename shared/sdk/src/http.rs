@@ -337,3 +337,126 @@ fn dns_compatible(bucket: &str) -> bool {
         && !bucket.starts_with('-')
         && !bucket.ends_with('-')
 }
+
+/// An HTTP answer: status, headers (in order, repeated names kept), body.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl SdkCaller {
+    /// One HTTP call outside any service model (API Gateway's `execute-api`), through the same
+    /// client, signed with SigV4 for `service` in `region` when `signing` names them. An error is
+    /// a call that got no answer.
+    pub async fn raw(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        signing: Option<(&str, &str)>,
+    ) -> Result<RawResponse, String> {
+        let authority = url
+            .split_once("://")
+            .map_or(url, |(_, r)| r)
+            .split(['/', '?'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut builder = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("host", &authority);
+        for (k, v) in headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+            builder = builder.header("content-length", body.len().to_string());
+        }
+        let mut request = builder
+            .body(Full::new(Bytes::from(body.clone())))
+            .map_err(|e| format!("cannot build the request to {url}: {e}"))?;
+        if let Some((region, service)) = signing {
+            let provider = self
+                .sdk
+                .credentials_provider()
+                .ok_or("Unable to load credentials: no credential provider")?;
+            let credentials = provider
+                .provide_credentials()
+                .await
+                .map_err(|e| format!("Unable to load credentials: {e}"))?;
+            let identity: Identity = credentials.into();
+            let params = aws_sigv4::sign::v4::SigningParams::builder()
+                .identity(&identity)
+                .region(region)
+                .name(service)
+                .time(SystemTime::now())
+                .settings(SigningSettings::default())
+                .build()
+                .map_err(|e| format!("cannot sign the request: {e}"))?
+                .into();
+            let hs: Vec<(String, String)> = request
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_string(),
+                        v.to_str().unwrap_or_default().to_string(),
+                    )
+                })
+                .collect();
+            let signable = SignableRequest::new(
+                method,
+                url,
+                hs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                SignableBody::Bytes(&body),
+            )
+            .map_err(|e| format!("cannot sign the request: {e}"))?;
+            let (instructions, _) = sign(signable, &params)
+                .map_err(|e| format!("cannot sign the request: {e}"))?
+                .into_parts();
+            instructions.apply_to_request_http1x(&mut request);
+        }
+        let response = self
+            .client
+            .request(request)
+            .await
+            .map_err(|e| format!("Unable to execute HTTP request: {e}"))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("Unable to read the response: {e}"))?
+            .to_bytes()
+            .to_vec();
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl SdkCaller {
+    /// The region calls are made in: the configured one, the SDK configuration's, or us-east-1.
+    pub fn region(&self) -> String {
+        self.config
+            .region
+            .clone()
+            .or_else(|| self.sdk.region().map(|r| r.to_string()))
+            .unwrap_or_else(|| "us-east-1".to_string())
+    }
+}

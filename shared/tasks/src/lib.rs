@@ -7,6 +7,7 @@
 //! endpoints of a [`TaskConfig`]), and the fallback each is given runs the rest (nested
 //! executions, activities).
 
+pub mod apigateway;
 pub mod attribute_value;
 pub mod aws;
 pub mod bedrock;
