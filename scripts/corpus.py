@@ -17,7 +17,8 @@ Each definition lands in one bucket:
 - `invalid`: `validate` refused it (Waymark's fault or the definition's: the message says);
 - `succeeded`: the execution ran to SUCCEEDED;
 - `failed-service`: it ran and failed on an error a service (moto, the echo Lambda) raised,
-  e.g. a bucket the definition expects to exist (the environment, not Waymark);
+  e.g. a bucket the definition expects to exist, or reached an API Gateway endpoint on AWS,
+  which a run against moto does not call (the environment, not Waymark);
 - `failed-workflow`: it failed by the workflow's own logic (a Fail state, a Choice with no
   match, a path into data the echo Lambda did not produce);
 - `failed-waymark`: Waymark could not run a part of it (`States.Runtime` naming something
@@ -105,6 +106,9 @@ def bucket(run_out):
     if any(s in cause for s in WAYMARK_SIGNS) or error == "States.Runtime" and "Waymark" in cause:
         return "failed-waymark"
     if "." in error and not error.startswith("States."):
+        return "failed-service"
+    # An API Gateway on AWS, which a run against a local endpoint does not call.
+    if "is an AWS host" in cause:
         return "failed-service"
     # A reader or writer that failed on what S3 answered (a missing bucket or key).
     if error in ("States.ItemReaderFailed", "States.ResultWriterFailed") and "S3." in cause:
