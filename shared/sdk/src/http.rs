@@ -244,13 +244,17 @@ impl SdkCaller {
                 )
             })
             .collect();
-        let body = response
-            .into_body()
-            .collect()
+        let body = read_body(response.into_body())
             .await
-            .map_err(|e| client_error(format!("Unable to read the response: {e}")))?
-            .to_bytes()
-            .to_vec();
+            .map_err(|e| match e {
+                BodyError::TooLarge => SdkError::new(
+                    "States.DataLimitExceeded",
+                    format!(
+                        "The answer of {service}:{action} is larger than {MAX_RESPONSE_BYTES} bytes, more than Waymark reads from one call"
+                    ),
+                ),
+                BodyError::Read(e) => client_error(format!("Unable to read the response: {e}")),
+            })?;
         let resp = Response {
             status,
             headers,
@@ -435,13 +439,12 @@ impl SdkCaller {
                 )
             })
             .collect();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("Unable to read the response: {e}"))?
-            .to_bytes()
-            .to_vec();
+        let body = read_body(response.into_body()).await.map_err(|e| match e {
+            BodyError::TooLarge => format!(
+                "the answer is larger than {MAX_RESPONSE_BYTES} bytes, more than Waymark reads from one call"
+            ),
+            BodyError::Read(e) => format!("Unable to read the response: {e}"),
+        })?;
         Ok(RawResponse {
             status,
             headers,
@@ -458,5 +461,31 @@ impl SdkCaller {
             .clone()
             .or_else(|| self.sdk.region().map(|r| r.to_string()))
             .unwrap_or_else(|| "us-east-1".to_string())
+    }
+}
+
+/// The most a call's answer may hold. Every result a task can use is far smaller (256 KiB of
+/// state data; an ItemReader reads objects of at most 8 MiB): without a bound, one
+/// `aws-sdk:s3:getObject` of a large object would be read into memory whole.
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
+
+enum BodyError {
+    TooLarge,
+    Read(String),
+}
+
+async fn read_body(body: hyper::body::Incoming) -> Result<Vec<u8>, BodyError> {
+    match http_body_util::Limited::new(body, MAX_RESPONSE_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => Ok(c.to_bytes().to_vec()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(BodyError::TooLarge)
+        }
+        Err(e) => Err(BodyError::Read(e.to_string())),
     }
 }

@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use http::{CallOptions, Config, RawResponse, SdkCaller};
+pub use http::{CallOptions, Config, RawResponse, SdkCaller, MAX_RESPONSE_BYTES};
 pub use model::services;
 
 /// The botocore release the vendored models come from.

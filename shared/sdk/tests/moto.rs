@@ -64,6 +64,23 @@ async fn s3_rest_xml() {
     )
     .await;
     assert_eq!(got["Body"], "hello world", "{got}");
+    // An object larger than any task can use is not read into memory whole.
+    let big = "x".repeat(waymark_sdk::MAX_RESPONSE_BYTES + 1);
+    ok(
+        &c,
+        "s3",
+        "putObject",
+        json!({"Bucket": "sdk-bucket", "Key": "big", "Body": big}),
+    )
+    .await;
+    let e = err(
+        &c,
+        "s3",
+        "getObject",
+        json!({"Bucket": "sdk-bucket", "Key": "big"}),
+    )
+    .await;
+    assert_eq!(e.error, "States.DataLimitExceeded", "{e}");
     assert_eq!(got["ContentType"], "text/plain");
     assert_eq!(got["ContentLength"], 11);
     assert_eq!(got["Metadata"], json!({"owner": "me"}));

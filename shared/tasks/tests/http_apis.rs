@@ -59,7 +59,9 @@ async fn bedrock_endpoint() -> (String, Seen) {
                 };
                 let line = head.lines().next().unwrap_or_default().to_string();
                 log.lock().unwrap().push((line.clone(), body.clone()));
-                let (status, answer) = if line.contains(" /prod/denied") {
+                let (status, answer) = if line.contains(" /prod/huge") {
+                    ("200 OK", "x".repeat(waymark_sdk::MAX_RESPONSE_BYTES + 1))
+                } else if line.contains(" /prod/denied") {
                     (
                         "403 Forbidden",
                         r#"{"message":"Missing Authentication Token"}"#.to_string(),
@@ -201,6 +203,15 @@ async fn api_gateway_invoke_calls_the_api_and_names_errors_by_status() {
                 f.cause.as_deref(),
                 Some(r#"{"message":"Missing Authentication Token"}"#)
             );
+        }
+        other => panic!("{other:?}"),
+    }
+    // An answer larger than any task can use is not read whole.
+    match call(json!({"ApiEndpoint": endpoint, "Method": "GET", "Stage": "prod", "Path": "huge"}))
+        .await
+    {
+        TaskOutcome::Failed(f) => {
+            assert!(f.cause.unwrap().contains("larger than"), "{:?}", f.error)
         }
         other => panic!("{other:?}"),
     }
