@@ -49,6 +49,21 @@ pub fn decode_opt(scope: &str, token: Option<&str>) -> Result<Option<String>, Ap
     token.map(|t| decode(scope, t)).transpose()
 }
 
+/// Where a page of a list paged by position starts: 0, or the position `token` carries.
+pub fn offset(scope: &str, token: Option<&str>) -> Result<usize, ApiError> {
+    match decode_opt(scope, token)? {
+        Some(t) => t
+            .parse::<usize>()
+            .map_err(|_| ApiError::invalid_token("Invalid pagination token")),
+        None => Ok(0),
+    }
+}
+
+/// The token of the page after the one of `max` items from `start`, if `total` goes on.
+pub fn next_offset(scope: &str, start: usize, max: usize, total: usize) -> Option<String> {
+    (start + max < total).then(|| encode(scope, &(start + max).to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -163,98 +163,38 @@ impl SdkCaller {
 
         let client_error =
             |cause: String| SdkError::new(format!("{prefix}.SdkClientException"), cause);
-        let mut builder = http::Request::builder()
-            .method(req.method.as_str())
-            .uri(&uri)
-            .header("host", &authority);
-        for (k, v) in &req.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        if !req.body.is_empty() || matches!(req.method.as_str(), "POST" | "PUT" | "PATCH") {
-            builder = builder.header("content-length", req.body.len().to_string());
-        }
-        let mut request = builder
-            .body(Full::new(Bytes::from(req.body.clone())))
-            .map_err(|e| client_error(format!("cannot build the request to {uri}: {e}")))?;
-
-        // SigV4.
-        let credentials = match &options.credentials {
-            Some(c) => c.clone(),
-            None => {
-                let provider = self.sdk.credentials_provider().ok_or_else(|| {
-                    client_error("Unable to load credentials: no credential provider".into())
-                })?;
-                provider
-                    .provide_credentials()
-                    .await
-                    .map_err(|e| client_error(format!("Unable to load credentials: {e}")))?
-            }
-        };
-        let identity: Identity = credentials.into();
         let mut settings = SigningSettings::default();
         if is_s3 {
             settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
             settings.percent_encoding_mode = PercentEncodingMode::Single;
             settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
         }
-        let params = aws_sigv4::sign::v4::SigningParams::builder()
-            .identity(&identity)
-            .region(&signing_region)
-            .name(model.signing_name())
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| client_error(format!("cannot sign the request: {e}")))?
-            .into();
-        let headers: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    v.to_str().unwrap_or_default().to_string(),
-                )
-            })
-            .collect();
-        let signable = SignableRequest::new(
-            req.method.as_str(),
-            uri.as_str(),
-            headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&req.body),
-        )
-        .map_err(|e| client_error(format!("cannot sign the request: {e}")))?;
-        let (instructions, _) = sign(signable, &params)
-            .map_err(|e| client_error(format!("cannot sign the request: {e}")))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut request);
-
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| client_error(format!("Unable to execute HTTP request: {e}")))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let body = read_body(response.into_body())
+        let signing = Signing {
+            credentials: options.credentials.clone(),
+            region: &signing_region,
+            service: model.signing_name(),
+            settings,
+        };
+        let sent = self
+            .send(
+                req.method.as_str(),
+                &uri,
+                &authority,
+                &req.headers,
+                req.body.clone(),
+                Some(signing),
+            )
             .await
             .map_err(|e| match e {
-                BodyError::TooLarge => SdkError::new(
+                SendError::TooLarge => SdkError::new(
                     "States.DataLimitExceeded",
                     format!(
                         "The answer of {service}:{action} is larger than {MAX_RESPONSE_BYTES} bytes, more than Waymark reads from one call"
                     ),
                 ),
-                BodyError::Read(e) => client_error(format!("Unable to read the response: {e}")),
+                SendError::Client(cause) => client_error(cause),
             })?;
+        let (status, headers, body) = (sent.status, sent.headers, sent.body);
         let resp = Response {
             status,
             headers,
@@ -369,10 +309,38 @@ impl SdkCaller {
             .next()
             .unwrap_or_default()
             .to_string();
+        let signing = signing.map(|(region, service)| Signing {
+            credentials: None,
+            region,
+            service,
+            settings: SigningSettings::default(),
+        });
+        self.send(method, url, &authority, headers, body, signing)
+            .await
+            .map_err(|e| match e {
+                SendError::TooLarge => format!(
+                    "the answer is larger than {MAX_RESPONSE_BYTES} bytes, more than Waymark reads from one call"
+                ),
+                SendError::Client(cause) => cause,
+            })
+    }
+
+    /// Builds, signs (when `signing` says how) and sends one request, and reads the answer up
+    /// to [`MAX_RESPONSE_BYTES`]: the one HTTP path of modelled calls and [`SdkCaller::raw`].
+    async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        authority: &str,
+        headers: &[(String, String)],
+        body: Vec<u8>,
+        signing: Option<Signing<'_>>,
+    ) -> Result<RawResponse, SendError> {
+        let client = |cause: String| SendError::Client(cause);
         let mut builder = http::Request::builder()
             .method(method)
-            .uri(url)
-            .header("host", &authority);
+            .uri(uri)
+            .header("host", authority);
         for (k, v) in headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
@@ -381,27 +349,32 @@ impl SdkCaller {
         }
         let mut request = builder
             .body(Full::new(Bytes::from(body.clone())))
-            .map_err(|e| format!("cannot build the request to {url}: {e}"))?;
-        if let Some((region, service)) = signing {
-            let provider = self
-                .sdk
-                .credentials_provider()
-                .ok_or("Unable to load credentials: no credential provider")?;
-            let credentials = provider
-                .provide_credentials()
-                .await
-                .map_err(|e| format!("Unable to load credentials: {e}"))?;
+            .map_err(|e| client(format!("cannot build the request to {uri}: {e}")))?;
+
+        if let Some(s) = signing {
+            let credentials = match s.credentials {
+                Some(c) => c,
+                None => {
+                    let provider = self.sdk.credentials_provider().ok_or_else(|| {
+                        client("Unable to load credentials: no credential provider".into())
+                    })?;
+                    provider
+                        .provide_credentials()
+                        .await
+                        .map_err(|e| client(format!("Unable to load credentials: {e}")))?
+                }
+            };
             let identity: Identity = credentials.into();
             let params = aws_sigv4::sign::v4::SigningParams::builder()
                 .identity(&identity)
-                .region(region)
-                .name(service)
+                .region(s.region)
+                .name(s.service)
                 .time(SystemTime::now())
-                .settings(SigningSettings::default())
+                .settings(s.settings)
                 .build()
-                .map_err(|e| format!("cannot sign the request: {e}"))?
+                .map_err(|e| client(format!("cannot sign the request: {e}")))?
                 .into();
-            let hs: Vec<(String, String)> = request
+            let signed_headers: Vec<(String, String)> = request
                 .headers()
                 .iter()
                 .map(|(k, v)| {
@@ -413,21 +386,22 @@ impl SdkCaller {
                 .collect();
             let signable = SignableRequest::new(
                 method,
-                url,
-                hs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                uri,
+                signed_headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                 SignableBody::Bytes(&body),
             )
-            .map_err(|e| format!("cannot sign the request: {e}"))?;
+            .map_err(|e| client(format!("cannot sign the request: {e}")))?;
             let (instructions, _) = sign(signable, &params)
-                .map_err(|e| format!("cannot sign the request: {e}"))?
+                .map_err(|e| client(format!("cannot sign the request: {e}")))?
                 .into_parts();
             instructions.apply_to_request_http1x(&mut request);
         }
+
         let response = self
             .client
             .request(request)
             .await
-            .map_err(|e| format!("Unable to execute HTTP request: {e}"))?;
+            .map_err(|e| client(format!("Unable to execute HTTP request: {e}")))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -440,10 +414,8 @@ impl SdkCaller {
             })
             .collect();
         let body = read_body(response.into_body()).await.map_err(|e| match e {
-            BodyError::TooLarge => format!(
-                "the answer is larger than {MAX_RESPONSE_BYTES} bytes, more than Waymark reads from one call"
-            ),
-            BodyError::Read(e) => format!("Unable to read the response: {e}"),
+            BodyError::TooLarge => SendError::TooLarge,
+            BodyError::Read(e) => client(format!("Unable to read the response: {e}")),
         })?;
         Ok(RawResponse {
             status,
@@ -451,6 +423,20 @@ impl SdkCaller {
             body,
         })
     }
+}
+
+/// How [`SdkCaller::send`] signs a request.
+struct Signing<'a> {
+    /// The call's own credentials; `None`: the SDK configuration's.
+    credentials: Option<aws_credential_types::Credentials>,
+    region: &'a str,
+    service: &'a str,
+    settings: SigningSettings,
+}
+
+enum SendError {
+    TooLarge,
+    Client(String),
 }
 
 impl SdkCaller {

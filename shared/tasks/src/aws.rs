@@ -29,6 +29,18 @@ pub(crate) struct Optimised {
     pub actions: &'static [&'static str],
     /// The patterns besides Run a Job.
     pub patterns: &'static [Pattern],
+    pub call: OptimisedCall,
+}
+
+/// How an optimised integration makes its call.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum OptimisedCall {
+    /// The action of the service's model, with the task's parameters as they are.
+    Model,
+    /// Bedrock Runtime's InvokeModel, the body sent and read as JSON ([`crate::bedrock`]).
+    Bedrock,
+    /// An HTTP call to the user's API, no service model ([`crate::apigateway`]).
+    ApiGateway,
 }
 
 const OPTIMISED: &[Optimised] = &[
@@ -42,36 +54,42 @@ const OPTIMISED: &[Optimised] = &[
             "getQueryResults",
         ],
         patterns: &[Pattern::RequestResponse],
+        call: OptimisedCall::Model,
     },
     Optimised {
         service: "glue",
         sdk: "glue",
         actions: &["startJobRun"],
         patterns: &[Pattern::RequestResponse],
+        call: OptimisedCall::Model,
     },
     Optimised {
         service: "ecs",
         sdk: "ecs",
         actions: &["runTask"],
         patterns: &[Pattern::RequestResponse, Pattern::WaitForTaskToken],
+        call: OptimisedCall::Model,
     },
     Optimised {
         service: "apigateway",
         sdk: "apigateway",
         actions: crate::apigateway::ACTIONS,
         patterns: &[Pattern::RequestResponse, Pattern::WaitForTaskToken],
+        call: OptimisedCall::ApiGateway,
     },
     Optimised {
         service: "bedrock",
         sdk: "bedrockruntime",
         actions: crate::bedrock::ACTIONS,
         patterns: &[Pattern::RequestResponse],
+        call: OptimisedCall::Bedrock,
     },
     Optimised {
         service: "batch",
         sdk: "batch",
         actions: &["submitJob"],
         patterns: &[Pattern::RequestResponse],
+        call: OptimisedCall::Model,
     },
 ];
 
@@ -334,15 +352,17 @@ impl<F> AwsTasks<F> {
                 pattern,
             } => {
                 check_credentials(req, c.custom_endpoints.sdk)?;
-                let out = if service.service == "apigateway" {
-                    self.invoke_api(req).await?
-                } else if service.service == "bedrock" {
-                    let params = crate::bedrock::request(&req.parameters)?;
-                    crate::bedrock::result(
-                        sdk_call(c, service.sdk, action, params, timeout).await?,
-                    )?
-                } else {
-                    sdk_call(c, service.sdk, action, req.parameters.clone(), timeout).await?
+                let out = match service.call {
+                    OptimisedCall::ApiGateway => self.invoke_api(req).await?,
+                    OptimisedCall::Bedrock => {
+                        let params = crate::bedrock::request(&req.parameters)?;
+                        crate::bedrock::result(
+                            sdk_call(c, service.sdk, action, params, timeout).await?,
+                        )?
+                    }
+                    OptimisedCall::Model => {
+                        sdk_call(c, service.sdk, action, req.parameters.clone(), timeout).await?
+                    }
                 };
                 if pattern != Pattern::RequestResponse {
                     jobs::check_started(service.service, &out)?;
@@ -604,7 +624,7 @@ pub fn check(what: &TaskCheck<'_>) -> Checked {
             service, action, ..
         } => (service, action),
         // An HTTP call to the user's API: no service model to check it against.
-        Route::Plain { service, .. } if service.service == "apigateway" => {
+        Route::Plain { service, .. } if service.call == OptimisedCall::ApiGateway => {
             return Checked::Done(Ok(()))
         }
         Route::Plain {

@@ -156,7 +156,7 @@ impl JobKind {
                 .unwrap_or(Value::Null);
             return TaskOutcome::Succeeded(out);
         }
-        if state != self.succeeded && self.running.contains(&state) {
+        if self.running.contains(&state) {
             return TaskOutcome::Job {
                 job: job.clone(),
                 submitted: None,

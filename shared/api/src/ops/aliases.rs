@@ -271,12 +271,7 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListAliasesInput) -> Result<V
         return Err(ApiError::state_machine_does_not_exist(&arn));
     }
     let scope = format!("ListStateMachineAliases|{arn}");
-    let start = match pages::decode_opt(&scope, req.next_token.as_deref())? {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_token("Invalid pagination token"))?,
-        None => 0,
-    };
+    let start = pages::offset(&scope, req.next_token.as_deref())?;
     let all = b.version_store().aliases(&arn).await?;
     let page: Vec<Value> = all
         .iter()
@@ -285,8 +280,8 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListAliasesInput) -> Result<V
         .map(|a| json!({"stateMachineAliasArn": a.arn(), "creationDate": shapes::epoch(a.created)}))
         .collect();
     let mut out = json!({ "stateMachineAliases": page });
-    if start + max < all.len() {
-        out["nextToken"] = Value::String(pages::encode(&scope, &(start + max).to_string()));
+    if let Some(t) = pages::next_offset(&scope, start, max, all.len()) {
+        out["nextToken"] = Value::String(t);
     }
     Ok(out)
 }

@@ -121,12 +121,7 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListMapRunsInput) -> Result<V
         .await?
         .ok_or_else(|| ApiError::execution_does_not_exist(&arn))?;
     let scope = format!("ListMapRuns|{arn}");
-    let start = match pages::decode_opt(&scope, req.next_token.as_deref())? {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_token("Invalid pagination token"))?,
-        None => 0,
-    };
+    let start = pages::offset(&scope, req.next_token.as_deref())?;
     let runs: Vec<Value> = rec
         .map_runs
         .iter()
@@ -147,8 +142,8 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListMapRunsInput) -> Result<V
         })
         .collect();
     let mut out = json!({ "mapRuns": runs });
-    if start + max < rec.map_runs.len() {
-        out["nextToken"] = Value::String(pages::encode(&scope, &(start + max).to_string()));
+    if let Some(t) = pages::next_offset(&scope, start, max, rec.map_runs.len()) {
+        out["nextToken"] = Value::String(t);
     }
     Ok(out)
 }

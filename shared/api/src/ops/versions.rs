@@ -212,12 +212,7 @@ pub async fn list_versions<B: Backend + ?Sized>(
         return Err(ApiError::state_machine_does_not_exist(&arn));
     }
     let scope = format!("ListStateMachineVersions|{arn}");
-    let start = match pages::decode_opt(&scope, req.next_token.as_deref())? {
-        Some(t) => t
-            .parse::<usize>()
-            .map_err(|_| ApiError::invalid_token("Invalid pagination token"))?,
-        None => 0,
-    };
+    let start = pages::offset(&scope, req.next_token.as_deref())?;
     let live: Vec<Version> = b
         .version_store()
         .versions(&arn)
@@ -234,8 +229,8 @@ pub async fn list_versions<B: Backend + ?Sized>(
         })
         .collect();
     let mut out = json!({ "stateMachineVersions": page });
-    if start + max < live.len() {
-        out["nextToken"] = Value::String(pages::encode(&scope, &(start + max).to_string()));
+    if let Some(t) = pages::next_offset(&scope, start, max, live.len()) {
+        out["nextToken"] = Value::String(t);
     }
     Ok(out)
 }

@@ -421,13 +421,13 @@ impl Stepper<'_, '_> {
             items,
             results: vec![None; total],
             distributed,
-            logs: Vec::new(),
+            // Only a ResultWriter reads what each child had and how it ended.
+            logs: if is_map && distributed && has_writer(self.current_state(fid)) {
+                vec![None; total]
+            } else {
+                Vec::new()
+            },
         };
-        let writes = is_map && distributed && has_writer(self.current_state(fid));
-        let mut fanout = fanout;
-        if writes {
-            fanout.logs = vec![None; total];
-        }
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Children(fanout);
