@@ -41,6 +41,9 @@ pub(crate) enum OptimisedCall {
     Bedrock,
     /// An HTTP call to the user's API, no service model ([`crate::apigateway`]).
     ApiGateway,
+    /// The HTTP Task: a call to any HTTPS API through an EventBridge connection
+    /// ([`crate::http_invoke`]).
+    Http,
 }
 
 const OPTIMISED: &[Optimised] = &[
@@ -78,6 +81,13 @@ const OPTIMISED: &[Optimised] = &[
         call: OptimisedCall::ApiGateway,
     },
     Optimised {
+        service: "http",
+        sdk: "eventbridge",
+        actions: crate::http_invoke::ACTIONS,
+        patterns: &[Pattern::RequestResponse],
+        call: OptimisedCall::Http,
+    },
+    Optimised {
         service: "bedrock",
         sdk: "bedrockruntime",
         actions: crate::bedrock::ACTIONS,
@@ -106,7 +116,6 @@ const NOT_BUILT: &[&str] = &[
     "elasticmapreduce",
     "emr-containers",
     "emr-serverless",
-    "http",
     "mediaconvert",
     "sagemaker",
 ];
@@ -354,6 +363,7 @@ impl<F> AwsTasks<F> {
                 check_credentials(req, c.custom_endpoints.sdk)?;
                 let out = match service.call {
                     OptimisedCall::ApiGateway => self.invoke_api(req).await?,
+                    OptimisedCall::Http => self.invoke_http(req).await?,
                     OptimisedCall::Bedrock => {
                         let params = crate::bedrock::request(&req.parameters)?;
                         crate::bedrock::result(
@@ -496,6 +506,77 @@ impl<F> AwsTasks<F> {
         crate::apigateway::result(r.status, &r.headers, &r.body)
     }
 
+    /// The HTTP Task ([`crate::http_invoke`]): reads the connection (DescribeConnection, then
+    /// its secret), gets an OAuth token when the connection uses OAuth, and calls the API.
+    async fn invoke_http(&self, req: &TaskRequest) -> Result<Value, Failure> {
+        use crate::http_invoke as h;
+        let c = &self.clients;
+        let arn = h::connection_arn(&req.parameters)?;
+        let name = h::connection_name(&arn)?;
+        let described = sdk_call(
+            c,
+            "eventbridge",
+            "describeConnection",
+            serde_json::json!({ "Name": name }),
+            None,
+        )
+        .await
+        .map_err(h::lookup_error)?;
+        let secret = match described.get("SecretArn").and_then(Value::as_str) {
+            Some(secret_arn) => {
+                let out = sdk_call(
+                    c,
+                    "secretsmanager",
+                    "getSecretValue",
+                    serde_json::json!({ "SecretId": secret_arn }),
+                    None,
+                )
+                .await
+                .map_err(h::lookup_error)?;
+                out.get("SecretString")
+                    .and_then(Value::as_str)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or(Value::Null)
+            }
+            None => Value::Null,
+        };
+        let conn = h::connection(&described, &secret)?;
+        // At most the HTTP Task's own 60 seconds, or less when the task's timeout is shorter.
+        let limit = Duration::from_secs(
+            req.timeout_seconds
+                .map_or(h::TIMEOUT_SECONDS, |t| t.min(h::TIMEOUT_SECONDS)),
+        );
+        let send = |r: h::Request| async move {
+            let fut = c.sdk.raw(&r.method, &r.url, &r.headers, r.body, None);
+            tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+                Err(format!(
+                    "the API did not answer within {} seconds",
+                    limit.as_secs()
+                ))
+            })
+        };
+        let token = match &conn.auth {
+            h::Auth::OAuth(o) => {
+                let r = send(h::token_request(o))
+                    .await
+                    .map_err(|e| h::connection_error("InternalError", e))?;
+                Some(h::token(r.status, &r.body)?)
+            }
+            _ => None,
+        };
+        let call = h::request(&req.parameters, &conn, token.as_deref(), &c.sdk.region())?;
+        // Step Functions calls HTTPS APIs only; a laptop's own API may be plain HTTP.
+        let local_http = c.custom_endpoints.sdk && call.url.starts_with("http://");
+        if !call.url.starts_with("https://") && !local_http {
+            return Err(Failure::runtime(format!(
+                "The ApiEndpoint '{}' is not an https:// URL",
+                req.parameters["ApiEndpoint"].as_str().unwrap_or_default()
+            )));
+        }
+        let r = send(call).await.map_err(h::socket_error)?;
+        h::result(r.status, &r.headers, &r.body)
+    }
+
     /// A distributed Map's ResultWriter: puts the files the engine made, the manifest last.
     async fn write_results(&self, req: &TaskRequest, files: &Value) -> Result<(), Failure> {
         let c = &self.clients;
@@ -624,7 +705,12 @@ pub fn check(what: &TaskCheck<'_>) -> Checked {
             service, action, ..
         } => (service, action),
         // An HTTP call to the user's API: no service model to check it against.
-        Route::Plain { service, .. } if service.call == OptimisedCall::ApiGateway => {
+        Route::Plain { service, .. }
+            if matches!(
+                service.call,
+                OptimisedCall::ApiGateway | OptimisedCall::Http
+            ) =>
+        {
             return Checked::Done(Ok(()))
         }
         Route::Plain {
@@ -808,7 +894,14 @@ mod tests {
                 "arn:aws:states:::codebuild:startBuild.sync",
                 "Waymark does not run the optimised integration 'codebuild:startBuild'",
             ),
-            ("arn:aws:states:::http:invoke", "mock it in a test"),
+            (
+                "arn:aws:states:::http:invoke.waitForTaskToken",
+                "supports the Request Response pattern",
+            ),
+            (
+                "arn:aws:states:::mediaconvert:createJob",
+                "mock it in a test",
+            ),
             (
                 "arn:aws:states:::athena:startQueryExecution.waitForTaskToken",
                 "not Wait for Callback",

@@ -2,7 +2,7 @@
 //! workflow behaves the same wherever it runs.
 //!
 //! A home stacks them: [`mock::MockTasks`] answers mocked states, [`AwsTasks`] runs Lambda, SNS,
-//! SQS and DynamoDB through the AWS SDK, and EventBridge, Athena, Glue and
+//! SQS and DynamoDB through the AWS SDK, EventBridge, Athena, Glue and
 //! `aws-sdk:SERVICE:action` Resources through `waymark-sdk`'s model-driven caller (to the
 //! endpoints of a [`TaskConfig`]), and the fallback each is given runs the rest (nested
 //! executions, activities).
@@ -15,6 +15,7 @@ pub mod config;
 mod dynamodb;
 mod errors;
 pub mod events;
+pub mod http_invoke;
 pub mod item_reader;
 mod jobs;
 mod lambda;

@@ -1,0 +1,269 @@
+//! The HTTP Task (`http:invoke`) end to end: EventBridge connections made in moto (which keeps
+//! their secrets in its Secrets Manager, as EventBridge does), an API of the test's own that
+//! echoes what it receives. What the API sees is what the developer guide says Step Functions
+//! sends: the connection's credentials and parameters merged over the task's, its user agent
+//! and range; what the task gets back is the guide's result or error.
+
+mod common;
+
+use common::{request, EXECUTION, REGION};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use waymark_engine::memory::NoTasks;
+use waymark_engine::ports::{TaskOutcome, Tasks};
+use waymark_moto::Moto;
+use waymark_tasks::{AwsTasks, TaskConfig};
+
+/// An API that answers `/token` with an OAuth token, `/missing` with a 404, `/image` with an
+/// image, and anything else with what it received: `{"line", "headers", "body"}`.
+async fn api() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head, body) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let text = String::from_utf8_lossy(&buf).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let head = text[..end].to_string();
+                        let len = head
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if buf.len() >= end + 4 + len {
+                            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]);
+                            break (head, body.to_string());
+                        }
+                    }
+                };
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let headers: serde_json::Map<String, Value> = head
+                    .lines()
+                    .skip(1)
+                    .filter_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        Some((k.trim().to_ascii_lowercase(), json!(v.trim())))
+                    })
+                    .collect();
+                let (status, kind, answer) = if line.contains(" /token") {
+                    let ok = headers["authorization"] == "Basic aWQ6c2VjcmV0"
+                        && body.contains("grant_type=client_credentials");
+                    if ok {
+                        (
+                            "200 OK",
+                            "application/json",
+                            r#"{"access_token":"tok-1"}"#.to_string(),
+                        )
+                    } else {
+                        ("401 Unauthorized", "text/plain", "bad client".to_string())
+                    }
+                } else if line.contains(" /missing") {
+                    (
+                        "404 Not Found",
+                        "application/json",
+                        r#"{"message":"no such thing"}"#.to_string(),
+                    )
+                } else if line.contains(" /image") {
+                    ("200 OK", "image/png", "PNG".to_string())
+                } else {
+                    let echo = json!({"line": line, "headers": headers, "body": body});
+                    ("200 OK", "application/json", echo.to_string())
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn connection(tasks: &AwsTasks<NoTasks>, params: Value) -> String {
+    let out = tasks
+        .clients()
+        .sdk
+        .call("eventbridge", "createConnection", params)
+        .await
+        .unwrap();
+    out["ConnectionArn"].as_str().unwrap().to_string()
+}
+
+async fn invoke(tasks: &AwsTasks<NoTasks>, params: Value) -> TaskOutcome {
+    let req = request("arn:aws:states:::http:invoke", params);
+    tasks.invoke(EXECUTION, &req).await
+}
+
+fn succeeded(o: TaskOutcome) -> Value {
+    match o {
+        TaskOutcome::Succeeded(v) => v,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn failed(o: TaskOutcome) -> (String, String) {
+    match o {
+        TaskOutcome::Failed(f) => (f.error.unwrap_or_default(), f.cause.unwrap_or_default()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn http_tasks_call_the_api_with_the_connections_credentials() {
+    let moto = Moto::start();
+    let endpoint = api().await;
+    let tasks = AwsTasks::new(
+        &TaskConfig::new(REGION).with_aws_endpoint(&moto.endpoint),
+        NoTasks,
+    )
+    .await;
+    // API key, with the connection's own header, query and body parameters.
+    let keyed = connection(
+        &tasks,
+        json!({"Name": "keyed", "AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "key-1"},
+            "InvocationHttpParameters": {
+                "HeaderParameters": [{"Key": "Header-Param", "Value": "from-connection", "IsValueSecret": false}],
+                "QueryStringParameters": [{"Key": "QueryParam", "Value": "from-connection", "IsValueSecret": false}],
+                "BodyParameters": [{"Key": "BodyParam", "Value": "from-connection", "IsValueSecret": true}]}}}),
+    )
+    .await;
+    let out = succeeded(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/v1/customers"), "Method": "POST",
+                "InvocationConfig": {"ConnectionArn": keyed},
+                "Headers": {"Header-Param": "from-task", "Request-Id": "r-1"},
+                "QueryParameters": {"QueryParam": "from-task", "currency": "usd"},
+                "RequestBody": {"Job": "Engineer", "BodyParam": "from-task"}}),
+        )
+        .await,
+    );
+    assert_eq!(out["StatusCode"], 200, "{out}");
+    assert_eq!(out["StatusText"], "OK");
+    assert_eq!(out["Headers"]["content-type"], json!(["application/json"]));
+    let seen = &out["ResponseBody"];
+    assert_eq!(
+        seen["line"],
+        "POST /v1/customers?currency=usd&QueryParam=from-connection HTTP/1.1"
+    );
+    let h = &seen["headers"];
+    assert_eq!(h["x-api-key"], "key-1", "{seen}");
+    assert_eq!(h["header-param"], "from-connection");
+    assert_eq!(h["request-id"], "r-1");
+    assert_eq!(h["range"], "bytes=0-262144");
+    assert_eq!(h["user-agent"], "Amazon|StepFunctions|HttpInvoke|us-east-1");
+    assert_eq!(h["content-type"], "application/json; charset=UTF-8");
+    assert_eq!(
+        seen["body"],
+        r#"{"Job":"Engineer","BodyParam":"from-connection"}"#
+    );
+
+    // Basic, with a URL-encoded body.
+    let basic = connection(
+        &tasks,
+        json!({"Name": "basic", "AuthorizationType": "BASIC", "AuthParameters": {
+            "BasicAuthParameters": {"Username": "user", "Password": "pass"}}}),
+    )
+    .await;
+    let out = succeeded(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/v1/invoices"), "Method": "POST",
+                "Authentication": {"ConnectionArn": basic},
+                "Headers": {"Content-Type": "application/x-www-form-urlencoded"},
+                "RequestBody": {"customer": "c-1", "items": ["a", "b"]},
+                "Transform": {"RequestBodyEncoding": "URL_ENCODED",
+                              "RequestEncodingOptions": {"ArrayFormat": "BRACKETS"}}}),
+        )
+        .await,
+    );
+    let seen = &out["ResponseBody"];
+    assert_eq!(seen["headers"]["authorization"], "Basic dXNlcjpwYXNz");
+    assert_eq!(
+        seen["headers"]["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    assert_eq!(seen["body"], "customer=c-1&items%5B%5D=a&items%5B%5D=b");
+
+    // OAuth client credentials: a token from the authorization endpoint, sent as Bearer.
+    let oauth = connection(
+        &tasks,
+        json!({"Name": "oauth", "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {
+            "OAuthParameters": {
+                "AuthorizationEndpoint": format!("{endpoint}/token"), "HttpMethod": "POST",
+                "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}}}}),
+    )
+    .await;
+    let out = succeeded(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/me"), "Method": "GET",
+                "InvocationConfig": {"ConnectionArn": oauth}}),
+        )
+        .await,
+    );
+    assert_eq!(
+        out["ResponseBody"]["headers"]["authorization"],
+        "Bearer tok-1"
+    );
+    assert_eq!(out["ResponseBody"]["body"], "");
+
+    // Errors as the guide names them.
+    let (error, cause) = failed(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/missing"), "Method": "GET",
+                "InvocationConfig": {"ConnectionArn": basic}}),
+        )
+        .await,
+    );
+    assert_eq!(error, "States.Http.StatusCode.404");
+    let cause: Value = serde_json::from_str(&cause).unwrap();
+    assert_eq!(cause["ResponseBody"], json!({"message": "no such thing"}));
+    let (error, _) = failed(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/image"), "Method": "GET",
+                "InvocationConfig": {"ConnectionArn": basic}}),
+        )
+        .await,
+    );
+    assert_eq!(error, "States.Runtime");
+    let gone = "arn:aws:events:us-east-1:123456789012:connection/gone/00000000-0000-0000-0000-000000000000";
+    let (error, _) = failed(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": format!("{endpoint}/x"), "Method": "GET",
+                "InvocationConfig": {"ConnectionArn": gone}}),
+        )
+        .await,
+    );
+    assert_eq!(error, "Events.ConnectionResource.ResourceNotFound");
+    // Nothing listens here: no answer.
+    let (error, _) = failed(
+        invoke(
+            &tasks,
+            json!({"ApiEndpoint": "http://127.0.0.1:9/x", "Method": "GET",
+                "InvocationConfig": {"ConnectionArn": basic}}),
+        )
+        .await,
+    );
+    assert_eq!(error, "States.Http.Socket");
+}
