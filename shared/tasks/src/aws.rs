@@ -417,31 +417,28 @@ impl<F> AwsTasks<F> {
             .map_or(usize::MAX, |n| n as usize);
         let p = &req.parameters;
         let items = match waymark_asl::resource::integration_part(&req.resource) {
-            Some("s3:getObject") => {
-                let mut head = serde_json::Map::new();
-                for k in ["Bucket", "Key", "VersionId"] {
-                    if let Some(v) = p.get(k) {
-                        head.insert(k.into(), v.clone());
+            Some("s3:getObject") if config["InputType"] == "MANIFEST" => {
+                let manifest = self.read_object(p).await?;
+                let inventory = item_reader::inventory(&manifest)?;
+                let mut items = Vec::new();
+                for key in &inventory.files {
+                    if items.len() >= limit {
+                        break;
                     }
+                    let file = serde_json::json!({"Bucket": inventory.bucket, "Key": key});
+                    let text = self.read_object(&file).await?;
+                    items.extend(item_reader::inventory_rows(
+                        &inventory.columns,
+                        &text,
+                        limit - items.len(),
+                    )?);
+                    item_reader::check_size(&items)?;
                 }
-                let meta = sdk_call(c, "s3", "headObject", Value::Object(head), None)
-                    .await
-                    .map_err(failed)?;
-                let size = meta
-                    .get("ContentLength")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
-                if size > MAX_READER_OBJECT {
-                    return Err(Failure::new(
-                        names::ITEM_READER_FAILED,
-                        format!("The object is {size} bytes; Waymark's ItemReader reads objects of at most {MAX_READER_OBJECT} bytes"),
-                    ));
-                }
-                let out = sdk_call(c, "s3", "getObject", p.clone(), None)
-                    .await
-                    .map_err(failed)?;
-                let body = out.get("Body").and_then(Value::as_str).unwrap_or_default();
-                item_reader::parse_object(config, body)?
+                items
+            }
+            Some("s3:getObject") => {
+                let body = self.read_object(p).await?;
+                item_reader::parse_object(config, &body)?
             }
             Some("s3:listObjectsV2") => {
                 let mut items = Vec::new();
@@ -472,6 +469,75 @@ impl<F> AwsTasks<F> {
         };
         item_reader::check_size(&items)?;
         Ok(items)
+    }
+
+    /// One S3 object's text for an ItemReader, its size checked before it is read; a gzipped
+    /// object (an S3 inventory's files) is unzipped, at most [`MAX_READER_OBJECT`] bytes of it.
+    async fn read_object(&self, params: &Value) -> Result<String, Failure> {
+        let c = &self.clients;
+        let failed = |f: Failure| {
+            Failure::new(
+                names::ITEM_READER_FAILED,
+                format!(
+                    "{}: {}",
+                    f.error.unwrap_or_default(),
+                    f.cause.unwrap_or_default()
+                ),
+            )
+        };
+        let too_big = |size: u64| {
+            Failure::new(
+                names::ITEM_READER_FAILED,
+                format!("The object is {size} bytes; Waymark's ItemReader reads objects of at most {MAX_READER_OBJECT} bytes"),
+            )
+        };
+        let mut head = serde_json::Map::new();
+        for k in ["Bucket", "Key", "VersionId"] {
+            if let Some(v) = params.get(k) {
+                head.insert(k.into(), v.clone());
+            }
+        }
+        let meta = sdk_call(c, "s3", "headObject", Value::Object(head), None)
+            .await
+            .map_err(failed)?;
+        let size = meta
+            .get("ContentLength")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        if size > MAX_READER_OBJECT {
+            return Err(too_big(size));
+        }
+        let out = sdk_call(c, "s3", "getObject", params.clone(), None)
+            .await
+            .map_err(failed)?;
+        let body = out.get("Body").and_then(Value::as_str).unwrap_or_default();
+        let key = params
+            .get("Key")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !key.ends_with(".gz") {
+            return Ok(body.to_string());
+        }
+        // The caller gives bytes that are not UTF-8 as base64.
+        use base64::Engine as _;
+        use std::io::Read as _;
+        let zipped = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap_or_else(|_| body.as_bytes().to_vec());
+        let mut text = String::new();
+        flate2::read::GzDecoder::new(zipped.as_slice())
+            .take(MAX_READER_OBJECT + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| {
+                Failure::new(
+                    names::ITEM_READER_FAILED,
+                    format!("The object '{key}' is not gzipped text: {e}"),
+                )
+            })?;
+        if text.len() as u64 > MAX_READER_OBJECT {
+            return Err(too_big(text.len() as u64));
+        }
+        Ok(text)
     }
 
     /// `apigateway:invoke` ([`crate::apigateway`]).

@@ -1,7 +1,9 @@
 //! A distributed Map's `ItemReader` (Step Functions developer guide, "ItemReader (Map)"): the
 //! items read from Amazon S3 through the model-driven caller. `s3:getObject` reads one object
-//! as a JSON array, JSON Lines or CSV (a row is an object of the header's names to the row's
-//! texts); `s3:listObjectsV2` lists a bucket (every page), an item per object as
+//! as a JSON array (or the array an `ItemsPointer` points to), JSON Lines, CSV (a row is an
+//! object of the header's names to the row's texts), or an S3 inventory's
+//! `manifest.json` (`MANIFEST`: the CSV inventory files it lists, a row an object of its
+//! `fileSchema` names); `s3:listObjectsV2` lists a bucket (every page), an item per object as
 //! `{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}`. `MaxItems` stops
 //! the reading early.
 //!
@@ -33,16 +35,33 @@ fn max_items(config: &Value) -> Option<usize> {
 pub fn parse_object(config: &Value, body: &str) -> Result<Vec<Value>, Failure> {
     let limit = max_items(config).unwrap_or(usize::MAX);
     let items = match config.get("InputType").and_then(Value::as_str) {
-        Some("JSON") => match serde_json::from_str::<Value>(body) {
-            Ok(Value::Array(items)) => items.into_iter().take(limit).collect(),
-            Ok(other) => {
-                return Err(failed(format!(
-                    "The JSON object read is not an array but {}",
-                    waymark_asl::json::type_name(&other)
-                )))
+        Some("JSON") => {
+            let read = serde_json::from_str::<Value>(body)
+                .map_err(|e| failed(format!("The object is not JSON: {e}")))?;
+            // `ItemsPointer` picks the array out of a larger document.
+            let (found, pointer) = match config.get("ItemsPointer").and_then(Value::as_str) {
+                Some(p) => (read.pointer(p).cloned(), Some(p)),
+                None => (Some(read), None),
+            };
+            match (found, pointer) {
+                (Some(Value::Array(items)), _) => items.into_iter().take(limit).collect(),
+                (None, Some(p)) => {
+                    return Err(failed(format!(
+                        "The JSON object read has nothing at the ItemsPointer '{p}'"
+                    )))
+                }
+                (Some(other), p) => {
+                    return Err(failed(format!(
+                        "The JSON {} is not an array but {}",
+                        p.map_or("object read".to_string(), |p| format!(
+                            "value at the ItemsPointer '{p}'"
+                        )),
+                        waymark_asl::json::type_name(&other)
+                    )))
+                }
+                (None, None) => Vec::new(),
             }
-            Err(e) => return Err(failed(format!("The object is not JSON: {e}"))),
-        },
+        }
         Some("JSONL") => {
             let mut items = Vec::new();
             for (n, line) in body.lines().enumerate() {
@@ -186,6 +205,86 @@ impl Iterator for CsvRows<'_> {
     }
 }
 
+/// What an S3 inventory's `manifest.json` says (Amazon S3 user guide, "Amazon S3 Inventory"):
+/// the bucket holding the inventory files, their keys, and the column names of their rows.
+#[derive(Debug, PartialEq)]
+pub struct Inventory {
+    pub bucket: String,
+    pub files: Vec<String>,
+    pub columns: Vec<String>,
+}
+
+/// Reads an inventory manifest. Only CSV inventories are read: ORC and Parquet ones fail with
+/// `States.ItemReaderFailed` saying so.
+pub fn inventory(manifest: &str) -> Result<Inventory, Failure> {
+    let m: Value = serde_json::from_str(manifest)
+        .map_err(|e| failed(format!("The inventory manifest is not JSON: {e}")))?;
+    match m.get("fileFormat").and_then(Value::as_str) {
+        Some(f) if f.eq_ignore_ascii_case("CSV") => {}
+        other => {
+            return Err(failed(format!(
+                "Waymark reads CSV S3 inventories, not '{}'",
+                other.unwrap_or("(no fileFormat)")
+            )))
+        }
+    }
+    let bucket = m
+        .get("destinationBucket")
+        .and_then(Value::as_str)
+        .map(|b| b.strip_prefix("arn:aws:s3:::").unwrap_or(b).to_string())
+        .ok_or_else(|| failed("The inventory manifest has no destinationBucket"))?;
+    let columns: Vec<String> = m
+        .get("fileSchema")
+        .and_then(Value::as_str)
+        .ok_or_else(|| failed("The inventory manifest has no fileSchema"))?
+        .split(',')
+        .map(|c| c.trim().to_string())
+        .collect();
+    let files = m
+        .get("files")
+        .and_then(Value::as_array)
+        .ok_or_else(|| failed("The inventory manifest has no files"))?
+        .iter()
+        .map(|f| {
+            f.get("key")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| failed("An inventory manifest's file has no key"))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Inventory {
+        bucket,
+        files,
+        columns,
+    })
+}
+
+/// The items of one inventory file's text (CSV rows without a header, in the manifest's
+/// column order), at most `limit`.
+pub fn inventory_rows(columns: &[String], text: &str, limit: usize) -> Result<Vec<Value>, Failure> {
+    let mut items = Vec::new();
+    for row in CsvRows::new(text, ',') {
+        if items.len() == limit {
+            break;
+        }
+        let row = row?;
+        if row.len() != columns.len() {
+            return Err(failed(format!(
+                "An inventory row has {} fields but the manifest's fileSchema names {}",
+                row.len(),
+                columns.len()
+            )));
+        }
+        let item: Map<String, Value> = columns
+            .iter()
+            .cloned()
+            .zip(row.into_iter().map(Value::String))
+            .collect();
+        items.push(Value::Object(item));
+    }
+    Ok(items)
+}
+
 /// An item for each object of a ListObjectsV2 page, as Step Functions gives them.
 pub fn listed_objects(page: &Value) -> Vec<Value> {
     let Some(contents) = page.get("Contents").and_then(Value::as_array) else {
@@ -250,6 +349,46 @@ mod tests {
             vec![json!({"a": 1}), json!([2])]
         );
         assert!(parse_object(&json!({"InputType": "JSONL"}), "{\n").is_err());
+    }
+
+    #[test]
+    fn items_pointer_picks_the_array_out_of_a_document() {
+        let c = json!({"InputType": "JSON", "ItemsPointer": "/data/items", "MaxItems": 2});
+        let doc = r#"{"data": {"items": [1, 2, 3]}, "meta": {}}"#;
+        assert_eq!(parse_object(&c, doc).unwrap(), vec![json!(1), json!(2)]);
+        let c = json!({"InputType": "JSON", "ItemsPointer": "/meta"});
+        assert!(parse_object(&c, doc)
+            .unwrap_err()
+            .cause
+            .unwrap()
+            .contains("not an array"));
+        let c = json!({"InputType": "JSON", "ItemsPointer": "/nothing"});
+        assert!(parse_object(&c, doc)
+            .unwrap_err()
+            .cause
+            .unwrap()
+            .contains("nothing at"));
+    }
+
+    #[test]
+    fn s3_inventories_are_read_by_their_manifest() {
+        let manifest = r#"{"sourceBucket": "src", "destinationBucket": "arn:aws:s3:::inv",
+            "version": "2016-11-30", "fileFormat": "CSV",
+            "fileSchema": "Bucket, Key, Size, LastModifiedDate",
+            "files": [{"key": "src/daily/data/a.csv.gz", "size": 10, "MD5checksum": "x"}]}"#;
+        let inv = inventory(manifest).unwrap();
+        assert_eq!(inv.bucket, "inv");
+        assert_eq!(inv.files, ["src/daily/data/a.csv.gz"]);
+        assert_eq!(inv.columns, ["Bucket", "Key", "Size", "LastModifiedDate"]);
+        let rows = "\"src\",\"a.txt\",\"3\",\"2024-01-02T03:04:05.000Z\"\n\"src\",\"b.txt\",\"4\",\"2024-01-02T03:04:06.000Z\"\n";
+        assert_eq!(
+            inventory_rows(&inv.columns, rows, 1).unwrap(),
+            vec![json!({"Bucket": "src", "Key": "a.txt", "Size": "3",
+                        "LastModifiedDate": "2024-01-02T03:04:05.000Z"})]
+        );
+        assert!(inventory_rows(&inv.columns, "\"src\",\"a\"\n", 9).is_err());
+        let orc = manifest.replace("\"CSV\"", "\"ORC\"");
+        assert!(inventory(&orc).unwrap_err().cause.unwrap().contains("ORC"));
     }
 
     #[test]

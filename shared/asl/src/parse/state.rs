@@ -870,7 +870,7 @@ fn parse_map(p: &mut Parser, o: &Obj, machine_ql: QueryLanguage, ql: QueryLangua
 
 /// The readers Waymark runs: (resource after `arn:aws:states:::`, input types it reads).
 const READERS: &[(&str, &[&str])] = &[
-    ("s3:getObject", &["CSV", "JSON", "JSONL"]),
+    ("s3:getObject", &["CSV", "JSON", "JSONL", "MANIFEST"]),
     ("s3:listObjectsV2", &[]),
 ];
 
@@ -1037,15 +1037,6 @@ fn parse_item_reader(p: &mut Parser, r: &Obj, ql: QueryLanguage) -> Option<ItemR
             ],
         };
         p.only(&c, allowed, "a ReaderConfig");
-        for k in ["ManifestType", "ItemsPointer"] {
-            if c.has(k) {
-                p.error(
-                    codes::UNSUPPORTED_FEATURE,
-                    c.at(k),
-                    format!("Waymark does not read '{k}' yet"),
-                );
-            }
-        }
         max_items = p.dynamic_uint(&c, "MaxItems", path_field(ql, "MaxItemsPath"), 1, ql);
         let input_type = p.string(&c, "InputType");
         match (input_type, types.is_empty()) {
@@ -1056,7 +1047,7 @@ fn parse_item_reader(p: &mut Parser, r: &Obj, ql: QueryLanguage) -> Option<ItemR
                 ),
             ),
             (Some(t), false) if !types.contains(&t) => {
-                let code = if ["MANIFEST", "PARQUET"].contains(&t) {
+                let code = if t == "PARQUET" {
                     codes::UNSUPPORTED_FEATURE
                 } else {
                     codes::SCHEMA_VALIDATION_FAILED
@@ -1071,6 +1062,38 @@ fn parse_item_reader(p: &mut Parser, r: &Obj, ql: QueryLanguage) -> Option<ItemR
                 );
             }
             _ => {}
+        }
+        let manifest = input_type == Some("MANIFEST");
+        match p.string(&c, "ManifestType") {
+            Some("S3_INVENTORY") if manifest => {}
+            Some("ATHENA_DATA") if manifest => p.error(
+                codes::UNSUPPORTED_FEATURE,
+                c.at("ManifestType"),
+                "Waymark reads S3 inventory manifests, not Athena's (ATHENA_DATA) yet",
+            ),
+            Some(t) if manifest => p.schema(
+                c.at("ManifestType"),
+                format!("'ManifestType' must be S3_INVENTORY or ATHENA_DATA, not '{t}'"),
+            ),
+            Some(_) => p.schema(
+                c.at("ManifestType"),
+                "'ManifestType' is only for the MANIFEST InputType",
+            ),
+            None => {}
+        }
+        // A JSON Pointer (RFC 6901) to the array inside the JSON object read.
+        if let Some(ptr) = p.string(&c, "ItemsPointer") {
+            if input_type != Some("JSON") {
+                p.schema(
+                    c.at("ItemsPointer"),
+                    "'ItemsPointer' is only for the JSON InputType",
+                );
+            } else if !(ptr.is_empty() || ptr.starts_with('/')) {
+                p.schema(
+                    c.at("ItemsPointer"),
+                    format!("'ItemsPointer' must be a JSON Pointer such as /items, not '{ptr}'"),
+                );
+            }
         }
         let csv = input_type == Some("CSV");
         let location = p.string(&c, "CSVHeaderLocation");

@@ -676,6 +676,15 @@ fn item_readers_are_checked_where_they_are_wrong() {
               "ReaderConfig": {"InputType": "JSONL"}, "Parameters": {"Bucket": "b", "Key": "k"}}));
     ok(json!({"Resource": "arn:aws:states:::s3:listObjectsV2",
               "Parameters": {"Bucket": "b", "Prefix": "in/"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "/data/items"},
+              "Parameters": {"Bucket": "b", "Key": "k"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "MANIFEST", "ManifestType": "S3_INVENTORY"},
+              "Parameters": {"Bucket": "b", "Key": "inventory/manifest.json"}}));
+    ok(json!({"Resource": "arn:aws:states:::s3:getObject",
+              "ReaderConfig": {"InputType": "MANIFEST"},
+              "Parameters": {"Bucket": "b", "Key": "inventory/manifest.json"}}));
     for (reader, code, at) in [
         (
             json!({"Resource": "arn:aws:states:::s3:putObject", "Parameters": {}}),
@@ -693,9 +702,33 @@ fn item_readers_are_checked_where_they_are_wrong() {
             "/States/M/ItemReader/ReaderConfig/InputType",
         ),
         (
-            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "MANIFEST"}}),
+            json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "PARQUET"}}),
             "UNSUPPORTED_FEATURE",
             "/States/M/ItemReader/ReaderConfig/InputType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "MANIFEST", "ManifestType": "ATHENA_DATA"}}),
+            "UNSUPPORTED_FEATURE",
+            "/States/M/ItemReader/ReaderConfig/ManifestType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON", "ManifestType": "S3_INVENTORY"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/ManifestType",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSONL", "ItemsPointer": "/items"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/ItemsPointer",
+        ),
+        (
+            json!({"Resource": "arn:aws:states:::s3:getObject",
+                "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "items"}}),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/M/ItemReader/ReaderConfig/ItemsPointer",
         ),
         (
             json!({"Resource": "arn:aws:states:::s3:getObject", "ReaderConfig": {"InputType": "CSV"}}),
@@ -713,12 +746,6 @@ fn item_readers_are_checked_where_they_are_wrong() {
                 "ReaderConfig": {"InputType": "JSON", "CSVDelimiter": "COMMA"}}),
             "SCHEMA_VALIDATION_FAILED",
             "/States/M/ItemReader/ReaderConfig/CSVDelimiter",
-        ),
-        (
-            json!({"Resource": "arn:aws:states:::s3:getObject",
-                "ReaderConfig": {"InputType": "JSON", "ItemsPointer": "/items"}}),
-            "UNSUPPORTED_FEATURE",
-            "/States/M/ItemReader/ReaderConfig/ItemsPointer",
         ),
         (
             json!({"Resource": "arn:aws:states:::s3:listObjectsV2", "ReaderConfig": {"InputType": "JSON"}}),
