@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Include the execution history.
     #[arg(long)]
     pub history: bool,
+    /// Write the graph of the finished run to this HTML page: each state coloured by what
+    /// happened to it, its input and output a click away (opens in any browser, no server).
+    #[arg(long, value_name = "FILE.html")]
+    pub graph: Option<PathBuf>,
     /// STANDARD or EXPRESS.
     #[arg(long = "type", default_value = "STANDARD")]
     pub machine_type: String,

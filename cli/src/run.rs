@@ -31,6 +31,14 @@ pub fn run(a: RunArgs) -> Result<i32> {
         }
         return Ok(EXIT_USAGE);
     }
+    if let Some(path) = &a.graph {
+        if path.extension().and_then(|e| e.to_str()) != Some("html") {
+            bail!(
+                "--graph {}: the graph is written as an HTML page; give a file name ending in .html",
+                path.display()
+            );
+        }
+    }
     let input = read_input(&a.input)?;
     if a.runtime.mock_config.is_some() && a.test_case.is_none() {
         bail!("--mock-config needs --test-case NAME to say which test case to run");
@@ -64,6 +72,9 @@ pub fn run(a: RunArgs) -> Result<i32> {
             .await?;
         let rec = local.run_until_settled(&started.execution_arn).await?;
         let history = local.store.history(&rec.execution_arn).await?;
+        if let Some(path) = &a.graph {
+            write_graph(path, &sm.definition_text, &rec, &history)?;
+        }
         print_result(&a, &rec, &history)?;
         Ok(match rec.status {
             Status::Succeeded => EXIT_SUCCEEDED,
@@ -71,6 +82,23 @@ pub fn run(a: RunArgs) -> Result<i32> {
             _ => EXIT_FAILED,
         })
     })
+}
+
+/// `--graph`: the run's graph as a page of its own.
+fn write_graph(
+    path: &std::path::Path,
+    definition: &str,
+    rec: &ExecutionRecord,
+    history: &[HistoryEvent],
+) -> Result<()> {
+    let events = history
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let view = waymark_api::console::view(definition, Some(&events)).map_err(|e| anyhow!(e))?;
+    let title = format!("{} — {}", rec.name, rec.status.as_str());
+    std::fs::write(path, waymark_api::console::standalone_page(&title, &view))
+        .with_context(|| format!("cannot write the graph to {}", path.display()))
 }
 
 /// `run` serves no pages, but workflows that put approval links in their messages must run

@@ -65,7 +65,8 @@ pub fn serve(a: ServeArgs) -> Result<i32> {
                 RejectMode::Output
             },
         });
-        let app = waymark_api::router(local.engine.clone()).merge(approval_router(pages));
+        let app =
+            waymark_api::router_with_console(local.engine.clone()).merge(approval_router(pages));
 
         let data = if a.db == ":memory:" {
             "in memory (nothing is kept)".to_string()

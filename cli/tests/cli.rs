@@ -1593,3 +1593,42 @@ fn validate_refuses_aws_sdk_actions_and_parameters_that_do_not_exist() {
     // run refuses it the same way, before running anything.
     waymark(&dir, &["run", s(&param)]).expect_code(EXIT_USAGE);
 }
+
+#[test]
+fn run_graph_writes_a_page_with_each_states_run() {
+    let dir = TempDir::new("graph");
+    dir.write(
+        "m.asl.json",
+        json!({"StartAt": "C", "States": {
+            "C": {"Type": "Choice", "Choices": [{"Variable": "$.go", "BooleanEquals": true, "Next": "Yes"}], "Default": "No"},
+            "Yes": {"Type": "Pass", "Result": "went", "End": true},
+            "No": {"Type": "Succeed"}}}),
+    );
+    waymark(
+        &dir,
+        &[
+            "run",
+            "m.asl.json",
+            "--input",
+            r#"{"go": true}"#,
+            "--graph",
+            "g.html",
+        ],
+    )
+    .expect_code(0);
+    let page = std::fs::read_to_string(dir.path("g.html")).unwrap();
+    // The data the page draws: the graph, Yes succeeded with its output, No not run.
+    let start = page.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+    let end = start + page[start..].find("</script>").unwrap();
+    let view: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+    assert_eq!(view["runs"]["Yes"]["status"], "succeeded", "{view}");
+    assert_eq!(view["runs"]["Yes"]["output"], "\"went\"");
+    assert!(view["runs"].get("No").is_none());
+    assert!(view["graph"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["label"] == "$.go BooleanEquals true"));
+    assert!(page.contains("dagre"));
+    waymark(&dir, &["run", "m.asl.json", "--graph", "g.svg"]).expect_code(2);
+}

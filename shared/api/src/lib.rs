@@ -9,6 +9,7 @@
 pub mod approvals;
 pub mod backend;
 pub mod body;
+pub mod console;
 pub mod error;
 pub mod names;
 pub mod ops;
@@ -19,4 +20,4 @@ pub mod shapes;
 pub use backend::{poll_until_ended, Backend};
 pub use error::ApiError;
 pub use ops::{handle, ApiResponse, CONTENT_TYPE, MAX_REQUEST_BYTES, OPERATIONS, TARGET_PREFIX};
-pub use router::router;
+pub use router::{router, router_with_console};

@@ -32,6 +32,17 @@ pub fn router<B: Backend>(backend: Arc<B>) -> Router {
         .with_state(backend)
 }
 
+/// The API at `POST /` and the console beside it: `GET /` and `/console/…` ([`crate::console`]).
+/// For `waymark serve`, which listens on loopback; the API function on AWS has no console (its
+/// API keeps IAM auth, which a browser cannot sign).
+pub fn router_with_console<B: Backend>(backend: Arc<B>) -> Router {
+    Router::new()
+        .route("/", post(serve::<B>).get(crate::console::index))
+        .fallback(not_found)
+        .with_state(backend)
+        .merge(crate::console::routes())
+}
+
 async fn serve<B: Backend>(
     State(backend): State<Arc<B>>,
     headers: HeaderMap,

@@ -29,7 +29,8 @@ pub fn build(definition: &Value) -> Result<Graph, GraphError> {
         nodes: Vec::new(),
         edges: Vec::new(),
     };
-    g.nodes.push(pseudo("start", NodeKind::Start, "Start", None));
+    g.nodes
+        .push(pseudo("start", NodeKind::Start, "Start", None));
     scope(&mut g, definition, "", None, "start", Some("end"), 0)?;
     g.nodes.push(pseudo("end", NodeKind::End, "End", None));
     // An edge to a Map or Parallel ends at its entry (a state may be named before it is met).
@@ -170,7 +171,8 @@ fn scope(
                     depth + 1,
                 )?;
             }
-            g.nodes.push(pseudo(&exit_id, NodeKind::Exit, "", Some(&id)));
+            g.nodes
+                .push(pseudo(&exit_id, NodeKind::Exit, "", Some(&id)));
             exit_id
         } else {
             id.clone()
@@ -300,9 +302,12 @@ fn rule_text(rule: &Value, depth: usize) -> String {
         return format!("Not({})", rule_text(n, depth + 1));
     }
     let variable = m.get("Variable").map(plain).unwrap_or_default();
-    let test = m
-        .iter()
-        .find(|(k, _)| !matches!(k.as_str(), "Variable" | "Next" | "Comment" | "Assign" | "Output"));
+    let test = m.iter().find(|(k, _)| {
+        !matches!(
+            k.as_str(),
+            "Variable" | "Next" | "Comment" | "Assign" | "Output"
+        )
+    });
     match test {
         Some((op, v)) => format!("{variable} {op} {}", compact(v)),
         None => variable,
@@ -411,14 +416,7 @@ mod tests {
         .unwrap();
         assert_eq!(ids(&g, NodeKind::Container), ["state:P", "state:M"]);
         assert_eq!(ids(&g, NodeKind::Branch), ["branch:P:0", "branch:P:1"]);
-        let parent = |id: &str| {
-            g.nodes
-                .iter()
-                .find(|n| n.id == id)
-                .unwrap()
-                .parent
-                .clone()
-        };
+        let parent = |id: &str| g.nodes.iter().find(|n| n.id == id).unwrap().parent.clone();
         assert_eq!(parent("state:A").as_deref(), Some("branch:P:0"));
         assert_eq!(parent("state:C").as_deref(), Some("branch:P:1"));
         assert_eq!(parent("branch:P:1").as_deref(), Some("state:P"));
@@ -439,13 +437,17 @@ mod tests {
             ("exit:M", "end", EdgeKind::Next),
         ] {
             assert!(
-                e.iter().any(|(f, t, k, _)| f == from && t == to && *k == kind),
+                e.iter()
+                    .any(|(f, t, k, _)| f == from && t == to && *k == kind),
                 "{from} -> {to} ({kind:?}) in {e:?}"
             );
         }
         // dagre cannot route an edge to a container: none does.
         for (from, to, _, _) in &e {
-            assert!(!from.starts_with("state:P") && !from.starts_with("state:M"), "{from}");
+            assert!(
+                !from.starts_with("state:P") && !from.starts_with("state:M"),
+                "{from}"
+            );
             assert!(to != "state:P" && to != "state:M", "{to}");
         }
         let m = g.nodes.iter().find(|n| n.id == "state:M").unwrap();

@@ -56,7 +56,10 @@ pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
     let mut owner: HashMap<u64, String> = HashMap::new();
     for e in history {
         let id = e.get("id").and_then(Value::as_u64).unwrap_or(0);
-        let prev = e.get("previousEventId").and_then(Value::as_u64).unwrap_or(0);
+        let prev = e
+            .get("previousEventId")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let kind = e.get("type").and_then(Value::as_str).unwrap_or_default();
         let d = details(e);
         if let Some(entered) = e.get("stateEnteredEventDetails") {
@@ -148,13 +151,38 @@ mod tests {
     fn retries_catches_and_the_failing_state() {
         let h = vec![
             ev(1, 0, "ExecutionStarted", json!({})),
-            ev(2, 1, "TaskStateEntered", json!({"stateEnteredEventDetails": {"name": "T", "input": "{}"}})),
+            ev(
+                2,
+                1,
+                "TaskStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "T", "input": "{}"}}),
+            ),
             ev(3, 2, "TaskScheduled", json!({})),
-            ev(4, 3, "TaskFailed", json!({"taskFailedEventDetails": {"error": "E", "cause": "c1"}})),
+            ev(
+                4,
+                3,
+                "TaskFailed",
+                json!({"taskFailedEventDetails": {"error": "E", "cause": "c1"}}),
+            ),
             ev(5, 4, "TaskScheduled", json!({})),
-            ev(6, 5, "TaskFailed", json!({"taskFailedEventDetails": {"error": "E", "cause": "c2"}})),
-            ev(7, 6, "FailStateEntered", json!({"stateEnteredEventDetails": {"name": "F", "input": "{\"Error\":\"E\"}"}})),
-            ev(8, 7, "ExecutionFailed", json!({"executionFailedEventDetails": {"error": "Boom"}})),
+            ev(
+                6,
+                5,
+                "TaskFailed",
+                json!({"taskFailedEventDetails": {"error": "E", "cause": "c2"}}),
+            ),
+            ev(
+                7,
+                6,
+                "FailStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "F", "input": "{\"Error\":\"E\"}"}}),
+            ),
+            ev(
+                8,
+                7,
+                "ExecutionFailed",
+                json!({"executionFailedEventDetails": {"error": "Boom"}}),
+            ),
         ];
         let runs = status(&h);
         let t = &runs["T"];
@@ -169,11 +197,31 @@ mod tests {
     fn parallel_branches_are_told_apart_by_their_event_chains() {
         let h = vec![
             ev(1, 0, "ExecutionStarted", json!({})),
-            ev(2, 1, "ParallelStateEntered", json!({"stateEnteredEventDetails": {"name": "P"}})),
+            ev(
+                2,
+                1,
+                "ParallelStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "P"}}),
+            ),
             ev(3, 2, "ParallelStateStarted", json!({})),
-            ev(4, 3, "PassStateEntered", json!({"stateEnteredEventDetails": {"name": "A"}})),
-            ev(5, 3, "TaskStateEntered", json!({"stateEnteredEventDetails": {"name": "B"}})),
-            ev(6, 4, "PassStateExited", json!({"stateExitedEventDetails": {"name": "A", "output": "1"}})),
+            ev(
+                4,
+                3,
+                "PassStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "A"}}),
+            ),
+            ev(
+                5,
+                3,
+                "TaskStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "B"}}),
+            ),
+            ev(
+                6,
+                4,
+                "PassStateExited",
+                json!({"stateExitedEventDetails": {"name": "A", "output": "1"}}),
+            ),
             ev(7, 5, "TaskScheduled", json!({})),
         ];
         let runs = status(&h);

@@ -13,10 +13,18 @@ fn state_names(def: &Value, out: &mut Vec<String>) {
     };
     for (name, s) in states {
         out.push(name.clone());
-        for b in s.get("Branches").and_then(Value::as_array).into_iter().flatten() {
+        for b in s
+            .get("Branches")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             state_names(b, out);
         }
-        for p in [s.get("ItemProcessor"), s.get("Iterator")].into_iter().flatten() {
+        for p in [s.get("ItemProcessor"), s.get("Iterator")]
+            .into_iter()
+            .flatten()
+        {
             state_names(p, out);
         }
     }
@@ -42,7 +50,11 @@ fn every_example_has_a_whole_graph() {
             let mut names = Vec::new();
             state_names(&def, &mut names);
             for name in &names {
-                assert!(ids.contains(state_id(name).as_str()), "{}: {name}", path.display());
+                assert!(
+                    ids.contains(state_id(name).as_str()),
+                    "{}: {name}",
+                    path.display()
+                );
             }
             let compound: HashSet<&str> = g
                 .nodes
@@ -53,12 +65,21 @@ fn every_example_has_a_whole_graph() {
             for e in &g.edges {
                 for end in [&e.from, &e.to] {
                     assert!(ids.contains(end.as_str()), "{}: {end}", path.display());
-                    assert!(!compound.contains(end.as_str()), "{}: edge to {end}", path.display());
+                    assert!(
+                        !compound.contains(end.as_str()),
+                        "{}: edge to {end}",
+                        path.display()
+                    );
                 }
             }
             for n in &g.nodes {
                 if let Some(p) = &n.parent {
-                    assert!(compound.contains(p.as_str()), "{}: {} in {p}", path.display(), n.id);
+                    assert!(
+                        compound.contains(p.as_str()),
+                        "{}: {} in {p}",
+                        path.display(),
+                        n.id
+                    );
                 }
             }
             assert_eq!(g.edges.iter().filter(|e| e.from == "start").count(), 1);
