@@ -20,6 +20,7 @@ import unittest
 import boto3
 from botocore.config import Config
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -92,8 +93,11 @@ class ApprovalInBrowser(unittest.TestCase):
         self.fail(f"no approval link for {execution_arn} in the log:\n{log}")
 
     def wait_for_heading(self, text):
-        """The click navigates: wait for the next page rather than read the old one."""
-        WebDriverWait(self.browser, 10).until(EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
+        """The click navigates: wait for the next page rather than read the old one. An element
+        read while the page is being replaced is read again (Chrome then answers with a stale or
+        detached node)."""
+        WebDriverWait(self.browser, 10, ignored_exceptions=(StaleElementReferenceException, WebDriverException)).until(
+            EC.text_to_be_present_in_element((By.TAG_NAME, "h1"), text))
 
     def start(self, amount):
         ex = self.sfn.start_execution(stateMachineArn=self.machine, input=json.dumps(
