@@ -309,15 +309,8 @@ fn rule_text(rule: &Value, depth: usize) -> String {
         )
     });
     match test {
-        Some((op, v)) => format!("{variable} {op} {}", compact(v)),
+        Some((op, v)) => format!("{variable} {op} {v}"),
         None => variable,
-    }
-}
-
-fn compact(v: &Value) -> String {
-    match v {
-        Value::Object(_) | Value::Array(_) => v.to_string(),
-        other => other.to_string(),
     }
 }
 

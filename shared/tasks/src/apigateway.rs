@@ -9,9 +9,11 @@
 //! Waymark extension, for APIs that run on a laptop: `ApiEndpoint` may be a URL with its
 //! scheme (`http://127.0.0.1:3000`); AWS takes a host name only.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::utf8_percent_encode;
 use serde_json::{Map, Value};
 use waymark_asl::Failure;
+
+use crate::http_parts::{header_lists, query_string, ENCODE};
 
 pub const ACTIONS: &[&str] = &["invoke"];
 
@@ -34,13 +36,6 @@ const REFUSED_HEADERS: &[&str] = &[
     "via",
     "www-authenticate",
 ];
-
-/// What unreserved characters RFC 3986 leaves alone in a path segment or query value.
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 /// The HTTP call a task's parameters describe.
 #[derive(Debug, PartialEq)]
@@ -140,18 +135,8 @@ pub fn call(params: &Value, default_region: &str) -> Result<Call, Failure> {
     }
     let query = lists(p, "QueryParameters")?;
     if !query.is_empty() {
-        let q: Vec<String> = query
-            .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{}={}",
-                    utf8_percent_encode(k, ENCODE),
-                    utf8_percent_encode(v, ENCODE)
-                )
-            })
-            .collect();
         url.push('?');
-        url.push_str(&q.join("&"));
+        url.push_str(&query_string(&query));
     }
     let mut headers = lists(p, "Headers")?;
     for (k, _) in &headers {
@@ -204,15 +189,7 @@ pub fn result(status: u16, headers: &[(String, String)], body: &[u8]) -> Result<
     if !(200..300).contains(&status) {
         return Err(Failure::new(format!("ApiGateway.{status}"), text));
     }
-    let mut h = Map::new();
-    for (k, v) in headers {
-        let entry = h
-            .entry(k.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(a) = entry {
-            a.push(Value::String(v.clone()));
-        }
-    }
+    let h = header_lists(headers);
     let response_body = if text.is_empty() {
         Value::String(String::new())
     } else {

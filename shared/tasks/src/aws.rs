@@ -393,6 +393,18 @@ impl<F> AwsTasks<F> {
     }
 }
 
+/// A call an ItemReader made that failed, as the Map's `States.ItemReaderFailed`.
+fn reader_failed(f: Failure) -> Failure {
+    Failure::new(
+        names::ITEM_READER_FAILED,
+        format!(
+            "{}: {}",
+            f.error.unwrap_or_default(),
+            f.cause.unwrap_or_default()
+        ),
+    )
+}
+
 /// The largest S3 object an ItemReader reads: it is read whole, so its size is checked first.
 const MAX_READER_OBJECT: u64 = 8 * 1024 * 1024;
 
@@ -401,16 +413,7 @@ impl<F> AwsTasks<F> {
     async fn read_items(&self, req: &TaskRequest, config: &Value) -> Result<Vec<Value>, Failure> {
         let c = &self.clients;
         check_credentials(req, c.custom_endpoints.sdk)?;
-        let failed = |f: Failure| {
-            Failure::new(
-                names::ITEM_READER_FAILED,
-                format!(
-                    "{}: {}",
-                    f.error.unwrap_or_default(),
-                    f.cause.unwrap_or_default()
-                ),
-            )
-        };
+        let failed = reader_failed;
         let limit = config
             .get("MaxItems")
             .and_then(Value::as_u64)
@@ -475,16 +478,7 @@ impl<F> AwsTasks<F> {
     /// object (an S3 inventory's files) is unzipped, at most [`MAX_READER_OBJECT`] bytes of it.
     async fn read_object(&self, params: &Value) -> Result<String, Failure> {
         let c = &self.clients;
-        let failed = |f: Failure| {
-            Failure::new(
-                names::ITEM_READER_FAILED,
-                format!(
-                    "{}: {}",
-                    f.error.unwrap_or_default(),
-                    f.cause.unwrap_or_default()
-                ),
-            )
-        };
+        let failed = reader_failed;
         let too_big = |size: u64| {
             Failure::new(
                 names::ITEM_READER_FAILED,

@@ -19,9 +19,10 @@
 //!   that cannot be used with `Events.ConnectionResource.<reason>`.
 
 use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Value};
 use waymark_asl::Failure;
+
+use crate::http_parts::{header_lists, query_string};
 
 pub const ACTIONS: &[&str] = &["invoke"];
 
@@ -66,13 +67,6 @@ const REFUSED_HEADERS: &[&str] = &[
 
 /// How long Step Functions waits for an answer.
 pub const TIMEOUT_SECONDS: u64 = 60;
-
-/// Unreserved characters (RFC 3986) stay; everything else is percent-encoded.
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
 
 pub const CONNECTION_PREFIX: &str = "Events.ConnectionResource.";
 
@@ -296,20 +290,6 @@ pub fn connection(described: &Value, secret: &Value) -> Result<Connection, Failu
         query,
         body,
     })
-}
-
-fn query_string(pairs: &[(String, String)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| {
-            format!(
-                "{}={}",
-                utf8_percent_encode(k, ENCODE),
-                utf8_percent_encode(v, ENCODE)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// The request for an OAuth client-credentials token: the client's id and secret as Basic
@@ -622,15 +602,7 @@ pub fn result(status: u16, headers: &[(String, String)], body: &[u8]) -> Result<
             "The API's answer cannot be read as text, which an HTTP Task needs",
         ));
     };
-    let mut h = Map::new();
-    for (k, v) in headers {
-        let entry = h
-            .entry(k.clone())
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(a) = entry {
-            a.push(Value::String(v.clone()));
-        }
-    }
+    let h = header_lists(headers);
     let response_body = if media.contains("json") {
         serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
     } else {

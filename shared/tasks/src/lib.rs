@@ -16,6 +16,7 @@ mod dynamodb;
 mod errors;
 pub mod events;
 pub mod http_invoke;
+mod http_parts;
 pub mod item_reader;
 mod jobs;
 mod lambda;

@@ -8,7 +8,7 @@ mod common;
 
 use common::{request, EXECUTION, REGION};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use waymark_engine::memory::NoTasks;
 use waymark_engine::ports::{TaskOutcome, Tasks};
@@ -26,30 +26,8 @@ async fn api() -> String {
                 return;
             };
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let (head, body) = loop {
-                    let n = sock.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).to_string();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let head = text[..end].to_string();
-                        let len = head
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + len {
-                            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]);
-                            break (head, body.to_string());
-                        }
-                    }
+                let Some((head, body)) = common::read_request(&mut sock).await else {
+                    return;
                 };
                 let line = head.lines().next().unwrap_or_default().to_string();
                 let headers: serde_json::Map<String, Value> = head

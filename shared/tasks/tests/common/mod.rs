@@ -41,6 +41,36 @@ pub fn request(resource: &str, parameters: Value) -> TaskRequest {
     }
 }
 
+/// One HTTP/1.1 request from `sock`: the head (request line and headers) and the body, read
+/// up to as many bytes as Content-Length says; `None` when the client goes away first.
+pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, String)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = sock.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + len {
+                let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + len]);
+                return Some((head, body.to_string()));
+            }
+        }
+    }
+}
+
 pub const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:Flow:e1";
 
 /// One Invoke call as the Lambda endpoint received it.
