@@ -29,6 +29,24 @@ pub enum Command {
     /// its output or error, the next state, and with --inspection-level DEBUG every stage of
     /// its data flow.
     Test(TestArgs),
+    /// Serve the console on localhost for a Waymark deployed on AWS: its API calls are signed
+    /// with your AWS credentials (SigV4, the standard credential chain) and sent to --endpoint.
+    Console(ConsoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The deployed Waymark's API (the stack's ApiUrl output),
+    /// e.g. https://abc123.execute-api.eu-west-1.amazonaws.com
+    #[arg(long)]
+    pub endpoint: String,
+    /// The port on 127.0.0.1 to serve the console on (0: any free port).
+    #[arg(long, default_value_t = 8084)]
+    pub port: u16,
+    /// The region requests are signed for (default: the one in the endpoint's host name, else
+    /// the AWS configuration's).
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// How the local runtime runs: where its data is, how time passes, where tasks go.

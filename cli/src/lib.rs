@@ -6,6 +6,7 @@
 #[macro_use]
 mod print;
 mod args;
+pub mod console;
 mod input;
 mod run;
 mod runtime;
@@ -55,6 +56,10 @@ pub fn main<I: IntoIterator<Item = OsString>>(args: I) -> i32 {
         Command::Serve(a) => {
             init_logging("info");
             serve::serve(a)
+        }
+        Command::Console(a) => {
+            init_logging("info");
+            console::console(a)
         }
     };
     match result {

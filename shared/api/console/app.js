@@ -6,6 +6,8 @@
   const main = () => document.getElementById("main");
   let timer = null;
   let selected = null;
+  // What was typed into the callback form, kept while the live view redraws every second.
+  let drafts = {};
 
   async function api(operation, body) {
     const r = await fetch("/", {
@@ -166,8 +168,52 @@
       h("h3", {}, name, " ", h("span", { class: "status " + run.status, id: "state-status" }, run.status)),
       h("p", {}, `Entered ${run.entered} time(s)` + (run.retries ? `, retried ${run.retries} time(s)` : "")),
       run.error ? h("div", {}, h("h4", {}, "Error"), h("pre", { id: "state-error" }, run.error + (run.cause ? "\n" + run.cause : ""))) : null,
+      run.waiting ? callbackForm(run.waiting) : null,
       h("h4", {}, "Input"), h("pre", { id: "state-input" }, pretty(run.input)),
       h("h4", {}, "Output"), h("pre", { id: "state-output" }, pretty(run.output)));
+  }
+
+  // A waiting callback task: its approval links, and SendTaskSuccess / SendTaskFailure with the
+  // token read from the task's parameters (or pasted when the task folds it into a string).
+  function callbackForm(waiting) {
+    const field = (tag, id, attrs, initial) => {
+      const e = h(tag, Object.assign({ id, oninput: () => { drafts[id] = e.value; } }, attrs));
+      e.value = id in drafts ? drafts[id] : initial;
+      return e;
+    };
+    const token = field("input", "task-token", { placeholder: "task token" }, waiting.token || "");
+    const output = field("textarea", "task-output", { rows: 4, spellcheck: "false" }, "{}");
+    const error = field("input", "task-error", { placeholder: "error (optional)" }, "");
+    const cause = field("input", "task-cause", { placeholder: "cause (optional)" }, "");
+    const send = (operation, body) => async () => {
+      try {
+        if (!token.value.trim()) throw new Error("The task token is needed to answer the task.");
+        await api(operation, Object.assign({ taskToken: token.value.trim() }, body()));
+        drafts = {};
+        route();
+      } catch (e) { alert(e.message); }
+    };
+    const safe = (url) => /^https?:\/\//.test(url) ? url : null;
+    return h("div", { class: "callback", id: "callback" },
+      h("h4", {}, "Waiting for a callback (", waiting.resource, ")"),
+      waiting.approval && waiting.approval.length
+        ? h("p", { id: "approval-links" }, "Approval: ", waiting.approval.filter(safe).map((u) =>
+          h("span", {}, h("a", { href: u, target: "_blank", rel: "noopener noreferrer" }, "review"), " · ",
+            h("a", { href: u + "&action=approve", target: "_blank", rel: "noopener noreferrer", class: "approve" }, "approve"), " · ",
+            h("a", { href: u + "&action=reject", target: "_blank", rel: "noopener noreferrer", class: "reject" }, "reject"), " ")))
+        : null,
+      h("label", { for: "task-token" }, "Task token"), token,
+      h("label", { for: "task-output" }, "Output (JSON)"), output,
+      h("button", { id: "send-success", onclick: send("SendTaskSuccess", () => ({ output: output.value })) }, "Send task success"),
+      h("div", { class: "row" }, error, cause,
+        h("button", {
+          id: "send-failure", onclick: send("SendTaskFailure", () => {
+            const b = {};
+            if (error.value) b.error = error.value;
+            if (cause.value) b.cause = cause.value;
+            return b;
+          }),
+        }, "Send task failure")));
   }
 
   async function execution(arn) {
@@ -224,6 +270,10 @@
     clearTimeout(timer);
     const hash = location.hash || "#/";
     const [, page, arg] = hash.match(/^#\/([a-z]*)\/?(.*)$/) || [];
+    // A redraw of the live view must not take the caret from the field being typed in.
+    const active = document.activeElement;
+    const focus = active && active.id && "selectionStart" in active
+      ? { id: active.id, start: active.selectionStart, end: active.selectionEnd } : null;
     try {
       if (page === "machine") await machine(decodeURIComponent(arg));
       else if (page === "execution") await execution(decodeURIComponent(arg));
@@ -231,8 +281,13 @@
     } catch (e) {
       failure(e);
     }
+    const again = focus && document.getElementById(focus.id);
+    if (again && again !== document.activeElement) {
+      again.focus();
+      try { again.setSelectionRange(focus.start, focus.end); } catch (_) { /* not a text field */ }
+    }
   }
 
-  window.addEventListener("hashchange", () => { selected = null; route(); });
+  window.addEventListener("hashchange", () => { selected = null; drafts = {}; route(); });
   window.addEventListener("DOMContentLoaded", route);
 })();

@@ -89,7 +89,7 @@ pub fn view(definition: &str, history: Option<&[Value]>) -> Result<Value, String
     }
     let value: Value = serde_json::from_str(definition).map_err(|e| e.to_string())?;
     let graph = waymark_graph::build(&value).map_err(|e| e.to_string())?;
-    let runs = history.map(waymark_graph::status);
+    let runs = history.map(|h| waymark_graph::status(&value, h));
     Ok(json!({"graph": graph, "runs": runs}))
 }
 

@@ -8,9 +8,11 @@
 //! a Map or Parallel end at its entry, and its Next and Catch edges leave from its exit.
 
 mod build;
+mod callback;
 mod status;
 
 pub use build::{build, GraphError, MAX_DEPTH};
+pub use callback::Waiting;
 pub use status::{status, StateRun, Status};
 
 use serde::Serialize;

@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::callback::{find_state, Waiting};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -36,6 +38,9 @@ pub struct StateRun {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<String>,
+    /// The callback the state waits on, while it waits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<Waiting>,
 }
 
 /// The `…EventDetails` object of an event, whichever it is.
@@ -50,8 +55,9 @@ fn text(v: Option<&Value>, field: &str) -> Option<String> {
     v?.get(field).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Each state's run, by state name.
-pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
+/// Each state's run, by state name. The definition tells where a waiting callback task put its
+/// token.
+pub fn status(definition: &Value, history: &[Value]) -> BTreeMap<String, StateRun> {
     let mut runs: BTreeMap<String, StateRun> = BTreeMap::new();
     let mut owner: HashMap<u64, String> = HashMap::new();
     for e in history {
@@ -82,8 +88,10 @@ pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
                 output: None,
                 error: None,
                 cause: None,
+                waiting: None,
             });
             run.entered += 1;
+            run.waiting = None;
             run.status = Status::Running;
             run.input = text(Some(entered), "input");
             owner.insert(id, name);
@@ -93,6 +101,7 @@ pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
             let name = text(Some(exited), "name").unwrap_or_default();
             if let Some(r) = runs.get_mut(&name) {
                 r.status = Status::Succeeded;
+                r.waiting = None;
                 r.output = text(Some(exited), "output");
             }
             owner.insert(id, name);
@@ -105,6 +114,16 @@ pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
         let Some(run) = runs.get_mut(&name) else {
             continue;
         };
+        // A callback is waited on from its TaskScheduled until the task's next event other
+        // than TaskStarted.
+        if kind == "TaskScheduled" {
+            let resource = text(d, "resource").unwrap_or_default();
+            run.waiting = resource
+                .ends_with(".waitForTaskToken")
+                .then(|| Waiting::scheduled(resource, text(d, "parameters")));
+        } else if kind != "TaskStarted" {
+            run.waiting = None;
+        }
         let failed = kind.ends_with("Failed") || kind.ends_with("TimedOut");
         if failed || kind == "ExecutionAborted" {
             if kind.starts_with("Execution") {
@@ -126,6 +145,11 @@ pub fn status(history: &[Value]) -> BTreeMap<String, StateRun> {
             // Scheduled again after failing, without being entered again: a Retry.
             run.retries += 1;
             run.status = Status::Running;
+        }
+    }
+    for (name, run) in runs.iter_mut() {
+        if let Some(w) = run.waiting.as_mut() {
+            w.read(find_state(definition, name, 0));
         }
     }
     runs
@@ -184,7 +208,7 @@ mod tests {
                 json!({"executionFailedEventDetails": {"error": "Boom"}}),
             ),
         ];
-        let runs = status(&h);
+        let runs = status(&json!({}), &h);
         let t = &runs["T"];
         assert_eq!(t.status, Status::Caught);
         assert_eq!(t.retries, 1);
@@ -224,11 +248,54 @@ mod tests {
             ),
             ev(7, 5, "TaskScheduled", json!({})),
         ];
-        let runs = status(&h);
+        let runs = status(&json!({}), &h);
         assert_eq!(runs["A"].status, Status::Succeeded);
         assert_eq!(runs["A"].output.as_deref(), Some("1"));
         assert_eq!(runs["B"].status, Status::Running);
         assert_eq!(runs["P"].status, Status::Running);
         assert!(!runs.contains_key("C"));
+    }
+
+    #[test]
+    fn a_callback_is_waited_on_until_it_is_answered() {
+        let def = json!({"StartAt": "W", "States": {"W": {"Type": "Task",
+            "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"QueueUrl": "q", "MessageBody": {"token.$": "$$.Task.Token"}}, "End": true}}});
+        let mut h = vec![
+            ev(1, 0, "ExecutionStarted", json!({})),
+            ev(
+                2,
+                1,
+                "TaskStateEntered",
+                json!({"stateEnteredEventDetails": {"name": "W", "input": "{}"}}),
+            ),
+            ev(
+                3,
+                2,
+                "TaskScheduled",
+                json!({"taskScheduledEventDetails": {"resource": "sendMessage.waitForTaskToken",
+                    "parameters": "{\"QueueUrl\":\"q\",\"MessageBody\":{\"token\":\"T1\"}}"}}),
+            ),
+            ev(4, 3, "TaskStarted", json!({})),
+        ];
+        let w = status(&def, &h)["W"].waiting.clone().expect("waiting");
+        assert_eq!(w.token.as_deref(), Some("T1"));
+        assert_eq!(w.resource, "sendMessage.waitForTaskToken");
+        h.push(ev(
+            5,
+            4,
+            "TaskSucceeded",
+            json!({"taskSucceededEventDetails": {"output": "{}"}}),
+        ));
+        assert_eq!(status(&def, &h)["W"].waiting, None);
+        // A task that does not wait for a token is not offered an answer.
+        h.truncate(2);
+        h.push(ev(
+            3,
+            2,
+            "TaskScheduled",
+            json!({"taskScheduledEventDetails": {"resource": "invoke", "parameters": "{}"}}),
+        ));
+        assert_eq!(status(&def, &h)["W"].waiting, None);
     }
 }
