@@ -245,7 +245,8 @@
         ex.error ? h("span", { class: "error" }, `${ex.error}: ${ex.cause || ""}`) : null),
       h("div", { class: "split" }, graphBox, panel),
       h("p", { class: "legend" }, ["notrun", "running", "succeeded", "failed", "caught"].map((s) =>
-        h("span", { class: "key wm-st-" + s }, s === "notrun" ? "not run" : s))),
+        h("span", { class: "key wm-st-" + s }, s === "notrun" ? "not run" : s)),
+        h("span", { class: "key-retry" }, "↻n retried n times")),
       mapRuns.length ? h("section", {}, h("h2", {}, "Map runs"),
         h("ul", {}, mapRuns.map((r) => h("li", {}, r.mapRunArn)))) : null,
       h("section", {}, h("h2", {}, "Input and output"),

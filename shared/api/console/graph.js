@@ -89,6 +89,7 @@
       const grp = el("g", {
         class: `wm-cluster wm-${n.kind} wm-st-${statusOf(n, runs)}`,
         "data-id": n.id,
+        "data-state": n.state || "",
       }, svg);
       el("rect", { x: b.x - b.width / 2, y: b.y - b.height / 2, width: b.width, height: b.height, rx: 8 }, grp);
       const title = n.kind === "container" ? `${n.label} · ${n.type}${n.detail ? " (" + n.detail + ")" : ""}` : n.label;

@@ -12,7 +12,7 @@ use crate::MAX_DEPTH;
 /// A `.waitForTaskToken` task that has been scheduled and not answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Waiting {
-    /// The task's resource as the history names it (`sns:publish.waitForTaskToken`).
+    /// The task's service and resource as the history names them (`sns:publish.waitForTaskToken`).
     pub resource: String,
     /// The token, when the state's template passes `$$.Task.Token` as a value of its own.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -118,9 +118,13 @@ pub fn status(definition: &Value, history: &[Value]) -> BTreeMap<String, StateRu
         // than TaskStarted.
         if kind == "TaskScheduled" {
             let resource = text(d, "resource").unwrap_or_default();
+            let named = match text(d, "resourceType") {
+                Some(service) => format!("{service}:{resource}"),
+                None => resource.clone(),
+            };
             run.waiting = resource
                 .ends_with(".waitForTaskToken")
-                .then(|| Waiting::scheduled(resource, text(d, "parameters")));
+                .then(|| Waiting::scheduled(named, text(d, "parameters")));
         } else if kind != "TaskStarted" {
             run.waiting = None;
         }
@@ -273,14 +277,14 @@ mod tests {
                 3,
                 2,
                 "TaskScheduled",
-                json!({"taskScheduledEventDetails": {"resource": "sendMessage.waitForTaskToken",
+                json!({"taskScheduledEventDetails": {"resourceType": "sqs", "resource": "sendMessage.waitForTaskToken",
                     "parameters": "{\"QueueUrl\":\"q\",\"MessageBody\":{\"token\":\"T1\"}}"}}),
             ),
             ev(4, 3, "TaskStarted", json!({})),
         ];
         let w = status(&def, &h)["W"].waiting.clone().expect("waiting");
         assert_eq!(w.token.as_deref(), Some("T1"));
-        assert_eq!(w.resource, "sendMessage.waitForTaskToken");
+        assert_eq!(w.resource, "sqs:sendMessage.waitForTaskToken");
         h.push(ev(
             5,
             4,
