@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The console in a real browser: `waymark serve` serves it, headless Chromium opens it, finds a
-state machine with a Choice, a Parallel (one branch waits two seconds), a Map and a callback
+state machine with a Choice, a Parallel (one branch waits two seconds), a distributed Map and a
+callback
 task, starts it from the page with an input typed into the editor, watches the live view
 colour the states as they run, answers the waiting callback from the state panel with the
 token the console found, and checks a state's input and output. Screenshots are saved under
@@ -50,7 +51,8 @@ DEFINITION = {
                 {"StartAt": "PriceItems", "States": {
                     "PriceItems": {
                         "Type": "Map", "ItemsPath": "$.items",
-                        "ItemProcessor": {"StartAt": "Price", "States": {
+                        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                                          "StartAt": "Price", "States": {
                             "Price": {"Type": "Pass",
                                       "Parameters": {"sku.$": "$", "cents.$": "States.MathAdd($, 100)"},
                                       "End": True}}},
@@ -137,7 +139,8 @@ class ConsoleInBrowser(unittest.TestCase):
 
     def click_node(self, state):
         def click(b):
-            b.find_element(By.CSS_SELECTOR, f'g[data-state="{state}"]').click()
+            # Its label: the middle of a Map or Parallel box is one of the states inside.
+            b.find_element(By.CSS_SELECTOR, f'g[data-state="{state}"] > text').click()
             return b.find_element(By.CSS_SELECTOR, "#state h3").text.startswith(state)
         self.until(click)
 
@@ -173,9 +176,11 @@ class ConsoleInBrowser(unittest.TestCase):
         b.find_element(By.ID, "start").click()
         self.until(lambda b: "order-42" in b.find_element(By.TAG_NAME, "h1").text)
 
-        # Live: the wait in the Parallel is seen running while the Map beside it has finished.
+        # Live: the wait in the Parallel is seen running while the Map beside it has finished
+        # (a distributed Map's iterations are its map run's, not in the execution's history).
         self.until(lambda b: self.node_status("Settle") == "running")
-        self.until(lambda b: self.node_status("Price") == "succeeded")
+        self.until(lambda b: self.node_status("PriceItems") == "succeeded")
+        self.assertEqual(self.node_status("Price"), "notrun")
         self.assertEqual(self.node_status("CheckOrder"), "succeeded")
         self.assertEqual(self.node_status("Empty"), "notrun")
         self.assertEqual(self.node_status("Confirm"), "notrun")
@@ -206,7 +211,7 @@ class ConsoleInBrowser(unittest.TestCase):
         # The end: everything coloured, a state's input and output in its panel, the history.
         self.until(lambda b: self.text("#execution-status") == "SUCCEEDED", timeout=20)
         self.until(lambda b: self.node_status("Done") == "succeeded")
-        for state in ["CheckOrder", "Prepare", "Settle", "Settled", "PriceItems", "Price", "Confirm"]:
+        for state in ["CheckOrder", "Prepare", "Settle", "Settled", "PriceItems", "Confirm"]:
             self.assertEqual(self.node_status(state), "succeeded", state)
         self.assertEqual(self.node_status("Empty"), "notrun")
         self.click_node("Done")
@@ -216,8 +221,11 @@ class ConsoleInBrowser(unittest.TestCase):
         self.assertEqual(shown_out, {
             "prepared": ["settled", [{"sku": 1, "cents": 101}, {"sku": 2, "cents": 102}, {"sku": 3, "cents": 103}]],
             "confirmation": {"confirmedBy": "Grace"}})
-        self.click_node("Price")
-        self.assertIn("Entered 3 time(s)", self.text("#state"))
+        self.click_node("PriceItems")
+        self.assertEqual(json.loads(self.text("#state-output")), shown_out["prepared"][1])
+        # The distributed Map's map run, with its counts.
+        cells = [td.text for td in b.find_elements(By.CSS_SELECTOR, "#map-runs tr:nth-child(2) td")]
+        self.assertEqual(cells[1:6], ["SUCCEEDED", "3", "3", "0", "0"], cells)
         kinds = [row.find_elements(By.TAG_NAME, "td")[1].text
                  for row in b.find_elements(By.CSS_SELECTOR, "#history tr")[1:]]
         self.assertEqual(kinds[0], "ExecutionStarted")

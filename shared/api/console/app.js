@@ -168,17 +168,18 @@
       h("h3", {}, name, " ", h("span", { class: "status " + run.status, id: "state-status" }, run.status)),
       h("p", {}, `Entered ${run.entered} time(s)` + (run.retries ? `, retried ${run.retries} time(s)` : "")),
       run.error ? h("div", {}, h("h4", {}, "Error"), h("pre", { id: "state-error" }, run.error + (run.cause ? "\n" + run.cause : ""))) : null,
-      run.waiting ? callbackForm(run.waiting) : null,
+      run.waiting ? callbackForm(name, run.waiting) : null,
       h("h4", {}, "Input"), h("pre", { id: "state-input" }, pretty(run.input)),
       h("h4", {}, "Output"), h("pre", { id: "state-output" }, pretty(run.output)));
   }
 
   // A waiting callback task: its approval links, and SendTaskSuccess / SendTaskFailure with the
   // token read from the task's parameters (or pasted when the task folds it into a string).
-  function callbackForm(waiting) {
+  function callbackForm(state, waiting) {
     const field = (tag, id, attrs, initial) => {
-      const e = h(tag, Object.assign({ id, oninput: () => { drafts[id] = e.value; } }, attrs));
-      e.value = id in drafts ? drafts[id] : initial;
+      const key = state + "|" + id;
+      const e = h(tag, Object.assign({ id, oninput: () => { drafts[key] = e.value; } }, attrs));
+      e.value = key in drafts ? drafts[key] : initial;
       return e;
     };
     const token = field("input", "task-token", { placeholder: "task token" }, waiting.token || "");
@@ -222,7 +223,10 @@
     const events = await history(arn);
     const view = await graphOf(sm.definition, events);
     let mapRuns = [];
-    try { mapRuns = (await api("ListMapRuns", { executionArn: arn })).mapRuns || []; } catch (_) { /* none */ }
+    try {
+      const listed = (await api("ListMapRuns", { executionArn: arn })).mapRuns || [];
+      mapRuns = await Promise.all(listed.slice(0, 20).map((r) => api("DescribeMapRun", { mapRunArn: r.mapRunArn })));
+    } catch (_) { /* none */ }
     const graphBox = h("div", { class: "graph", id: "graph" });
     const panel = h("div", { id: "panel-slot" });
     const select = (name) => {
@@ -248,7 +252,15 @@
         h("span", { class: "key wm-st-" + s }, s === "notrun" ? "not run" : s)),
         h("span", { class: "key-retry" }, "↻n retried n times")),
       mapRuns.length ? h("section", {}, h("h2", {}, "Map runs"),
-        h("ul", {}, mapRuns.map((r) => h("li", {}, r.mapRunArn)))) : null,
+        h("table", { id: "map-runs" },
+          h("tr", {}, ["Map run", "Status", "Items", "Succeeded", "Failed", "Running", "Pending", "Max concurrency"].map((t) => h("th", {}, t))),
+          mapRuns.map((r) => {
+            const c = r.itemCounts || {};
+            return h("tr", {}, h("td", {}, h("code", {}, r.mapRunArn.split(":").slice(-2).join(":"))),
+              h("td", {}, h("span", { class: "status " + r.status }, r.status)), h("td", {}, c.total),
+              h("td", {}, c.succeeded), h("td", {}, c.failed), h("td", {}, c.running), h("td", {}, c.pending),
+              h("td", {}, r.maxConcurrency || "unlimited"));
+          }))) : null,
       h("section", {}, h("h2", {}, "Input and output"),
         h("div", { class: "split" }, h("pre", { id: "execution-input" }, pretty(ex.input)),
           h("pre", { id: "execution-output" }, pretty(ex.output)))),
