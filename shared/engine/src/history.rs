@@ -1,13 +1,13 @@
 //! History events with AWS's names, ids, `previousEventId` and details, in the shape
 //! GetExecutionHistory returns them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use waymark_asl::json::to_text;
 use waymark_asl::Failure;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct HistoryEvent {
     #[serde(with = "epoch_seconds")]
     pub timestamp: DateTime<Utc>,
@@ -19,6 +19,59 @@ pub struct HistoryEvent {
     /// `{"<x>EventDetails": {...}}`, flattened into the event, or nothing.
     #[serde(flatten)]
     pub details: Map<String, Value>,
+}
+
+/// Read by hand rather than derived: serde's `flatten` buffers every event into an
+/// intermediate tree first, which made reading a long history back several times slower than
+/// writing it.
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> serde::de::Visitor<'de> for Fields {
+            type Value = HistoryEvent;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a history event")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<HistoryEvent, A::Error> {
+                use serde::de::Error;
+                let (mut timestamp, mut event_type, mut id, mut previous) =
+                    (None, None, None, None);
+                let mut details = Map::new();
+                while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "timestamp" => {
+                            let secs: f64 = m.next_value()?;
+                            timestamp = Some(
+                                Utc.timestamp_millis_opt((secs * 1000.0).round() as i64)
+                                    .single()
+                                    .ok_or_else(|| A::Error::custom("timestamp out of range"))?,
+                            );
+                        }
+                        "type" => event_type = Some(m.next_value::<String>()?),
+                        "id" => id = Some(m.next_value::<u64>()?),
+                        "previousEventId" => previous = Some(m.next_value::<u64>()?),
+                        _ => {
+                            details.insert(key.into_owned(), m.next_value::<Value>()?);
+                        }
+                    }
+                }
+                Ok(HistoryEvent {
+                    timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
+                    event_type: event_type.ok_or_else(|| A::Error::missing_field("type"))?,
+                    id: id.ok_or_else(|| A::Error::missing_field("id"))?,
+                    previous_event_id: previous
+                        .ok_or_else(|| A::Error::missing_field("previousEventId"))?,
+                    details,
+                })
+            }
+        }
+        d.deserialize_map(Fields)
+    }
 }
 
 /// The awsJson wire format of timestamps: seconds since the epoch, with milliseconds.
@@ -432,5 +485,36 @@ pub fn finish(d: Details, id: u64, previous: u64, at: DateTime<Utc>) -> HistoryE
         id,
         previous_event_id: previous,
         details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_back_as_they_were_written() {
+        let at = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+        for d in [
+            Details::new(
+                "PassStateEntered",
+                "stateEnteredEventDetails",
+                json!({"name": "A", "input": "{}"}),
+            ),
+            Details {
+                event_type: "ExecutionSucceeded".into(),
+                details: None,
+            },
+        ] {
+            let e = finish(d, 7, 6, at);
+            let text = serde_json::to_string(&e).unwrap();
+            assert_eq!(
+                serde_json::from_str::<HistoryEvent>(&text).unwrap(),
+                e,
+                "{text}"
+            );
+        }
+        let e = serde_json::from_str::<HistoryEvent>(r#"{"timestamp": 1.5, "type": "X", "id": 1}"#);
+        assert!(e.unwrap_err().to_string().contains("previousEventId"));
     }
 }
