@@ -10,32 +10,21 @@ Needs Debian's chromium and chromium-driver, and the selenium package.
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-import boto3
-from botocore.config import Config
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from browserkit import ROOT, Serve, chrome  # noqa: E402
+
 WAYMARK = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/waymark"))
 ARTIFACTS = os.path.join(ROOT, "target", "approval")
-CREDS = dict(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ApprovalInBrowser(unittest.TestCase):
@@ -43,48 +32,24 @@ class ApprovalInBrowser(unittest.TestCase):
     def setUpClass(cls):
         os.makedirs(ARTIFACTS, exist_ok=True)
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.port = free_port()
-        cls.url = f"http://127.0.0.1:{cls.port}"
-        cls.log_path = os.path.join(cls.tmp.name, "serve.log")
-        cls.log = open(cls.log_path, "w")
-        cls.server = subprocess.Popen(
-            [WAYMARK, "serve", "--port", str(cls.port), "--db", os.path.join(cls.tmp.name, "w.db")],
-            stdout=subprocess.DEVNULL, stderr=cls.log, env=dict(os.environ, NO_COLOR="1"))
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", cls.port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or cls.server.poll() is not None:
-                    raise RuntimeError("waymark serve did not start")
-                time.sleep(0.05)
-        cls.sfn = boto3.client("stepfunctions", endpoint_url=cls.url, config=Config(inject_host_prefix=False), **CREDS)
+        cls.serve = Serve(WAYMARK, cls.tmp.name)
+        cls.url, cls.sfn = cls.serve.url, cls.serve.sfn
         with open(os.path.join(ROOT, "examples/approval/expense.asl.json")) as f:
             cls.machine = cls.sfn.create_state_machine(
                 name="expenses", definition=f.read(), roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
-        options = webdriver.ChromeOptions()
-        for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", "--window-size=1000,1100",
-                     f"--user-data-dir={os.path.join(cls.tmp.name, 'chrome')}"]:
-            options.add_argument(flag)
-        options.binary_location = "/usr/bin/chromium"
-        cls.browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        cls.browser = chrome(cls.tmp.name, 1000, 1100)
 
     @classmethod
     def tearDownClass(cls):
         cls.browser.quit()
-        cls.server.terminate()
-        cls.server.wait(timeout=10)
-        cls.log.close()
+        cls.serve.stop()
         cls.tmp.cleanup()
 
     def link_for(self, execution_arn):
         """The approval link from the message the server printed for this execution."""
         deadline = time.time() + 10
         while time.time() < deadline:
-            with open(self.log_path) as f:
+            with open(self.serve.log_path) as f:
                 log = f.read()
             for line in log.splitlines():
                 if "approval requested" in line and execution_arn in line:

@@ -1,8 +1,7 @@
 #!/usr/bin/env python3
 """The console in a real browser: `waymark serve` serves it, headless Chromium opens it, finds a
 state machine with a Choice, a Parallel (one branch waits two seconds), a distributed Map and a
-callback
-task, starts it from the page with an input typed into the editor, watches the live view
+callback task, starts it from the page with an input typed into the editor, watches the live view
 colour the states as they run, answers the waiting callback from the state panel with the
 token the console found, and checks a state's input and output. Screenshots are saved under
 target/console/.
@@ -12,28 +11,23 @@ Needs Debian's chromium and chromium-driver, and the selenium package.
 """
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import unittest
 
-import boto3
-from botocore.config import Config
-from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from browserkit import ROOT, Serve, chrome  # noqa: E402
+
 WAYMARK = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target/debug/waymark"))
 ARTIFACTS = os.path.join(ROOT, "target", "console")
-CREDS = dict(aws_access_key_id="test", aws_secret_access_key="test", region_name="us-east-1")
 
 DEFINITION = {
-    "Comment": "Orders: checked, prepared in parallel (a two-second wait beside a Map over the items), then confirmed by a person.",
+    "Comment": "Orders: checked, prepared in parallel (a two-second wait beside a distributed Map over the items), then confirmed by a person.",
     "StartAt": "CheckOrder",
     "States": {
         "CheckOrder": {
@@ -78,52 +72,24 @@ DEFINITION = {
 }
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class ConsoleInBrowser(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         os.makedirs(ARTIFACTS, exist_ok=True)
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.port = free_port()
-        cls.url = f"http://127.0.0.1:{cls.port}"
-        cls.log = open(os.path.join(cls.tmp.name, "serve.log"), "w")
-        cls.server = subprocess.Popen(
-            [WAYMARK, "serve", "--port", str(cls.port), "--db", os.path.join(cls.tmp.name, "w.db")],
-            stdout=subprocess.DEVNULL, stderr=cls.log, env=dict(os.environ, NO_COLOR="1"))
-        deadline = time.time() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", cls.port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.time() > deadline or cls.server.poll() is not None:
-                    raise RuntimeError("waymark serve did not start")
-                time.sleep(0.05)
-        cls.sfn = boto3.client("stepfunctions", endpoint_url=cls.url, config=Config(inject_host_prefix=False), **CREDS)
+        cls.serve = Serve(WAYMARK, cls.tmp.name)
+        cls.url, cls.sfn = cls.serve.url, cls.serve.sfn
         cls.machine = cls.sfn.create_state_machine(
             name="orders", definition=json.dumps(DEFINITION),
             roleArn="arn:aws:iam::123456789012:role/r")["stateMachineArn"]
         cls.version = cls.sfn.publish_state_machine_version(stateMachineArn=cls.machine)["stateMachineVersionArn"]
-        options = webdriver.ChromeOptions()
-        for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", "--window-size=1400,1250",
-                     f"--user-data-dir={os.path.join(cls.tmp.name, 'chrome')}"]:
-            options.add_argument(flag)
-        options.binary_location = "/usr/bin/chromium"
-        cls.browser = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+        cls.browser = chrome(cls.tmp.name, 1400, 1250)
 
     @classmethod
     def tearDownClass(cls):
         cls.browser.quit()
-        cls.server.terminate()
-        cls.server.wait(timeout=10)
-        cls.log.close()
+        cls.serve.stop()
         cls.tmp.cleanup()
 
     def until(self, what, timeout=15):
@@ -263,7 +229,6 @@ class ConsoleInBrowser(unittest.TestCase):
         # The status filter lists it among the failed ones only.
         b.get(self.url + "/#/machine/" + self.machine.replace(":", "%3A"))
         self.until(lambda b: b.find_element(By.ID, "status-filter"))
-        from selenium.webdriver.support.ui import Select
         Select(b.find_element(By.ID, "status-filter")).select_by_value("FAILED")
         self.until(lambda b: [r.text for r in b.find_elements(By.CSS_SELECTOR, "#executions td:first-child")] == ["empty-order"])
 

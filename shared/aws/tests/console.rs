@@ -290,16 +290,7 @@ async fn the_console_drives_a_deployed_waymark_through_signed_calls() {
     let view: Value = serde_json::from_slice(&graph.body).expect("json");
     let waiting = &view["runs"]["Ask"]["waiting"];
     let token = waiting["token"].as_str().expect("the token").to_string();
-    let asked = h
-        .sqs
-        .receive_message()
-        .queue_url(&inbox)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default();
+    let asked = h.receive_from(&inbox).await;
     let body: Value = serde_json::from_str(asked[0].body.as_deref().unwrap_or("")).expect("json");
     assert_eq!(body["token"], token.as_str());
 

@@ -359,16 +359,7 @@ async fn callbacks_stops_and_notifications() {
     let arn = h.start_execution("callback", json!({"order": 7})).await;
     h.drain(Duration::from_secs(20)).await;
     assert_eq!(h.record(&arn).await.status, Status::Running);
-    let asked = h
-        .sqs
-        .receive_message()
-        .queue_url(&inbox)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default();
+    let asked = h.receive_from(&inbox).await;
     assert_eq!(asked.len(), 1, "one callback request");
     let body: Value = serde_json::from_str(asked[0].body.as_deref().unwrap_or("")).expect("json");
     assert_eq!(body["order"], 7);
@@ -503,16 +494,7 @@ async fn triggers_start_each_event_once() {
         .send()
         .await
         .expect("send");
-    let got = h
-        .sqs
-        .receive_message()
-        .queue_url(&queue)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default();
+    let got = h.receive_from(&queue).await;
     assert_eq!(got.len(), 1);
     let batch = common::sqs_event(&got, "arn:aws:sqs:us-east-1:123456789012:waymark-events");
     for _ in 0..2 {
@@ -1058,16 +1040,7 @@ fn expense_machine(inbox: &str) -> Value {
 
 /// The approval link the task sent to the inbox, as the path the API function serves.
 async fn asked_link(h: &Harness, inbox: &str) -> String {
-    let got = h
-        .sqs
-        .receive_message()
-        .queue_url(inbox)
-        .wait_time_seconds(2)
-        .send()
-        .await
-        .expect("receive")
-        .messages
-        .unwrap_or_default();
+    let got = h.receive_from(inbox).await;
     assert_eq!(got.len(), 1, "one approval request in the inbox");
     h.sqs
         .delete_message()

@@ -1,7 +1,7 @@
 //! History events with AWS's names, ids, `previousEventId` and details, in the shape
 //! GetExecutionHistory returns them.
 
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use waymark_asl::json::to_text;
@@ -26,37 +26,61 @@ pub struct HistoryEvent {
 /// writing it.
 impl<'de> Deserialize<'de> for HistoryEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{Error, MapAccess, Visitor};
+
+        #[derive(Deserialize)]
+        struct Epoch(#[serde(with = "epoch_seconds")] DateTime<Utc>);
+
+        /// A key: one of the event's own fields (no allocation), or a details key.
+        enum Key {
+            Timestamp,
+            Type,
+            Id,
+            Previous,
+            Details(String),
+        }
+        impl<'de> Deserialize<'de> for Key {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Name;
+                impl Visitor<'_> for Name {
+                    type Value = Key;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a field name")
+                    }
+                    fn visit_str<E: Error>(self, k: &str) -> Result<Key, E> {
+                        Ok(match k {
+                            "timestamp" => Key::Timestamp,
+                            "type" => Key::Type,
+                            "id" => Key::Id,
+                            "previousEventId" => Key::Previous,
+                            other => Key::Details(other.to_string()),
+                        })
+                    }
+                }
+                d.deserialize_identifier(Name)
+            }
+        }
+
         struct Fields;
-        impl<'de> serde::de::Visitor<'de> for Fields {
+        impl<'de> Visitor<'de> for Fields {
             type Value = HistoryEvent;
 
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a history event")
             }
 
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<HistoryEvent, A::Error> {
-                use serde::de::Error;
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<HistoryEvent, A::Error> {
                 let (mut timestamp, mut event_type, mut id, mut previous) =
                     (None, None, None, None);
                 let mut details = Map::new();
-                while let Some(key) = m.next_key::<std::borrow::Cow<'de, str>>()? {
-                    match key.as_ref() {
-                        "timestamp" => {
-                            let secs: f64 = m.next_value()?;
-                            timestamp = Some(
-                                Utc.timestamp_millis_opt((secs * 1000.0).round() as i64)
-                                    .single()
-                                    .ok_or_else(|| A::Error::custom("timestamp out of range"))?,
-                            );
-                        }
-                        "type" => event_type = Some(m.next_value::<String>()?),
-                        "id" => id = Some(m.next_value::<u64>()?),
-                        "previousEventId" => previous = Some(m.next_value::<u64>()?),
-                        _ => {
-                            details.insert(key.into_owned(), m.next_value::<Value>()?);
+                while let Some(key) = m.next_key::<Key>()? {
+                    match key {
+                        Key::Timestamp => timestamp = Some(m.next_value::<Epoch>()?.0),
+                        Key::Type => event_type = Some(m.next_value::<String>()?),
+                        Key::Id => id = Some(m.next_value::<u64>()?),
+                        Key::Previous => previous = Some(m.next_value::<u64>()?),
+                        Key::Details(k) => {
+                            details.insert(k, m.next_value::<Value>()?);
                         }
                     }
                 }
@@ -490,6 +514,8 @@ pub fn finish(d: Details, id: u64, previous: u64, at: DateTime<Utc>) -> HistoryE
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     #[test]

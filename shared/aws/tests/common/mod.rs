@@ -616,6 +616,20 @@ pub fn sqs_event(messages: &[aws_sdk_sqs::types::Message], queue_arn: &str) -> S
 }
 
 impl Harness {
+    /// Receives what a test's own queue holds (one message, waiting up to 2 s): the requests
+    /// tasks sent, the events put for the trigger.
+    pub async fn receive_from(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        self.sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .expect("receive")
+            .messages
+            .unwrap_or_default()
+    }
+
     /// Receives step messages without handling them (up to `max`, waiting up to 2 s).
     pub async fn receive(&self, max: i32) -> Vec<aws_sdk_sqs::types::Message> {
         self.platform.lock().unwrap().receives += 1;
