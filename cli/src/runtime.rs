@@ -40,7 +40,7 @@ pub async fn open(
         a.aws_endpoint.is_some(),
         a.real_aws,
     );
-    let integrations = waymark_local::integrations(mocks.clone(), &tasks, reach).await;
+    let integrations = waymark_local::integrations(mocks.clone(), &tasks, reach);
     let config = Config {
         role_arn: format!("arn:aws:iam::{}:role/waymark-local", a.account),
         region: a.region.clone(),

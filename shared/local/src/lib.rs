@@ -22,13 +22,10 @@ pub use gate::{Gate, Reach};
 pub type LocalIntegrations = MockTasks<Gate<AwsTasks<NoTasks>>>;
 
 /// Assembles [`LocalIntegrations`].
-pub async fn integrations(
+pub fn integrations(
     mocks: waymark_tasks::mock::MockConfig,
     config: &waymark_tasks::TaskConfig,
     reach: Reach,
 ) -> LocalIntegrations {
-    MockTasks::new(
-        mocks,
-        Gate::new(AwsTasks::new(config, NoTasks).await, reach),
-    )
+    MockTasks::new(mocks, Gate::new(AwsTasks::new(config, NoTasks), reach))
 }

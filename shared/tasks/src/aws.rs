@@ -269,22 +269,36 @@ pub fn handles(resource: &str) -> bool {
 /// Runs Lambda, SNS, SQS and DynamoDB Resources through the SDK; everything else goes to
 /// `fallback`.
 pub struct AwsTasks<F> {
-    clients: Clients,
+    /// Built at the first call: reading the SDK's configuration and the system's root
+    /// certificates takes milliseconds, most of a short `waymark run` that calls no service.
+    clients: tokio::sync::OnceCell<Clients>,
+    /// What the clients are built from, when they are built lazily.
+    config: TaskConfig,
     fallback: F,
 }
 
 impl<F> AwsTasks<F> {
-    /// Reads the SDK's configuration (no network call) and builds the clients.
-    pub async fn new(config: &TaskConfig, fallback: F) -> Self {
-        AwsTasks::with_clients(Clients::new(config).await, fallback)
+    /// Clients for `config`, built when a task first needs one.
+    pub fn new(config: &TaskConfig, fallback: F) -> Self {
+        AwsTasks {
+            clients: tokio::sync::OnceCell::new(),
+            config: config.clone(),
+            fallback,
+        }
     }
 
     pub fn with_clients(clients: Clients, fallback: F) -> Self {
-        AwsTasks { clients, fallback }
+        AwsTasks {
+            clients: tokio::sync::OnceCell::new_with(Some(clients)),
+            config: TaskConfig::new(""),
+            fallback,
+        }
     }
 
-    pub fn clients(&self) -> &Clients {
-        &self.clients
+    pub async fn clients(&self) -> &Clients {
+        self.clients
+            .get_or_init(|| Clients::new(&self.config))
+            .await
     }
 
     pub fn fallback(&self) -> &F {
@@ -300,7 +314,7 @@ impl<F> AwsTasks<F> {
         let timeout = req
             .timeout_seconds
             .map(|s| Duration::from_secs(s).saturating_add(CALL_TIMEOUT_MARGIN));
-        let c = &self.clients;
+        let c = self.clients().await;
         let (result, pattern) = match route {
             Route::Invoke(pattern) => {
                 check_credentials(req, c.custom_endpoints.lambda)?;
@@ -411,7 +425,7 @@ const MAX_READER_OBJECT: u64 = 8 * 1024 * 1024;
 impl<F> AwsTasks<F> {
     /// A distributed Map's ItemReader ([`item_reader`]).
     async fn read_items(&self, req: &TaskRequest, config: &Value) -> Result<Vec<Value>, Failure> {
-        let c = &self.clients;
+        let c = self.clients().await;
         check_credentials(req, c.custom_endpoints.sdk)?;
         let failed = reader_failed;
         let limit = config
@@ -477,7 +491,7 @@ impl<F> AwsTasks<F> {
     /// One S3 object's text for an ItemReader, its size checked before it is read; a gzipped
     /// object (an S3 inventory's files) is unzipped, at most [`MAX_READER_OBJECT`] bytes of it.
     async fn read_object(&self, params: &Value) -> Result<String, Failure> {
-        let c = &self.clients;
+        let c = self.clients().await;
         let failed = reader_failed;
         let too_big = |size: u64| {
             Failure::new(
@@ -536,7 +550,7 @@ impl<F> AwsTasks<F> {
 
     /// `apigateway:invoke` ([`crate::apigateway`]).
     async fn invoke_api(&self, req: &TaskRequest) -> Result<Value, Failure> {
-        let c = &self.clients;
+        let c = self.clients().await;
         let call = crate::apigateway::call(&req.parameters, &c.sdk.region())?;
         let aws_host = !call.url.starts_with("http://") && call.url.contains(".amazonaws.com");
         if aws_host && c.custom_endpoints.sdk {
@@ -570,7 +584,7 @@ impl<F> AwsTasks<F> {
     /// its secret), gets an OAuth token when the connection uses OAuth, and calls the API.
     async fn invoke_http(&self, req: &TaskRequest) -> Result<Value, Failure> {
         use crate::http_invoke as h;
-        let c = &self.clients;
+        let c = self.clients().await;
         let arn = h::connection_arn(&req.parameters)?;
         let name = h::connection_name(&arn)?;
         let described = sdk_call(
@@ -639,7 +653,7 @@ impl<F> AwsTasks<F> {
 
     /// A distributed Map's ResultWriter: puts the files the engine made, the manifest last.
     async fn write_results(&self, req: &TaskRequest, files: &Value) -> Result<(), Failure> {
-        let c = &self.clients;
+        let c = self.clients().await;
         check_credentials(req, c.custom_endpoints.sdk)?;
         if waymark_asl::resource::integration_part(&req.resource) != Some("s3:putObject") {
             return Err(Failure::new(
@@ -675,7 +689,7 @@ impl<F> AwsTasks<F> {
     /// A `.sync` task of a job-starting integration: starts the job, or asks about the one
     /// the engine hands back.
     async fn run_job(&self, service: &str, action: &str, req: &TaskRequest) -> TaskOutcome {
-        let c = &self.clients;
+        let c = self.clients().await;
         let Some(kind) = jobs::kind(service, action) else {
             return TaskOutcome::Failed(Failure::runtime(format!(
                 "No job integration runs the resource '{}'",

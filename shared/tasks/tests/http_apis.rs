@@ -88,8 +88,7 @@ async fn invoke_model_sends_the_body_as_json_and_parses_the_answer() {
     let tasks = AwsTasks::new(
         &TaskConfig::new(REGION).with_aws_endpoint(&endpoint),
         NoTasks,
-    )
-    .await;
+    );
     let req = request(
         "arn:aws:states:::bedrock:invokeModel",
         json!({"ModelId": "anthropic.claude-v2", "Body": {"prompt": "Hi", "max_tokens_to_sample": 20}}),
@@ -129,8 +128,7 @@ async fn api_gateway_invoke_calls_the_api_and_names_errors_by_status() {
     let tasks = AwsTasks::new(
         &TaskConfig::new(REGION).with_aws_endpoint(&endpoint),
         NoTasks,
-    )
-    .await;
+    );
     let call = |params: Value| {
         let req = request("arn:aws:states:::apigateway:invoke", params);
         let tasks = &tasks;

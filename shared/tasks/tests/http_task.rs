@@ -76,6 +76,7 @@ async fn api() -> String {
 async fn connection(tasks: &AwsTasks<NoTasks>, params: Value) -> String {
     let out = tasks
         .clients()
+        .await
         .sdk
         .call("eventbridge", "createConnection", params)
         .await
@@ -109,8 +110,7 @@ async fn http_tasks_call_the_api_with_the_connections_credentials() {
     let tasks = AwsTasks::new(
         &TaskConfig::new(REGION).with_aws_endpoint(&moto.endpoint),
         NoTasks,
-    )
-    .await;
+    );
     // API key, with the connection's own header, query and body parameters.
     let keyed = connection(
         &tasks,

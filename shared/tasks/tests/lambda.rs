@@ -17,7 +17,6 @@ async fn tasks(server: &LambdaServer) -> AwsTasks<NoTasks> {
         &TaskConfig::new(REGION).with_lambda_endpoint(&server.endpoint),
         NoTasks,
     )
-    .await
 }
 
 fn succeeded(outcome: TaskOutcome) -> Value {
@@ -280,8 +279,7 @@ async fn an_unreachable_endpoint_is_a_retriable_failure_naming_it() {
     let tasks = AwsTasks::new(
         &TaskConfig::new(REGION).with_lambda_endpoint(&endpoint),
         NoTasks,
-    )
-    .await;
+    );
     let (error, cause) = failed(
         tasks
             .invoke(

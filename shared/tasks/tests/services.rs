@@ -20,7 +20,6 @@ async fn tasks(moto: &Moto) -> AwsTasks<NoTasks> {
         &TaskConfig::new(REGION).with_aws_endpoint(&moto.endpoint),
         NoTasks,
     )
-    .await
 }
 
 fn succeeded(outcome: TaskOutcome) -> Value {
@@ -48,7 +47,7 @@ fn assert_metadata(out: &Value) {
 
 /// Creates a queue and returns its URL and ARN.
 async fn queue(tasks: &AwsTasks<NoTasks>, name: &str) -> (String, String) {
-    let sqs = &tasks.clients().sqs;
+    let sqs = &tasks.clients().await.sqs;
     let url = sqs
         .create_queue()
         .queue_name(name)
@@ -72,6 +71,7 @@ async fn queue(tasks: &AwsTasks<NoTasks>, name: &str) -> (String, String) {
 async fn receive(tasks: &AwsTasks<NoTasks>, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
     tasks
         .clients()
+        .await
         .sqs
         .receive_message()
         .queue_url(url)
@@ -89,7 +89,7 @@ async fn receive(tasks: &AwsTasks<NoTasks>, url: &str) -> Vec<aws_sdk_sqs::types
 async fn sns_publish_reaches_a_subscribed_queue() {
     let moto = Moto::start();
     let tasks = tasks(&moto).await;
-    let sns = &tasks.clients().sns;
+    let sns = &tasks.clients().await.sns;
     let topic = sns
         .create_topic()
         .name("orders")
@@ -223,6 +223,7 @@ async fn dynamodb_put_get_update_delete() {
     let tasks = tasks(&moto).await;
     tasks
         .clients()
+        .await
         .dynamodb
         .create_table()
         .table_name("Orders")
