@@ -104,12 +104,7 @@ pub fn print_diagnostics(file: &str, diagnostics: &[Diagnostic]) {
 }
 
 /// `note` (why a run that ended still runs) comes after the output and error, before the history.
-pub fn print_execution(
-    rec: &ExecutionRecord,
-    history: &[HistoryEvent],
-    full: bool,
-    note: Option<&str>,
-) {
+pub fn print_execution_head(rec: &ExecutionRecord, note: Option<&str>) {
     let st = Style::stdout();
     let status = match rec.status {
         Status::Succeeded => st.green(rec.status.as_str()),
@@ -145,8 +140,28 @@ pub fn print_execution(
         say!("\n{note}");
     }
     say!("\n{}", st.bold("History"));
-    let mut lines = Vec::new();
-    for e in history {
+}
+
+/// The history under the head, fed one event at a time so a 25,000-event history is never
+/// held whole: `full` prints every event as it comes, the summary keeps only its first and
+/// last lines.
+pub struct HistoryPrinter {
+    st: Style,
+    full: bool,
+    summary: Elided,
+}
+
+impl HistoryPrinter {
+    pub fn new(full: bool) -> HistoryPrinter {
+        HistoryPrinter {
+            st: Style::stdout(),
+            full,
+            summary: Elided::new(SUMMARY_HEAD, SUMMARY_TAIL),
+        }
+    }
+
+    pub fn event(&mut self, e: &HistoryEvent) {
+        let st = &self.st;
         let name = e
             .details
             .values()
@@ -155,28 +170,31 @@ pub fn print_execution(
         let failed = e.event_type.ends_with("Failed")
             || e.event_type.ends_with("TimedOut")
             || e.event_type.ends_with("Aborted");
-        if full {
+        if self.full {
             let line = format!("{:>4} {:<28} {}", e.id, e.event_type, name);
             say!("{}", if failed { st.red(&line) } else { line });
             for v in e.details.values() {
                 say!("       {}", st.dim(&v.to_string()));
             }
         } else if let Some(kind) = e.event_type.strip_suffix("StateEntered") {
-            lines.push(format!("  {:<9} {}", st.dim(kind), name));
+            self.summary.push(format!("  {:<9} {}", st.dim(kind), name));
         } else if failed {
             let detail = e.details.values().next().map(|d| {
                 let err = d.get("error").and_then(Value::as_str).unwrap_or("");
                 let cause = d.get("cause").and_then(Value::as_str).unwrap_or("");
                 format!("{err} {cause}")
             });
-            lines.push(format!(
+            self.summary.push(format!(
                 "  {}",
                 st.red(&format!("{} {}", e.event_type, detail.unwrap_or_default()))
             ));
         }
     }
-    for line in elide(lines, SUMMARY_HEAD, SUMMARY_TAIL) {
-        say!("{line}");
+
+    pub fn finish(self) {
+        for line in self.summary.lines() {
+            say!("{line}");
+        }
     }
 }
 
@@ -185,24 +203,67 @@ pub fn print_execution(
 const SUMMARY_HEAD: usize = 30;
 const SUMMARY_TAIL: usize = 20;
 
-fn elide(mut lines: Vec<String>, head: usize, tail: usize) -> Vec<String> {
-    if lines.len() <= head + tail + 1 {
-        return lines;
+/// The first `head` and last `tail` of a stream of lines, and how many fell between.
+struct Elided {
+    head: usize,
+    tail: usize,
+    first: Vec<String>,
+    last: std::collections::VecDeque<String>,
+    hidden: usize,
+}
+
+impl Elided {
+    fn new(head: usize, tail: usize) -> Elided {
+        Elided {
+            head,
+            tail,
+            first: Vec::new(),
+            last: std::collections::VecDeque::new(),
+            hidden: 0,
+        }
     }
-    let hidden = lines.len() - head - tail;
-    let rest = lines.split_off(lines.len() - tail);
-    lines.truncate(head);
-    lines.push(format!("  … {hidden} more (--history shows every event)"));
-    lines.extend(rest);
-    lines
+
+    fn push(&mut self, line: String) {
+        if self.first.len() < self.head {
+            self.first.push(line);
+            return;
+        }
+        self.last.push_back(line);
+        // One more than `tail` is kept: a single hidden line is shown rather than elided.
+        if self.last.len() > self.tail + 1 {
+            self.last.pop_front();
+            self.hidden += 1;
+        }
+    }
+
+    fn lines(mut self) -> Vec<String> {
+        if self.hidden > 0 {
+            // What was held back as the possible single hidden line is hidden too.
+            self.last.pop_front();
+            self.first.push(format!(
+                "  … {} more (--history shows every event)",
+                self.hidden + 1
+            ));
+        }
+        self.first.extend(self.last);
+        self.first
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::elide;
+    use super::Elided;
 
     fn numbered(n: usize) -> Vec<String> {
         (0..n).map(|i| i.to_string()).collect()
+    }
+
+    fn elide(lines: Vec<String>, head: usize, tail: usize) -> Vec<String> {
+        let mut e = Elided::new(head, tail);
+        for l in lines {
+            e.push(l);
+        }
+        e.lines()
     }
 
     #[test]
@@ -221,5 +282,7 @@ mod tests {
         );
         assert_eq!(elide(numbered(6), 3, 2), numbered(6));
         assert_eq!(elide(numbered(7), 3, 2).len(), 6);
+        assert_eq!(elide(numbered(2), 3, 2), numbered(2));
+        assert_eq!(elide(numbered(0), 3, 2), numbered(0));
     }
 }

@@ -9,7 +9,7 @@ use waymark_engine::record::{ExecutionRecord, Phase, Status};
 
 use crate::args::RunArgs;
 use crate::input::{read_definition, read_input};
-use crate::print::{print_diagnostics, print_execution};
+use crate::print::{print_diagnostics, print_execution_head, HistoryPrinter};
 use crate::runtime;
 use crate::validate::diagnostics_json;
 use crate::{EXIT_FAILED, EXIT_SUCCEEDED, EXIT_USAGE, EXIT_WAITING};
@@ -71,11 +71,40 @@ pub fn run(a: RunArgs) -> Result<i32> {
             .start_execution_with(&sm, a.name.as_deref(), input, a.test_case.as_deref())
             .await?;
         let rec = local.run_until_settled(&started.execution_arn).await?;
-        let history = local.store.history(&rec.execution_arn).await?;
+        // The whole history is read back only when it is wanted whole; a summary reads it a
+        // page at a time, and `--json` alone not at all.
+        let history = if a.graph.is_some() || (a.json && a.history) {
+            local.store.history(&rec.execution_arn).await?
+        } else {
+            Vec::new()
+        };
         if let Some(path) = &a.graph {
             write_graph(path, &sm.definition_text, &rec, &history)?;
         }
-        print_result(&a, &rec, &history)?;
+        if a.json {
+            print_json(&a, &rec, &history)?;
+        } else {
+            let note = (rec.status == Status::Running).then(|| waiting_cause(&waiting_for(&rec)));
+            print_execution_head(&rec, note.as_deref());
+            let mut printer = HistoryPrinter::new(a.history);
+            if a.graph.is_some() {
+                history.iter().for_each(|e| printer.event(e));
+            } else {
+                let mut token = None;
+                loop {
+                    let page = local
+                        .store
+                        .history_page(&rec.execution_arn, false, HISTORY_PAGE, token.as_deref())
+                        .await?;
+                    page.items.iter().for_each(|e| printer.event(e));
+                    token = page.next_token;
+                    if token.is_none() {
+                        break;
+                    }
+                }
+            }
+            printer.finish();
+        }
         Ok(match rec.status {
             Status::Succeeded => EXIT_SUCCEEDED,
             Status::Running => EXIT_WAITING,
@@ -111,43 +140,41 @@ fn run_links() -> waymark_engine::runner::ApprovalLinks {
     Box::new(move |token, expires| links.make(token, expires))
 }
 
-fn print_result(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> Result<()> {
-    if a.json {
-        let mut out = Map::new();
-        out.insert("executionArn".into(), json!(rec.execution_arn));
-        out.insert("status".into(), json!(rec.status.as_str()));
-        if let Some(o) = &rec.output {
-            out.insert("output".into(), o.clone());
-        }
-        if let Some(f) = &rec.failure {
-            if let Some(e) = &f.error {
-                out.insert("error".into(), json!(e));
-            }
-            if let Some(c) = &f.cause {
-                out.insert("cause".into(), json!(c));
-            }
-        }
-        if rec.status == Status::Running {
-            let waits = waiting_for(rec);
-            out.insert("cause".into(), json!(waiting_cause(&waits)));
-            out.insert(
-                "waitingFor".into(),
-                Value::Array(
-                    waits
-                        .iter()
-                        .map(|w| json!({"state": w.state, "resource": w.resource, "waitsFor": w.what}))
-                        .collect(),
-                ),
-            );
-        }
-        if a.history {
-            out.insert("history".into(), serde_json::to_value(history)?);
-        }
-        say!("{}", Value::Object(out));
-    } else {
-        let note = (rec.status == Status::Running).then(|| waiting_cause(&waiting_for(rec)));
-        print_execution(rec, history, a.history, note.as_deref());
+/// Events read back at a time for the summary.
+const HISTORY_PAGE: usize = 1000;
+
+fn print_json(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> Result<()> {
+    let mut out = Map::new();
+    out.insert("executionArn".into(), json!(rec.execution_arn));
+    out.insert("status".into(), json!(rec.status.as_str()));
+    if let Some(o) = &rec.output {
+        out.insert("output".into(), o.clone());
     }
+    if let Some(f) = &rec.failure {
+        if let Some(e) = &f.error {
+            out.insert("error".into(), json!(e));
+        }
+        if let Some(c) = &f.cause {
+            out.insert("cause".into(), json!(c));
+        }
+    }
+    if rec.status == Status::Running {
+        let waits = waiting_for(rec);
+        out.insert("cause".into(), json!(waiting_cause(&waits)));
+        out.insert(
+            "waitingFor".into(),
+            Value::Array(
+                waits
+                    .iter()
+                    .map(|w| json!({"state": w.state, "resource": w.resource, "waitsFor": w.what}))
+                    .collect(),
+            ),
+        );
+    }
+    if a.history {
+        out.insert("history".into(), serde_json::to_value(history)?);
+    }
+    say!("{}", Value::Object(out));
     Ok(())
 }
 

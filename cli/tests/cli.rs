@@ -435,6 +435,51 @@ fn history_lists_every_event_with_ids_and_virtual_time() {
     assert_eq!(input, json!({"name": "Ada"}));
 }
 
+/// The summary of a history longer than a page read back (1,000 events) keeps its first 30
+/// and last 20 state lines and counts the rest; `--history` lists every event.
+#[test]
+fn a_long_history_is_summarised_by_its_start_and_end() {
+    let dir = TempDir::new("long-history");
+    let def = dir.write(
+        "loop.asl.json",
+        json!({"StartAt": "Init", "States": {
+            "Init": {"Type": "Pass", "Result": {"i": 0}, "Next": "Check"},
+            "Check": {"Type": "Choice", "Default": "Inc", "Choices": [
+                {"Variable": "$.i", "NumericGreaterThanEquals": 700, "Next": "Done"}]},
+            "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+            "Done": {"Type": "Succeed"}}}),
+    );
+    let out = waymark(&dir, &["run", s(&def)]);
+    out.expect_code(EXIT_SUCCEEDED);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = lines.iter().position(|l| *l == "History").unwrap();
+    let summary = &lines[at + 1..];
+    // Init, then Check and Inc 700 times, a last Check and Done: 1,403 state lines.
+    assert_eq!(summary.len(), 30 + 1 + 20, "{}", out.stdout);
+    assert_eq!(
+        summary[0].split_whitespace().collect::<Vec<_>>(),
+        ["Pass", "Init"]
+    );
+    assert_eq!(summary[30], "  … 1353 more (--history shows every event)");
+    assert_eq!(
+        summary[49].split_whitespace().collect::<Vec<_>>(),
+        ["Choice", "Check"]
+    );
+    assert_eq!(
+        summary[50].split_whitespace().collect::<Vec<_>>(),
+        ["Succeed", "Done"]
+    );
+
+    let full = waymark(&dir, &["run", s(&def), "--history"]);
+    let listed = full
+        .stdout
+        .lines()
+        .filter(|l| l.contains("StateEntered") || l.contains("StateExited"))
+        .count();
+    assert_eq!(listed, 2 * 1403, "{}", full.stdout);
+    assert!(full.stdout.contains("ExecutionSucceeded"));
+}
+
 #[test]
 fn wait_scale_runs_waits_in_scaled_real_time() {
     let dir = TempDir::new("wait-scale");
