@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::types::AttributeValue::{self, N, S};
@@ -115,7 +114,7 @@ fn record(name: &str) -> ExecutionRecord {
         next_event_id: 1,
         next_fanout: 0,
         turn: 0,
-        frames: BTreeMap::new(),
+        frames: waymark_engine::record::Frames::new(),
         redrive_point: None,
         test_case: None,
         version_arn: None,

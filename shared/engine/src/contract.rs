@@ -9,7 +9,6 @@
 //! writes nothing twice; records read back exactly as written (frames, fan-outs, results);
 //! histories and listings page as the API pages them; child waits and approvals.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -21,8 +20,8 @@ use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use crate::history::{self, HistoryEvent};
 use crate::ports::*;
 use crate::record::{
-    child_frame_id, token_hash, ExecutionRecord, Fanout, Frame, MachineTypeRepr, Phase, Status,
-    TaskPhase,
+    child_frame_id, token_hash, ExecutionRecord, Fanout, Frame, Frames, MachineTypeRepr, Phase,
+    Status, TaskPhase,
 };
 use crate::step::{Effect, TaskRequest, TimerKind};
 use crate::versions::{Alias, Route, Version, VersionStore};
@@ -85,7 +84,7 @@ fn record(sm: &StateMachine, name: &str) -> ExecutionRecord {
         next_event_id: 1,
         next_fanout: 0,
         turn: 0,
-        frames: BTreeMap::new(),
+        frames: Frames::new(),
         redrive_point: None,
         test_case: None,
         version_arn: None,
@@ -182,6 +181,7 @@ fn same(a: &ExecutionRecord, b: &ExecutionRecord, what: &str) {
 /// on the first breach.
 pub async fn check<S: ContractStore>(store: &S) {
     creates_and_conflicts(store).await;
+    kept_records_are_only_a_hint(store).await;
     outboxes_and_tokens(store).await;
     frames_fanouts_and_results(store).await;
     paging(store).await;
@@ -502,6 +502,63 @@ async fn creates_and_conflicts<S: ContractStore>(store: &S) {
         store.unsettled().await.unwrap().is_empty(),
         "stepped, nothing pending"
     );
+}
+
+/// A record handed back with `keep` may spare the next load a read, never change what it
+/// returns: a kept record that is not the stored version, or belongs to another execution,
+/// is not what `load_for_step` answers with.
+async fn kept_records_are_only_a_hint<S: ContractStore>(store: &S) {
+    let sm = machine("contract-keep");
+    store
+        .create_state_machine(&sm)
+        .await
+        .expect("create machine");
+    let rec = record(&sm, "kept");
+    store.create(&rec).await.expect("create");
+    let (v1, events) = advance(&rec, 2, |r| {
+        r.frames
+            .insert(String::new(), frame("P", None, 0, Phase::Run));
+    });
+    commit(store, &rec, &v1, &events, &[])
+        .await
+        .expect("commit v1");
+    let load = || async {
+        store
+            .load_for_step(&rec.execution_arn)
+            .await
+            .unwrap()
+            .unwrap()
+            .rec
+    };
+
+    // The committed record kept: it is what the next load reads (from memory or not).
+    store.keep(v1.clone());
+    same(&load().await, &v1, "kept at the stored version");
+    same(
+        &load().await,
+        &v1,
+        "read again after the kept one was taken",
+    );
+
+    // Another step committed (by another process, say) after the record was kept: the
+    // stored one wins.
+    let (v2, more) = advance(&v1, 1, |r| r.frames.get_mut("").unwrap().seq = 2);
+    commit(store, &v1, &v2, &more, &[])
+        .await
+        .expect("commit v2");
+    store.keep(v1.clone());
+    same(
+        &load().await,
+        &v2,
+        "a kept record older than the stored one",
+    );
+
+    // A kept record of another execution changes nothing here.
+    let mut other = v2.clone();
+    other.execution_arn.push_str("-other");
+    other.frames.clear();
+    store.keep(other);
+    same(&load().await, &v2, "a kept record of another execution");
 }
 
 async fn outboxes_and_tokens<S: ContractStore>(store: &S) {

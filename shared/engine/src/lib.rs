@@ -8,6 +8,7 @@ mod children;
 pub mod context;
 #[cfg(any(test, feature = "test-util"))]
 pub mod contract;
+pub mod frames;
 pub mod history;
 pub mod memory;
 pub mod ports;

@@ -236,6 +236,12 @@ pub trait ExecutionStore: Send + Sync {
         snapshot: Self::Snapshot,
         w: &WriteSet<'_>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The record a step just committed, handed back: a store in the same process may answer
+    /// the next `load_for_step` of that version from it instead of reading and parsing the
+    /// record again (a Map's record holds a frame per running item). Dropped by default.
+    fn keep(&self, rec: ExecutionRecord) {
+        drop(rec);
+    }
     /// The outbox of `version` has been performed; a newer one is left alone.
     fn ack_outbox(
         &self,
@@ -492,6 +498,9 @@ mod shared {
             w: &WriteSet<'_>,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).commit(snapshot, w)
+        }
+        fn keep(&self, rec: ExecutionRecord) {
+            (**self).keep(rec)
         }
         fn ack_outbox(
             &self,

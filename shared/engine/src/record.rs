@@ -1,11 +1,11 @@
 //! The durable state of an execution: its record and the frames (threads of states) inside it.
 //! Everything here is serialisable, so any store can keep it; nothing lives only in memory.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+
+pub use crate::frames::Frames;
 use waymark_asl::parse::MachineType;
 use waymark_asl::Failure;
 
@@ -87,7 +87,7 @@ pub struct ExecutionRecord {
     /// `Signal::Resume` goes on with it.
     #[serde(default)]
     pub turn: u64,
-    pub frames: BTreeMap<FrameId, Frame>,
+    pub frames: Frames,
     /// Set when the execution ends unsuccessfully: where RedriveExecution starts again.
     #[serde(default)]
     pub redrive_point: Option<RedrivePoint>,

@@ -341,6 +341,7 @@ where
                         self.perform(&next, out.effects).await?;
                         self.store.ack_outbox(arn, next.version).await?;
                     }
+                    self.store.keep(next);
                     return Ok(());
                 }
                 Err(StoreError::Conflict(_)) => continue,

@@ -297,7 +297,7 @@ where
             vars: req.variables.clone(),
             silent: false,
         };
-        let mut frames = std::collections::BTreeMap::new();
+        let mut frames = crate::record::Frames::new();
         frames.insert(String::new(), root);
         ExecutionRecord {
             execution_arn: exec_arn,

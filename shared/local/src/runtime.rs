@@ -274,12 +274,14 @@ impl Local {
     /// (a task token, say). Waits are taken in scaled time.
     pub async fn run_until_settled(&self, arn: &str) -> Result<ExecutionRecord, EngineError> {
         loop {
+            // Steps first, the record when they run out: reading it is a parse of every
+            // frame, which a Map of thousands of items would pay at every step.
+            if self.tick(false).await? {
+                continue;
+            }
             let rec = self.engine.describe(arn).await?;
             if rec.status.is_terminal() {
                 return Ok(rec);
-            }
-            if self.tick(false).await? {
-                continue;
             }
             if self.inflight.load(Ordering::SeqCst) > 0 {
                 self.wake.notified().await;

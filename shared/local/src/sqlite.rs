@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS history (
     id INTEGER NOT NULL,
     event TEXT NOT NULL,
     PRIMARY KEY (arn, id)
-);
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     due INTEGER NOT NULL,
@@ -129,6 +129,10 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
     /// Parsed definitions by (arn, revision): parsing once per revision, not per step.
     parsed: Mutex<HashMap<(String, u64), StateMachine>>,
+    /// The record the last step committed ([`ExecutionStore::keep`]): the next step of the
+    /// same execution takes it instead of parsing the stored text. The version column says
+    /// whether it is still the stored one (another process may share the file).
+    kept: Mutex<Option<ExecutionRecord>>,
 }
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -180,12 +184,15 @@ impl SqliteStore {
             .map_err(backend)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(backend)?;
+        // Every statement the store runs stays prepared (rusqlite keeps 16 by default).
+        conn.set_prepared_statement_cache_capacity(64);
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             parsed: Mutex::default(),
+            kept: Mutex::default(),
         })
     }
 
@@ -245,19 +252,16 @@ impl SqliteStore {
     /// The earliest timer, due or not.
     pub fn next_timer(&self) -> Result<Option<DueTimer>, StoreError> {
         let row = self.with(|c| {
-            c.query_row(
-                "SELECT id, due, arn, signal FROM timers ORDER BY due, id LIMIT 1",
-                [],
-                |r| {
+            c.prepare_cached("SELECT id, due, arn, signal FROM timers ORDER BY due, id LIMIT 1")?
+                .query_row([], |r| {
                     Ok((
                         r.get::<_, i64>(0)?,
                         r.get::<_, i64>(1)?,
                         r.get::<_, String>(2)?,
                         r.get::<_, String>(3)?,
                     ))
-                },
-            )
-            .optional()
+                })
+                .optional()
         })?;
         let Some((id, due, arn, signal)) = row else {
             return Ok(None);
@@ -275,7 +279,8 @@ impl SqliteStore {
     /// the engine ignores).
     pub fn delete_timer(&self, id: i64) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute("DELETE FROM timers WHERE id = ?1", params![id])
+            c.prepare_cached("DELETE FROM timers WHERE id = ?1")?
+                .execute(params![id])
                 .map(|_| ())
         })
     }
@@ -284,18 +289,16 @@ impl SqliteStore {
     /// time go backwards from there (under a scaled or virtual clock it would).
     pub fn last_time(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let v = self.with(|c| {
-            c.query_row("SELECT value FROM meta WHERE key = 'last_time'", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()
+            c.prepare_cached("SELECT value FROM meta WHERE key = 'last_time'")?
+                .query_row([], |r| r.get::<_, String>(0))
+                .optional()
         })?;
         Ok(v.and_then(|t| t.parse::<i64>().ok()).map(from_millis))
     }
 
     pub fn set_last_time(&self, t: DateTime<Utc>) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
-                "INSERT INTO meta (key, value) VALUES ('last_time', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            c.prepare_cached("INSERT INTO meta (key, value) VALUES ('last_time', ?1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")?.execute(
                 params![millis(t).to_string()],
             )
             .map(|_| ())
@@ -307,8 +310,7 @@ impl SqliteStore {
     pub fn add_inflight(&self, arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
         let text = serde_json::to_string(req).map_err(backend)?;
         self.with(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO inflight_tasks (arn, frame, seq, request) VALUES (?1, ?2, ?3, ?4)",
+            c.prepare_cached("INSERT OR REPLACE INTO inflight_tasks (arn, frame, seq, request) VALUES (?1, ?2, ?3, ?4)")?.execute(
                 params![arn, req.frame, req.seq as i64, text],
             )
             .map(|_| ())
@@ -317,10 +319,10 @@ impl SqliteStore {
 
     pub fn remove_inflight(&self, arn: &str, req: &TaskRequest) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "DELETE FROM inflight_tasks WHERE arn = ?1 AND frame = ?2 AND seq = ?3",
-                params![arn, req.frame, req.seq as i64],
-            )
+            )?
+            .execute(params![arn, req.frame, req.seq as i64])
             .map(|_| ())
         })
     }
@@ -433,16 +435,15 @@ impl StateMachineStore for SqliteStore {
     async fn create_state_machine(&self, sm: &StateMachine) -> Result<(), StoreError> {
         let exists = self.with(|c| {
             let tx = c.transaction()?;
-            let live: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1) AND NOT EXISTS(SELECT 1 FROM deleted_state_machines WHERE arn = ?1)",
+            let live: bool = tx.prepare_cached("SELECT EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1) AND NOT EXISTS(SELECT 1 FROM deleted_state_machines WHERE arn = ?1)")?.query_row(
                 params![sm.arn],
                 |r| r.get(0),
             )?;
             if live {
                 return Ok(true);
             }
-            tx.execute("DELETE FROM state_machines WHERE arn = ?1", params![sm.arn])?;
-            tx.execute("DELETE FROM deleted_state_machines WHERE arn = ?1", params![sm.arn])?;
+            tx.prepare_cached("DELETE FROM state_machines WHERE arn = ?1")?.execute( params![sm.arn])?;
+            tx.prepare_cached("DELETE FROM deleted_state_machines WHERE arn = ?1")?.execute( params![sm.arn])?;
             insert_machine(&tx, sm)?;
             tx.commit()?;
             Ok(false)
@@ -503,8 +504,7 @@ impl StateMachineStore for SqliteStore {
 
     async fn delete_state_machine(&self, arn: &str) -> Result<(), StoreError> {
         let n = self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO deleted_state_machines (arn) SELECT ?1 WHERE EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1)",
+            c.prepare_cached("INSERT OR IGNORE INTO deleted_state_machines (arn) SELECT ?1 WHERE EXISTS(SELECT 1 FROM state_machines WHERE arn = ?1)")?.execute(
                 params![arn],
             )
         })?;
@@ -561,6 +561,39 @@ impl StateMachineStore for SqliteStore {
     }
 }
 
+/// Rows one history INSERT writes: a step of a long loop writes up to two thousand events, and
+/// one statement per row spent more time in SQLite's statement machinery than in its B-tree.
+const HISTORY_ROWS_PER_INSERT: usize = 32;
+
+fn insert_history(
+    tx: &rusqlite::Transaction<'_>,
+    arn: &str,
+    events: &[(u64, String)],
+) -> rusqlite::Result<()> {
+    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let many = MANY.get_or_init(|| {
+        let rows = vec!["(?, ?, ?)"; HISTORY_ROWS_PER_INSERT].join(", ");
+        format!("INSERT INTO history (arn, id, event) VALUES {rows}")
+    });
+    let mut chunks = events.chunks_exact(HISTORY_ROWS_PER_INSERT);
+    for chunk in &mut chunks {
+        let mut st = tx.prepare_cached(many)?;
+        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 * chunk.len());
+        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id as i64).collect();
+        for ((_, text), id) in chunk.iter().zip(&ids) {
+            values.push(&arn);
+            values.push(id);
+            values.push(text);
+        }
+        st.execute(values.as_slice())?;
+    }
+    let mut one = tx.prepare_cached("INSERT INTO history (arn, id, event) VALUES (?1, ?2, ?3)")?;
+    for (id, text) in chunks.remainder() {
+        one.execute(params![arn, *id as i64, text])?;
+    }
+    Ok(())
+}
+
 fn record_json(rec: &ExecutionRecord) -> Result<String, StoreError> {
     serde_json::to_string(rec).map_err(backend)
 }
@@ -576,9 +609,8 @@ impl ExecutionStore for SqliteStore {
     async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
         let text = record_json(rec)?;
         let inserted = self.with(|c| {
-            c.execute(
-                "INSERT OR IGNORE INTO executions (arn, seq, state_machine_arn, status, version, record)
-                 VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)",
+            c.prepare_cached("INSERT OR IGNORE INTO executions (arn, seq, state_machine_arn, status, version, record)
+                 VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)")?.execute(
                 params![rec.execution_arn, rec.state_machine_arn, rec.status.as_str(), rec.version as i64, text],
             )
         })?;
@@ -590,33 +622,50 @@ impl ExecutionStore for SqliteStore {
 
     async fn load(&self, arn: &str) -> Result<Option<ExecutionRecord>, StoreError> {
         let text = self.with(|c| {
-            c.query_row(
-                "SELECT record FROM executions WHERE arn = ?1",
-                params![arn],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
+            c.prepare_cached("SELECT record FROM executions WHERE arn = ?1")?
+                .query_row(params![arn], |r| r.get::<_, String>(0))
+                .optional()
         })?;
         text.map(|t| parse_record(&t)).transpose()
     }
 
     async fn load_for_step(&self, arn: &str) -> Result<Option<Loaded<()>>, StoreError> {
+        let kept = {
+            let mut slot = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            match slot.as_ref() {
+                Some(k) if k.execution_arn == arn => slot.take(),
+                _ => None,
+            }
+        };
+        // The stored text is read only when the kept record is not the stored version.
+        let kept_version = kept.as_ref().map_or(-1, |k| k.version as i64);
         let row = self.with(|c| {
-            c.query_row(
-                "SELECT record, outbox FROM executions WHERE arn = ?1",
-                params![arn],
-                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
-            )
+            c.prepare_cached(
+                "SELECT version, outbox, CASE WHEN version = ?2 THEN NULL ELSE record END
+                 FROM executions WHERE arn = ?1",
+            )?
+            .query_row(params![arn, kept_version], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            })
             .optional()
         })?;
-        let Some((record, outbox)) = row else {
+        let Some((version, outbox, record)) = row else {
             return Ok(None);
+        };
+        let rec = match (record, kept) {
+            (None, Some(k)) if k.version as i64 == version => k,
+            (Some(text), _) => parse_record(&text)?,
+            (None, _) => return Err(backend("an execution row without its record")),
         };
         let outbox = outbox
             .map(|t| serde_json::from_str::<Vec<Effect>>(&t).map_err(backend))
             .transpose()?;
         Ok(Some(Loaded {
-            rec: parse_record(&record)?,
+            rec,
             outbox,
             snapshot: (),
         }))
@@ -638,20 +687,16 @@ impl ExecutionStore for SqliteStore {
             .map_err(backend)?;
         let applied = self.with(|c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
-                "UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4,
+            let n = tx.prepare_cached("UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4,
                      outbox_version = CASE WHEN ?4 IS NULL THEN NULL ELSE ?3 END
-                 WHERE arn = ?5 AND version = ?6",
+                 WHERE arn = ?5 AND version = ?6")?.execute(
                 params![text, rec.status.as_str(), rec.version as i64, outbox_text, rec.execution_arn, w.from_version as i64],
             )?;
             if n == 0 {
                 return Ok(false);
             }
             {
-                let mut ins = tx.prepare_cached("INSERT INTO history (arn, id, event) VALUES (?1, ?2, ?3)")?;
-                for (id, t) in &events_text {
-                    ins.execute(params![rec.execution_arn, *id as i64, t])?;
-                }
+                insert_history(&tx, &rec.execution_arn, &events_text)?;
                 let mut tok = tx.prepare_cached("INSERT OR REPLACE INTO task_tokens (hash, arn, frame, seq) VALUES (?1, ?2, ?3, ?4)")?;
                 for t in &w.tokens {
                     tok.execute(params![t.hash, t.task.execution_arn, t.task.frame, t.task.seq as i64])?;
@@ -667,10 +712,13 @@ impl ExecutionStore for SqliteStore {
         }
     }
 
+    fn keep(&self, rec: ExecutionRecord) {
+        *self.kept.lock().unwrap_or_else(|p| p.into_inner()) = Some(rec);
+    }
+
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
-                "UPDATE executions SET outbox = NULL, outbox_version = NULL WHERE arn = ?1 AND outbox_version = ?2",
+            c.prepare_cached("UPDATE executions SET outbox = NULL, outbox_version = NULL WHERE arn = ?1 AND outbox_version = ?2")?.execute(
                 params![arn, version as i64],
             )
             .map(|_| ())
@@ -789,18 +837,15 @@ impl ExecutionStore for SqliteStore {
 
     async fn find_task(&self, token_hash: &str) -> Result<Option<TaskRef>, StoreError> {
         self.with(|c| {
-            c.query_row(
-                "SELECT arn, frame, seq FROM task_tokens WHERE hash = ?1",
-                params![token_hash],
-                |r| {
+            c.prepare_cached("SELECT arn, frame, seq FROM task_tokens WHERE hash = ?1")?
+                .query_row(params![token_hash], |r| {
                     Ok(TaskRef {
                         execution_arn: r.get(0)?,
                         frame: r.get(1)?,
                         seq: r.get::<_, i64>(2)? as u64,
                     })
-                },
-            )
-            .optional()
+                })
+                .optional()
         })
     }
 }
@@ -813,8 +858,7 @@ impl ChildWaitStore for SqliteStore {
         variant: &str,
     ) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
-                "INSERT OR REPLACE INTO child_waits (child_arn, parent_arn, frame, seq, variant) VALUES (?1, ?2, ?3, ?4, ?5)",
+            c.prepare_cached("INSERT OR REPLACE INTO child_waits (child_arn, parent_arn, frame, seq, variant) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
                 params![child, parent.execution_arn, parent.frame, parent.seq as i64, variant],
             )
             .map(|_| ())
@@ -823,31 +867,28 @@ impl ChildWaitStore for SqliteStore {
 
     async fn child_wait(&self, child: &str) -> Result<Option<(TaskRef, String)>, StoreError> {
         self.with(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT parent_arn, frame, seq, variant FROM child_waits WHERE child_arn = ?1",
-                params![child],
-                |r| {
-                    Ok((
-                        TaskRef {
-                            execution_arn: r.get(0)?,
-                            frame: r.get(1)?,
-                            seq: r.get::<_, i64>(2)? as u64,
-                        },
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
+            )?
+            .query_row(params![child], |r| {
+                Ok((
+                    TaskRef {
+                        execution_arn: r.get(0)?,
+                        frame: r.get(1)?,
+                        seq: r.get::<_, i64>(2)? as u64,
+                    },
+                    r.get::<_, String>(3)?,
+                ))
+            })
             .optional()
         })
     }
 
     async fn remove_child_wait(&self, child: &str) -> Result<(), StoreError> {
         self.with(|c| {
-            c.execute(
-                "DELETE FROM child_waits WHERE child_arn = ?1",
-                params![child],
-            )
-            .map(|_| ())
+            c.prepare_cached("DELETE FROM child_waits WHERE child_arn = ?1")?
+                .execute(params![child])
+                .map(|_| ())
         })
     }
 }
@@ -866,8 +907,7 @@ impl TagStore for SqliteStore {
         self.with(|c| {
             let tx = c.transaction()?;
             for (k, v) in tags {
-                tx.execute(
-                    "INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value",
+                tx.prepare_cached("INSERT INTO tags (arn, key, value) VALUES (?1, ?2, ?3) ON CONFLICT (arn, key) DO UPDATE SET value = excluded.value")?.execute(
                     params![arn, k, v],
                 )?;
             }
@@ -879,10 +919,8 @@ impl TagStore for SqliteStore {
         self.with(|c| {
             let tx = c.transaction()?;
             for k in keys {
-                tx.execute(
-                    "DELETE FROM tags WHERE arn = ?1 AND key = ?2",
-                    params![arn, k],
-                )?;
+                tx.prepare_cached("DELETE FROM tags WHERE arn = ?1 AND key = ?2")?
+                    .execute(params![arn, k])?;
             }
             tx.commit()
         })
@@ -899,11 +937,9 @@ impl SqliteStore {
     ) -> Result<(), StoreError> {
         let text = serde_json::to_string(signal).map_err(backend)?;
         self.with(|c| {
-            c.execute(
-                "INSERT INTO timers (due, arn, signal) VALUES (?1, ?2, ?3)",
-                params![millis(at), execution_arn, text],
-            )
-            .map(|_| ())
+            c.prepare_cached("INSERT INTO timers (due, arn, signal) VALUES (?1, ?2, ?3)")?
+                .execute(params![millis(at), execution_arn, text])
+                .map(|_| ())
         })
     }
 }
@@ -912,22 +948,19 @@ impl ApprovalStore for SqliteStore {
     async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), StoreError> {
         let text = serde_json::to_string(rec).map_err(backend)?;
         self.with(|c| {
-            c.execute(
+            c.prepare_cached(
                 "INSERT OR IGNORE INTO approvals (id, record, status) VALUES (?1, ?2, ?3)",
-                params![rec.id, text, rec.status.as_str()],
-            )
+            )?
+            .execute(params![rec.id, text, rec.status.as_str()])
             .map(|_| ())
         })
     }
 
     async fn get_approval(&self, id: &str) -> Result<Option<ApprovalRecord>, StoreError> {
         let text = self.with(|c| {
-            c.query_row(
-                "SELECT record FROM approvals WHERE id = ?1",
-                params![id],
-                |r| r.get::<_, String>(0),
-            )
-            .optional()
+            c.prepare_cached("SELECT record FROM approvals WHERE id = ?1")?
+                .query_row(params![id], |r| r.get::<_, String>(0))
+                .optional()
         })?;
         text.map(|t| serde_json::from_str(&t).map_err(backend))
             .transpose()
@@ -948,8 +981,7 @@ impl ApprovalStore for SqliteStore {
         let text = serde_json::to_string(&rec).map_err(backend)?;
         // Conditional on still being pending: of two clicks, one wins.
         let n = self.with(|c| {
-            c.execute(
-                "UPDATE approvals SET record = ?1, status = ?2 WHERE id = ?3 AND status = 'PENDING'",
+            c.prepare_cached("UPDATE approvals SET record = ?1, status = ?2 WHERE id = ?3 AND status = 'PENDING'")?.execute(
                 params![text, rec.status.as_str(), id],
             )
         })?;

@@ -70,7 +70,7 @@ pub fn shallow(rec: &ExecutionRecord, with_input: bool) -> ExecutionRecord {
         next_event_id: rec.next_event_id,
         next_fanout: rec.next_fanout,
         turn: rec.turn,
-        frames: BTreeMap::new(),
+        frames: waymark_engine::record::Frames::new(),
         redrive_point: rec.redrive_point.clone(),
         test_case: rec.test_case.clone(),
         version_arn: rec.version_arn.clone(),
@@ -206,7 +206,7 @@ pub fn assemble(items: &[Item]) -> Result<Option<(ExecutionRecord, LoadedExtras)
     }
     rec.frames.clear();
     if !rec.status.is_terminal() {
-        rec.frames = frames(meta, version, &blobs)?;
+        rec.frames = frames(meta, version, &blobs)?.into_iter().collect();
     }
     let pending_outbox = match (
         get_n(meta, "obv"),

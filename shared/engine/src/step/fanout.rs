@@ -16,6 +16,10 @@ use super::{Flow, Stepper};
 use crate::history;
 use crate::record::{child_frame_id, Fanout, Frame, Phase};
 
+/// Iterations of an inline Map that run at once: AWS's documented ceiling ("In this mode, the
+/// Map state supports up to 40 concurrent iterations"); MaxConcurrency may only lower it.
+pub const INLINE_MAP_CONCURRENCY: usize = 40;
+
 impl Stepper<'_, '_> {
     pub(crate) fn run_parallel(
         &mut self,
@@ -352,7 +356,7 @@ impl Stepper<'_, '_> {
             .frames
             .iter()
             .find(|(_, fr)| matches!(&fr.phase, Phase::Children(f) if f.id == fanout && f.distributed))
-            .map(|(id, _)| id.clone())
+            .map(|(id, _)| id.to_string())
         else {
             return;
         };
@@ -410,10 +414,13 @@ impl Stepper<'_, '_> {
             running: 0,
             succeeded: 0,
             failed: 0,
-            max_concurrency: if max_concurrency == 0 {
-                usize::MAX
-            } else {
-                max_concurrency
+            max_concurrency: match (max_concurrency, is_map && !distributed) {
+                // AWS runs at most 40 iterations of an inline Map at once, whatever
+                // MaxConcurrency asks; that also bounds the frames a record holds.
+                (0, true) => INLINE_MAP_CONCURRENCY,
+                (n, true) => n.min(INLINE_MAP_CONCURRENCY),
+                (0, false) => usize::MAX,
+                (n, false) => n,
             },
             tolerated_count,
             tolerated_percentage,
@@ -742,13 +749,7 @@ impl Stepper<'_, '_> {
         let (is_map, fanout_id) = (f.is_map, f.id);
         let prefix = child_frame_id(fid, fanout_id, 0);
         let prefix = &prefix[..prefix.len() - 1]; // up to and including "<fanout>."
-        let children: Vec<String> = self
-            .rec
-            .frames
-            .range(prefix.to_string()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .map(|(k, _)| k.clone())
-            .collect();
+        let children = self.rec.frames.ids_with_prefix(prefix);
         let state = self.current_state(fid);
         for child in children {
             let Some(frame) = self.rec.frames.get(&child) else {

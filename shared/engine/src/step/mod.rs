@@ -398,7 +398,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
         if turn != self.rec.turn {
             return;
         }
-        let ids: Vec<FrameId> = self.rec.frames.keys().cloned().collect();
+        let ids: Vec<FrameId> = self.rec.frames.keys().map(str::to_string).collect();
         for fid in ids {
             let Some(f) = self.rec.frames.get(&fid) else {
                 continue;

@@ -303,6 +303,41 @@ fn map_keeps_results_in_order_under_a_concurrency_limit() {
     );
 }
 
+/// Most iterations in flight at any point of a history.
+fn most_iterations_at_once(h: &[HistoryEvent]) -> usize {
+    let (mut running, mut most) = (0usize, 0usize);
+    for e in h {
+        match e.event_type.as_str() {
+            "MapIterationStarted" => running += 1,
+            "MapIterationSucceeded" | "MapIterationFailed" | "MapIterationAborted" => running -= 1,
+            _ => {}
+        }
+        most = most.max(running);
+    }
+    most
+}
+
+/// AWS runs at most 40 iterations of an inline Map at once; MaxConcurrency 0 (no limit) and
+/// a MaxConcurrency above 40 get 40, one below keeps its own.
+#[test]
+fn an_inline_map_runs_at_most_forty_iterations_at_once() {
+    let items: Vec<Value> = (0..100).map(|i| json!(i)).collect();
+    for (limit, expected) in [(json!(0), 40), (json!(500), 40), (json!(7), 7)] {
+        let r = run_with(
+            json!({"StartAt": "M", "States": {"M": {"Type": "Map", "MaxConcurrency": limit, "End": true,
+                "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": true}}}}}}),
+            json!(items),
+            Box::new(|req, _| TaskOutcome::Succeeded(req.parameters.clone())),
+        );
+        assert_eq!(r.rec.output, Some(json!(items)), "MaxConcurrency {limit}");
+        assert_eq!(
+            most_iterations_at_once(&r.history),
+            expected,
+            "MaxConcurrency {limit}"
+        );
+    }
+}
+
 #[test]
 fn map_tolerates_failures_up_to_the_threshold() {
     let def = |count: u64| {
