@@ -255,8 +255,11 @@ where
             },
             Err(e) => return Err(e.into()),
         }
-        self.deliver(&arn, Signal::Start).await?;
-        Ok(self.store.load(&arn).await?.unwrap_or(rec))
+        // The record the first step committed, as the caller's answer: no read of it back.
+        match self.deliver_inner(&arn, Signal::Start, false, true).await? {
+            Some(stepped) => Ok(stepped),
+            None => Ok(self.store.load(&arn).await?.unwrap_or(rec)),
+        }
     }
 
     /// The record of an execution about to start: version 0, no step taken.
@@ -301,15 +304,20 @@ where
     /// performed and acknowledged. An error means the signal must be delivered again (the
     /// home's queue does so); nothing is lost meanwhile.
     pub async fn deliver(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
-        self.deliver_inner(arn, signal, false).await
+        self.deliver_inner(arn, signal, false, false)
+            .await
+            .map(drop)
     }
 
+    /// With `answer`, the record this delivery committed comes back (None when it committed
+    /// nothing).
     async fn deliver_inner(
         &self,
         arn: &str,
         signal: Signal,
         to_ended: bool,
-    ) -> Result<(), EngineError> {
+        answer: bool,
+    ) -> Result<Option<ExecutionRecord>, EngineError> {
         for _ in 0..MAX_CONFLICTS {
             let Some(loaded) = self.store.load_for_step(arn).await? else {
                 return Err(EngineError::ExecutionDoesNotExist(arn.to_string()));
@@ -325,13 +333,13 @@ where
                 self.store.ack_outbox(arn, rec.version).await?;
             }
             if rec.status.is_terminal() && !to_ended {
-                return Ok(());
+                return Ok(None);
             }
             let mut next = rec.clone();
             let now = self.clock.now();
             let out = self.decide(&mut next, signal.clone(), now).await?;
             if out.events.is_empty() && out.effects.is_empty() && next == rec {
-                return Ok(()); // a signal for a phase that has moved on
+                return Ok(None); // a signal for a phase that has moved on
             }
             next.version = rec.version + 1;
             let w = WriteSet::diff(&rec, &next, &out.events, &out.effects, now);
@@ -341,8 +349,9 @@ where
                         self.perform(&next, out.effects).await?;
                         self.store.ack_outbox(arn, next.version).await?;
                     }
+                    let answered = answer.then(|| next.clone());
                     self.store.keep(next);
-                    return Ok(());
+                    return Ok(answered);
                 }
                 Err(StoreError::Conflict(_)) => continue,
                 Err(e) => return Err(e.into()),
@@ -597,7 +606,8 @@ where
             )));
         }
         self.scheduler.settle_later(arn).await?;
-        self.deliver_inner(arn, Signal::Redrive, true).await?;
+        self.deliver_inner(arn, Signal::Redrive, true, false)
+            .await?;
         self.describe(arn).await
     }
 
