@@ -20,6 +20,19 @@ pub struct StateContext<'a> {
     pub with_input: bool,
 }
 
+/// The part of the context object a Map's ItemSelector reads: `{"Map": {"Item": …}}`
+/// (empty outside an item's selection).
+pub fn map_context(map_item: Option<(usize, &Value)>) -> Value {
+    let mut ctx = Map::new();
+    if let Some((index, value)) = map_item {
+        ctx.insert(
+            "Map".into(),
+            json!({"Item": {"Index": index, "Value": value}}),
+        );
+    }
+    Value::Object(ctx)
+}
+
 pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
     let mut execution = Map::new();
     execution.insert("Id".into(), json!(rec.execution_arn));
@@ -53,11 +66,8 @@ pub fn context_object(rec: &ExecutionRecord, s: &StateContext) -> Value {
         }
         ctx.insert("Task".into(), Value::Object(task));
     }
-    if let Some((index, value)) = s.map_item {
-        ctx.insert(
-            "Map".into(),
-            json!({"Item": {"Index": index, "Value": value}}),
-        );
+    if let Value::Object(map) = map_context(s.map_item) {
+        ctx.extend(map);
     }
     Value::Object(ctx)
 }

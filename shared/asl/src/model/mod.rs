@@ -134,6 +134,10 @@ pub struct State {
     /// (`$$.Execution.Input`, or the whole of `$$` or `$$.Execution`): the engine copies it
     /// into the context object only then.
     pub uses_execution_input: bool,
+    /// Every context reference is a JSONPath under `$$.Map` (an ItemSelector's
+    /// `$$.Map.Item.Value`, say): the engine builds only that part of the context object,
+    /// once per item, instead of all of it.
+    pub uses_only_map_context: bool,
 }
 
 impl State {

@@ -194,6 +194,7 @@ fn parse_state(p: &mut Parser, name: &str, o: &Obj, machine_ql: QueryLanguage) -
         catch,
         uses_context: mentions_context(o.map),
         uses_execution_input: mentions_execution_input(o.map),
+        uses_only_map_context: mentions_only_map_context(o.map),
     })
 }
 
@@ -235,6 +236,30 @@ fn mentions_context(map: &serde_json::Map<String, Value>) -> bool {
         }
     }
     map.values().any(walk)
+}
+
+/// Whether every `$$` in the state (its branches and processors too) starts `$$.Map` as a
+/// whole name, and nothing names `context` (JSONata's `$states.context`). Under-approximate:
+/// a false negative only costs building the whole context object.
+fn mentions_only_map_context(map: &serde_json::Map<String, Value>) -> bool {
+    fn text(s: &str) -> bool {
+        !s.contains("context")
+            && s.match_indices("$$").all(|(i, _)| {
+                let rest = &s[i + 2..];
+                rest.strip_prefix(".Map").is_some_and(|after| {
+                    !after.starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+    }
+    fn walk(v: &Value) -> bool {
+        match v {
+            Value::String(s) => text(s),
+            Value::Array(a) => a.iter().all(walk),
+            Value::Object(m) => m.iter().all(|(k, v)| text(k) && walk(v)),
+            _ => true,
+        }
+    }
+    map.values().all(walk)
 }
 
 fn check_fields(p: &mut Parser, o: &Obj, type_name: &str, ql: QueryLanguage) {

@@ -816,3 +816,37 @@ fn item_batchers_are_checked() {
         );
     }
 }
+
+/// A Map whose every context reference is under `$$.Map` is marked so that the engine builds
+/// only that part of the context object per item; anything else keeps the whole one.
+#[test]
+fn only_map_context_is_recognised() {
+    let flag = |selector: Value, processor_param: &str| {
+        let def = json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemSelector": selector, "End": true,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {
+                "Type": "Pass", "Parameters": {"x.$": processor_param}, "End": true}}}}}});
+        let parsed = parse_value(&def, &ParseOptions::default()).unwrap();
+        parsed.definition.graph.states["M"].uses_only_map_context
+    };
+    assert!(flag(
+        json!({"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"}),
+        "$.v"
+    ));
+    assert!(flag(
+        json!({"v.$": "States.Format('{}', $$.Map.Item.Value)"}),
+        "$.v"
+    ));
+    assert!(flag(json!({"m.$": "$$.Map"}), "$.v"));
+    assert!(!flag(
+        json!({"v.$": "$$.Map.Item.Value", "n.$": "$$.Execution.Name"}),
+        "$.v"
+    ));
+    assert!(!flag(json!({"v.$": "$$.Map.Item.Value"}), "$$.State.Name"));
+    assert!(!flag(json!({"v.$": "$$.MapItems"}), "$.v"));
+    assert!(!flag(json!({"c.$": "$$"}), "$.v"));
+    assert!(!flag(
+        json!({"v.$": "$$.Map.Item.Value", "note": "context"}),
+        "$.v"
+    ));
+}

@@ -663,6 +663,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
             // Nothing in the state reads it: skip copying the execution input into it.
             return Value::Null;
         }
+        if state.uses_only_map_context {
+            // What `$$.Map…` reads, and nothing the state cannot read.
+            return crate::context::map_context(map_item);
+        }
         let retry_count = matches!(state.kind, waymark_asl::model::StateKind::Task(_))
             .then(|| f.retry_counts.iter().sum::<u64>());
         context_object(
