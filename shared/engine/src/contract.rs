@@ -917,8 +917,8 @@ fn consecutive(ids: &[u64], up: bool) -> bool {
     })
 }
 
-/// A history of many steps (60 of 50 events, a few with events too large to share an item)
-/// pages the same as it reads whole, either way and at any page size.
+/// A history of many steps (60 of 50 events, a few with events too large to share an item,
+/// every tenth with 250) pages the same as it reads whole, either way and at any page size.
 async fn long_history_pages<S: ContractStore>(store: &S) {
     let sm = machine("contract-e");
     store.create_state_machine(&sm).await.unwrap();
@@ -926,7 +926,7 @@ async fn long_history_pages<S: ContractStore>(store: &S) {
     store.create(&rec).await.unwrap();
     let arn = rec.execution_arn.clone();
     for step in 0..60u64 {
-        let (next, mut events) = advance(&rec, 50, |_| {});
+        let (next, mut events) = advance(&rec, if step % 10 == 3 { 250 } else { 50 }, |_| {});
         if step % 20 == 7 {
             for e in events.iter_mut().take(3) {
                 let d = history::state_entered(
@@ -943,7 +943,7 @@ async fn long_history_pages<S: ContractStore>(store: &S) {
     let all = store.history(&arn).await.unwrap();
     assert_eq!(
         all.iter().map(|e| e.id).collect::<Vec<_>>(),
-        (1..=3000).collect::<Vec<u64>>(),
+        (1..=4200).collect::<Vec<u64>>(),
         "the whole history"
     );
     let mut newest_first = all.clone();

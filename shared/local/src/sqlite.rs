@@ -43,11 +43,15 @@ CREATE TABLE IF NOT EXISTS executions (
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, seq);
 CREATE INDEX IF NOT EXISTS executions_with_outbox ON executions (outbox_version) WHERE outbox IS NOT NULL;
-CREATE TABLE IF NOT EXISTS history (
+-- An execution's history in chunks of consecutive events, each a JSON array of at most
+-- HISTORY_CHUNK_EVENTS events: a 25,000-event history is a few hundred rows, not 25,000
+-- B-tree inserts each repeating the execution's ARN.
+CREATE TABLE IF NOT EXISTS history_chunks (
     arn TEXT NOT NULL,
-    id INTEGER NOT NULL,
-    event TEXT NOT NULL,
-    PRIMARY KEY (arn, id)
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (arn, first)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS timers (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -164,7 +168,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, or a private in-memory one for
     /// `:memory:`.
     pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
-        let conn = if path == ":memory:" {
+        let mut conn = if path == ":memory:" {
             Connection::open_in_memory().map_err(backend)?
         } else {
             if let Some(dir) = Path::new(path)
@@ -189,6 +193,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(backend)?;
         conn.execute_batch(SCHEMA).map_err(backend)?;
+        migrate_history(&mut conn).map_err(backend)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             parsed: Mutex::default(),
@@ -561,37 +566,67 @@ impl StateMachineStore for SqliteStore {
     }
 }
 
-/// Rows one history INSERT writes: a step of a long loop writes up to two thousand events, and
-/// one statement per row spent more time in SQLite's statement machinery than in its B-tree.
-const HISTORY_ROWS_PER_INSERT: usize = 32;
+/// Events one history row holds at most (and about 64 KiB of them): a page of history reads
+/// at most that many events it does not return at either end.
+const HISTORY_CHUNK_EVENTS: usize = 64;
+const HISTORY_CHUNK_BYTES: usize = 64 * 1024;
 
+/// Writes a step's events (id and JSON text, in order) as chunk rows.
 fn insert_history(
     tx: &rusqlite::Transaction<'_>,
     arn: &str,
     events: &[(u64, String)],
 ) -> rusqlite::Result<()> {
-    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let many = MANY.get_or_init(|| {
-        let rows = vec!["(?, ?, ?)"; HISTORY_ROWS_PER_INSERT].join(", ");
-        format!("INSERT INTO history (arn, id, event) VALUES {rows}")
-    });
-    let mut chunks = events.chunks_exact(HISTORY_ROWS_PER_INSERT);
-    for chunk in &mut chunks {
-        let mut st = tx.prepare_cached(many)?;
-        let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(3 * chunk.len());
-        let ids: Vec<i64> = chunk.iter().map(|(id, _)| *id as i64).collect();
-        for ((_, text), id) in chunk.iter().zip(&ids) {
-            values.push(&arn);
-            values.push(id);
-            values.push(text);
+    let mut st = tx.prepare_cached(
+        "INSERT INTO history_chunks (arn, first, last, events) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let mut rest = events;
+    let mut text = String::new();
+    while let Some(((first, _), _)) = rest.split_first() {
+        let mut taken = 0;
+        text.clear();
+        text.push('[');
+        for (_, event) in rest.iter().take(HISTORY_CHUNK_EVENTS) {
+            if taken > 0 && text.len() + event.len() > HISTORY_CHUNK_BYTES {
+                break;
+            }
+            if taken > 0 {
+                text.push(',');
+            }
+            text.push_str(event);
+            taken += 1;
         }
-        st.execute(values.as_slice())?;
-    }
-    let mut one = tx.prepare_cached("INSERT INTO history (arn, id, event) VALUES (?1, ?2, ?3)")?;
-    for (id, text) in chunks.remainder() {
-        one.execute(params![arn, *id as i64, text])?;
+        text.push(']');
+        let last = rest[taken - 1].0;
+        st.execute(params![arn, *first as i64, last as i64, text])?;
+        rest = &rest[taken..];
     }
     Ok(())
+}
+
+/// A database written before history was chunked keeps its events: each becomes a chunk of
+/// one, in the transaction that drops the old table.
+fn migrate_history(conn: &mut Connection) -> rusqlite::Result<()> {
+    let old: bool = conn.query_row(
+        "SELECT EXISTS(SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'history')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !old {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    tx.execute(
+        "INSERT OR IGNORE INTO history_chunks (arn, first, last, events)
+         SELECT arn, id, id, '[' || event || ']' FROM history",
+        [],
+    )?;
+    tx.execute("DROP TABLE history", [])?;
+    tx.commit()
+}
+
+fn parse_chunk(text: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+    serde_json::from_str(text).map_err(backend)
 }
 
 fn record_json(rec: &ExecutionRecord) -> Result<String, StoreError> {
@@ -738,15 +773,18 @@ impl ExecutionStore for SqliteStore {
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
-        let rows = self.with(|c| {
-            let mut st =
-                c.prepare_cached("SELECT event FROM history WHERE arn = ?1 ORDER BY id")?;
+        let chunks = self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT events FROM history_chunks WHERE arn = ?1 ORDER BY first",
+            )?;
             let rows = st.query_map(params![arn], |r| r.get::<_, String>(0))?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        rows.iter()
-            .map(|t| serde_json::from_str(t).map_err(backend))
-            .collect()
+        let mut events = Vec::new();
+        for chunk in &chunks {
+            events.extend(parse_chunk(chunk)?);
+        }
+        Ok(events)
     }
 
     async fn history_page(
@@ -763,32 +801,46 @@ impl ExecutionStore for SqliteStore {
                     .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
             ),
         };
-        let limit = max.max(1) as i64 + 1;
-        let rows = self.with(|c| {
+        let max = max.max(1);
+        let bound = from.unwrap_or(if reverse { i64::MAX } else { 0 });
+        // Events after (before) `bound`, one more than asked for to know whether more follow:
+        // chunks are read in order until that many are found.
+        let mut found: Vec<HistoryEvent> = Vec::with_capacity(max + 1);
+        self.with(|c| {
             let sql = if reverse {
-                "SELECT id, event FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+                "SELECT events FROM history_chunks WHERE arn = ?1 AND first < ?2 ORDER BY first DESC"
             } else {
-                "SELECT id, event FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                // From the chunk that holds the event after `bound`.
+                "SELECT events FROM history_chunks WHERE arn = ?1 AND first >= COALESCE(
+                     (SELECT MAX(first) FROM history_chunks WHERE arn = ?1 AND first <= ?2 + 1), 0)
+                 ORDER BY first"
             };
-            let bound = from.unwrap_or(if reverse { i64::MAX } else { 0 });
             let mut st = c.prepare_cached(sql)?;
-            let rows = st.query_map(params![arn, bound, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>()
+            let mut rows = st.query(params![arn, bound])?;
+            while found.len() <= max {
+                let Some(row) = rows.next()? else { break };
+                let text = row.get_ref(0)?.as_str()?;
+                let chunk = parse_chunk(text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+                })?;
+                if reverse {
+                    found.extend(chunk.into_iter().rev().filter(|e| (e.id as i64) < bound));
+                } else {
+                    found.extend(chunk.into_iter().filter(|e| (e.id as i64) > bound));
+                }
+            }
+            Ok(())
         })?;
-        let mut items = Vec::with_capacity(rows.len());
-        let mut last_id = None;
-        for (id, t) in rows.iter().take(max.max(1)) {
-            items.push(serde_json::from_str(t).map_err(backend)?);
-            last_id = Some(*id);
-        }
-        let next_token = if rows.len() > max.max(1) {
-            last_id.map(|id| id.to_string())
+        let next_token = if found.len() > max {
+            found.truncate(max);
+            found.last().map(|e| e.id.to_string())
         } else {
             None
         };
-        Ok(Page { items, next_token })
+        Ok(Page {
+            items: found,
+            next_token,
+        })
     }
 
     async fn list_executions(
@@ -1076,6 +1128,68 @@ mod tests {
         std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
         let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
         assert_eq!(mode(&db), 0o600);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    /// A database whose history an older version wrote one row per event still reads whole
+    /// and pages after it is opened: its events move into chunks of one.
+    #[tokio::test]
+    async fn a_history_written_per_event_is_kept() {
+        let root = std::env::temp_dir().join(format!("waymark-migrate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let db = root.join("old.db");
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:m:e";
+        {
+            let old = Connection::open(&db).unwrap();
+            old.execute_batch(
+                "CREATE TABLE history (arn TEXT NOT NULL, id INTEGER NOT NULL, event TEXT NOT NULL,
+                 PRIMARY KEY (arn, id));",
+            )
+            .unwrap();
+            for id in 1..=5u64 {
+                let e = waymark_engine::history::finish(
+                    waymark_engine::history::state_entered(
+                        "Pass",
+                        &format!("S{id}"),
+                        &serde_json::json!({"id": id}),
+                    ),
+                    id,
+                    id - 1,
+                    Utc::now(),
+                );
+                old.execute(
+                    "INSERT INTO history (arn, id, event) VALUES (?1, ?2, ?3)",
+                    params![arn, id as i64, serde_json::to_string(&e).unwrap()],
+                )
+                .unwrap();
+            }
+        }
+        let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+        let ids = |events: &[HistoryEvent]| events.iter().map(|e| e.id).collect::<Vec<_>>();
+        assert_eq!(ids(&store.history(arn).await.unwrap()), [1, 2, 3, 4, 5]);
+        let page = store.history_page(arn, true, 2, None).await.unwrap();
+        assert_eq!(ids(&page.items), [5, 4]);
+        let page = store
+            .history_page(arn, true, 2, page.next_token.as_deref())
+            .await
+            .unwrap();
+        assert_eq!(ids(&page.items), [3, 2]);
+        let gone: bool = store
+            .with(|c| {
+                c.query_row(
+                    "SELECT NOT EXISTS(SELECT 1 FROM sqlite_master WHERE name = 'history')",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .unwrap();
+        assert!(gone, "the old table is dropped");
+        drop(store);
+        // Opened again: nothing to move, nothing lost.
+        let store = SqliteStore::open(db.to_str().unwrap()).unwrap();
+        assert_eq!(ids(&store.history(arn).await.unwrap()), [1, 2, 3, 4, 5]);
         drop(store);
         let _ = std::fs::remove_dir_all(&root);
     }
