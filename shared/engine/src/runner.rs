@@ -24,6 +24,13 @@ use crate::step::{
     DEFAULT_STEP_BUDGET, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH,
 };
 
+/// A step's own cost grows with the frames its record holds: each is loaded, copied, compared
+/// and written once a step, whatever the step does. A distributed Map running a thousand
+/// children at once would spend more on that than on its transitions if its steps yielded
+/// after a thousand transitions; a few transitions per frame keep that cost a fraction of the
+/// step's, and a step still ends after work proportional to what its record already holds.
+pub const DEFAULT_BUDGET_PER_FRAME: usize = 4;
+
 /// Where executions live, for ARNs and the context object.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -32,6 +39,9 @@ pub struct Config {
     pub role_arn: String,
     /// Transitions one step covers before it yields (see [`DEFAULT_STEP_BUDGET`]).
     pub step_budget: usize,
+    /// Transitions a step may cover per frame its record holds, when that is more than
+    /// `step_budget` (see [`DEFAULT_BUDGET_PER_FRAME`]).
+    pub budget_per_frame: usize,
     /// How long GetActivityTask waits for a task before answering with none (AWS: 60 s).
     pub activity_poll: std::time::Duration,
 }
@@ -43,6 +53,7 @@ impl Default for Config {
             account: "123456789012".into(),
             role_arn: "arn:aws:iam::123456789012:role/waymark-local".into(),
             step_budget: DEFAULT_STEP_BUDGET,
+            budget_per_frame: DEFAULT_BUDGET_PER_FRAME,
             activity_poll: std::time::Duration::from_secs(60),
         }
     }
@@ -390,7 +401,15 @@ where
             random: &random,
             new_token: &new_token,
             approvals: self.approvals.as_deref(),
-            budget: self.config.step_budget.max(1),
+            budget: self
+                .config
+                .step_budget
+                .max(
+                    self.config
+                        .budget_per_frame
+                        .saturating_mul(rec.frames.len()),
+                )
+                .max(1),
         };
         Ok(step(&sm.definition, rec, signal, &env))
     }

@@ -466,6 +466,7 @@ fn engine(world: &Arc<World>) -> FaultEngine {
         config: Config {
             // Tiny, so that long chains and Map starts yield and resume under faults too.
             step_budget: 5,
+            budget_per_frame: 0,
             ..Config::default()
         },
         approvals: None,

@@ -1414,6 +1414,7 @@ fn an_inline_map_too_large_for_the_history_fails_at_the_quota() {
 fn steps_yield_and_a_stop_lands_between_them() {
     let (mut e, _) = engine(Box::new(|_, _| TaskOutcome::Pending));
     e.config.step_budget = 50;
+    e.config.budget_per_frame = 0;
     let sm = machine(
         &e,
         json!({"StartAt": "Spin", "States": {
@@ -1457,7 +1458,8 @@ fn steps_yield_and_a_stop_lands_between_them() {
 }
 
 /// Yielding changes nothing in what an execution does: the same events (branches may
-/// interleave differently, as on AWS), the same output, whatever the budget.
+/// interleave differently, as on AWS), the same output, whatever the budget. A budget per
+/// frame takes fewer steps for the same run.
 #[test]
 fn a_small_budget_gives_the_same_run() {
     let def = json!({"StartAt": "Par", "States": {"Par": {"Type": "Parallel", "End": true, "Branches": [
@@ -1471,9 +1473,11 @@ fn a_small_budget_gives_the_same_run() {
     ]}}});
     let input = json!({"items": [1, 2, 3, 4, 5, 6, 7]});
     let whole = run(def.clone(), input.clone());
-    for budget in [1, 2, 3, 7] {
+    let mut steps = std::collections::HashMap::new();
+    for (budget, per_frame) in [(1, 0), (2, 0), (3, 0), (7, 0), (1, 4), (2, 4)] {
         let (mut e, _) = engine(Box::new(|_, _| TaskOutcome::Pending));
         e.config.step_budget = budget;
+        e.config.budget_per_frame = per_frame;
         let sm = machine(&e, def.clone());
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -1502,7 +1506,14 @@ fn a_small_budget_gives_the_same_run() {
             };
             assert!(h.iter().enumerate().all(|(i, e)| e.id == i as u64 + 1));
             assert_eq!(strip(&h), strip(&whole.history), "budget {budget}");
+            steps.insert((budget, per_frame), rec.version);
         });
+    }
+    for budget in [1, 2] {
+        assert!(
+            steps[&(budget, 4)] < steps[&(budget, 0)],
+            "budget {budget}: {steps:?}"
+        );
     }
 }
 
