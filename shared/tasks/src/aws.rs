@@ -275,6 +275,8 @@ pub struct AwsTasks<F> {
     /// What the clients are built from, when they are built lazily.
     config: TaskConfig,
     fallback: F,
+    /// HTTP Tasks' OAuth tokens, per connection, for as long as this process runs.
+    oauth_tokens: crate::http_invoke::TokenCache,
 }
 
 impl<F> AwsTasks<F> {
@@ -284,6 +286,7 @@ impl<F> AwsTasks<F> {
             clients: tokio::sync::OnceCell::new(),
             config: config.clone(),
             fallback,
+            oauth_tokens: Default::default(),
         }
     }
 
@@ -292,6 +295,7 @@ impl<F> AwsTasks<F> {
             clients: tokio::sync::OnceCell::new_with(Some(clients)),
             config: TaskConfig::new(""),
             fallback,
+            oauth_tokens: Default::default(),
         }
     }
 
@@ -629,14 +633,24 @@ impl<F> AwsTasks<F> {
                 ))
             })
         };
-        let token = match &conn.auth {
+        let (token, token_key) = match &conn.auth {
             h::Auth::OAuth(o) => {
-                let r = send(h::token_request(o))
-                    .await
-                    .map_err(|e| h::connection_error("InternalError", e))?;
-                Some(h::token(r.status, &r.body)?)
+                let key = h::TokenCache::key(&arn, o);
+                let token = match self.oauth_tokens.get(&key, std::time::Instant::now()) {
+                    Some(kept) => kept,
+                    None => {
+                        let asked = std::time::Instant::now();
+                        let r = send(h::token_request(o))
+                            .await
+                            .map_err(|e| h::connection_error("InternalError", e))?;
+                        let t = h::token(r.status, &r.body)?;
+                        self.oauth_tokens.put(key.clone(), &t, asked);
+                        t.access
+                    }
+                };
+                (Some(token), Some(key))
             }
-            _ => None,
+            _ => (None, None),
         };
         let call = h::request(&req.parameters, &conn, token.as_deref(), &c.sdk.region())?;
         // Step Functions calls HTTPS APIs only; a laptop's own API may be plain HTTP.
@@ -648,6 +662,9 @@ impl<F> AwsTasks<F> {
             )));
         }
         let r = send(call).await.map_err(h::socket_error)?;
+        if let Some(key) = &token_key {
+            self.oauth_tokens.answered(key, r.status);
+        }
         h::result(r.status, &r.headers, &r.body)
     }
 

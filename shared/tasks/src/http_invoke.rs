@@ -18,6 +18,8 @@
 //!   most) with `States.Http.Socket`, a binary answer with `States.Runtime`, and a connection
 //!   that cannot be used with `Events.ConnectionResource.<reason>`.
 
+use std::time::{Duration, Instant};
+
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use waymark_asl::Failure;
@@ -319,7 +321,7 @@ pub fn token_request(o: &OAuth) -> Request {
 }
 
 /// The access token from the authorization server's answer.
-pub fn token(status: u16, body: &[u8]) -> Result<String, Failure> {
+pub fn token(status: u16, body: &[u8]) -> Result<Token, Failure> {
     let text = String::from_utf8_lossy(body);
     let denied = |why: String| connection_error("InvalidConnectionState", why);
     if !(200..300).contains(&status) {
@@ -327,18 +329,86 @@ pub fn token(status: u16, body: &[u8]) -> Result<String, Failure> {
             "The authorization endpoint answered {status}: {text}"
         )));
     }
-    serde_json::from_str::<Value>(&text)
-        .ok()
-        .and_then(|v| {
-            v.get("access_token")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+    let v = serde_json::from_str::<Value>(&text).ok();
+    let access = v
+        .as_ref()
+        .and_then(|v| v.get("access_token"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
         .ok_or_else(|| {
             denied(format!(
                 "The authorization endpoint gave no access_token: {text}"
             ))
-        })
+        })?;
+    // RFC 6749 names it a number of seconds; some endpoints write it as a string.
+    let expires_in = v.as_ref().and_then(|v| v.get("expires_in")).and_then(|e| {
+        e.as_u64()
+            .or_else(|| e.as_str().and_then(|s| s.trim().parse().ok()))
+    });
+    Ok(Token { access, expires_in })
+}
+
+/// An access token and the seconds it is good for, when the endpoint says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Token {
+    pub access: String,
+    pub expires_in: Option<u64>,
+}
+
+/// How long before its expiry a kept token is replaced: EventBridge refreshes a token "if the
+/// token expires within 60 seconds" when it is about to use it.
+pub const REFRESH_BEFORE: Duration = Duration::from_secs(60);
+
+/// OAuth tokens kept per connection, as EventBridge keeps them: one is asked for when none is
+/// kept or the kept one expires within [`REFRESH_BEFORE`], and dropped when an API answers
+/// 401 or 407 (the call fails; the next one, a retry say, asks for a new token). The key holds
+/// what the token was asked with, so a connection changed since asks anew.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    kept: std::sync::Mutex<std::collections::HashMap<String, (String, Option<Instant>)>>,
+}
+
+/// Tokens kept at most; past that the cache starts again empty (each is asked for again).
+const MAX_KEPT_TOKENS: usize = 1024;
+
+impl TokenCache {
+    pub fn key(connection_arn: &str, o: &OAuth) -> String {
+        format!(
+            "{connection_arn}\n{}\n{}\n{}",
+            o.endpoint, o.method, o.client_id
+        )
+    }
+
+    /// The kept token for `key`, if it is good for more than [`REFRESH_BEFORE`] at `now`.
+    pub fn get(&self, key: &str, now: Instant) -> Option<String> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        match kept.get(key) {
+            Some((token, None)) => Some(token.clone()),
+            Some((token, Some(until))) if *until > now + REFRESH_BEFORE => Some(token.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn put(&self, key: String, token: &Token, now: Instant) {
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= MAX_KEPT_TOKENS && !kept.contains_key(&key) {
+            kept.clear();
+        }
+        let until = token
+            .expires_in
+            .map(|s| now + Duration::from_secs(s.min(10 * 365 * 86_400)));
+        kept.insert(key, (token.access.clone(), until));
+    }
+
+    /// After an API's answer: a 401 or 407 drops the token it was called with.
+    pub fn answered(&self, key: &str, status: u16) {
+        if status == 401 || status == 407 {
+            self.kept
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(key);
+        }
+    }
 }
 
 /// `{"name": "value"}` (a list of values repeats the name) as pairs; `field` names it in errors.
@@ -845,7 +915,16 @@ mod tests {
             .contains(&("Authorization".into(), "Basic aWQ6cw==".into())));
         assert_eq!(
             token(200, br#"{"access_token":"tok","expires_in":60}"#).unwrap(),
-            "tok"
+            Token {
+                access: "tok".into(),
+                expires_in: Some(60)
+            }
+        );
+        assert_eq!(
+            token(200, br#"{"access_token":"tok","expires_in":"3600"}"#)
+                .unwrap()
+                .expires_in,
+            Some(3600)
         );
         let e = token(401, b"no").unwrap_err();
         assert_eq!(
@@ -927,5 +1006,38 @@ mod tests {
                 .as_deref(),
             Some("States.Runtime")
         );
+    }
+
+    /// A kept token is used until a minute before it expires, dropped after a 401 or 407,
+    /// kept after any other answer, and one without a lifetime is kept until refused.
+    #[test]
+    fn tokens_are_kept_as_eventbridge_keeps_them() {
+        let cache = TokenCache::default();
+        let now = Instant::now();
+        let t = |access: &str, expires_in| Token {
+            access: access.into(),
+            expires_in,
+        };
+        cache.put("a".into(), &t("long", Some(3600)), now);
+        cache.put("b".into(), &t("short", Some(59)), now);
+        cache.put("c".into(), &t("forever", None), now);
+        assert_eq!(cache.get("a", now).as_deref(), Some("long"));
+        assert_eq!(cache.get("b", now), None, "expires within a minute");
+        assert_eq!(
+            cache.get("a", now + Duration::from_secs(3539)).as_deref(),
+            Some("long")
+        );
+        assert_eq!(cache.get("a", now + Duration::from_secs(3541)), None);
+        assert_eq!(
+            cache.get("c", now + Duration::from_secs(86_400)).as_deref(),
+            Some("forever")
+        );
+        cache.answered("a", 403);
+        assert_eq!(cache.get("a", now).as_deref(), Some("long"));
+        cache.answered("a", 401);
+        assert_eq!(cache.get("a", now), None);
+        cache.answered("c", 407);
+        assert_eq!(cache.get("c", now), None);
+        assert_eq!(cache.get("unknown", now), None);
     }
 }

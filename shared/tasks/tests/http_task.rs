@@ -245,3 +245,121 @@ async fn http_tasks_call_the_api_with_the_connections_credentials() {
     );
     assert_eq!(error, "States.Http.Socket");
 }
+
+/// An OAuth API of the test's own: `/token` gives `tok-N` (N counts the tokens given) good for
+/// an hour, `/short-token` gives `short-N` good for 30 seconds, `/denied` answers 401, and
+/// anything else echoes the Authorization header it got.
+async fn oauth_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let given = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = given.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let Some((head, _)) = common::read_request(&mut sock).await else {
+                    return;
+                };
+                let line = head.lines().next().unwrap_or_default().to_string();
+                let auth = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("authorization")
+                            .then(|| v.trim().to_string())
+                    })
+                    .unwrap_or_default();
+                let (status, answer) = if line.contains(" /token") {
+                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    (
+                        "200 OK",
+                        json!({"access_token": format!("tok-{n}"), "expires_in": 3600}),
+                    )
+                } else if line.contains(" /short-token") {
+                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                    (
+                        "200 OK",
+                        json!({"access_token": format!("short-{n}"), "expires_in": 30}),
+                    )
+                } else if line.contains(" /denied") {
+                    ("401 Unauthorized", json!({"message": "expired"}))
+                } else {
+                    ("200 OK", json!({"auth": auth}))
+                };
+                let answer = answer.to_string();
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                    answer.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), given)
+}
+
+/// OAuth tokens are kept per connection as EventBridge keeps them: asked for once and used
+/// until a minute before they expire; an API's 401 fails that call and the next one asks for
+/// a new token.
+#[tokio::test]
+async fn oauth_tokens_are_kept_until_they_expire_or_are_refused() {
+    use std::sync::atomic::Ordering;
+    let moto = Moto::start();
+    let (endpoint, given) = oauth_api().await;
+    let tasks = AwsTasks::new(
+        &TaskConfig::new(REGION).with_aws_endpoint(&moto.endpoint),
+        NoTasks,
+    );
+    let oauth = |name: &str, token_path: &str| {
+        json!({"Name": name, "AuthorizationType": "OAUTH_CLIENT_CREDENTIALS", "AuthParameters": {
+            "OAuthParameters": {
+                "AuthorizationEndpoint": format!("{endpoint}{token_path}"), "HttpMethod": "POST",
+                "ClientParameters": {"ClientID": "id", "ClientSecret": "secret"}}}})
+    };
+    let long = connection(&tasks, oauth("long", "/token")).await;
+    let short = connection(&tasks, oauth("short", "/short-token")).await;
+    let call = |conn: &str, path: &str| {
+        json!({"ApiEndpoint": format!("{endpoint}{path}"), "Method": "GET",
+            "InvocationConfig": {"ConnectionArn": conn}})
+    };
+    let auth = |o: TaskOutcome| succeeded(o)["ResponseBody"]["auth"].clone();
+
+    assert_eq!(
+        auth(invoke(&tasks, call(&long, "/me")).await),
+        "Bearer tok-1"
+    );
+    assert_eq!(
+        auth(invoke(&tasks, call(&long, "/me")).await),
+        "Bearer tok-1"
+    );
+    assert_eq!(given.load(Ordering::SeqCst), 1, "one token for two calls");
+
+    let (error, _) = failed(invoke(&tasks, call(&long, "/denied")).await);
+    assert_eq!(error, "States.Http.StatusCode.401");
+    assert_eq!(
+        auth(invoke(&tasks, call(&long, "/me")).await),
+        "Bearer tok-2"
+    );
+    assert_eq!(given.load(Ordering::SeqCst), 2, "a new token after a 401");
+
+    // A token that expires within a minute is asked for again at every call.
+    assert_eq!(
+        auth(invoke(&tasks, call(&short, "/me")).await),
+        "Bearer short-3"
+    );
+    assert_eq!(
+        auth(invoke(&tasks, call(&short, "/me")).await),
+        "Bearer short-4"
+    );
+    // The long-lived one is still kept, apart.
+    assert_eq!(
+        auth(invoke(&tasks, call(&long, "/me")).await),
+        "Bearer tok-2"
+    );
+    assert_eq!(given.load(Ordering::SeqCst), 4);
+}
