@@ -2,7 +2,7 @@
 """Whole-process comparison of `waymark run` with aws-local-stepfunctions, the fastest local
 Step Functions emulator we know, on the same definitions and inputs.
 
-Each workload runs in each engine `--runs` times (3 by default), alternating; the report gives
+Each workload runs in each engine `--runs` times (5 by default), alternating; the report gives
 the median wall time (process start to exit, startup included) and the median peak RSS
 (`ru_maxrss` of that one process, from wait4). Both engines must produce the expected output,
 or the workload is reported as failed: a fast wrong answer is not a result (the script exits 1
@@ -10,7 +10,7 @@ when Waymark's answer is wrong).
 
 This is a report, never a test: CI prints it (.ci/run) and nothing asserts on a time.
 
-Usage: scripts/bench-compare.py [--waymark target/release/waymark] [--runs 3] [--out DIR]
+Usage: scripts/bench-compare.py [--waymark target/release/waymark] [--runs 5] [--out DIR]
 
 The peer is pinned in tests/bench/package.json (its lockfile beside it); `npm ci` installs it
 there when it is missing. Node.js 20 or later and npm are needed.
@@ -161,7 +161,7 @@ def check_peer(code, out, err, markers):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--waymark", default=os.path.join(REPO, "target", "release", "waymark"))
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench"))
     a = ap.parse_args()
     if not os.path.exists(a.waymark):

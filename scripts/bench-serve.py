@@ -21,7 +21,7 @@ StartExecution after the first one on a server with execute_state_machine on (it
 state machine whose executions hold locks).
 
 Usage: scripts/bench-serve.py [--waymark target/release/waymark] [--moto moto_server]
-                              [--executions 200] [--clients 4] [--runs 3] [--out DIR]
+                              [--executions 200] [--clients 4] [--runs 5] [--out DIR]
 """
 
 import argparse
@@ -248,7 +248,7 @@ def main():
     ap.add_argument("--moto", default=None, help=f"moto_server (default: {MOTO} in target/bench/moto-venv)")
     ap.add_argument("--executions", type=int, default=200)
     ap.add_argument("--clients", type=int, default=4)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(REPO, "target", "bench"))
     a = ap.parse_args()
     if not os.path.exists(a.waymark):
