@@ -101,7 +101,7 @@ pub enum Auth {
 }
 
 /// An OAuth client-credentials connection: where to get a token and how to ask for it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct OAuth {
     pub endpoint: String,
     pub method: String,
@@ -361,8 +361,7 @@ pub const REFRESH_BEFORE: Duration = Duration::from_secs(60);
 
 /// OAuth tokens kept per connection, as EventBridge keeps them: one is asked for when none is
 /// kept or the kept one expires within [`REFRESH_BEFORE`], and dropped when an API answers
-/// 401 or 407 (the call fails; the next one, a retry say, asks for a new token). The key holds
-/// what the token was asked with, so a connection changed since asks anew.
+/// 401 or 407 (the call fails; the next one, a retry say, asks for a new token).
 #[derive(Debug, Default)]
 pub struct TokenCache {
     kept: std::sync::Mutex<std::collections::HashMap<String, (String, Option<Instant>)>>,
@@ -372,11 +371,13 @@ pub struct TokenCache {
 const MAX_KEPT_TOKENS: usize = 1024;
 
 impl TokenCache {
+    /// The connection's ARN and a hash of everything the token is asked with (its secret
+    /// too, without keeping it in the key): a connection updated since asks anew.
     pub fn key(connection_arn: &str, o: &OAuth) -> String {
-        format!(
-            "{connection_arn}\n{}\n{}\n{}",
-            o.endpoint, o.method, o.client_id
-        )
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        o.hash(&mut h);
+        format!("{connection_arn}#{:016x}", h.finish())
     }
 
     /// The kept token for `key`, if it is good for more than [`REFRESH_BEFORE`] at `now`.

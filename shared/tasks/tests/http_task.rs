@@ -305,7 +305,7 @@ async fn oauth_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>)
 
 /// OAuth tokens are kept per connection as EventBridge keeps them: asked for once and used
 /// until a minute before they expire; an API's 401 fails that call and the next one asks for
-/// a new token.
+/// a new token; a connection updated since asks anew.
 #[tokio::test]
 async fn oauth_tokens_are_kept_until_they_expire_or_are_refused() {
     use std::sync::atomic::Ordering;
