@@ -8,10 +8,8 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use common::{request, EXECUTION, REGION};
+use common::{request, Answer, EXECUTION, REGION};
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 use waymark_engine::memory::NoTasks;
 use waymark_engine::ports::{TaskOutcome, Tasks};
 use waymark_tasks::{AwsTasks, TaskConfig};
@@ -20,66 +18,53 @@ use waymark_tasks::{AwsTasks, TaskConfig};
 type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
 async fn bedrock_endpoint() -> (String, Seen) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let Some((head, body)) = common::read_request(&mut sock).await else {
-                    return;
-                };
-                let line = head.lines().next().unwrap_or_default().to_string();
-                log.lock().unwrap().push((line.clone(), body.clone()));
-                let (status, answer) = if line.contains(" /prod/huge") {
-                    ("200 OK", "x".repeat(waymark_sdk::MAX_RESPONSE_BYTES + 1))
-                } else if line.contains(" /prod/denied") {
-                    (
-                        "403 Forbidden",
-                        r#"{"message":"Missing Authentication Token"}"#.to_string(),
-                    )
-                } else if line.contains(" /prod/") {
-                    let auth = head
-                        .lines()
-                        .find_map(|l| {
-                            l.strip_prefix("authorization: ")
-                                .or_else(|| l.strip_prefix("Authorization: "))
-                        })
-                        .unwrap_or_default()
-                        .to_string();
-                    let custom: Vec<String> = head
-                        .lines()
-                        .filter_map(|l| l.strip_prefix("x-team: ").map(str::to_string))
-                        .collect();
-                    let echo = json!({"line": line, "body": body, "auth": auth, "team": custom});
-                    ("200 OK", echo.to_string())
-                } else if line.contains("/model/missing/") {
-                    (
-                        "404 Not Found",
-                        r#"{"message":"no such model"}"#.to_string(),
-                    )
-                } else {
-                    ("200 OK", r#"{"completion":"Hello back"}"#.to_string())
-                };
-                let extra = if status.starts_with("404") {
-                    "x-amzn-ErrorType: ResourceNotFoundException\r\n"
-                } else {
-                    ""
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
+    let url = common::serve_api(move |head, body| {
+        let line = head.lines().next().unwrap_or_default().to_string();
+        log.lock().unwrap().push((line.clone(), body.to_string()));
+        let (status, answer) = if line.contains(" /prod/huge") {
+            ("200 OK", "x".repeat(waymark_sdk::MAX_RESPONSE_BYTES + 1))
+        } else if line.contains(" /prod/denied") {
+            (
+                "403 Forbidden",
+                r#"{"message":"Missing Authentication Token"}"#.to_string(),
+            )
+        } else if line.contains(" /prod/") {
+            let auth = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("authorization: ")
+                        .or_else(|| l.strip_prefix("Authorization: "))
+                })
+                .unwrap_or_default()
+                .to_string();
+            let custom: Vec<String> = head
+                .lines()
+                .filter_map(|l| l.strip_prefix("x-team: ").map(str::to_string))
+                .collect();
+            let echo = json!({"line": line, "body": body, "auth": auth, "team": custom});
+            ("200 OK", echo.to_string())
+        } else if line.contains("/model/missing/") {
+            (
+                "404 Not Found",
+                r#"{"message":"no such model"}"#.to_string(),
+            )
+        } else {
+            ("200 OK", r#"{"completion":"Hello back"}"#.to_string())
+        };
+        let extra = if status.starts_with("404") {
+            "x-amzn-ErrorType: ResourceNotFoundException\r\n"
+        } else {
+            ""
+        };
+        Answer {
+            headers: extra.to_string(),
+            ..Answer::json(status, answer)
         }
-    });
-    (format!("http://{addr}"), seen)
+    })
+    .await;
+    (url, seen)
 }
 
 #[tokio::test]

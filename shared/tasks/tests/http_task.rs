@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::{request, EXECUTION, REGION};
+use common::{request, Answer, EXECUTION, REGION};
 use serde_json::{json, Value};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpListener;
 use waymark_engine::memory::NoTasks;
 use waymark_engine::ports::{TaskOutcome, Tasks};
 use waymark_moto::Moto;
@@ -18,59 +16,42 @@ use waymark_tasks::{AwsTasks, TaskConfig};
 /// An API that answers `/token` with an OAuth token, `/missing` with a 404, `/image` with an
 /// image, and anything else with what it received: `{"line", "headers", "body"}`.
 async fn api() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            tokio::spawn(async move {
-                let Some((head, body)) = common::read_request(&mut sock).await else {
-                    return;
-                };
-                let line = head.lines().next().unwrap_or_default().to_string();
-                let headers: serde_json::Map<String, Value> = head
-                    .lines()
-                    .skip(1)
-                    .filter_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        Some((k.trim().to_ascii_lowercase(), json!(v.trim())))
-                    })
-                    .collect();
-                let (status, kind, answer) = if line.contains(" /token") {
-                    let ok = headers["authorization"] == "Basic aWQ6c2VjcmV0"
-                        && body.contains("grant_type=client_credentials");
-                    if ok {
-                        (
-                            "200 OK",
-                            "application/json",
-                            r#"{"access_token":"tok-1"}"#.to_string(),
-                        )
-                    } else {
-                        ("401 Unauthorized", "text/plain", "bad client".to_string())
-                    }
-                } else if line.contains(" /missing") {
-                    (
-                        "404 Not Found",
-                        "application/json",
-                        r#"{"message":"no such thing"}"#.to_string(),
-                    )
-                } else if line.contains(" /image") {
-                    ("200 OK", "image/png", "PNG".to_string())
-                } else {
-                    let echo = json!({"line": line, "headers": headers, "body": body});
-                    ("200 OK", "application/json", echo.to_string())
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
+    common::serve_api(|head, body| {
+        let line = head.lines().next().unwrap_or_default().to_string();
+        let headers: serde_json::Map<String, Value> = head
+            .lines()
+            .skip(1)
+            .filter_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                Some((k.trim().to_ascii_lowercase(), json!(v.trim())))
+            })
+            .collect();
+        if line.contains(" /token") {
+            let ok = headers["authorization"] == "Basic aWQ6c2VjcmV0"
+                && body.contains("grant_type=client_credentials");
+            if ok {
+                Answer::json("200 OK", r#"{"access_token":"tok-1"}"#)
+            } else {
+                Answer {
+                    content_type: "text/plain",
+                    ..Answer::json("401 Unauthorized", "bad client")
+                }
+            }
+        } else if line.contains(" /missing") {
+            Answer::json("404 Not Found", r#"{"message":"no such thing"}"#)
+        } else if line.contains(" /image") {
+            Answer {
+                content_type: "image/png",
+                ..Answer::json("200 OK", "PNG")
+            }
+        } else {
+            Answer::json(
+                "200 OK",
+                json!({"line": line, "headers": headers, "body": body}).to_string(),
+            )
         }
-    });
-    format!("http://{addr}")
+    })
+    .await
 }
 
 async fn connection(tasks: &AwsTasks<NoTasks>, params: Value) -> String {
@@ -251,56 +232,35 @@ async fn http_tasks_call_the_api_with_the_connections_credentials() {
 /// anything else echoes the Authorization header it got.
 async fn oauth_api() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let given = std::sync::Arc::new(AtomicUsize::new(0));
     let counter = given.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let Some((head, _)) = common::read_request(&mut sock).await else {
-                    return;
-                };
-                let line = head.lines().next().unwrap_or_default().to_string();
-                let auth = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("authorization")
-                            .then(|| v.trim().to_string())
-                    })
-                    .unwrap_or_default();
-                let (status, answer) = if line.contains(" /token") {
-                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                    (
-                        "200 OK",
-                        json!({"access_token": format!("tok-{n}"), "expires_in": 3600}),
-                    )
-                } else if line.contains(" /short-token") {
-                    let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-                    (
-                        "200 OK",
-                        json!({"access_token": format!("short-{n}"), "expires_in": 30}),
-                    )
-                } else if line.contains(" /denied") {
-                    ("401 Unauthorized", json!({"message": "expired"}))
-                } else {
-                    ("200 OK", json!({"auth": auth}))
-                };
-                let answer = answer.to_string();
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
-                    answer.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    (format!("http://{addr}"), given)
+    let url = common::serve_api(move |head, _| {
+        let line = head.lines().next().unwrap_or_default();
+        let auth = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case("authorization")
+                    .then(|| v.trim().to_string())
+            })
+            .unwrap_or_default();
+        let token = |prefix: &str, seconds: u64| {
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            json!({"access_token": format!("{prefix}-{n}"), "expires_in": seconds})
+        };
+        let (status, answer) = if line.contains(" /token") {
+            ("200 OK", token("tok", 3600))
+        } else if line.contains(" /short-token") {
+            ("200 OK", token("short", 30))
+        } else if line.contains(" /denied") {
+            ("401 Unauthorized", json!({"message": "expired"}))
+        } else {
+            ("200 OK", json!({"auth": auth}))
+        };
+        Answer::json(status, answer.to_string())
+    })
+    .await;
+    (url, given)
 }
 
 /// OAuth tokens are kept per connection as EventBridge keeps them: asked for once and used

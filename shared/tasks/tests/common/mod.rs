@@ -71,6 +71,61 @@ pub async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<(String, S
     }
 }
 
+/// What a test's own API answers: its status line (`"200 OK"`), content type, any further
+/// header lines (each ending in `\r\n`) and body.
+pub struct Answer {
+    pub status: &'static str,
+    pub content_type: &'static str,
+    pub headers: String,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn json(status: &'static str, body: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json",
+            headers: String::new(),
+            body: body.into(),
+        }
+    }
+}
+
+/// An HTTP/1.1 API on a free loopback port that answers each request with `handle(head, body)`
+/// (one request a connection); it runs on the test's runtime and stops with it. Its base URL.
+pub async fn serve_api<F>(handle: F) -> String
+where
+    F: Fn(&str, &str) -> Answer + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let handle = Arc::new(handle);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let handle = handle.clone();
+            tokio::spawn(async move {
+                let Some((head, body)) = read_request(&mut sock).await else {
+                    return;
+                };
+                let a = handle(&head, &body);
+                let resp = format!(
+                    "HTTP/1.1 {}\r\nContent-Type: {}\r\n{}Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+                    a.status,
+                    a.content_type,
+                    a.headers,
+                    a.body.len(),
+                    a.body
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
 pub const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:Flow:e1";
 
 /// One Invoke call as the Lambda endpoint received it.
