@@ -5,8 +5,10 @@
 //!
 //! Delivery is at least once; the engine ignores a signal that no longer applies: a
 //! duplicate, a message overtaken by a later one, or one for an execution that was stopped.
-//! Messages of the same execution in a batch run one after another; different executions
-//! run concurrently. A message that fails — or belongs to a group that panicked — is
+//! The signals and tasks a batch holds for one execution are handled together: its tasks run
+//! at once and their answers, with the signals, are decided in one step (one commit, one
+//! history write); other messages of the execution follow one after another. Different
+//! executions run concurrently. A message that fails — or belongs to a group that panicked — is
 //! reported in `batchItemFailures` (the event source mapping must have
 //! `ReportBatchItemFailures`), comes back after a short back-off, and after the queue's
 //! `maxReceiveCount` lands in the dead-letter queue.
@@ -48,15 +50,19 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
         }
     }
     let groups: Vec<Vec<Work>> = groups.into_iter().map(|(_, works)| works).collect();
-    let failed = run_groups(groups, move |work| {
+    let failed = run_groups(groups, move |works| {
         let home = home.clone();
         async move {
-            let r = process(&home, &work).await;
-            if let Err(e) = &r {
-                tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
-                back_off(&home, &work).await;
+            let results = process_group(&home, &works).await;
+            let mut failed = Vec::new();
+            for (work, r) in works.iter().zip(results) {
+                if let Err(e) = &r {
+                    tracing::warn!(message_id = ?work.message_id, error = ?e.to_string(), "step message failed");
+                    back_off(&home, work).await;
+                    failed.push(work.message_id.clone());
+                }
             }
-            r.map_err(|_| ())
+            failed
         }
     })
     .await;
@@ -72,30 +78,21 @@ pub async fn handle(home: Arc<Home>, event: SqsEvent) -> SqsBatchResponse {
     response
 }
 
-/// Runs each group's messages one after another, the groups concurrently, and returns the
-/// ids of the messages that must come back: those that failed, and every message of a group
-/// that panicked (which of them were done is not known; each is safe to handle again).
+/// Runs the groups concurrently (`handle` returns the ids of a group's messages that
+/// failed), and returns the ids of the messages that must come back: those that failed, and
+/// every message of a group that panicked (which of them were done is not known; each is
+/// safe to handle again).
 async fn run_groups<F, Fut>(groups: Vec<Vec<Work>>, handle: F) -> Vec<String>
 where
-    F: Fn(Work) -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), ()>> + Send,
+    F: Fn(Vec<Work>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Vec<String>> + Send,
 {
     let mut tasks = tokio::task::JoinSet::new();
     for works in groups {
         let handle = handle.clone();
         let ids: Vec<String> = works.iter().map(|w| w.message_id.clone()).collect();
         tasks.spawn(async move {
-            let group = catch_panic(async {
-                let mut failed = Vec::new();
-                for work in works {
-                    let id = work.message_id.clone();
-                    if handle(work).await.is_err() {
-                        failed.push(id);
-                    }
-                }
-                failed
-            })
-            .await;
+            let group = catch_panic(handle(works)).await;
             group.unwrap_or_else(|panic| {
                 tracing::error!(panic = ?panic, "a group of step messages panicked");
                 ids
@@ -164,6 +161,80 @@ async fn back_off(home: &Home, work: &Work) {
     }
 }
 
+/// One execution's messages of a batch, one result each. Signals that are due and tasks to
+/// run go to the engine together, so that they cost one step (one commit) between them:
+/// a Map's children that end together are recorded together. Everything else, and a
+/// group of one, is handled a message at a time.
+async fn process_group(home: &Home, works: &[Work]) -> Vec<Result<(), AwsError>> {
+    let mut results: Vec<Option<Result<(), AwsError>>> = works.iter().map(|_| None).collect();
+    let mut joint: Vec<usize> = Vec::new();
+    let mut arn = None;
+    for (i, work) in works.iter().enumerate() {
+        match &work.message {
+            Ok(m @ StepMessage::Signal { arn: a, .. }) => {
+                match home.scheduler.hop(m, home.engine.now()).await {
+                    Ok(true) => results[i] = Some(Ok(())),
+                    Ok(false) => {
+                        arn = Some(a.as_str());
+                        joint.push(i);
+                    }
+                    Err(e) => results[i] = Some(Err(e)),
+                }
+            }
+            Ok(StepMessage::Invoke { arn: a, .. }) => {
+                arn = Some(a.as_str());
+                joint.push(i);
+            }
+            _ => {}
+        }
+    }
+    match arn {
+        Some(arn) if joint.len() > 1 => {
+            let mut reqs = Vec::new();
+            let mut signals = Vec::new();
+            let mut order = Vec::new();
+            for &i in &joint {
+                if let Ok(StepMessage::Invoke { request, .. }) = &works[i].message {
+                    reqs.push((**request).clone());
+                    order.push(i);
+                }
+            }
+            for &i in &joint {
+                if let Ok(StepMessage::Signal { signal, .. }) = &works[i].message {
+                    signals.push(signal.clone());
+                    order.push(i);
+                }
+            }
+            let done = home.engine.run_tasks_and_deliver(arn, &reqs, signals).await;
+            for (i, r) in order.into_iter().zip(done) {
+                let r = gone_is_done(arn, r);
+                if r.is_ok() {
+                    forget_stored(home, &works[i]).await;
+                }
+                results[i] = Some(r);
+            }
+        }
+        _ => joint.clear(),
+    }
+    let mut out = Vec::with_capacity(works.len());
+    for (work, r) in works.iter().zip(results) {
+        out.push(match r {
+            Some(r) => r,
+            None => process(home, work).await,
+        });
+    }
+    out
+}
+
+/// A stored message is removed once it was handled.
+async fn forget_stored(home: &Home, work: &Work) {
+    if let Some(id) = &work.stored {
+        if let Err(e) = home.store.delete_message(id).await {
+            tracing::warn!(stored = ?id, error = ?e.to_string(), "cannot remove stored message");
+        }
+    }
+}
+
 async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
     let message = match &work.message {
         Ok(m) => m,
@@ -187,11 +258,7 @@ async fn process(home: &Home, work: &Work) -> Result<(), AwsError> {
         }
     };
     if done.is_ok() {
-        if let Some(id) = &work.stored {
-            if let Err(e) = home.store.delete_message(id).await {
-                tracing::warn!(stored = ?id, error = ?e.to_string(), "cannot remove stored message");
-            }
-        }
+        forget_stored(home, work).await;
     }
     done
 }
@@ -237,12 +304,16 @@ mod tests {
             vec![work("b1"), work("b2")],
             vec![work("c1")],
         ];
-        let mut failed = run_groups(groups, |w: Work| async move {
-            match w.message_id.as_str() {
-                "a2" => panic!("the step blew up"),
-                "c1" => Err(()),
-                _ => Ok(()),
+        let mut failed = run_groups(groups, |works: Vec<Work>| async move {
+            let mut failed = Vec::new();
+            for w in works {
+                match w.message_id.as_str() {
+                    "a2" => panic!("the step blew up"),
+                    "c1" => failed.push(w.message_id),
+                    _ => {}
+                }
             }
+            failed
         })
         .await;
         failed.sort();

@@ -20,7 +20,7 @@ use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore};
 use crate::ports::*;
 use crate::record::{token_hash, ExecutionRecord, Phase, Status};
 use crate::step::{
-    fail_without_definition, step, Effect, Signal, StepEnv, StepOutput, TaskRequest,
+    fail_without_definition, step_all, Effect, Signal, StepEnv, StepOutput, TaskRequest,
     DEFAULT_STEP_BUDGET, MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES, MAX_PAYLOAD_DEPTH,
 };
 
@@ -267,7 +267,10 @@ where
             Err(e) => return Err(e.into()),
         }
         // The record the first step committed, as the caller's answer: no read of it back.
-        match self.deliver_inner(&arn, Signal::Start, false, true).await? {
+        match self
+            .deliver_inner(&arn, vec![Signal::Start], false, true)
+            .await?
+        {
             Some(stepped) => Ok(stepped),
             None => Ok(self.store.load(&arn).await?.unwrap_or(rec)),
         }
@@ -315,7 +318,20 @@ where
     /// performed and acknowledged. An error means the signal must be delivered again (the
     /// home's queue does so); nothing is lost meanwhile.
     pub async fn deliver(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
-        self.deliver_inner(arn, signal, false, false)
+        self.deliver_inner(arn, vec![signal], false, false)
+            .await
+            .map(drop)
+    }
+
+    /// Applies several signals to one execution in one step (one commit, one history write):
+    /// what a home does with all that one batch of its queue holds for an execution, such as
+    /// the answers of a Map's children finishing together. Same guarantees as [`Self::deliver`]
+    /// for every signal.
+    pub async fn deliver_all(&self, arn: &str, signals: Vec<Signal>) -> Result<(), EngineError> {
+        if signals.is_empty() {
+            return Ok(());
+        }
+        self.deliver_inner(arn, signals, false, false)
             .await
             .map(drop)
     }
@@ -325,7 +341,7 @@ where
     async fn deliver_inner(
         &self,
         arn: &str,
-        signal: Signal,
+        signals: Vec<Signal>,
         to_ended: bool,
         answer: bool,
     ) -> Result<Option<ExecutionRecord>, EngineError> {
@@ -348,7 +364,7 @@ where
             }
             let mut next = rec.clone();
             let now = self.clock.now();
-            let out = self.decide(&mut next, signal.clone(), now).await?;
+            let out = self.decide(&mut next, signals.clone(), now).await?;
             if out.events.is_empty() && out.effects.is_empty() && next == rec {
                 return Ok(None); // a signal for a phase that has moved on
             }
@@ -377,7 +393,7 @@ where
     async fn decide(
         &self,
         rec: &mut ExecutionRecord,
-        signal: Signal,
+        signals: Vec<Signal>,
         now: chrono::DateTime<Utc>,
     ) -> Result<StepOutput, EngineError> {
         let sm = self
@@ -411,7 +427,7 @@ where
                 )
                 .max(1),
         };
-        Ok(step(&sm.definition, rec, signal, &env))
+        Ok(step_all(&sm.definition, rec, signals, &env))
     }
 
     /// Performs a committed step's effects. Performing them again (after a crash) is
@@ -484,18 +500,132 @@ where
         let Some(rec) = self.store.load(arn).await? else {
             return Ok(()); // deleted
         };
-        if !waits_for(&rec, &req.frame, req.seq, None) {
-            return Ok(()); // stopped, timed out, or answered already
+        let Some(signal) = self.task_answer(arn, &rec, req).await? else {
+            return Ok(());
+        };
+        self.deliver_answer(arn, signal).await
+    }
+
+    /// Delivers a task's answer; should the step fail, the answer is queued rather than lost
+    /// with it (which would run the task again).
+    async fn deliver_answer(&self, arn: &str, signal: Signal) -> Result<(), EngineError> {
+        match self.deliver(arn, signal.clone()).await {
+            Ok(()) | Err(EngineError::ExecutionDoesNotExist(_)) => Ok(()),
+            Err(e) => match self.scheduler.schedule(arn, self.clock.now(), signal).await {
+                Ok(()) => Ok(()),
+                Err(_) => Err(e),
+            },
+        }
+    }
+
+    /// Runs one execution's dispatched tasks at once and delivers their answers together with
+    /// `signals` in one step: what a home does with all that one batch of its queue holds for
+    /// the execution. The same task requested twice (a duplicate message) runs once. Returns
+    /// one result per request, then one per signal; an error asks for that message again. If
+    /// the joint step fails, every answer and signal is delivered on its own instead, as
+    /// [`Self::run_task`] and [`Self::deliver`] would.
+    pub async fn run_tasks_and_deliver(
+        &self,
+        arn: &str,
+        reqs: &[TaskRequest],
+        signals: Vec<Signal>,
+    ) -> Vec<Result<(), EngineError>> {
+        let mut results: Vec<Result<(), EngineError>> =
+            Vec::with_capacity(reqs.len() + signals.len());
+        let rec = match self.store.load(arn).await {
+            Ok(Some(rec)) => rec,
+            Ok(None) => {
+                // Deleted: nothing waits for the tasks; the signals say so themselves.
+                results.extend(reqs.iter().map(|_| Ok(())));
+                results.extend(
+                    signals
+                        .iter()
+                        .map(|_| Err(EngineError::ExecutionDoesNotExist(arn.to_string()))),
+                );
+                return results;
+            }
+            Err(e) => {
+                let e = EngineError::from(e);
+                let text = e.to_string();
+                results.push(Err(e));
+                results.extend((1..reqs.len() + signals.len()).map(|_| {
+                    Err(StoreError::transient("loading the execution", text.clone()).into())
+                }));
+                return results;
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        let outcomes = futures_util::future::join_all(reqs.iter().map(|req| {
+            let first = seen.insert((req.frame.clone(), req.seq));
+            let rec = &rec;
+            async move {
+                if first {
+                    self.task_answer(arn, rec, req).await
+                } else {
+                    Ok(None)
+                }
+            }
+        }))
+        .await;
+        let mut answers = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(signal)) => {
+                    answers.push(Some(signal));
+                    results.push(Ok(()));
+                }
+                Ok(None) => {
+                    answers.push(None);
+                    results.push(Ok(()));
+                }
+                Err(e) => {
+                    answers.push(None);
+                    results.push(Err(e));
+                }
+            }
+        }
+        let mut all: Vec<Signal> = answers.iter().flatten().cloned().collect();
+        for signal in &signals {
+            if !all.contains(signal) {
+                all.push(signal.clone());
+            }
+        }
+        if self.deliver_all(arn, all).await.is_ok() {
+            results.extend(signals.iter().map(|_| Ok(())));
+            return results;
+        }
+        // One at a time, each with its own guarantees.
+        for (i, answer) in answers.into_iter().enumerate() {
+            if let Some(signal) = answer {
+                results[i] = self.deliver_answer(arn, signal).await;
+            }
+        }
+        for signal in signals {
+            results.push(self.deliver(arn, signal).await);
+        }
+        results
+    }
+
+    /// The answer a dispatched task gives now, if its state still waits for it: the task run,
+    /// the child execution started, or the activity task queued.
+    async fn task_answer(
+        &self,
+        arn: &str,
+        rec: &ExecutionRecord,
+        req: &TaskRequest,
+    ) -> Result<Option<Signal>, EngineError> {
+        if !waits_for(rec, &req.frame, req.seq, None) {
+            return Ok(None); // stopped, timed out, or answered already
         }
         // A ResultWriter's files travel in the record, not in the queued request.
         let filled;
         let req = match &req.writer {
-            Some(_) => match crate::step::fill_request(&rec, req) {
+            Some(_) => match crate::step::fill_request(rec, req) {
                 Some(r) => {
                     filled = r;
                     &filled
                 }
-                None => return Ok(()),
+                None => return Ok(None),
             },
             None => req,
         };
@@ -506,18 +636,7 @@ where
         } else {
             self.tasks.invoke(arn, req).await
         };
-        let Some(signal) = answer_signal(req, outcome) else {
-            return Ok(());
-        };
-        match self.deliver(arn, signal.clone()).await {
-            Ok(()) | Err(EngineError::ExecutionDoesNotExist(_)) => Ok(()),
-            // The answer must not be lost with the step: queue it rather than run the task
-            // again.
-            Err(e) => match self.scheduler.schedule(arn, self.clock.now(), signal).await {
-                Ok(()) => Ok(()),
-                Err(_) => Err(e),
-            },
-        }
+        Ok(answer_signal(req, outcome))
     }
 
     /// Queues an activity's task for its workers; an activity that does not exist fails the
@@ -625,7 +744,7 @@ where
             )));
         }
         self.scheduler.settle_later(arn).await?;
-        self.deliver_inner(arn, Signal::Redrive, true, false)
+        self.deliver_inner(arn, vec![Signal::Redrive], true, false)
             .await?;
         self.describe(arn).await
     }

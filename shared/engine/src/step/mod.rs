@@ -241,6 +241,20 @@ pub fn step(
     signal: Signal,
     env: &StepEnv,
 ) -> StepOutput {
+    step_all(def, rec, vec![signal], env)
+}
+
+/// One step for several signals, applied in order: what one commit records when a home
+/// holds several signals for an execution at once (a queue batch with the answers of a
+/// Map's children, say). The signals share the step's budget; one that no longer applies
+/// after those before it (a duplicate, or anything after the execution ended) changes
+/// nothing, as it would in a step of its own.
+pub fn step_all(
+    def: &Definition,
+    rec: &mut ExecutionRecord,
+    signals: Vec<Signal>,
+    env: &StepEnv,
+) -> StepOutput {
     let mut s = Stepper {
         def,
         rec,
@@ -251,8 +265,13 @@ pub fn step(
         exhausted: false,
         overflow: None,
     };
-    s.apply(signal);
-    s.drain();
+    for signal in signals {
+        if s.overflow.is_some() {
+            break;
+        }
+        s.apply(signal);
+        s.drain();
+    }
     s.settle_limits();
     s.out
 }
