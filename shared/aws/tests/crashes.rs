@@ -240,3 +240,71 @@ async fn lost_dynamodb_answers_in_a_map_lose_and_double_nothing() {
     assert_eq!(count(&history, "TaskSucceeded"), 6);
     assert_eq!(count(&history, "ExecutionSucceeded"), 1);
 }
+
+/// The status of an execution listed by state machine.
+async fn listed_status(h: &Harness, machine: &str) -> Vec<String> {
+    let sm = h.home.engine.config.state_machine_arn(machine);
+    let (status, listed) = h
+        .api(
+            "POST",
+            "/",
+            Some("ListExecutions"),
+            &json!({"stateMachineArn": sm}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 200, "{listed}");
+    listed["executions"]
+        .as_array()
+        .expect("executions")
+        .iter()
+        .map(|e| e["status"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The index entry that lists an execution is written right after the commit that changes
+/// its status, outside the commit: a stepper that dies between the two (here: its entry is
+/// removed and its effects fail) leaves the META item asking for it, and whoever performs
+/// and acknowledges the step's outbox writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_entry_lost_with_its_writer_is_written_by_the_acknowledgement() {
+    let h = Harness::start(
+        "an_index_entry_lost_with_its_writer_is_written_by_the_acknowledgement",
+        900,
+    )
+    .await;
+    h.machine(
+        "one",
+        json!({"StartAt": "T", "States": {"T": lambda("echo", None)}}),
+    )
+    .await;
+    let arn = h.start_execution("one", json!({"x": 1})).await;
+    assert_eq!(listed_status(&h, "one").await, ["RUNNING"]);
+    let invoke = invokes(&h, &["T"]).await;
+
+    // The task's answer ends the execution; its notifications fail, so nothing acknowledges
+    // the step; and the entry it wrote is lost, as if it had died before writing it.
+    let crashing = h.crashing_home();
+    assert_eq!(h.step_with(&crashing, &invoke).await.len(), 1);
+    h.delete(&invoke).await;
+    let pk = waymark_aws::store::keys::execution_pk(&arn);
+    h.check
+        .store
+        .client()
+        .delete_item()
+        .table_name(h.check.store.table())
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S(waymark_aws::store::keys::INDEX.into()),
+        )
+        .send()
+        .await
+        .expect("deleted");
+    assert!(listed_status(&h, "one").await.is_empty());
+
+    // A healthy home settles the execution: the outbox is performed, and the entry written.
+    h.home.engine.settle(&arn).await.expect("settled");
+    assert_eq!(listed_status(&h, "one").await, ["SUCCEEDED"]);
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded);
+}

@@ -56,6 +56,8 @@ pub(super) struct Plan {
     pub(super) meta_attrs: HashMap<String, usize>,
     /// The size of the byMachine index entry the step rewrites (0: none), billed apart.
     index_bytes: usize,
+    /// The index entry to write once the commit stands.
+    index_after: Option<Item>,
     /// The engine's clock when the step was decided: write locks are leased from it.
     now: chrono::DateTime<chrono::Utc>,
 }
@@ -132,6 +134,7 @@ impl DynamoStore {
             first_new_event: events.first().map_or(next.next_event_id, |e| e.id),
             meta_attrs: loaded.meta_attrs,
             index_bytes: 0,
+            index_after: None,
             now,
         };
         let blob_items = |sk: &str, text: &str, extra: Vec<(String, AttributeValue)>| {
@@ -163,8 +166,17 @@ impl DynamoStore {
                 None => plan.remove.push("ttl"),
             }
             let index = layout::index_item(&pk, next, ttl)?;
-            plan.index_bytes = layout::index_entry_bytes(&index);
-            plan.mutable.push(index);
+            if outbox.is_empty() {
+                plan.index_bytes = layout::index_entry_bytes(&index);
+                plan.mutable.push(index);
+                plan.remove.push("ixp");
+            } else {
+                // Written right after the commit, outside its transaction (which would bill
+                // both items twice). Should this writer die first, whoever acknowledges the
+                // step's outbox writes it: the META item asks for it until then.
+                plan.set.push(("ixp", n(v)));
+                plan.index_after = Some(index);
+            }
             // Executions created before the index had an item of its own.
             plan.remove.extend(["GPK", "GSK", "sum"]);
         }
@@ -430,6 +442,28 @@ impl DynamoStore {
             }
         };
         let bytes = plan.meta_bytes(lock_nonce.is_some());
+        if std::env::var_os("WM_DEBUG_WRITES").is_some() {
+            let sizes: Vec<String> = plan
+                .meta_attrs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            let set: Vec<String> = plan
+                .set
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{k}={}",
+                        super::item_size(&HashMap::from([(k.to_string(), v.clone())]))
+                    )
+                })
+                .collect();
+            eprintln!(
+                "META before [{}] set [{}] bytes {bytes}",
+                sizes.join(" "),
+                set.join(" ")
+            );
+        }
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&plan.pk, keys::META)))
@@ -660,6 +694,9 @@ impl DynamoStore {
     /// Removes what no reader needs any more. Failures only cost later reads, so they are
     /// logged, not returned.
     async fn after_commit(&self, plan: Plan) {
+        if let Some(index) = plan.index_after {
+            self.write_index(&plan.pk, index).await;
+        }
         let mut keys_to_delete = plan.cleanup;
         for fanout in plan.ended_fanouts {
             for prefix in [keys::items_prefix(fanout), keys::results_prefix(fanout)] {
@@ -686,6 +723,44 @@ impl DynamoStore {
         if let Err(e) = self.delete_many(keys_to_delete).await {
             tracing::warn!("cannot remove stale items of {}: {e}", plan.pk);
         }
+    }
+
+    /// Writes an execution's index entry unless a newer one is there, and remembers that
+    /// this process did. A failure is logged: the META item still asks for the entry, and
+    /// the step's acknowledgement writes it.
+    pub(super) async fn write_index(&self, pk: &str, index: Item) {
+        let version = get_n(&index, "iv").unwrap_or(0);
+        let bytes = layout::index_entry_bytes(&index);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(index.clone()))
+            .condition_expression("attribute_not_exists(#iv) OR #iv < :v")
+            .expression_attribute_names("#iv", "iv")
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        self.metrics
+            .add_write_units(write_units(super::item_size(&index)));
+        match result {
+            Ok(_) => self.metrics.add_write_units(write_units(bytes)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) => {}
+            Err(e) => {
+                tracing::warn!(
+                    "cannot write the index entry of {pk}: {}",
+                    crate::error::sdk_message(&e)
+                );
+                return;
+            }
+        }
+        let mut indexed = super::lock(&self.indexed);
+        if indexed.len() >= 10_000 {
+            indexed.clear();
+        }
+        indexed.insert(pk.to_string(), version);
     }
 
     /// Counts what a committed step wrote beside its items: the index entry it rewrote.

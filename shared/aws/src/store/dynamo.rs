@@ -217,6 +217,19 @@ impl ExecutionStore for DynamoStore {
             meta.insert("inx".into(), AttributeValue::Bool(true));
         }
         let index = layout::index_item(&pk, rec, None)?;
+        if inline {
+            // Two single writes rather than one transaction, which bills both twice: the
+            // META item, asking for its index entry (`ixp`) until an acknowledgement sees the
+            // entry written (the first step's, right after), then the entry.
+            meta.insert("ixp".into(), n(rec.version));
+            return match self.put(meta, true).await? {
+                true => {
+                    self.write_index(&pk, index).await;
+                    Ok(())
+                }
+                false => Err(StoreError::AlreadyExists(rec.execution_arn.clone())),
+            };
+        }
         // The index entry is a write of its own.
         self.metrics
             .add_write_units(crate::metrics::write_units(layout::index_entry_bytes(
@@ -455,7 +468,7 @@ impl ExecutionStore for DynamoStore {
             .update_item()
             .table_name(&self.table)
             .set_key(Some(key(keys::execution_pk(arn), keys::META)))
-            .update_expression("REMOVE ob, obv, obx")
+            .update_expression("REMOVE ob, obv, obx, ixp")
             // An outbox of an earlier version (from before outboxes were always settled
             // first) is covered by this one's performance too.
             .condition_expression("obv <= :v")
@@ -473,6 +486,9 @@ impl ExecutionStore for DynamoStore {
         match result {
             Ok(out) => {
                 let old = out.attributes.unwrap_or_default();
+                if let Some(asked) = get_n(&old, "ixp") {
+                    self.index_if_lost(arn, asked).await?;
+                }
                 if old.contains_key("obx") {
                     let pk = keys::execution_pk(arn);
                     let spilled_version = get_n(&old, "obv").unwrap_or(version);
@@ -504,6 +520,28 @@ impl ExecutionStore for DynamoStore {
             }
             Err(e) => Err(AwsError::dynamodb("UpdateItem", sdk_message(&e)).into()),
         }
+    }
+}
+
+impl DynamoStore {
+    /// Writes the index entry a commit at `asked` left to write, unless this process wrote
+    /// it: its writer died between the commit and the entry.
+    async fn index_if_lost(&self, arn: &str, asked: u64) -> Result<(), StoreError> {
+        let pk = keys::execution_pk(arn);
+        let written = super::lock(&self.indexed).remove(&pk);
+        if written.is_some_and(|v| v >= asked) {
+            return Ok(());
+        }
+        let Some(rec) = self.load(arn).await? else {
+            return Ok(());
+        };
+        let ttl = rec
+            .stop_time
+            .filter(|_| rec.status.is_terminal())
+            .map(|stop| (stop + self.options.retention).timestamp());
+        let index = layout::index_item(&pk, &rec, ttl)?;
+        self.write_index(&pk, index).await;
+        Ok(())
     }
 }
 

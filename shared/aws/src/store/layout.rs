@@ -93,7 +93,7 @@ pub fn summary(rec: &ExecutionRecord) -> Result<String, AwsError> {
 }
 
 /// The item that lists an execution in the `byMachine` index: written when the execution is
-/// created and whenever its summary changes (status, redrive), with the META item.
+/// created and whenever its summary changes (status, redrive), right after the META item.
 pub fn index_item(pk: &str, rec: &ExecutionRecord, ttl: Option<i64>) -> Result<Item, AwsError> {
     let mut item = super::key(pk, keys::INDEX);
     item.insert("GPK".into(), super::s(rec.state_machine_arn.clone()));
@@ -107,6 +107,8 @@ pub fn index_item(pk: &str, rec: &ExecutionRecord, ttl: Option<i64>) -> Result<I
     );
     item.insert("st".into(), super::s(rec.status.as_str()));
     item.insert("sum".into(), pack::attr(&summary(rec)?));
+    // The version it shows: a late write of an older one never replaces a newer one.
+    item.insert("iv".into(), super::n(rec.version));
     if let Some(ttl) = ttl {
         item.insert("ttl".into(), super::n(ttl));
     }
@@ -116,7 +118,12 @@ pub fn index_item(pk: &str, rec: &ExecutionRecord, ttl: Option<i64>) -> Result<I
 /// What DynamoDB bills for writing `item`'s entry in the `byMachine` index: the item's keys,
 /// the index's keys and the attributes it projects (`sum`, `st`), all of which it has.
 pub fn index_entry_bytes(item: &Item) -> usize {
-    super::item_size(item) - item.get("ttl").map_or(0, |_| "ttl".len() + 6)
+    let projected: Item = item
+        .iter()
+        .filter(|(k, _)| k.as_str() != "ttl" && k.as_str() != "iv")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    super::item_size(&projected)
 }
 
 /// A frame as its item holds it: a fan-out without its items and results (copied field by

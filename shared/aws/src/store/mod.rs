@@ -59,6 +59,10 @@ pub struct DynamoStore {
     /// Parsed definitions by (arn, revision): a warm Lambda parses each revision once and
     /// reads no state machine item for the steps after the first.
     pub(crate) parsed: Mutex<HashMap<(String, u64), StateMachine>>,
+    /// The index entries this process wrote after a commit, by execution partition: the
+    /// version each shows. An acknowledgement that finds the META item still asking for
+    /// one (`ixp`) writes it only when it is not here: its writer died before writing it.
+    pub(crate) indexed: Mutex<HashMap<String, u64>>,
 }
 
 impl DynamoStore {
@@ -74,6 +78,7 @@ impl DynamoStore {
             metrics,
             options,
             parsed: Mutex::default(),
+            indexed: Mutex::default(),
         }
     }
 
