@@ -442,28 +442,6 @@ impl DynamoStore {
             }
         };
         let bytes = plan.meta_bytes(lock_nonce.is_some());
-        if std::env::var_os("WM_DEBUG_WRITES").is_some() {
-            let sizes: Vec<String> = plan
-                .meta_attrs
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            let set: Vec<String> = plan
-                .set
-                .iter()
-                .map(|(k, v)| {
-                    format!(
-                        "{k}={}",
-                        super::item_size(&HashMap::from([(k.to_string(), v.clone())]))
-                    )
-                })
-                .collect();
-            eprintln!(
-                "META before [{}] set [{}] bytes {bytes}",
-                sizes.join(" "),
-                set.join(" ")
-            );
-        }
         let update = Update::builder()
             .table_name(&self.table)
             .set_key(Some(key(&plan.pk, keys::META)))
