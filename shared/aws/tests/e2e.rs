@@ -1567,3 +1567,56 @@ async fn state_machine_listings_read_summaries_from_the_index() {
     }
     assert_eq!(names, ["alpha", "beta", "gamma"]);
 }
+
+/// A step's queue work goes in SendMessageBatch requests as SQS bills them: ten messages and
+/// 64 KB at most a request, each message with its own delay, none lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_work_is_sent_in_batches_as_sqs_bills_them() {
+    use waymark_aws::message::StepMessage;
+    use waymark_engine::step::Signal;
+    let h = Harness::start("queued_work_is_sent_in_batches_as_sqs_bills_them", 900).await;
+    let before = h.home.metrics.snapshot();
+    let signal = |turn: u64, pad: usize| StepMessage::Signal {
+        arn: format!(
+            "arn:aws:states:us-east-1:123456789012:execution:m:{}",
+            "x".repeat(pad)
+        ),
+        due: chrono::Utc::now(),
+        signal: Signal::Resume { turn },
+    };
+    // Twelve small ones, then two of 40 KB, which no request holds both of, and a delayed
+    // one: ten in the first request, the other two small ones with the first large one in the
+    // second, the second large one with the delayed one in the third.
+    let mut messages: Vec<(StepMessage, u32)> = (0..12).map(|t| (signal(t, 8), 0)).collect();
+    messages.push((signal(100, 40_000), 0));
+    messages.push((signal(101, 40_000), 0));
+    messages.push((signal(102, 8), 30));
+    h.home.scheduler.send_all(&messages).await.expect("sent");
+    let sent = h.home.metrics.snapshot().since(&before);
+    assert_eq!(
+        sent.count("SQS", "SendMessageBatch"),
+        3,
+        "{:?}",
+        sent.requests
+    );
+    assert_eq!(sent.count("SQS", "SendMessage"), 0, "{:?}", sent.requests);
+    let mut turns = Vec::new();
+    for _ in 0..10 {
+        for m in h.receive(10).await {
+            match serde_json::from_str(m.body().unwrap_or("")).expect("a step message") {
+                StepMessage::Signal {
+                    signal: Signal::Resume { turn },
+                    ..
+                } => turns.push(turn),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        if turns.len() == 14 {
+            break;
+        }
+    }
+    turns.sort();
+    let mut expected: Vec<u64> = (0..12).collect();
+    expected.extend([100, 101]);
+    assert_eq!(turns, expected, "all but the delayed one, once each");
+}

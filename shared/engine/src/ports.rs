@@ -340,6 +340,36 @@ pub trait Scheduler: Send + Sync {
         &self,
         execution_arn: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Several signals and tasks of one execution at once, as a step's effects hold them (a
+    /// Map starting ten children): a queue that takes several messages in one request sends
+    /// them so. Ok means every one is stored; on an error some may be, and sending them
+    /// again is harmless (stale signals are ignored, tasks run at least once).
+    fn submit(
+        &self,
+        execution_arn: &str,
+        work: Vec<Delivery>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            for w in work {
+                match w {
+                    Delivery::Signal { at, signal } => {
+                        self.schedule(execution_arn, at, signal).await?
+                    }
+                    Delivery::Task(req) => self.dispatch(execution_arn, &req).await?,
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// One piece of work for [`Scheduler::submit`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery {
+    /// [`Scheduler::schedule`]'s.
+    Signal { at: DateTime<Utc>, signal: Signal },
+    /// [`Scheduler::dispatch`]'s.
+    Task(Box<TaskRequest>),
 }
 
 /// What a task's invocation came to.
@@ -633,6 +663,13 @@ mod shared {
             execution_arn: &str,
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
             (**self).settle_later(execution_arn)
+        }
+        fn submit(
+            &self,
+            execution_arn: &str,
+            work: Vec<Delivery>,
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).submit(execution_arn, work)
         }
     }
 

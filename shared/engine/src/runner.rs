@@ -438,6 +438,9 @@ where
         effects: Vec<Effect>,
     ) -> Result<(), EngineError> {
         let arn = &rec.execution_arn;
+        // Queue work goes together (one request where the queue allows), in order with the
+        // other effects.
+        let mut queued: Vec<Delivery> = Vec::new();
         for effect in effects {
             match effect {
                 Effect::Timer {
@@ -445,27 +448,46 @@ where
                     frame,
                     seq,
                     kind,
-                } => {
-                    self.scheduler
-                        .schedule(arn, at, Signal::Timer { frame, seq, kind })
-                        .await?
-                }
-                Effect::Resume { turn } => {
-                    self.scheduler
-                        .schedule(arn, self.clock.now(), Signal::Resume { turn })
-                        .await?
-                }
-                Effect::Invoke(req) => self.hand_over(arn, &req).await?,
-                Effect::Started => self.notifier.status_changed(&running_view(rec)).await?,
-                Effect::Finished { .. } => {
-                    self.notifier.status_changed(rec).await?;
-                    if rec.status.is_terminal() {
-                        self.resume_parent(rec).await?;
+                } => queued.push(Delivery::Signal {
+                    at,
+                    signal: Signal::Timer { frame, seq, kind },
+                }),
+                Effect::Resume { turn } => queued.push(Delivery::Signal {
+                    at: self.clock.now(),
+                    signal: Signal::Resume { turn },
+                }),
+                Effect::Invoke(req) if req.approval.is_none() => queued.push(Delivery::Task(req)),
+                other => {
+                    self.submit(arn, &mut queued).await?;
+                    match other {
+                        Effect::Invoke(req) => self.hand_over(arn, &req).await?,
+                        Effect::Started => self.notifier.status_changed(&running_view(rec)).await?,
+                        Effect::Finished { .. } => {
+                            self.notifier.status_changed(rec).await?;
+                            if rec.status.is_terminal() {
+                                self.resume_parent(rec).await?;
+                            }
+                        }
+                        Effect::Timer { .. } | Effect::Resume { .. } => {}
                     }
                 }
             }
         }
-        Ok(())
+        self.submit(arn, &mut queued).await
+    }
+
+    async fn submit(&self, arn: &str, queued: &mut Vec<Delivery>) -> Result<(), EngineError> {
+        match queued.len() {
+            0 => Ok(()),
+            1 => match queued.pop() {
+                Some(Delivery::Signal { at, signal }) => {
+                    Ok(self.scheduler.schedule(arn, at, signal).await?)
+                }
+                Some(Delivery::Task(req)) => Ok(self.scheduler.dispatch(arn, &req).await?),
+                None => Ok(()),
+            },
+            _ => Ok(self.scheduler.submit(arn, std::mem::take(queued)).await?),
+        }
     }
 
     /// Hands a task to the home's queue; one that asks for a human's approval has its

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use waymark_engine::ports::{Scheduler, StoreError};
+use waymark_engine::ports::{Delivery, Scheduler, StoreError};
 use waymark_engine::step::{Signal, TaskRequest};
 
 use crate::error::{sdk_message, AwsError};
@@ -72,8 +72,93 @@ impl SqsScheduler {
 
     /// Sends `message`, delayed by `delay` seconds.
     pub async fn send(&self, message: &StepMessage, delay: u32) -> Result<(), AwsError> {
+        let body = self.body(message).await?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .delay_seconds(delay as i32)
+            .send()
+            .await
+            .map_err(|e| AwsError::sqs("SendMessage", sdk_message(&e)))?;
+        Ok(())
+    }
+
+    /// Sends `messages` (each with its delay) in as few `SendMessageBatch` requests as SQS
+    /// bills: ten messages and 64 KB at most each (every 64 KB of a request is billed as one).
+    pub async fn send_all(&self, messages: &[(StepMessage, u32)]) -> Result<(), AwsError> {
+        const MAX_ENTRIES: usize = 10;
+        const BILLED_CHUNK: usize = 64 * 1024;
+        let mut batch: Vec<(String, u32)> = Vec::new();
+        let mut bytes = 0;
+        for (message, delay) in messages {
+            let body = self.body(message).await?;
+            if !batch.is_empty()
+                && (batch.len() == MAX_ENTRIES || bytes + body.len() > BILLED_CHUNK)
+            {
+                self.send_batch(std::mem::take(&mut batch)).await?;
+                bytes = 0;
+            }
+            bytes += body.len();
+            batch.push((body, *delay));
+        }
+        if !batch.is_empty() {
+            self.send_batch(batch).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_batch(&self, batch: Vec<(String, u32)>) -> Result<(), AwsError> {
+        if batch.len() == 1 {
+            let (body, delay) = batch.into_iter().next().unwrap_or_default();
+            self.client
+                .send_message()
+                .queue_url(&self.queue_url)
+                .message_body(body)
+                .delay_seconds(delay as i32)
+                .send()
+                .await
+                .map_err(|e| AwsError::sqs("SendMessage", sdk_message(&e)))?;
+            return Ok(());
+        }
+        let mut entries = Vec::with_capacity(batch.len());
+        for (i, (body, delay)) in batch.into_iter().enumerate() {
+            entries.push(
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .delay_seconds(delay as i32)
+                    .build()
+                    .map_err(|e| AwsError::sqs("SendMessageBatch", e))?,
+            );
+        }
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(&self.queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| AwsError::sqs("SendMessageBatch", sdk_message(&e)))?;
+        if let Some(f) = out.failed.first() {
+            return Err(AwsError::sqs(
+                "SendMessageBatch",
+                format!(
+                    "{} of the messages were not sent: {} ({})",
+                    out.failed.len(),
+                    f.message.as_deref().unwrap_or(""),
+                    f.code
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A message's body: the message, or a reference to the item that holds it when it is
+    /// too large for SQS.
+    async fn body(&self, message: &StepMessage) -> Result<String, AwsError> {
         let body = serde_json::to_string(message).map_err(|e| AwsError::malformed("message", e))?;
-        let body = if body.len() > MAX_INLINE_BODY {
+        Ok(if body.len() > MAX_INLINE_BODY {
             let id = waymark_engine::memory::uuid_v4(rand::random(), rand::random());
             let mut item = crate::store::keys_item(&keys::message_pk(&id));
             item.insert("d".into(), aws_sdk_dynamodb::types::AttributeValue::S(body));
@@ -90,16 +175,7 @@ impl SqsScheduler {
                 .map_err(|e| AwsError::malformed("message", e))?
         } else {
             body
-        };
-        self.client
-            .send_message()
-            .queue_url(&self.queue_url)
-            .message_body(body)
-            .delay_seconds(delay as i32)
-            .send()
-            .await
-            .map_err(|e| AwsError::sqs("SendMessage", sdk_message(&e)))?;
-        Ok(())
+        })
     }
 
     /// Sends a signal message again when it arrived before it was due. Returns whether it did
@@ -148,6 +224,31 @@ impl Scheduler for SqsScheduler {
             request: Box::new(req.clone()),
         };
         Ok(self.send(&message, 0).await?)
+    }
+
+    async fn submit(&self, execution_arn: &str, work: Vec<Delivery>) -> Result<(), StoreError> {
+        let now = Utc::now();
+        let messages: Vec<(StepMessage, u32)> = work
+            .into_iter()
+            .map(|w| match w {
+                Delivery::Signal { at, signal } => (
+                    StepMessage::Signal {
+                        arn: execution_arn.to_string(),
+                        due: at,
+                        signal,
+                    },
+                    self.delay_for(at, now),
+                ),
+                Delivery::Task(request) => (
+                    StepMessage::Invoke {
+                        arn: execution_arn.to_string(),
+                        request,
+                    },
+                    0,
+                ),
+            })
+            .collect();
+        Ok(self.send_all(&messages).await?)
     }
 
     /// Steps the API takes (starting, answering a task, stopping, redriving) are not
