@@ -476,6 +476,8 @@ where
         self.submit(arn, &mut queued).await
     }
 
+    /// Sends what `queued` holds (and empties it): alone as it always went, several through
+    /// [`Scheduler::submit`].
     async fn submit(&self, arn: &str, queued: &mut Vec<Delivery>) -> Result<(), EngineError> {
         match queued.len() {
             0 => Ok(()),

@@ -1,9 +1,12 @@
 //! One step's commit: which items change, and how they are written so that a step is seen
 //! whole or not at all.
 //!
-//! Usually everything fits one `TransactWriteItems` (100 items, 4 MB): the META item,
-//! conditioned on the version the step was decided from, with the step's history, frames,
-//! Map items, results, outbox and task tokens. A step too large for that (a Map that finishes
+//! The step's history goes first, under keys of its writer's own; then the META item,
+//! conditioned on the version the step was decided from — alone as one `UpdateItem` when
+//! nothing else changes, else in one `TransactWriteItems` (100 items, 4 MB) with the frames,
+//! Map items, results, outbox and task tokens. The execution's index entry follows the commit
+//! when its status changed (the META item asks for it until the step is acknowledged). A step
+//! too large for that (a Map that finishes
 //! a thousand iterations at once, say) first takes the execution's write lock on the META
 //! item, writes its new items ahead (tagged with the new version, which readers ignore until
 //! the META item has it), and commits the META item last, with the items that replace
