@@ -31,6 +31,32 @@ pub fn out_line(args: std::fmt::Arguments) {
     write_line(&mut std::io::stdout().lock(), args, &STDOUT_GONE);
 }
 
+/// Buffered output to stdout for one long line of JSON written in pieces, with the same rule
+/// as [`out_line`]: a reader that has gone away ends the output, not the run.
+pub struct StdoutJson {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+}
+
+impl StdoutJson {
+    pub fn new() -> Self {
+        StdoutJson {
+            out: std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock()),
+        }
+    }
+
+    pub fn write(&mut self, bytes: &[u8]) {
+        if !STDOUT_GONE.load(Ordering::Relaxed) && self.out.write_all(bytes).is_err() {
+            STDOUT_GONE.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn finish(mut self) {
+        if !STDOUT_GONE.load(Ordering::Relaxed) && self.out.flush().is_err() {
+            STDOUT_GONE.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 pub fn err_line(args: std::fmt::Arguments) {
     write_line(&mut std::io::stderr().lock(), args, &STDERR_GONE);
 }

@@ -71,9 +71,9 @@ pub fn run(a: RunArgs) -> Result<i32> {
             .start_execution_with(&sm, a.name.as_deref(), input, a.test_case.as_deref())
             .await?;
         let rec = local.run_until_settled(&started.execution_arn).await?;
-        // The whole history is read back only when it is wanted whole; a summary reads it a
-        // page at a time, and `--json` alone not at all.
-        let history = if a.graph.is_some() || (a.json && a.history) {
+        // The whole history is read back only for the graph; `--json --history` and the
+        // summary read it a page at a time, and `--json` alone not at all.
+        let history = if a.graph.is_some() {
             local.store.history(&rec.execution_arn).await?
         } else {
             Vec::new()
@@ -82,7 +82,8 @@ pub fn run(a: RunArgs) -> Result<i32> {
             write_graph(path, &sm.definition_text, &rec, &history)?;
         }
         if a.json {
-            print_json(&a, &rec, &history)?;
+            let loaded = a.graph.is_some().then_some(history.as_slice());
+            print_json(&a, &rec, loaded, &local.store).await?;
         } else {
             let note = (rec.status == Status::Running).then(|| waiting_cause(&waiting_for(&rec)));
             print_execution_head(&rec, note.as_deref());
@@ -143,7 +144,14 @@ fn run_links() -> waymark_engine::runner::ApprovalLinks {
 /// Events read back at a time for the summary.
 const HISTORY_PAGE: usize = 1000;
 
-fn print_json(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> Result<()> {
+/// `--json`: one object. With `--history`, its events are written as they are read, a page at
+/// a time (a history of 25,000 events is megabytes of JSON: never held twice over).
+async fn print_json(
+    a: &RunArgs,
+    rec: &ExecutionRecord,
+    loaded: Option<&[HistoryEvent]>,
+    store: &waymark_local::SqliteStore,
+) -> Result<()> {
     let mut out = Map::new();
     out.insert("executionArn".into(), json!(rec.execution_arn));
     out.insert("status".into(), json!(rec.status.as_str()));
@@ -171,10 +179,52 @@ fn print_json(a: &RunArgs, rec: &ExecutionRecord, history: &[HistoryEvent]) -> R
             ),
         );
     }
-    if a.history {
-        out.insert("history".into(), serde_json::to_value(history)?);
+    if !a.history {
+        say!("{}", Value::Object(out));
+        return Ok(());
     }
-    say!("{}", Value::Object(out));
+    let head = Value::Object(out).to_string();
+    let head = head.strip_suffix('}').unwrap_or(&head);
+    let mut w = crate::print::StdoutJson::new();
+    w.write(head.as_bytes());
+    w.write(if head.len() > 1 {
+        b",\"history\":["
+    } else {
+        b"\"history\":["
+    });
+    let mut first = true;
+    let mut event = |w: &mut crate::print::StdoutJson, e: &HistoryEvent| -> Result<()> {
+        if !first {
+            w.write(b",");
+        }
+        first = false;
+        w.write(&serde_json::to_vec(e)?);
+        Ok(())
+    };
+    match loaded {
+        Some(history) => {
+            for e in history {
+                event(&mut w, e)?;
+            }
+        }
+        None => {
+            let mut token = None;
+            loop {
+                let page = store
+                    .history_page(&rec.execution_arn, false, HISTORY_PAGE, token.as_deref())
+                    .await?;
+                for e in &page.items {
+                    event(&mut w, e)?;
+                }
+                token = page.next_token;
+                if token.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    w.write(b"]}\n");
+    w.finish();
     Ok(())
 }
 

@@ -1677,3 +1677,30 @@ fn run_graph_writes_a_page_with_each_states_run() {
     assert!(page.contains("dagre"));
     waymark(&dir, &["run", "m.asl.json", "--graph", "g.svg"]).expect_code(2);
 }
+
+/// `--json --history` writes the history a page at a time: a history of several pages comes
+/// out whole, each event once, in order, in one JSON object.
+#[test]
+fn a_long_history_is_printed_whole_across_pages() {
+    let dir = TempDir::new("long-history");
+    let def = dir.write(
+        "loop.asl.json",
+        json!({
+            "StartAt": "Init",
+            "States": {
+                "Init": {"Type": "Pass", "Result": {"i": 0}, "Next": "Check"},
+                "Check": {"Type": "Choice", "Choices": [{"Variable": "$.i", "NumericGreaterThanEquals": 700, "Next": "Done"}], "Default": "Inc"},
+                "Inc": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "Check"},
+                "Done": {"Type": "Succeed"}
+            }
+        }),
+    );
+    let out = waymark(&dir, &["run", s(&def), "--json", "--history"]);
+    let r = out.expect_code(EXIT_SUCCEEDED).json();
+    assert_eq!(r["output"], json!({"i": 700}));
+    let events = history(&r);
+    assert!(events.len() > 2500, "{} events", events.len());
+    let ids: Vec<u64> = events.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, (1..=events.len() as u64).collect::<Vec<_>>());
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+}
