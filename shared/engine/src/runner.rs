@@ -457,18 +457,19 @@ where
                     signal: Signal::Resume { turn },
                 }),
                 Effect::Invoke(req) if req.approval.is_none() => queued.push(Delivery::Task(req)),
-                other => {
+                Effect::Invoke(req) => {
                     self.submit(arn, &mut queued).await?;
-                    match other {
-                        Effect::Invoke(req) => self.hand_over(arn, &req).await?,
-                        Effect::Started => self.notifier.status_changed(&running_view(rec)).await?,
-                        Effect::Finished { .. } => {
-                            self.notifier.status_changed(rec).await?;
-                            if rec.status.is_terminal() {
-                                self.resume_parent(rec).await?;
-                            }
-                        }
-                        Effect::Timer { .. } | Effect::Resume { .. } => {}
+                    self.hand_over(arn, &req).await?
+                }
+                Effect::Started => {
+                    self.submit(arn, &mut queued).await?;
+                    self.notifier.status_changed(&running_view(rec)).await?
+                }
+                Effect::Finished { .. } => {
+                    self.submit(arn, &mut queued).await?;
+                    self.notifier.status_changed(rec).await?;
+                    if rec.status.is_terminal() {
+                        self.resume_parent(rec).await?;
                     }
                 }
             }
@@ -476,20 +477,12 @@ where
         self.submit(arn, &mut queued).await
     }
 
-    /// Sends what `queued` holds (and empties it): alone as it always went, several through
-    /// [`Scheduler::submit`].
+    /// Sends what `queued` holds (and empties it) through [`Scheduler::submit`].
     async fn submit(&self, arn: &str, queued: &mut Vec<Delivery>) -> Result<(), EngineError> {
-        match queued.len() {
-            0 => Ok(()),
-            1 => match queued.pop() {
-                Some(Delivery::Signal { at, signal }) => {
-                    Ok(self.scheduler.schedule(arn, at, signal).await?)
-                }
-                Some(Delivery::Task(req)) => Ok(self.scheduler.dispatch(arn, &req).await?),
-                None => Ok(()),
-            },
-            _ => Ok(self.scheduler.submit(arn, std::mem::take(queued)).await?),
+        if queued.is_empty() {
+            return Ok(());
         }
+        Ok(self.scheduler.submit(arn, std::mem::take(queued)).await?)
     }
 
     /// Hands a task to the home's queue; one that asks for a human's approval has its

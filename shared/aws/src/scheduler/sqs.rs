@@ -73,6 +73,10 @@ impl SqsScheduler {
     /// Sends `message`, delayed by `delay` seconds.
     pub async fn send(&self, message: &StepMessage, delay: u32) -> Result<(), AwsError> {
         let body = self.body(message).await?;
+        self.send_body(body, delay).await
+    }
+
+    async fn send_body(&self, body: String, delay: u32) -> Result<(), AwsError> {
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -111,15 +115,7 @@ impl SqsScheduler {
     async fn send_batch(&self, batch: Vec<(String, u32)>) -> Result<(), AwsError> {
         if batch.len() == 1 {
             let (body, delay) = batch.into_iter().next().unwrap_or_default();
-            self.client
-                .send_message()
-                .queue_url(&self.queue_url)
-                .message_body(body)
-                .delay_seconds(delay as i32)
-                .send()
-                .await
-                .map_err(|e| AwsError::sqs("SendMessage", sdk_message(&e)))?;
-            return Ok(());
+            return self.send_body(body, delay).await;
         }
         let mut entries = Vec::with_capacity(batch.len());
         for (i, (body, delay)) in batch.into_iter().enumerate() {

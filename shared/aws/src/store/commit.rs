@@ -160,10 +160,7 @@ impl DynamoStore {
         plan.set.push(("v", n(v)));
         if w.status_changed {
             plan.set.push(("st", s(next.status.as_str())));
-            let ttl = next
-                .stop_time
-                .filter(|_| next.status.is_terminal())
-                .map(|stop| (stop + self.options.retention).timestamp());
+            let ttl = self.ended_ttl(next);
             match ttl {
                 Some(ttl) => plan.set.push(("ttl", n(ttl))),
                 None => plan.remove.push("ttl"),

@@ -535,10 +535,7 @@ impl DynamoStore {
         let Some(rec) = self.load(arn).await? else {
             return Ok(());
         };
-        let ttl = rec
-            .stop_time
-            .filter(|_| rec.status.is_terminal())
-            .map(|stop| (stop + self.options.retention).timestamp());
+        let ttl = self.ended_ttl(&rec);
         let index = layout::index_item(&pk, &rec, ttl)?;
         self.write_index(&pk, index).await;
         Ok(())

@@ -90,6 +90,14 @@ impl DynamoStore {
         &self.client
     }
 
+    /// When an ended execution's record expires (its retention after its end); none while
+    /// it runs.
+    pub(crate) fn ended_ttl(&self, rec: &waymark_engine::record::ExecutionRecord) -> Option<i64> {
+        rec.stop_time
+            .filter(|_| rec.status.is_terminal())
+            .map(|stop| (stop + self.options.retention).timestamp())
+    }
+
     /// When items written now expire: long enough for any execution (a year at most) to end
     /// and then be kept for the retention period.
     pub(crate) fn item_expiry(&self, now: DateTime<Utc>) -> i64 {
