@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS executions (
     outbox_version INTEGER
 );
 CREATE INDEX IF NOT EXISTS executions_by_machine ON executions (state_machine_arn, seq);
+-- The next execution's seq (MAX) and ListExecutions across machines, newest first, read this
+-- index instead of scanning every execution ever started.
+CREATE INDEX IF NOT EXISTS executions_by_seq ON executions (seq);
 CREATE INDEX IF NOT EXISTS executions_with_outbox ON executions (outbox_version) WHERE outbox IS NOT NULL;
 -- An execution's history in chunks of consecutive events, each a JSON array of at most
 -- HISTORY_CHUNK_EVENTS events: a 25,000-event history is a few hundred rows, not 25,000
@@ -638,16 +641,41 @@ fn parse_record(text: &str) -> Result<ExecutionRecord, StoreError> {
         .map_err(|e| backend(format!("a stored execution record does not read back: {e}")))
 }
 
+/// A new execution takes the next seq: the order ListExecutions pages in.
+const NEW_EXECUTION: &str = "INSERT OR IGNORE INTO executions
+    (arn, seq, state_machine_arn, status, version, record)
+    VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)";
+
+/// A page of one state machine's executions, newest first, read along `executions_by_machine`.
+/// Listings show names, statuses and dates: the record comes back without its input, output,
+/// frames and redrive point (each up to 256 KiB), as DynamoDB's index keeps it, so a page of
+/// 1,000 executions is small whatever the executions carry.
+const LIST_EXECUTIONS_OF_MACHINE: &str = "SELECT seq, json_set(record, '$.input', json('null'),
+        '$.output', json('null'), '$.frames', json('{}'), '$.redrive_point', json('null'))
+    FROM executions
+    WHERE state_machine_arn = ?1 AND (?2 IS NULL OR status = ?2) AND seq < ?3
+    ORDER BY seq DESC LIMIT ?4";
+
+/// A page of every machine's executions (`?1` is NULL), read along `executions_by_seq`.
+const LIST_EXECUTIONS: &str = "SELECT seq, json_set(record, '$.input', json('null'),
+        '$.output', json('null'), '$.frames', json('{}'), '$.redrive_point', json('null'))
+    FROM executions
+    WHERE ?1 IS NULL AND (?2 IS NULL OR status = ?2) AND seq < ?3
+    ORDER BY seq DESC LIMIT ?4";
+
 impl ExecutionStore for SqliteStore {
     type Snapshot = ();
 
     async fn create(&self, rec: &ExecutionRecord) -> Result<(), StoreError> {
         let text = record_json(rec)?;
         let inserted = self.with(|c| {
-            c.prepare_cached("INSERT OR IGNORE INTO executions (arn, seq, state_machine_arn, status, version, record)
-                 VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)")?.execute(
-                params![rec.execution_arn, rec.state_machine_arn, rec.status.as_str(), rec.version as i64, text],
-            )
+            c.prepare_cached(NEW_EXECUTION)?.execute(params![
+                rec.execution_arn,
+                rec.state_machine_arn,
+                rec.status.as_str(),
+                rec.version as i64,
+                text
+            ])
         })?;
         if inserted == 0 {
             return Err(StoreError::AlreadyExists(rec.execution_arn.clone()));
@@ -857,20 +885,18 @@ impl ExecutionStore for SqliteStore {
         };
         let limit = max.max(1) as i64 + 1;
         let status = filter.status.map(|s| s.as_str().to_string());
-        // Listings show names, statuses and dates: the record comes back without its input,
-        // output, frames and redrive point (each up to 256 KiB), as DynamoDB's index keeps it,
-        // so a page of 1,000 executions is small whatever the executions carry.
         let rows = self.with(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT seq, json_set(record, '$.input', json('null'), '$.output', json('null'),
-                        '$.frames', json('{}'), '$.redrive_point', json('null'))
-                 FROM executions
-                 WHERE (?1 IS NULL OR state_machine_arn = ?1) AND (?2 IS NULL OR status = ?2) AND seq < ?3
-                 ORDER BY seq DESC LIMIT ?4",
-            )?;
-            let rows = st.query_map(params![filter.state_machine_arn, status, before, limit], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            // Two statements, not one with `?1 IS NULL OR …`: SQLite plans a statement once,
+            // and that form scans the whole table and sorts it on every page.
+            let mut st = c.prepare_cached(if filter.state_machine_arn.is_some() {
+                LIST_EXECUTIONS_OF_MACHINE
+            } else {
+                LIST_EXECUTIONS
             })?;
+            let rows = st.query_map(
+                params![filter.state_machine_arn, status, before, limit],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+            )?;
             rows.collect::<rusqlite::Result<Vec<_>>>()
         })?;
         let mut items = Vec::new();
@@ -1059,6 +1085,37 @@ mod tests {
     }
 
     const PASS: &str = r#"{"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}"#;
+
+    /// Starting and listing executions cost the same with a million executions stored as with
+    /// none: no statement of theirs scans the executions table or sorts it.
+    #[test]
+    fn starting_and_listing_executions_read_indexes_not_the_whole_table() {
+        let store = SqliteStore::open(":memory:").expect("open");
+        for (sql, index) in [
+            (NEW_EXECUTION, "executions_by_seq"),
+            (LIST_EXECUTIONS_OF_MACHINE, "executions_by_machine"),
+            (LIST_EXECUTIONS, "executions_by_seq"),
+        ] {
+            let plan = store
+                .with(|c| {
+                    let mut st = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let args: Vec<&dyn rusqlite::ToSql> =
+                        [&"arn" as &dyn rusqlite::ToSql, &"RUNNING", &10, &5, &"x"]
+                            [..st.parameter_count()]
+                            .to_vec();
+                    let rows = st.query_map(args.as_slice(), |r| r.get::<_, String>(3))?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .expect("plan");
+            let plan = plan.join("; ");
+            assert!(
+                plan.contains(index)
+                    && !plan.contains("SCAN executions")
+                    && !plan.contains("TEMP B-TREE"),
+                "{sql}\n  is planned as: {plan}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn listings_never_read_definitions() {
