@@ -126,6 +126,25 @@ async fn a_stopped_execution_aborts_its_map_run_and_bad_requests_are_refused() {
         "ResourceNotFound",
     )
     .await;
+    // Its iterations are not child executions here: listing them says so, naming the run;
+    // a run that does not exist is not found.
+    let said = h
+        .err(
+            "ListExecutions",
+            json!({"mapRunArn": run}),
+            "ValidationException",
+        )
+        .await;
+    assert!(
+        said.contains("not as child executions") && said.contains(&run),
+        "{said}"
+    );
+    h.err(
+        "ListExecutions",
+        json!({"mapRunArn": format!("{run}9")}),
+        "ResourceNotFound",
+    )
+    .await;
     h.err(
         "DescribeMapRun",
         json!({"mapRunArn": "arn:aws:states:us-east-1:123456789012:mapRun:nothing"}),

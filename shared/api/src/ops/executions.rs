@@ -359,9 +359,15 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
             ))
         }
         (None, Some(map_run)) => {
-            parse_arn(&map_run)?;
-            // Distributed Map runs are not listable resources here.
-            return Err(ApiError::resource_not_found(&map_run));
+            // A run that does not exist is not found; one that does has no child executions
+            // to list, and says so rather than answering an empty (false) list.
+            let (_, run) = crate::ops::map_runs::find(b, &map_run).await?;
+            return Err(ApiError::ValidationException(format!(
+                "Waymark runs the iterations of a distributed Map inside its execution, not as \
+                 child executions: the map run {} has none to list (DescribeMapRun gives its \
+                 counts, and a ResultWriter the output of every iteration)",
+                run.arn
+            )));
         }
         (Some(arn), None) => arn,
     };

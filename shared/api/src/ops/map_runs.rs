@@ -53,7 +53,7 @@ fn execution_of(map_run_arn: &str) -> Result<String, ApiError> {
     Ok(exec)
 }
 
-async fn find<B: Backend + ?Sized>(
+pub(crate) async fn find<B: Backend + ?Sized>(
     b: &B,
     map_run_arn: &str,
 ) -> Result<(ExecutionRecord, MapRun), ApiError> {
