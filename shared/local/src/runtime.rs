@@ -245,7 +245,8 @@ impl Local {
     }
 
     /// Delivers the earliest timer if it is due (after advancing virtual time to it when
-    /// nothing else is under way). Returns false when there is nothing to do now.
+    /// nothing else is under way), in one step with every other timer of its execution due by
+    /// then. Returns false when there is nothing to do now.
     async fn tick(&self, jump: bool) -> Result<bool, EngineError> {
         let Some(t) = self.store.next_timer()? else {
             return Ok(false);
@@ -256,16 +257,23 @@ impl Local {
             }
             self.clock.wait_until(t.due);
         }
-        match self.engine.deliver(&t.execution_arn, t.signal).await {
+        let arn = t.execution_arn;
+        // `t` among them (it is the earliest).
+        let due = self
+            .store
+            .due_timers_of(&arn, self.clock.now().max(t.due), TIMERS_PER_STEP)?;
+        let ids: Vec<i64> = due.iter().map(|t| t.id).collect();
+        let signals = due.into_iter().map(|t| t.signal).collect();
+        match self.engine.deliver_all(&arn, signals).await {
             Ok(()) => {}
             // Kept for another try; anything else would fail the same way again.
             Err(e) if e.is_retryable() => {
-                tracing::warn!(execution = ?t.execution_arn, "signal not delivered yet: {e}");
+                tracing::warn!(execution = ?arn, "signal not delivered yet: {e}");
                 return Ok(false);
             }
-            Err(e) => tracing::warn!(execution = ?t.execution_arn, "signal dropped: {e}"),
+            Err(e) => tracing::warn!(execution = ?arn, "signal dropped: {e}"),
         }
-        self.store.delete_timer(t.id)?;
+        self.store.delete_timers(&ids)?;
         self.store.set_last_time(self.clock.now())?;
         Ok(true)
     }
@@ -335,6 +343,14 @@ impl Local {
     }
 }
 
+/// The most timers of one execution delivered in one step: enough that a Map's waits ending
+/// together take a few steps, few enough that a step's signals stay small.
+const TIMERS_PER_STEP: usize = 1000;
+
+/// The most tasks the worker takes together: the tasks of one execution among them are
+/// answered in one step.
+const TASKS_PER_STEP: usize = 1000;
+
 /// How often the worker tries a task whose answer could not be stored before it leaves it
 /// to the next start of the runtime.
 const TASK_ATTEMPTS: u32 = 5;
@@ -348,15 +364,60 @@ struct Worker {
 }
 
 impl Worker {
+    /// Takes the tasks dispatched together (what is queued when it looks) and runs each
+    /// execution's share of them as one group: run at once, answered in one step. A Map's
+    /// thousand Lambda calls are then a few steps of its execution, not a thousand steps each
+    /// rewriting a record that holds a thousand frames.
     async fn run(self, mut rx: mpsc::UnboundedReceiver<(String, TaskRequest)>) {
         let me = Arc::new(self);
-        while let Some((arn, req)) = rx.recv().await {
-            let me = me.clone();
-            tokio::spawn(async move {
-                me.handle(&arn, req).await;
-                me.inflight.fetch_sub(1, Ordering::SeqCst);
-                me.wake.notify_one();
-            });
+        while let Some(first) = rx.recv().await {
+            let mut groups: Vec<(String, Vec<TaskRequest>)> = Vec::new();
+            let mut taken = 0;
+            let mut next = Some(first);
+            while let Some((arn, req)) = next.take() {
+                taken += 1;
+                match groups.iter_mut().find(|(a, _)| *a == arn) {
+                    Some((_, reqs)) => reqs.push(req),
+                    None => groups.push((arn, vec![req])),
+                }
+                if taken < TASKS_PER_STEP {
+                    next = rx.try_recv().ok();
+                }
+            }
+            for (arn, reqs) in groups {
+                let me = me.clone();
+                tokio::spawn(async move {
+                    let n = reqs.len();
+                    me.handle_group(&arn, reqs).await;
+                    me.inflight.fetch_sub(n, Ordering::SeqCst);
+                    me.wake.notify_one();
+                });
+            }
+        }
+    }
+
+    /// One execution's tasks, answered in one step; a task whose run or answer failed is
+    /// tried again on its own.
+    async fn handle_group(&self, arn: &str, reqs: Vec<TaskRequest>) {
+        if reqs.len() == 1 {
+            for req in reqs {
+                self.handle(arn, req).await;
+            }
+            return;
+        }
+        let results = match self.engine.upgrade() {
+            Some(engine) => engine.run_tasks_and_deliver(arn, &reqs, Vec::new()).await,
+            None => return,
+        };
+        for (req, result) in reqs.into_iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    if let Err(e) = self.store.remove_inflight(arn, &req) {
+                        tracing::error!(execution = ?arn, "cannot clear an answered task: {e}");
+                    }
+                }
+                Err(_) => self.handle(arn, req).await,
+            }
         }
     }
 

@@ -63,6 +63,8 @@ CREATE TABLE IF NOT EXISTS timers (
     signal TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS timers_by_due ON timers (due, id);
+-- An execution's due timers, taken together into one step.
+CREATE INDEX IF NOT EXISTS timers_by_execution ON timers (arn, due, id);
 CREATE TABLE IF NOT EXISTS task_tokens (
     hash TEXT PRIMARY KEY,
     arn TEXT NOT NULL,
@@ -283,13 +285,53 @@ impl SqliteStore {
         }))
     }
 
-    /// Removes a delivered timer (after delivery: a crash in between delivers it again, which
-    /// the engine ignores).
-    pub fn delete_timer(&self, id: i64) -> Result<(), StoreError> {
+    /// The timers of `arn` due by `by`, earliest first, at most `max` of them: what one step
+    /// of that execution delivers together (a Map's thousand waits ending at once are one
+    /// step, not a thousand each rewriting the record).
+    pub fn due_timers_of(
+        &self,
+        arn: &str,
+        by: DateTime<Utc>,
+        max: usize,
+    ) -> Result<Vec<DueTimer>, StoreError> {
+        let rows = self.with(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT id, due, signal FROM timers WHERE arn = ?1 AND due <= ?2
+                 ORDER BY due, id LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![arn, millis(by), max as i64], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        rows.into_iter()
+            .map(|(id, due, signal)| {
+                Ok(DueTimer {
+                    id,
+                    due: from_millis(due),
+                    execution_arn: arn.to_string(),
+                    signal: serde_json::from_str(&signal).map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes delivered timers (after delivery: a crash in between delivers them again,
+    /// which the engine ignores).
+    pub fn delete_timers(&self, ids: &[i64]) -> Result<(), StoreError> {
         self.with(|c| {
-            c.prepare_cached("DELETE FROM timers WHERE id = ?1")?
-                .execute(params![id])
-                .map(|_| ())
+            let tx = c.transaction()?;
+            {
+                let mut st = tx.prepare_cached("DELETE FROM timers WHERE id = ?1")?;
+                for id in ids {
+                    st.execute(params![id])?;
+                }
+            }
+            tx.commit()
         })
     }
 

@@ -15,8 +15,10 @@ use waymark_tasks::mock::{MockConfig, MockTasks};
 
 async fn open() -> Local {
     let mocks = MockConfig::parse(
-        r#"{"StateMachines": {"Parent": {"TestCases": {"Happy": {"Charge": "Ok"}}}},
-            "MockedResponses": {"Ok": {"0": {"Return": {"charged": true}}}}}"#,
+        r#"{"StateMachines": {"Parent": {"TestCases": {"Happy": {"Charge": "Ok"}}},
+                              "Calls": {"TestCases": {"Many": {"Call": "Each"}}}},
+            "MockedResponses": {"Ok": {"0": {"Return": {"charged": true}}},
+                                "Each": {"0-9999": {"Return": {"ok": true}}}}}"#,
     )
     .unwrap();
     let opts = LocalOptions {
@@ -270,4 +272,71 @@ async fn listings_page_through_the_store() {
         .unwrap();
     assert_eq!(h.items[0].event_type, "ExecutionSucceeded");
     assert!(h.next_token.is_some());
+}
+
+/// Waits that end together are one step of their execution, not one each: a distributed Map
+/// of 600 items that each wait takes a handful of steps (commits), whatever its size, and
+/// waits of different lengths still end in their order.
+#[tokio::test]
+async fn timers_due_together_are_one_step() {
+    let local = open().await;
+    let sm = machine(
+        &local,
+        "Waits",
+        json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "W", "States": {
+                    "W": {"Type": "Wait", "SecondsPath": "$", "Next": "P"},
+                    "P": {"Type": "Pass", "Parameters": {"waited.$": "$"}, "End": true}}}}}}),
+        MachineType::Standard,
+    )
+    .await;
+    let items: Vec<u64> = (0..600).map(|i| 1 + i % 3).collect();
+    let rec = local
+        .engine
+        .start_execution(&sm, None, json!({ "items": items }))
+        .await
+        .unwrap();
+    let rec = local.run_until_settled(&rec.execution_arn).await.unwrap();
+    assert_eq!(rec.status, Status::Succeeded, "{rec:?}");
+    let want: Vec<Value> = items.iter().map(|s| json!({"waited": s})).collect();
+    assert_eq!(rec.output.unwrap(), Value::Array(want));
+    // The start (a few steps: a step yields after its budget of transitions), then a step
+    // per wait length (1, 2 and 3 seconds); a step per wait would be 600 more.
+    assert!(rec.version < 20, "{} steps", rec.version);
+    let start = rec.start_time;
+    let took = rec.stop_time.unwrap() - start;
+    assert_eq!(took.num_seconds(), 3, "the longest wait, in workflow time");
+}
+
+/// Tasks dispatched together are answered together: a distributed Map of 600 Lambda calls
+/// takes a handful of steps of its execution, not one per call.
+#[tokio::test]
+async fn tasks_dispatched_together_are_answered_in_one_step() {
+    let local = open().await;
+    let sm = machine(
+        &local,
+        "Calls",
+        json!({"StartAt": "Each", "States": {"Each": {
+            "Type": "Map", "ItemsPath": "$.items", "End": true,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Call", "States": {"Call": {"Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "End": true}}}}}}),
+        MachineType::Standard,
+    )
+    .await;
+    let items: Vec<u64> = (0..600).collect();
+    let rec = local
+        .engine
+        .start_execution_with(&sm, None, json!({ "items": items }), Some("Many"))
+        .await
+        .unwrap();
+    let rec = local.run_until_settled(&rec.execution_arn).await.unwrap();
+    assert_eq!(rec.status, Status::Succeeded, "{rec:?}");
+    assert_eq!(rec.output.unwrap(), json!(vec![json!({"ok": true}); 600]));
+    assert!(rec.version < 20, "{} steps", rec.version);
+    // Every answered task is cleared: none runs again at the next start.
+    assert!(local.store.inflight().unwrap().is_empty());
 }

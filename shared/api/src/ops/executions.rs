@@ -13,7 +13,7 @@ use waymark_engine::runner::EngineError;
 
 use crate::backend::Backend;
 use crate::error::ApiError;
-use crate::names::{check_name, execution_arn, parse_arn, state_machine_arn};
+use crate::names::{check_name, execution_arn, state_machine_arn};
 use crate::ops::respond;
 use crate::ops::state_machines::include_data;
 use crate::pages;
