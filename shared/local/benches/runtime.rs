@@ -9,6 +9,10 @@
 //!   Standard history allows for it).
 //! - `inline_map_5000_format`: an inline Map of 5,000 items, each a Pass calling
 //!   `States.Format` on an ItemSelector's `$$.Map.Item.Value`.
+//! - `distributed_map_2000_waits`: a distributed Map of 2,000 items, each a 1-second Wait (no
+//!   wall-clock time: the clock is virtual), all ending together.
+//! - `distributed_map_2000_tasks`: a distributed Map of 2,000 items, each a Lambda Task
+//!   answered by a mock, all dispatched together.
 //!
 //! Each iteration opens a fresh database; both check the execution's output.
 
@@ -23,9 +27,11 @@ use waymark_engine::ports::{ExecutionStore, StateMachine, StateMachineStore};
 use waymark_engine::record::Status;
 use waymark_engine::runner::Config;
 use waymark_local::{Local, LocalOptions};
+use waymark_tasks::mock::{MockConfig, MockTasks};
 
 const TURNS: u64 = 6_000;
 const ITEMS: u64 = 5_000;
+const CHILDREN: u64 = 2_000;
 
 fn counter() -> Value {
     json!({"StartAt": "Init", "States": {
@@ -48,9 +54,21 @@ fn inline_map() -> Value {
             "OutputPath": "$.label", "End": true}}}}}})
 }
 
+fn distributed(state: Value) -> Value {
+    json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Child", "States": {"Child": state}}}}})
+}
+
+/// Every Lambda Task of the machine `Bench` answers `{"ok": true}`.
+const MOCKS: &str = r#"{"StateMachines": {"Bench": {"TestCases": {"Bench": {"Child": "Ok"}}}},
+    "MockedResponses": {"Ok": {"0-99999": {"Return": {"ok": true}}}}}"#;
+
 /// Runs `def` on `input` in a fresh runtime over an in-memory database: its output, and with
 /// `count`, its transitions (read from the history, outside the measured runs).
 async fn run(def: &Value, input: Value, count: bool) -> (Value, u64) {
+    let mocks = MockConfig::parse(MOCKS).expect("valid mocks");
     let local = Local::open(
         LocalOptions {
             db: ":memory:".into(),
@@ -58,7 +76,7 @@ async fn run(def: &Value, input: Value, count: bool) -> (Value, u64) {
             config: Config::default(),
             approvals: None,
         },
-        NoTasks,
+        MockTasks::new(mocks, NoTasks),
     )
     .expect("the runtime opens");
     let parsed = parse_value(def, &ParseOptions::default()).expect("a valid definition");
@@ -78,7 +96,7 @@ async fn run(def: &Value, input: Value, count: bool) -> (Value, u64) {
         .expect("the machine is stored");
     let started = local
         .engine
-        .start_execution(&sm, Some("bench"), input)
+        .start_execution_with(&sm, Some("bench"), input, Some("Bench"))
         .await
         .expect("the execution starts");
     let rec = local
@@ -101,7 +119,16 @@ async fn run(def: &Value, input: Value, count: bool) -> (Value, u64) {
     (rec.output.unwrap_or(Value::Null), transitions)
 }
 
-fn bench(c: &mut Criterion, name: &str, def: Value, input: Value, expected: Value) {
+/// Throughput is in transitions, or for a distributed Map (whose children's transitions are
+/// not in the parent's history) in `items`.
+fn bench(
+    c: &mut Criterion,
+    name: &str,
+    def: Value,
+    input: Value,
+    expected: Value,
+    items: Option<u64>,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -110,7 +137,7 @@ fn bench(c: &mut Criterion, name: &str, def: Value, input: Value, expected: Valu
     assert_eq!(output, expected, "{name}");
     let mut group = c.benchmark_group("local");
     group.sample_size(10);
-    group.throughput(Throughput::Elements(transitions));
+    group.throughput(Throughput::Elements(items.unwrap_or(transitions)));
     group.bench_function(name, |b| {
         b.iter(|| rt.block_on(run(&def, input.clone(), false)));
     });
@@ -124,6 +151,7 @@ fn counter_loop(c: &mut Criterion) {
         counter(),
         json!({}),
         json!({"i": TURNS}),
+        None,
     );
 }
 
@@ -139,8 +167,36 @@ fn map_format(c: &mut Criterion) {
         inline_map(),
         json!({"total": ITEMS, "items": items}),
         json!(expected),
+        None,
     );
 }
 
-criterion_group!(benches, counter_loop, map_format);
+fn map_waits(c: &mut Criterion) {
+    let items: Vec<u64> = (0..CHILDREN).collect();
+    bench(
+        c,
+        "distributed_map_2000_waits",
+        distributed(json!({"Type": "Wait", "Seconds": 1, "End": true})),
+        json!({ "items": items }),
+        json!(items),
+        Some(CHILDREN),
+    );
+}
+
+fn map_tasks(c: &mut Criterion) {
+    let items: Vec<u64> = (0..CHILDREN).collect();
+    bench(
+        c,
+        "distributed_map_2000_tasks",
+        distributed(
+            json!({"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "End": true}),
+        ),
+        json!({ "items": items }),
+        json!(vec![json!({"ok": true}); CHILDREN as usize]),
+        Some(CHILDREN),
+    );
+}
+
+criterion_group!(benches, counter_loop, map_format, map_waits, map_tasks);
 criterion_main!(benches);
