@@ -3,7 +3,8 @@
 driven by boto3 the way a user's code drives Step Functions: StartExecution, then
 DescribeExecution until the execution has ended.
 
-Workloads (each run `--runs` times on the same server; medians reported):
+Workloads (each run `--runs` times on the same server, the two servers taking turns; medians
+reported):
 - many five-state executions (Pass, Choice, Pass, Pass, Succeed), started and awaited by
   `--clients` client processes at once: wall time, executions per second, and the p50/p99 latency
   from sending StartExecution to the first DescribeExecution that sees the end;
@@ -59,6 +60,8 @@ FIVE_STATES = {
 }
 
 MAP_ITEMS = 1000
+# Executions a client process takes from the pool at a time.
+CHUNK = 12
 MAP = {
     "StartAt": "Each",
     "States": {
@@ -215,8 +218,10 @@ def five_states(pool, sm_arn, n, tag):
     """(wall seconds, latencies, first problem or None), the executions spread over the
     pool's client processes (processes, not threads: one Python process's boto3 work would
     be the bottleneck, not the server)."""
+    # Handed out a dozen at a time: one execution per hand-out made the pool's own pickling and
+    # pipe traffic (a fifth of the wall time against Waymark) part of the figure.
     started = time.perf_counter()
-    done = pool.map(_one_execution, [(sm_arn, tag, i) for i in range(n)], chunksize=1)
+    done = pool.map(_one_execution, [(sm_arn, tag, i) for i in range(n)], chunksize=CHUNK)
     wall = time.perf_counter() - started
     problems = [p for _, _, p in done if p]
     return wall, [t for _, t, _ in done], (problems[0] if problems else None)
@@ -258,53 +263,63 @@ def main():
 
     results = {}
     failed = False
+    keys = ("waymark", "moto")
     with tempfile.TemporaryDirectory() as tmp:
-        for key in ("waymark", "moto"):
-            server = Server(key, a.waymark, moto, tmp)
-            try:
+        servers, machines, pools = {}, {}, {}
+        try:
+            for key in keys:
+                server = servers[key] = Server(key, a.waymark, moto, tmp)
                 sfn = server.client()
-                five = sfn.create_state_machine(
-                    name="five-states", definition=json.dumps(FIVE_STATES), roleArn=ROLE
-                )["stateMachineArn"]
-                each = sfn.create_state_machine(name="map", definition=json.dumps(MAP), roleArn=ROLE)[
-                    "stateMachineArn"
-                ]
-                runs_five, runs_map = [], []
-                problem_five = problem_map = None
-                cpu = []
-                pool = multiprocessing.get_context("fork").Pool(
+                machines[key] = (
+                    sfn.create_state_machine(
+                        name="five-states", definition=json.dumps(FIVE_STATES), roleArn=ROLE
+                    )["stateMachineArn"],
+                    sfn.create_state_machine(name="map", definition=json.dumps(MAP), roleArn=ROLE)[
+                        "stateMachineArn"
+                    ],
+                )
+                pools[key] = multiprocessing.get_context("fork").Pool(
                     a.clients, initializer=_init_client, initargs=(server.url,)
                 )
-                for r in range(a.runs):
+            runs = {k: {"five": [], "map": [], "cpu": [], "p_five": None, "p_map": None} for k in keys}
+            # Runs alternate between the servers, so that a slower stretch of the machine
+            # weighs on both rather than on whichever ran during it.
+            for r in range(a.runs):
+                for key in keys:
+                    server, (five, each), got = servers[key], machines[key], runs[key]
                     before = server.cpu_seconds()
-                    wall, lat, problem = five_states(pool, five, a.executions, f"r{r}")
-                    cpu.append(server.cpu_seconds() - before)
-                    runs_five.append((wall, lat))
-                    problem_five = problem_five or problem
+                    wall, lat, problem = five_states(pools[key], five, a.executions, f"r{r}")
+                    got["cpu"].append(server.cpu_seconds() - before)
+                    got["five"].append((wall, lat))
+                    got["p_five"] = got["p_five"] or problem
                     took, problem = one_map(server, each, f"map-{r}")
-                    runs_map.append(took)
-                    problem_map = problem_map or problem
+                    got["map"].append(took)
+                    got["p_map"] = got["p_map"] or problem
+        finally:
+            for pool in pools.values():
                 pool.close()
                 pool.join()
-                wall = statistics.median(w for w, _ in runs_five)
-                results[key] = {
-                    "five_states": {
-                        "seconds": wall,
-                        "executions_per_second": a.executions / wall,
-                        "p50_ms": statistics.median(percentile(l, 50) * 1000 for _, l in runs_five),
-                        "p99_ms": statistics.median(percentile(l, 99) * 1000 for _, l in runs_five),
-                        "server_cpu_seconds": statistics.median(cpu),
-                        "runs": [w for w, _ in runs_five],
-                        "error": problem_five,
-                    },
-                    "map": {"seconds": statistics.median(runs_map), "runs": runs_map, "error": problem_map},
-                }
-                if key == "waymark" and (problem_five or problem_map):
-                    failed = True
-                print(f"  {key}: {a.executions} executions in {wall * 1000:.0f} ms, "
-                      f"Map of {MAP_ITEMS} in {results[key]['map']['seconds'] * 1000:.0f} ms", flush=True)
-            finally:
+            for server in servers.values():
                 server.stop()
+        for key in keys:
+            got = runs[key]
+            wall = statistics.median(w for w, _ in got["five"])
+            results[key] = {
+                "five_states": {
+                    "seconds": wall,
+                    "executions_per_second": a.executions / wall,
+                    "p50_ms": statistics.median(percentile(l, 50) * 1000 for _, l in got["five"]),
+                    "p99_ms": statistics.median(percentile(l, 99) * 1000 for _, l in got["five"]),
+                    "server_cpu_seconds": statistics.median(got["cpu"]),
+                    "runs": [w for w, _ in got["five"]],
+                    "error": got["p_five"],
+                },
+                "map": {"seconds": statistics.median(got["map"]), "runs": got["map"], "error": got["p_map"]},
+            }
+            if key == "waymark" and (got["p_five"] or got["p_map"]):
+                failed = True
+            print(f"  {key}: {a.executions} executions in {wall * 1000:.0f} ms, "
+                  f"Map of {MAP_ITEMS} in {results[key]['map']['seconds'] * 1000:.0f} ms", flush=True)
 
     w, m = results["waymark"], results["moto"]
     cell = lambda x: "FAILED" if x["error"] else f"{x['seconds']:.2f} s"

@@ -254,7 +254,8 @@ where
         // is still started.
         self.scheduler.settle_later(&arn).await?;
         match self.store.create(&rec).await {
-            Ok(()) => {}
+            // The first step starts from this very record: no read and parse of it back.
+            Ok(()) => self.store.keep(rec.clone()),
             Err(StoreError::AlreadyExists(a)) => match self.store.load(&arn).await? {
                 // A create sent again after its answer was lost finds its own record, not yet
                 // stepped: the start goes on (its first step commits at most once).

@@ -510,11 +510,10 @@ impl StateMachineStore for SqliteStore {
 
     async fn get_state_machine(&self, arn: &str) -> Result<Option<StateMachine>, StoreError> {
         let row = self.with(|c| {
-            c.query_row(
-                &format!(
+            c.prepare_cached(&format!(
                     "SELECT {SM_COLUMNS} FROM state_machines WHERE arn = ?1 AND NOT EXISTS(SELECT 1 FROM deleted_state_machines WHERE arn = ?1) ORDER BY revision DESC LIMIT 1"
-                ),
-                params![arn],
+                ))?
+                .query_row(params![arn],
                 sm_row,
             )
             .optional()
@@ -536,13 +535,10 @@ impl StateMachineStore for SqliteStore {
             return Ok(Some(sm.clone()));
         }
         let row = self.with(|c| {
-            c.query_row(
-                &format!(
-                    "SELECT {SM_COLUMNS} FROM state_machines WHERE arn = ?1 AND revision = ?2"
-                ),
-                params![arn, revision as i64],
-                sm_row,
-            )
+            c.prepare_cached(&format!(
+                "SELECT {SM_COLUMNS} FROM state_machines WHERE arn = ?1 AND revision = ?2"
+            ))?
+            .query_row(params![arn, revision as i64], sm_row)
             .optional()
         })?;
         row.map(|r| self.machine_from_row(r)).transpose()

@@ -138,48 +138,51 @@ async fn dispatch<B: Backend + ?Sized>(
     let Some(op) = target.strip_prefix(TARGET_PREFIX) else {
         return Err(ApiError::unknown_operation(target));
     };
+    // Each operation's future is boxed: unboxed, this one future would be as large as the
+    // largest of them (hundreds of KB with the engine's), and tokio moves a spawned future
+    // and its output around by copying it, several times per request.
     match op {
-        "CreateStateMachine" => state_machines::create(b, parse(body)?).await,
-        "DescribeStateMachine" => state_machines::describe(b, parse(body)?).await,
-        "UpdateStateMachine" => state_machines::update(b, parse(body)?).await,
-        "DeleteStateMachine" => state_machines::delete(b, parse(body)?).await,
-        "ListStateMachines" => state_machines::list(b, parse(body)?).await,
+        "CreateStateMachine" => Box::pin(state_machines::create(b, parse(body)?)).await,
+        "DescribeStateMachine" => Box::pin(state_machines::describe(b, parse(body)?)).await,
+        "UpdateStateMachine" => Box::pin(state_machines::update(b, parse(body)?)).await,
+        "DeleteStateMachine" => Box::pin(state_machines::delete(b, parse(body)?)).await,
+        "ListStateMachines" => Box::pin(state_machines::list(b, parse(body)?)).await,
         "ValidateStateMachineDefinition" => {
-            state_machines::validate_definition(b, parse(body)?).await
+            Box::pin(state_machines::validate_definition(b, parse(body)?)).await
         }
-        "StartExecution" => executions::start(b, parse(body)?).await,
-        "StartSyncExecution" => executions::start_sync(b, parse(body)?).await,
-        "DescribeExecution" => executions::describe(b, parse(body)?).await,
-        "StopExecution" => executions::stop(b, parse(body)?).await,
-        "ListExecutions" => executions::list(b, parse(body)?).await,
+        "StartExecution" => Box::pin(executions::start(b, parse(body)?)).await,
+        "StartSyncExecution" => Box::pin(executions::start_sync(b, parse(body)?)).await,
+        "DescribeExecution" => Box::pin(executions::describe(b, parse(body)?)).await,
+        "StopExecution" => Box::pin(executions::stop(b, parse(body)?)).await,
+        "ListExecutions" => Box::pin(executions::list(b, parse(body)?)).await,
         "DescribeStateMachineForExecution" => {
-            executions::describe_state_machine(b, parse(body)?).await
+            Box::pin(executions::describe_state_machine(b, parse(body)?)).await
         }
-        "RedriveExecution" => executions::redrive(b, parse(body)?).await,
-        "GetExecutionHistory" => history::get(b, parse(body)?).await,
-        "SendTaskSuccess" => tasks::success(b, parse(body)?).await,
-        "SendTaskFailure" => tasks::failure(b, parse(body)?).await,
-        "SendTaskHeartbeat" => tasks::heartbeat(b, parse(body)?).await,
-        "TagResource" => tags::tag_resource(b, parse(body)?).await,
-        "UntagResource" => tags::untag_resource(b, parse(body)?).await,
-        "ListTagsForResource" => tags::list_tags(b, parse(body)?).await,
-        "TestState" => test_state::test_state(b, parse(body)?).await,
-        "PublishStateMachineVersion" => versions::publish_version(b, parse(body)?).await,
-        "ListStateMachineVersions" => versions::list_versions(b, parse(body)?).await,
-        "DeleteStateMachineVersion" => versions::delete_version(b, parse(body)?).await,
-        "CreateStateMachineAlias" => aliases::create(b, parse(body)?).await,
-        "DescribeStateMachineAlias" => aliases::describe(b, parse(body)?).await,
-        "UpdateStateMachineAlias" => aliases::update(b, parse(body)?).await,
-        "DeleteStateMachineAlias" => aliases::delete(b, parse(body)?).await,
-        "ListStateMachineAliases" => aliases::list(b, parse(body)?).await,
-        "CreateActivity" => activities::create(b, parse(body)?).await,
-        "DescribeActivity" => activities::describe(b, parse(body)?).await,
-        "DeleteActivity" => activities::delete(b, parse(body)?).await,
-        "ListActivities" => activities::list(b, parse(body)?).await,
-        "GetActivityTask" => activities::get_task(b, parse(body)?).await,
-        "ListMapRuns" => map_runs::list(b, parse(body)?).await,
-        "DescribeMapRun" => map_runs::describe(b, parse(body)?).await,
-        "UpdateMapRun" => map_runs::update(b, parse(body)?).await,
+        "RedriveExecution" => Box::pin(executions::redrive(b, parse(body)?)).await,
+        "GetExecutionHistory" => Box::pin(history::get(b, parse(body)?)).await,
+        "SendTaskSuccess" => Box::pin(tasks::success(b, parse(body)?)).await,
+        "SendTaskFailure" => Box::pin(tasks::failure(b, parse(body)?)).await,
+        "SendTaskHeartbeat" => Box::pin(tasks::heartbeat(b, parse(body)?)).await,
+        "TagResource" => Box::pin(tags::tag_resource(b, parse(body)?)).await,
+        "UntagResource" => Box::pin(tags::untag_resource(b, parse(body)?)).await,
+        "ListTagsForResource" => Box::pin(tags::list_tags(b, parse(body)?)).await,
+        "TestState" => Box::pin(test_state::test_state(b, parse(body)?)).await,
+        "PublishStateMachineVersion" => Box::pin(versions::publish_version(b, parse(body)?)).await,
+        "ListStateMachineVersions" => Box::pin(versions::list_versions(b, parse(body)?)).await,
+        "DeleteStateMachineVersion" => Box::pin(versions::delete_version(b, parse(body)?)).await,
+        "CreateStateMachineAlias" => Box::pin(aliases::create(b, parse(body)?)).await,
+        "DescribeStateMachineAlias" => Box::pin(aliases::describe(b, parse(body)?)).await,
+        "UpdateStateMachineAlias" => Box::pin(aliases::update(b, parse(body)?)).await,
+        "DeleteStateMachineAlias" => Box::pin(aliases::delete(b, parse(body)?)).await,
+        "ListStateMachineAliases" => Box::pin(aliases::list(b, parse(body)?)).await,
+        "CreateActivity" => Box::pin(activities::create(b, parse(body)?)).await,
+        "DescribeActivity" => Box::pin(activities::describe(b, parse(body)?)).await,
+        "DeleteActivity" => Box::pin(activities::delete(b, parse(body)?)).await,
+        "ListActivities" => Box::pin(activities::list(b, parse(body)?)).await,
+        "GetActivityTask" => Box::pin(activities::get_task(b, parse(body)?)).await,
+        "ListMapRuns" => Box::pin(map_runs::list(b, parse(body)?)).await,
+        "DescribeMapRun" => Box::pin(map_runs::describe(b, parse(body)?)).await,
+        "UpdateMapRun" => Box::pin(map_runs::update(b, parse(body)?)).await,
         other => Err(ApiError::unknown_operation(other)),
     }
 }
