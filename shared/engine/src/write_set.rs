@@ -86,7 +86,7 @@ impl<'a> WriteSet<'a> {
         };
         for (id, frame) in &next.frames {
             let before = previous.frames.get(id);
-            if before != Some(frame) {
+            if !next.frames.same(&previous.frames, id) {
                 w.changed_frames.push(ChangedFrame {
                     id,
                     existed: before.is_some(),
