@@ -741,11 +741,14 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     fn enter(&mut self, fid: &FrameId) {
         let state = self.current_state(fid);
-        let input = self.frame(fid).input.clone();
-        let id = self.emit(
-            fid,
-            history::state_entered(state.type_name(), &state.name, &input),
-        );
+        // A silent frame (a distributed Map's child) records nothing: its event is not built.
+        let id = if self.frame(fid).silent {
+            self.frame(fid).last_event_id
+        } else {
+            let entered =
+                history::state_entered(state.type_name(), &state.name, &self.frame(fid).input);
+            self.emit(fid, entered)
+        };
         let now = self.env.now;
         let f = self.frame_mut(fid);
         f.entered_event_id = id;
@@ -832,6 +835,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
         output: &Value,
         assigned: Option<&Map<String, Value>>,
     ) {
+        if self.frame(fid).silent {
+            return;
+        }
         self.emit(
             fid,
             history::state_exited(state.type_name(), &state.name, output, assigned),
