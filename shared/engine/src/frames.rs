@@ -243,6 +243,30 @@ mod tests {
         assert_eq!(back.len(), 5);
     }
 
+    /// A step's clone shares every frame with the record it came from; a write gives the
+    /// written frame its own copy, and only that frame reads as changed.
+    #[test]
+    fn a_clone_shares_its_frames_until_one_is_written() {
+        let mut before = Frames::new();
+        before.insert(String::new(), frame("root"));
+        before.insert("0.0".into(), frame("a"));
+        before.insert("0.1".into(), frame("b"));
+        let mut after = before.clone();
+        assert!(["", "0.0", "0.1"].iter().all(|id| after.same(&before, id)));
+        after.get_mut("0.1").unwrap().seq += 1;
+        assert!(after.same(&before, "0.0") && !after.same(&before, "0.1"));
+        assert_eq!(
+            before["0.1"].seq, 1,
+            "the record the step started from is untouched"
+        );
+        assert_eq!(after["0.1"].seq, 2);
+        // Equal contents in different allocations are the same frame too.
+        after.insert("0.1".into(), frame("b"));
+        assert!(after.same(&before, "0.1"));
+        after.remove("0.0");
+        assert!(!after.same(&before, "0.0") && !before.same(&after, "0.0"));
+    }
+
     #[test]
     fn the_root_is_a_frame_like_the_others() {
         let mut frames = Frames::new();
