@@ -132,12 +132,6 @@ impl Frames {
     pub fn values(&self) -> impl Iterator<Item = &Frame> {
         self.root.iter().chain(self.others.values().map(|f| &**f))
     }
-
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Frame> {
-        self.root
-            .iter_mut()
-            .chain(self.others.values_mut().map(Arc::make_mut))
-    }
 }
 
 impl Index<&str> for Frames {

@@ -255,7 +255,7 @@ where
         self.scheduler.settle_later(&arn).await?;
         match self.store.create(&rec).await {
             // The first step starts from this very record: no read and parse of it back.
-            Ok(()) => self.store.keep(rec.clone()),
+            Ok(()) => self.store.keep(rec),
             Err(StoreError::AlreadyExists(a)) => match self.store.load(&arn).await? {
                 // A create sent again after its answer was lost finds its own record, not yet
                 // stepped: the start goes on (its first step commits at most once).
@@ -273,7 +273,11 @@ where
             .await?
         {
             Some(stepped) => Ok(stepped),
-            None => Ok(self.store.load(&arn).await?.unwrap_or(rec)),
+            None => self
+                .store
+                .load(&arn)
+                .await?
+                .ok_or(EngineError::ExecutionDoesNotExist(arn)),
         }
     }
 

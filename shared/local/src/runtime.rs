@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
 use tokio::sync::{mpsc, Notify};
 use waymark_engine::memory::{RandomIds, ScaledClock};
 use waymark_engine::ports::*;
@@ -371,15 +372,13 @@ impl Worker {
     async fn run(self, mut rx: mpsc::UnboundedReceiver<(String, TaskRequest)>) {
         let me = Arc::new(self);
         while let Some(first) = rx.recv().await {
-            let mut groups: Vec<(String, Vec<TaskRequest>)> = Vec::new();
+            // By execution, in the order they came.
+            let mut groups: IndexMap<String, Vec<TaskRequest>> = IndexMap::new();
             let mut taken = 0;
             let mut next = Some(first);
             while let Some((arn, req)) = next.take() {
                 taken += 1;
-                match groups.iter_mut().find(|(a, _)| *a == arn) {
-                    Some((_, reqs)) => reqs.push(req),
-                    None => groups.push((arn, vec![req])),
-                }
+                groups.entry(arn).or_default().push(req);
                 if taken < TASKS_PER_STEP {
                     next = rx.try_recv().ok();
                 }
@@ -398,9 +397,9 @@ impl Worker {
 
     /// One execution's tasks, answered in one step; a task whose run or answer failed is
     /// tried again on its own.
-    async fn handle_group(&self, arn: &str, reqs: Vec<TaskRequest>) {
+    async fn handle_group(&self, arn: &str, mut reqs: Vec<TaskRequest>) {
         if reqs.len() == 1 {
-            for req in reqs {
+            if let Some(req) = reqs.pop() {
                 self.handle(arn, req).await;
             }
             return;

@@ -684,22 +684,31 @@ const NEW_EXECUTION: &str = "INSERT OR IGNORE INTO executions
     (arn, seq, state_machine_arn, status, version, record)
     VALUES (?1, COALESCE((SELECT MAX(seq) FROM executions), 0) + 1, ?2, ?3, ?4, ?5)";
 
+/// What a listing reads of an execution: its seq and its record without the large parts.
+macro_rules! listed_execution {
+    () => {
+        "SELECT seq, json_set(record, '$.input', json('null'), '$.output', json('null'),
+            '$.frames', json('{}'), '$.redrive_point', json('null'))
+        FROM executions"
+    };
+}
+
 /// A page of one state machine's executions, newest first, read along `executions_by_machine`.
 /// Listings show names, statuses and dates: the record comes back without its input, output,
 /// frames and redrive point (each up to 256 KiB), as DynamoDB's index keeps it, so a page of
 /// 1,000 executions is small whatever the executions carry.
-const LIST_EXECUTIONS_OF_MACHINE: &str = "SELECT seq, json_set(record, '$.input', json('null'),
-        '$.output', json('null'), '$.frames', json('{}'), '$.redrive_point', json('null'))
-    FROM executions
-    WHERE state_machine_arn = ?1 AND (?2 IS NULL OR status = ?2) AND seq < ?3
-    ORDER BY seq DESC LIMIT ?4";
+const LIST_EXECUTIONS_OF_MACHINE: &str = concat!(
+    listed_execution!(),
+    " WHERE state_machine_arn = ?1 AND (?2 IS NULL OR status = ?2) AND seq < ?3
+    ORDER BY seq DESC LIMIT ?4"
+);
 
 /// A page of every machine's executions (`?1` is NULL), read along `executions_by_seq`.
-const LIST_EXECUTIONS: &str = "SELECT seq, json_set(record, '$.input', json('null'),
-        '$.output', json('null'), '$.frames', json('{}'), '$.redrive_point', json('null'))
-    FROM executions
-    WHERE ?1 IS NULL AND (?2 IS NULL OR status = ?2) AND seq < ?3
-    ORDER BY seq DESC LIMIT ?4";
+const LIST_EXECUTIONS: &str = concat!(
+    listed_execution!(),
+    " WHERE ?1 IS NULL AND (?2 IS NULL OR status = ?2) AND seq < ?3
+    ORDER BY seq DESC LIMIT ?4"
+);
 
 impl ExecutionStore for SqliteStore {
     type Snapshot = ();
