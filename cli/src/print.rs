@@ -188,8 +188,8 @@ impl HistoryPrinter {
 
     pub fn event(&mut self, e: &HistoryEvent) {
         let st = &self.st;
-        let name = e
-            .details
+        let details = e.details_json();
+        let name = details
             .values()
             .find_map(|d| d.get("name").and_then(Value::as_str))
             .unwrap_or("");
@@ -199,13 +199,13 @@ impl HistoryPrinter {
         if self.full {
             let line = format!("{:>4} {:<28} {}", e.id, e.event_type, name);
             say!("{}", if failed { st.red(&line) } else { line });
-            for v in e.details.values() {
+            for v in details.values() {
                 say!("       {}", st.dim(&v.to_string()));
             }
         } else if let Some(kind) = e.event_type.strip_suffix("StateEntered") {
             self.summary.push(format!("  {:<9} {}", st.dim(kind), name));
         } else if failed {
-            let detail = e.details.values().next().map(|d| {
+            let detail = details.values().next().map(|d| {
                 let err = d.get("error").and_then(Value::as_str).unwrap_or("");
                 let cause = d.get("cause").and_then(Value::as_str).unwrap_or("");
                 format!("{err} {cause}")

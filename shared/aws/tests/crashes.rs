@@ -107,7 +107,7 @@ async fn a_stepper_dying_after_its_commit_loses_no_task() {
             && e.id > 0
             && history.iter().any(|p| p.id == e.previous_event_id
                 && p.event_type == "TaskStateEntered"
-                && p.details["stateEnteredEventDetails"]["name"] == "A2")),
+                && p.details_json()["stateEnteredEventDetails"]["name"] == "A2")),
         "A2 was scheduled by the commit that landed: {history:?}"
     );
 

@@ -407,7 +407,7 @@ async fn callbacks_stops_and_notifications() {
     let history = h.history(&sleepy).await;
     assert_eq!(history.len(), events_at_stop, "nothing after the stop");
     assert_eq!(
-        history.last().map(|e| e.event_type.as_str()),
+        history.last().map(|e| e.event_type.as_ref()),
         Some("ExecutionAborted")
     );
     h.account_costs(&h.home.metrics.snapshot().since(&before))
@@ -625,7 +625,7 @@ async fn sync_jobs_are_polled_through_delayed_step_messages() {
         .filter(|e| e.event_type == "TaskSubmitted")
         .collect();
     assert_eq!(submitted.len(), 2, "one for each job");
-    let details = &submitted[0].details["taskSubmittedEventDetails"];
+    let details = &submitted[0].details_json()["taskSubmittedEventDetails"];
     assert_eq!(details["resource"], "startJobRun.sync");
     let started: Value = serde_json::from_str(details["output"].as_str().unwrap()).unwrap();
     assert_eq!(started["JobRunId"], out["run"]["Id"]);
@@ -828,7 +828,7 @@ async fn activity_workers_through_the_api_function() {
         .history(&arn)
         .await
         .iter()
-        .map(|e| e.event_type.clone())
+        .map(|e| e.event_type.to_string())
         .collect();
     assert!(types.contains(&"ActivityStarted".to_string()), "{types:?}");
     call("DeleteActivity", json!({"activityArn": activity})).await;
@@ -1470,11 +1470,10 @@ async fn a_commit_whose_answer_was_lost_stands() {
     let mut next = before.clone();
     next.version += 1;
     next.next_event_id += 1;
-    let mut details = serde_json::Map::new();
-    details.insert(
+    let details = Some((
         "stateExitedEventDetails".into(),
-        json!({"name": "Nap", "output": "{\"n\":1}"}),
-    );
+        serde_json::value::to_raw_value(&json!({"name": "Nap", "output": "{\"n\":1}"})).unwrap(),
+    ));
     let event = HistoryEvent {
         timestamp: chrono::Utc::now(),
         event_type: "WaitStateExited".into(),

@@ -1,29 +1,78 @@
 //! History events with AWS's names, ids, `previousEventId` and details, in the shape
 //! GetExecutionHistory returns them.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 use waymark_asl::json::to_text;
 use waymark_asl::Failure;
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An event as it is stored and returned. Its details are kept as the JSON text they are
+/// written as: an event is made once and written once, and building a tree of maps for it
+/// only to serialise the tree at once was half of what a Pass/Choice loop cost.
+#[derive(Debug, Clone)]
 pub struct HistoryEvent {
-    #[serde(with = "epoch_seconds")]
     pub timestamp: DateTime<Utc>,
-    #[serde(rename = "type")]
-    pub event_type: String,
+    pub event_type: Cow<'static, str>,
     pub id: u64,
-    #[serde(rename = "previousEventId")]
     pub previous_event_id: u64,
-    /// `{"<x>EventDetails": {...}}`, flattened into the event, or nothing.
-    #[serde(flatten)]
-    pub details: Map<String, Value>,
+    /// `<x>EventDetails` and its object as JSON text, flattened into the event; or nothing.
+    pub details: Option<(Cow<'static, str>, Box<RawValue>)>,
 }
 
-/// Read by hand rather than derived: serde's `flatten` buffers every event into an
-/// intermediate tree first, which made reading a long history back several times slower than
-/// writing it.
+impl HistoryEvent {
+    /// The details as a JSON object (`{"<x>EventDetails": {...}}`, or empty), parsed from
+    /// their text: for readers that look inside, which the write path never does.
+    pub fn details_json(&self) -> Map<String, Value> {
+        let mut m = Map::new();
+        if let Some((k, text)) = &self.details {
+            let v = serde_json::from_str(text.get()).unwrap_or(Value::Null);
+            m.insert(k.to_string(), v);
+        }
+        m
+    }
+}
+
+impl PartialEq for HistoryEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.timestamp == other.timestamp
+            && self.event_type == other.event_type
+            && self.id == other.id
+            && self.previous_event_id == other.previous_event_id
+            && match (&self.details, &other.details) {
+                (None, None) => true,
+                (Some((k, a)), Some((l, b))) => k == l && a.get() == b.get(),
+                _ => false,
+            }
+    }
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Epoch<'a>(&'a DateTime<Utc>);
+        impl Serialize for Epoch<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                epoch_seconds::serialize(self.0, s)
+            }
+        }
+        let mut m = s.serialize_map(Some(4 + usize::from(self.details.is_some())))?;
+        m.serialize_entry("timestamp", &Epoch(&self.timestamp))?;
+        m.serialize_entry("type", &self.event_type)?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("previousEventId", &self.previous_event_id)?;
+        if let Some((k, v)) = &self.details {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// Read by hand: the details are kept as text (see [`HistoryEvent`]), and serde's `flatten`
+/// would buffer every event into an intermediate tree first.
 impl<'de> Deserialize<'de> for HistoryEvent {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::{Error, MapAccess, Visitor};
@@ -72,7 +121,7 @@ impl<'de> Deserialize<'de> for HistoryEvent {
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<HistoryEvent, A::Error> {
                 let (mut timestamp, mut event_type, mut id, mut previous) =
                     (None, None, None, None);
-                let mut details = Map::new();
+                let mut details = None;
                 while let Some(key) = m.next_key::<Key>()? {
                     match key {
                         Key::Timestamp => timestamp = Some(m.next_value::<Epoch>()?.0),
@@ -80,13 +129,18 @@ impl<'de> Deserialize<'de> for HistoryEvent {
                         Key::Id => id = Some(m.next_value::<u64>()?),
                         Key::Previous => previous = Some(m.next_value::<u64>()?),
                         Key::Details(k) => {
-                            details.insert(k, m.next_value::<Value>()?);
+                            if details.is_some() {
+                                return Err(A::Error::custom("an event has one details member"));
+                            }
+                            details = Some((Cow::Owned(k), m.next_value::<Box<RawValue>>()?));
                         }
                     }
                 }
                 Ok(HistoryEvent {
                     timestamp: timestamp.ok_or_else(|| A::Error::missing_field("timestamp"))?,
-                    event_type: event_type.ok_or_else(|| A::Error::missing_field("type"))?,
+                    event_type: Cow::Owned(
+                        event_type.ok_or_else(|| A::Error::missing_field("type"))?,
+                    ),
                     id: id.ok_or_else(|| A::Error::missing_field("id"))?,
                     previous_event_id: previous
                         .ok_or_else(|| A::Error::missing_field("previousEventId"))?,
@@ -118,15 +172,30 @@ pub mod epoch_seconds {
 /// The details of an event, before it gets its id.
 #[derive(Debug, Clone)]
 pub struct Details {
-    pub event_type: String,
-    pub details: Option<(String, Value)>,
+    pub event_type: Cow<'static, str>,
+    pub details: Option<(Cow<'static, str>, Box<RawValue>)>,
 }
 
 impl Details {
-    fn new(event_type: impl Into<String>, key: &str, value: Value) -> Self {
+    fn new(
+        event_type: impl Into<Cow<'static, str>>,
+        key: impl Into<Cow<'static, str>>,
+        value: Value,
+    ) -> Self {
+        Self::of(event_type, key, &value)
+    }
+
+    /// Details written straight from a serialisable shape, with no tree in between.
+    fn of<T: Serialize + ?Sized>(
+        event_type: impl Into<Cow<'static, str>>,
+        key: impl Into<Cow<'static, str>>,
+        value: &T,
+    ) -> Self {
+        let text = serde_json::value::to_raw_value(value)
+            .expect("event details are maps with string keys");
         Details {
             event_type: event_type.into(),
-            details: Some((key.to_string(), value)),
+            details: Some((key.into(), text)),
         }
     }
 
@@ -134,17 +203,95 @@ impl Details {
     /// allowed one.
     pub fn ends_execution(&self) -> bool {
         matches!(
-            self.event_type.as_str(),
+            &*self.event_type,
             "ExecutionSucceeded" | "ExecutionFailed" | "ExecutionAborted" | "ExecutionTimedOut"
         )
     }
 
-    fn bare(event_type: impl Into<String>) -> Self {
+    fn bare(event_type: impl Into<Cow<'static, str>>) -> Self {
         Details {
             event_type: event_type.into(),
             details: None,
         }
     }
+}
+
+/// A payload as AWS puts it in an event: its JSON text, as a string.
+struct Payload<'a>(&'a Value);
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&to_text(self.0))
+    }
+}
+
+/// `{"truncated": false}`: Waymark keeps payloads whole (they are within 256 KiB).
+#[derive(Serialize)]
+struct NotTruncated {
+    truncated: bool,
+}
+
+const WHOLE: NotTruncated = NotTruncated { truncated: false };
+
+#[derive(Serialize)]
+struct Entered<'a> {
+    name: &'a str,
+    input: Payload<'a>,
+    #[serde(rename = "inputDetails")]
+    input_details: NotTruncated,
+}
+
+#[derive(Serialize)]
+struct Exited<'a> {
+    name: &'a str,
+    output: Payload<'a>,
+    #[serde(rename = "outputDetails")]
+    output_details: NotTruncated,
+    #[serde(rename = "assignedVariables", skip_serializing_if = "Option::is_none")]
+    assigned: Option<Assigned<'a>>,
+    #[serde(
+        rename = "assignedVariablesDetails",
+        skip_serializing_if = "Option::is_none"
+    )]
+    assigned_details: Option<NotTruncated>,
+}
+
+/// Assigned variables, each value as its JSON text.
+struct Assigned<'a>(&'a Map<String, Value>);
+
+impl Serialize for Assigned<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &Payload(v))?;
+        }
+        m.end()
+    }
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    output: Payload<'a>,
+    #[serde(rename = "outputDetails")]
+    output_details: NotTruncated,
+}
+
+/// The event type of a state's entry or exit (`PassStateEntered`), without an allocation
+/// for the types there are.
+fn state_event(type_name: &str, entered: bool) -> Cow<'static, str> {
+    macro_rules! types {
+        ($($t:literal),*) => {
+            match (type_name, entered) {
+                $(
+                    ($t, true) => Cow::Borrowed(concat!($t, "StateEntered")),
+                    ($t, false) => Cow::Borrowed(concat!($t, "StateExited")),
+                )*
+                (t, true) => Cow::Owned(format!("{t}StateEntered")),
+                (t, false) => Cow::Owned(format!("{t}StateExited")),
+            }
+        };
+    }
+    types!("Pass", "Choice", "Task", "Wait", "Succeed", "Fail", "Map", "Parallel")
 }
 
 fn payload(v: &Value) -> Value {
@@ -171,10 +318,13 @@ pub fn execution_started(input: &Value, role_arn: &str) -> Details {
 }
 
 pub fn execution_succeeded(output: &Value) -> Details {
-    Details::new(
+    Details::of(
         "ExecutionSucceeded",
         "executionSucceededEventDetails",
-        json!({"output": payload(output), "outputDetails": {"truncated": false}}),
+        &Output {
+            output: Payload(output),
+            output_details: WHOLE,
+        },
     )
 }
 
@@ -211,10 +361,14 @@ pub fn execution_timed_out(f: &Failure) -> Details {
 }
 
 pub fn state_entered(type_name: &str, name: &str, input: &Value) -> Details {
-    Details::new(
-        format!("{type_name}StateEntered"),
+    Details::of(
+        state_event(type_name, true),
         "stateEnteredEventDetails",
-        json!({"name": name, "input": payload(input), "inputDetails": {"truncated": false}}),
+        &Entered {
+            name,
+            input: Payload(input),
+            input_details: WHOLE,
+        },
     )
 }
 
@@ -224,18 +378,16 @@ pub fn state_exited(
     output: &Value,
     assigned: Option<&Map<String, Value>>,
 ) -> Details {
-    let mut d =
-        json!({"name": name, "output": payload(output), "outputDetails": {"truncated": false}});
-    if let Some(vars) = assigned {
-        let rendered: Map<String, Value> =
-            vars.iter().map(|(k, v)| (k.clone(), payload(v))).collect();
-        d["assignedVariables"] = Value::Object(rendered);
-        d["assignedVariablesDetails"] = json!({"truncated": false});
-    }
-    Details::new(
-        format!("{type_name}StateExited"),
+    Details::of(
+        state_event(type_name, false),
         "stateExitedEventDetails",
-        d,
+        &Exited {
+            name,
+            output: Payload(output),
+            output_details: WHOLE,
+            assigned: assigned.map(Assigned),
+            assigned_details: assigned.map(|_| WHOLE),
+        },
     )
 }
 
@@ -253,10 +405,9 @@ pub fn fanout_event(is_map: bool, what: &str, length: Option<usize>) -> Details 
 }
 
 pub fn map_iteration(what: &str, state: &str, index: usize) -> Details {
-    let key = format!("mapIteration{what}EventDetails");
     Details::new(
         format!("MapIteration{what}"),
-        &key,
+        format!("mapIteration{what}EventDetails"),
         json!({"name": state, "index": index}),
     )
 }
@@ -499,16 +650,12 @@ pub fn evaluation_failed(state: &str, f: &Failure, location: Option<&str>) -> De
 
 /// A step's events before ids are given: appended to the record in order.
 pub fn finish(d: Details, id: u64, previous: u64, at: DateTime<Utc>) -> HistoryEvent {
-    let mut details = Map::new();
-    if let Some((k, v)) = d.details {
-        details.insert(k, v);
-    }
     HistoryEvent {
         timestamp: at,
         event_type: d.event_type,
         id,
         previous_event_id: previous,
-        details,
+        details: d.details,
     }
 }
 
@@ -517,6 +664,45 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
+
+    /// The text an event is stored and returned as: AWS's member order, payloads as JSON text
+    /// in strings, escaped once.
+    #[test]
+    fn an_event_is_written_in_aws_shape() {
+        let at = Utc.timestamp_millis_opt(1_700_000_000_123).unwrap();
+        let mut vars = Map::new();
+        vars.insert("x".into(), json!({"a": "q\""}));
+        let d = state_exited("Pass", "P \"1\"", &json!({"k": [1, "two"]}), Some(&vars));
+        let e = finish(d, 3, 2, at);
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            text,
+            r#"{"timestamp":1700000000.123,"type":"PassStateExited","id":3,"previousEventId":2,"stateExitedEventDetails":{"name":"P \"1\"","output":"{\"k\":[1,\"two\"]}","outputDetails":{"truncated":false},"assignedVariables":{"x":"{\"a\":\"q\\\"\"}"},"assignedVariablesDetails":{"truncated":false}}}"#
+        );
+        // As a tree (GetExecutionHistory's page), the same members.
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            serde_json::from_str::<Value>(&text).unwrap()
+        );
+        assert_eq!(
+            e.details_json()["stateExitedEventDetails"]["name"],
+            "P \"1\""
+        );
+        // A state type the table does not name still gets its events.
+        let odd = state_entered("Custom", "C", &json!(null));
+        assert_eq!(odd.event_type, "CustomStateEntered");
+        let bare = finish(execution_succeeded(&json!(1)), 9, 8, at);
+        assert!(serde_json::to_string(&bare)
+            .unwrap()
+            .ends_with(r#""executionSucceededEventDetails":{"output":"1","outputDetails":{"truncated":false}}}"#));
+    }
+
+    #[test]
+    fn an_event_with_two_details_members_is_refused() {
+        let text = r#"{"timestamp":1.5,"type":"X","id":1,"previousEventId":0,"aEventDetails":{},"bEventDetails":{}}"#;
+        let e = serde_json::from_str::<HistoryEvent>(text).unwrap_err();
+        assert!(e.to_string().contains("one details member"), "{e}");
+    }
 
     #[test]
     fn events_read_back_as_they_were_written() {
@@ -527,10 +713,7 @@ mod tests {
                 "stateEnteredEventDetails",
                 json!({"name": "A", "input": "{}"}),
             ),
-            Details {
-                event_type: "ExecutionSucceeded".into(),
-                details: None,
-            },
+            Details::bare("ExecutionSucceeded"),
         ] {
             let e = finish(d, 7, 6, at);
             let text = serde_json::to_string(&e).unwrap();

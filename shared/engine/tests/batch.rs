@@ -129,7 +129,7 @@ async fn a_batch_of_answers_is_one_step_with_the_history_of_one_step_each() {
         Some(json!([{"value": 2}, {"value": 4}, {"value": 6}, {"value": 8}]))
     );
     let types = |h: Vec<waymark_engine::history::HistoryEvent>| -> Vec<String> {
-        h.into_iter().map(|e| e.event_type).collect()
+        h.into_iter().map(|e| e.event_type.into_owned()).collect()
     };
     assert_eq!(
         types(batched.store.history(&arn).await.expect("history")),

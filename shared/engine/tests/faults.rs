@@ -605,7 +605,7 @@ async fn run(seed: u64, faulty: bool) -> (Report, BTreeMap<&'static str, u64>) {
         check_history(seed, &rec, &history);
         let mut counts = BTreeMap::new();
         for ev in &history {
-            *counts.entry(ev.event_type.clone()).or_default() += 1;
+            *counts.entry(ev.event_type.to_string()).or_default() += 1;
         }
         outcome.insert(
             rec.execution_arn.clone(),
@@ -640,7 +640,7 @@ fn check_history(seed: u64, rec: &ExecutionRecord, h: &[HistoryEvent]) {
         );
     }
     assert_eq!(
-        h.first().map(|e| e.event_type.as_str()),
+        h.first().map(|e| e.event_type.as_ref()),
         Some("ExecutionStarted")
     );
     let ends = h

@@ -528,7 +528,7 @@ impl Harness {
         // Child executions started by the ones above count too.
         for arn in &arns {
             for e in self.history(arn).await {
-                if let Some(child) = e.details.values().find_map(|d| {
+                if let Some(child) = e.details_json().values().find_map(|d| {
                     d.get("output")
                         .and_then(Value::as_str)
                         .and_then(|o| serde_json::from_str::<Value>(o).ok())

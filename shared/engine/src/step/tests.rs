@@ -122,7 +122,7 @@ fn run(def: Value, input: Value) -> Run {
 }
 
 fn types(h: &[HistoryEvent]) -> Vec<&str> {
-    h.iter().map(|e| e.event_type.as_str()).collect()
+    h.iter().map(|e| e.event_type.as_ref()).collect()
 }
 
 fn secs_since_start(h: &[HistoryEvent], event_type: &str) -> Vec<i64> {
@@ -298,7 +298,7 @@ fn map_keeps_results_in_order_under_a_concurrency_limit() {
         .0;
     assert!(third_start > first_done, "{t:?}");
     assert_eq!(
-        r.history[2].details["mapStateStartedEventDetails"],
+        r.history[2].details_json()["mapStateStartedEventDetails"],
         json!({"length": 5})
     );
 }
@@ -307,7 +307,7 @@ fn map_keeps_results_in_order_under_a_concurrency_limit() {
 fn most_iterations_at_once(h: &[HistoryEvent]) -> usize {
     let (mut running, mut most) = (0usize, 0usize);
     for e in h {
-        match e.event_type.as_str() {
+        match e.event_type.as_ref() {
             "MapIterationStarted" => running += 1,
             "MapIterationSucceeded" | "MapIterationFailed" | "MapIterationAborted" => running -= 1,
             _ => {}
@@ -476,7 +476,7 @@ fn a_sync_job_is_polled_further_apart_until_it_ends() {
             "ExecutionSucceeded"
         ]
     );
-    let submitted = &r.history[4].details["taskSubmittedEventDetails"];
+    let submitted = &r.history[4].details_json()["taskSubmittedEventDetails"];
     assert_eq!(submitted["resourceType"], "glue");
     assert_eq!(submitted["resource"], "startJobRun.sync");
     assert_eq!(submitted["output"], r#"{"JobRunId":"jr_1"}"#);
@@ -902,11 +902,11 @@ fn an_activity_waits_for_a_worker_and_its_answer() {
         );
         assert_eq!(t[8], "ActivityFailed");
         assert_eq!(
-            h[3].details["activityStartedEventDetails"]["workerName"],
+            h[3].details_json()["activityStartedEventDetails"]["workerName"],
             "worker-1"
         );
         assert_eq!(
-            h[2].details["activityScheduledEventDetails"]["heartbeatInSeconds"],
+            h[2].details_json()["activityScheduledEventDetails"]["heartbeatInSeconds"],
             60
         );
         assert!(calls.lock().unwrap().is_empty());
@@ -999,7 +999,7 @@ fn jsonata_task_arguments_result_output_and_assign() {
         .find(|e| e.event_type == "TaskStateExited")
         .unwrap();
     assert_eq!(
-        exited.details["stateExitedEventDetails"]["assignedVariables"],
+        exited.details_json()["stateExitedEventDetails"]["assignedVariables"],
         json!({"doubled": "42", "seen": "21"})
     );
 }
@@ -1361,7 +1361,7 @@ fn the_history_quota_ends_an_execution_at_event_25000() {
     assert_eq!((last.id, last.previous_event_id), (25_000, 24_999));
     assert_eq!(last.event_type, "ExecutionFailed");
     assert_eq!(
-        last.details["executionFailedEventDetails"]["error"],
+        last.details_json()["executionFailedEventDetails"]["error"],
         "States.Runtime"
     );
     // Ids stay contiguous up to the end.
@@ -1496,8 +1496,8 @@ fn a_small_budget_gives_the_same_run() {
                     .iter()
                     .map(|e| {
                         (
-                            e.event_type.clone(),
-                            Value::Object(e.details.clone()).to_string(),
+                            e.event_type.to_string(),
+                            Value::Object(e.details_json()).to_string(),
                         )
                     })
                     .collect();
