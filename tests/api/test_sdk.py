@@ -277,6 +277,15 @@ class WaymarkApi(unittest.TestCase):
         with self.assertRaises(ClientError) as e:
             self.sfn.update_map_run(mapRunArn=run, maxConcurrency=2)
         self.assertEqual(e.exception.response["Error"]["Code"], "ValidationException")
+        # Each item ran as a child execution of the run, which boto3's paginator pages through.
+        pages = self.sfn.get_paginator("list_executions").paginate(
+            mapRunArn=run, PaginationConfig={"PageSize": 2})
+        children = [c for p in pages for c in p["executions"]]
+        self.assertEqual([c["status"] for c in children], ["SUCCEEDED"] * 3)
+        self.assertTrue(all(c["mapRunArn"] == run and c["itemCount"] == 1 for c in children))
+        self.assertTrue(all(c["stateMachineArn"] == arn + "/Each" for c in children))
+        child = self.sfn.describe_execution(executionArn=children[1]["executionArn"])
+        self.assertEqual((child["input"], child["output"], child["mapRunArn"]), ("2", "1", run))
 
     def test_tags_failures_and_the_definition_of_an_execution(self):
         arn = self.create("tagged", {"StartAt": "Ask", "States": {"Ask": {

@@ -10,11 +10,13 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use waymark_engine::activity::{ActivityStore, ActivityTask};
 use waymark_engine::history::HistoryEvent;
+use waymark_engine::map_children::ChildExecution;
 use waymark_engine::ports::{
-    ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, Notifier, Page, Scheduler,
-    StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore, TaskCheck, Tasks,
+    ChildWaitStore, Clock, ExecutionFilter, ExecutionStore, Ids, MapChildStore, Notifier, Page,
+    Scheduler, StateMachine, StateMachineStore, StateMachineSummary, StoreError, TagStore,
+    TaskCheck, Tasks,
 };
-use waymark_engine::record::ExecutionRecord;
+use waymark_engine::record::{ExecutionRecord, Status};
 use waymark_engine::runner::{Config, Engine, EngineError, TaskAnswer};
 use waymark_engine::step::Signal;
 use waymark_engine::test_state::{TestStateOutcome, TestStateRequest};
@@ -125,6 +127,32 @@ pub trait Backend: Send + Sync + 'static {
         max: usize,
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send;
+
+    /// Whether this home keeps distributed Maps' children as executions of their own
+    /// ([`MapChildStore`]); one that does not says so where they would be read.
+    fn keeps_map_children(&self) -> bool {
+        false
+    }
+    fn map_child(
+        &self,
+        _execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send {
+        async { Ok(None) }
+    }
+    fn map_children(
+        &self,
+        _map_run_arn: &str,
+        _status: Option<Status>,
+        _max: usize,
+        _next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send {
+        async {
+            Ok(Page {
+                items: Vec::new(),
+                next_token: None,
+            })
+        }
+    }
     fn list_executions(
         &self,
         filter: &ExecutionFilter,
@@ -195,6 +223,7 @@ where
     S: ExecutionStore
         + StateMachineStore
         + TagStore
+        + MapChildStore
         + ChildWaitStore
         + waymark_engine::approval::ApprovalStore
         + VersionStore
@@ -346,6 +375,28 @@ where
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send {
         self.store.history_page(arn, reverse, max, next_token)
+    }
+
+    fn keeps_map_children(&self) -> bool {
+        true
+    }
+
+    fn map_child(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send {
+        self.store.map_child(execution_arn)
+    }
+
+    fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send {
+        self.store
+            .map_children(map_run_arn, status, max, next_token)
     }
 
     fn list_executions(

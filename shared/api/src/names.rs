@@ -111,10 +111,13 @@ pub fn parse_arn(arn: &str) -> Result<StatesArn, ApiError> {
             name: name.to_string(),
             qualifier: Some(q.to_string()),
         },
-        ("execution", [sm, name]) if named(sm) && named(name) => ArnResource::Execution {
-            state_machine: sm.to_string(),
-            name: name.to_string(),
-        },
+        // A distributed Map's child runs under its parent's machine and the Map's label.
+        ("execution", [sm, name]) if (named(sm) || is_child_machine(sm)) && named(name) => {
+            ArnResource::Execution {
+                state_machine: sm.to_string(),
+                name: name.to_string(),
+            }
+        }
         ("express", [sm, name, id]) if named(sm) && named(name) && !id.is_empty() => {
             ArnResource::Express {
                 state_machine: sm.to_string(),
@@ -165,6 +168,12 @@ pub fn state_machine_arn(arn: &str) -> Result<StatesArn, ApiError> {
 }
 
 /// An ARN that must name an execution, standard or express.
+/// `MACHINE/LABEL`: the machine part of a distributed Map's child's ARN.
+fn is_child_machine(sm: &str) -> bool {
+    sm.split_once('/')
+        .is_some_and(|(machine, label)| check_name(machine).is_ok() && check_name(label).is_ok())
+}
+
 pub fn execution_arn(arn: &str) -> Result<StatesArn, ApiError> {
     let parsed = parse_arn(arn)?;
     match parsed.resource {

@@ -288,6 +288,11 @@ pub struct DescribeStateMachineForExecutionOutput {
     pub tracing_configuration: TracingConfiguration,
     pub revision_id: String,
     pub encryption_configuration: EncryptionConfiguration,
+    /// A distributed Map's child: the run that started it, and the label it runs under.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

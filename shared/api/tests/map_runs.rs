@@ -83,6 +83,90 @@ async fn map_runs_are_listed_described_and_updated() {
     .await;
     let listed = h.ok("ListMapRuns", json!({"executionArn": exec})).await;
     assert!(listed["mapRuns"][0]["stopDate"].as_f64().is_some());
+
+    // Each iteration is a child execution under the Map's label, listed by the run in the
+    // order they started, a page at a time.
+    let page = h
+        .ok("ListExecutions", json!({"mapRunArn": run, "maxResults": 3}))
+        .await;
+    let first = page["executions"].as_array().unwrap().clone();
+    assert_eq!(first.len(), 3, "{page}");
+    let rest = h
+        .ok(
+            "ListExecutions",
+            json!({"mapRunArn": run, "maxResults": 3, "nextToken": page["nextToken"]}),
+        )
+        .await;
+    assert!(rest.get("nextToken").is_none(), "{rest}");
+    let children: Vec<Value> = first
+        .into_iter()
+        .chain(rest["executions"].as_array().unwrap().iter().cloned())
+        .collect();
+    assert_eq!(children.len(), 4);
+    let prefix = format!("{}/Each:", exec.rsplit_once(':').unwrap().0);
+    for c in &children {
+        let arn = c["executionArn"].as_str().unwrap();
+        assert_eq!(arn, format!("{prefix}{}", c["name"].as_str().unwrap()));
+        assert_eq!(c["stateMachineArn"], format!("{sm}/Each"));
+        assert_eq!(c["status"], "SUCCEEDED");
+        assert_eq!(c["mapRunArn"], run);
+        assert_eq!(c["itemCount"], 1);
+        assert!(c["stopDate"].as_f64().unwrap() >= c["startDate"].as_f64().unwrap());
+    }
+    let d = h
+        .ok(
+            "DescribeExecution",
+            json!({"executionArn": children[2]["executionArn"]}),
+        )
+        .await;
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["input"], "3");
+    assert_eq!(d["output"], "\"done\"");
+    assert_eq!(d["mapRunArn"], run);
+    assert_eq!(d["name"], children[2]["name"]);
+    assert_eq!(d["redriveStatus"], "NOT_REDRIVABLE");
+    // The workflow a child runs is its Map's ItemProcessor, under the Map's label.
+    let m = h
+        .ok(
+            "DescribeStateMachineForExecution",
+            json!({"executionArn": children[2]["executionArn"]}),
+        )
+        .await;
+    assert_eq!(m["stateMachineArn"], format!("{sm}/Each"), "{m}");
+    assert_eq!(
+        (m["mapRunArn"].as_str(), m["label"].as_str()),
+        (Some(run.as_str()), Some("Each"))
+    );
+    let processor: Value = serde_json::from_str(m["definition"].as_str().unwrap()).unwrap();
+    assert_eq!(processor["StartAt"], "Ask");
+    let none = h
+        .ok(
+            "ListExecutions",
+            json!({"mapRunArn": run, "statusFilter": "FAILED"}),
+        )
+        .await;
+    assert_eq!(none["executions"], json!([]));
+    // Their events are not recorded, and that is said rather than an empty history.
+    let said = h
+        .err(
+            "GetExecutionHistory",
+            json!({"executionArn": children[0]["executionArn"]}),
+            "ValidationException",
+        )
+        .await;
+    assert!(said.contains("does not record the events"), "{said}");
+    h.err(
+        "DescribeExecution",
+        json!({"executionArn": format!("{prefix}00000000-0000-4000-8000-000000000000")}),
+        "ExecutionDoesNotExist",
+    )
+    .await;
+    h.err(
+        "ListExecutions",
+        json!({"mapRunArn": run, "stateMachineArn": sm}),
+        "ValidationException",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -126,19 +210,40 @@ async fn a_stopped_execution_aborts_its_map_run_and_bad_requests_are_refused() {
         "ResourceNotFound",
     )
     .await;
-    // Its iterations are not child executions here: listing them says so, naming the run;
-    // a run that does not exist is not found.
-    let said = h
-        .err(
+    // The two children that started were aborted with the run; the third never started.
+    let listed = h.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let children = listed["executions"].as_array().unwrap();
+    assert_eq!(children.len(), 2, "{listed}");
+    assert!(
+        children.iter().all(|c| c["status"] == "ABORTED"),
+        "{listed}"
+    );
+    assert!(children.iter().all(|c| c["stopDate"].as_f64().is_some()));
+    let aborted = h
+        .ok(
             "ListExecutions",
-            json!({"mapRunArn": run}),
-            "ValidationException",
+            json!({"mapRunArn": run, "statusFilter": "ABORTED"}),
         )
         .await;
-    assert!(
-        said.contains("not as child executions") && said.contains(&run),
-        "{said}"
+    assert_eq!(aborted["executions"].as_array().unwrap().len(), 2);
+    let running = h
+        .ok(
+            "ListExecutions",
+            json!({"mapRunArn": run, "statusFilter": "RUNNING"}),
+        )
+        .await;
+    assert_eq!(running["executions"], json!([]));
+    let d = h
+        .ok(
+            "DescribeExecution",
+            json!({"executionArn": children[1]["executionArn"]}),
+        )
+        .await;
+    assert_eq!(
+        (d["status"].as_str(), d["input"].as_str()),
+        (Some("ABORTED"), Some("2"))
     );
+    // A run that does not exist is not found.
     h.err(
         "ListExecutions",
         json!({"mapRunArn": format!("{run}9")}),

@@ -294,6 +294,21 @@ async fn every_operation_answers_through_the_api_function() {
         api.ok("DescribeMapRun", json!({"mapRunArn": run})).await["itemCounts"]["succeeded"],
         2
     );
+    // This home does not keep the iterations as child executions yet, and says so.
+    let (status, said) = h
+        .api(
+            "POST",
+            "/",
+            Some("ListExecutions"),
+            &json!({"mapRunArn": run}).to_string(),
+        )
+        .await;
+    assert_eq!(status, 400, "{said}");
+    assert!(
+        said.to_string()
+            .contains("does not keep them as child executions"),
+        "{said}"
+    );
     let running = {
         h.machine(
             "slow",

@@ -191,6 +191,111 @@ pub async fn check<S: ContractStore>(store: &S) {
     activities_and_their_queues(store).await;
 }
 
+/// The contract of a store that keeps distributed Maps' children ([`MapChildStore`]), which
+/// the DynamoDB store does not yet: children written with a step's commit, ended over their
+/// start (keeping its input and start), read by ARN and listed by run in index order, a page
+/// at a time, by stored status.
+pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
+    use crate::map_children::ChildExecution;
+
+    let sm = machine("fanned");
+    store.create_state_machine(&sm).await.unwrap();
+    let rec = record(&sm, "parent");
+    store.create(&rec).await.unwrap();
+    let run = "arn:aws:states:us-east-1:123456789012:mapRun:fanned:parent/Each:0".to_string();
+    let names = crate::map_children::RunNames::new(&rec.execution_arn, "Each", &run);
+    let child = |index: usize, status: Status| ChildExecution {
+        map_run_arn: run.clone(),
+        index,
+        execution_arn: format!("{}{}", names.execution_prefix, names.name(index)),
+        state_machine_arn: names.state_machine_arn.clone(),
+        name: names.name(index),
+        status,
+        start: t0() + Duration::seconds(index as i64),
+        stop: None,
+        input: Some(json!({"item": index})),
+        output: None,
+        failure: None,
+        item_count: 1,
+    };
+    let started: Vec<ChildExecution> = (0..3).map(|i| child(i, Status::Running)).collect();
+    let (v1, _) = advance(&rec, 0, |_| {});
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut w = WriteSet::diff(&rec, &v1, &[], &[], t0());
+    w.children = &started;
+    store.commit(loaded.snapshot, &w).await.unwrap();
+
+    // Child 1 ends, written without its input and with a later start: the first stay.
+    let mut ended = child(1, Status::Succeeded);
+    ended.input = None;
+    ended.start = t0() + Duration::seconds(60);
+    ended.stop = Some(t0() + Duration::seconds(61));
+    ended.output = Some(json!("done"));
+    let mut failed = child(2, Status::Failed);
+    failed.input = None;
+    failed.failure = Some(waymark_asl::Failure::new("E", "why"));
+    let ends = vec![ended.clone(), failed];
+    let (v2, _) = advance(&v1, 0, |_| {});
+    let loaded = store
+        .load_for_step(&rec.execution_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut w = WriteSet::diff(&v1, &v2, &[], &[], t0());
+    w.children = &ends;
+    store.commit(loaded.snapshot, &w).await.unwrap();
+
+    let got = store
+        .map_child(&ended.execution_arn)
+        .await
+        .unwrap()
+        .expect("the child is kept");
+    let want = ChildExecution {
+        input: Some(json!({"item": 1})),
+        start: t0() + Duration::seconds(1),
+        ..ended
+    };
+    assert_eq!(
+        got, want,
+        "an end is written over its start, keeping input and start"
+    );
+    assert_eq!(store.map_child("arn:nope").await.unwrap(), None);
+    let unknown = format!("{}{}", names.execution_prefix, names.name(9));
+    assert_eq!(
+        store.map_child(&unknown).await.unwrap(),
+        None,
+        "never started"
+    );
+
+    let first = store.map_children(&run, None, 2, None).await.unwrap();
+    let indexes = |p: &Page<ChildExecution>| p.items.iter().map(|c| c.index).collect::<Vec<_>>();
+    assert_eq!(indexes(&first), [0, 1], "in index order");
+    let rest = store
+        .map_children(&run, None, 2, first.next_token.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(indexes(&rest), [2]);
+    assert_eq!(rest.next_token, None);
+    assert_eq!(
+        rest.items[0].failure.as_ref().unwrap().cause.as_deref(),
+        Some("why")
+    );
+    let running = store
+        .map_children(&run, Some(Status::Running), 10, None)
+        .await
+        .unwrap();
+    assert_eq!(indexes(&running), [0], "by stored status");
+    let other = store
+        .map_children("arn:other", None, 10, None)
+        .await
+        .unwrap();
+    assert!(other.items.is_empty(), "only the run's own");
+}
+
 async fn activities_and_their_queues<S: ContractStore>(store: &S) {
     let arn = |n: &str| format!("arn:aws:states:us-east-1:123456789012:activity:{n}");
     let activity = |n: &str| Activity {
@@ -1081,5 +1186,8 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(super::check(&crate::memory::MemoryStore::default()));
+        rt.block_on(super::check_map_children(
+            &crate::memory::MemoryStore::default(),
+        ));
     }
 }

@@ -13,6 +13,7 @@ use rand::RngCore;
 use crate::activity::{Activity, ActivityStore, ActivityTask};
 use crate::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use crate::history::HistoryEvent;
+use crate::map_children::ChildExecution;
 use crate::ports::*;
 use crate::record::ExecutionRecord;
 use crate::step::{Approval, Effect, Signal, TaskRequest};
@@ -35,6 +36,8 @@ pub struct MemoryStore {
     /// By activity ARN, oldest first.
     activity_tasks: Mutex<HashMap<String, Vec<ActivityTask>>>,
     created: AtomicU64,
+    /// Distributed Maps' children, by run and index.
+    map_children: Mutex<std::collections::BTreeMap<(String, usize), ChildExecution>>,
 }
 
 struct Entry {
@@ -199,6 +202,12 @@ impl ExecutionStore for MemoryStore {
         let mut tokens = self.tokens.lock().expect("lock");
         for t in &w.tokens {
             tokens.insert(t.hash.clone(), t.task.clone());
+        }
+        let mut children = self.map_children.lock().expect("lock");
+        for c in w.children {
+            let key = (c.map_run_arn.clone(), c.index);
+            let merged = c.clone().over(children.remove(&key));
+            children.insert(key, merged);
         }
         Ok(())
     }
@@ -453,6 +462,36 @@ impl ApprovalStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+}
+
+impl MapChildStore for MemoryStore {
+    async fn map_child(&self, execution_arn: &str) -> Result<Option<ChildExecution>, StoreError> {
+        Ok(self
+            .map_children
+            .lock()
+            .expect("lock")
+            .values()
+            .find(|c| c.execution_arn == execution_arn)
+            .cloned())
+    }
+
+    async fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<crate::record::Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<ChildExecution>, StoreError> {
+        let all: Vec<ChildExecution> = self
+            .map_children
+            .lock()
+            .expect("lock")
+            .values()
+            .filter(|c| c.map_run_arn == map_run_arn && status.is_none_or(|s| c.status == s))
+            .cloned()
+            .collect();
+        page(&all, max, next_token)
     }
 }
 

@@ -11,6 +11,7 @@ use waymark_asl::parse::MachineType;
 use waymark_asl::Failure;
 
 use crate::history::HistoryEvent;
+use crate::map_children::ChildExecution;
 use crate::record::ExecutionRecord;
 use crate::step::{Approval, Effect, Signal, TaskRequest};
 pub use crate::write_set::{TokenEntry, WriteSet};
@@ -296,6 +297,26 @@ pub trait ChildWaitStore: Send + Sync {
     /// Forgets the wait once its parent has been told.
     fn remove_child_wait(&self, child: &str)
         -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Distributed Maps' children as executions of their own ([`crate::map_children`]): written
+/// by [`ExecutionStore::commit`] from [`WriteSet::children`], read here. Their names are those
+/// [`crate::map_children::RunNames`] gives, which a store may rely on to find them.
+pub trait MapChildStore: Send + Sync {
+    /// A child by its execution ARN, as last written.
+    fn map_child(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send;
+    /// A run's children in the order they started, `status` as stored (a child its run
+    /// aborted is stored RUNNING: see [`ChildExecution::as_of_run`]).
+    fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<crate::record::Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send;
 }
 
 /// Tags of state machines and executions.
@@ -616,6 +637,24 @@ mod shared {
             d: &crate::approval::Decision,
         ) -> impl Future<Output = Result<bool, StoreError>> + Send {
             (**self).decide_approval(id, d)
+        }
+    }
+
+    impl<T: MapChildStore> MapChildStore for Arc<T> {
+        fn map_child(
+            &self,
+            execution_arn: &str,
+        ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send {
+            (**self).map_child(execution_arn)
+        }
+        fn map_children(
+            &self,
+            map_run_arn: &str,
+            status: Option<crate::record::Status>,
+            max: usize,
+            next_token: Option<&str>,
+        ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send {
+            (**self).map_children(map_run_arn, status, max, next_token)
         }
     }
 

@@ -374,7 +374,8 @@ where
                 return Ok(None); // a signal for a phase that has moved on
             }
             next.version = rec.version + 1;
-            let w = WriteSet::diff(&rec, &next, &out.events, &out.effects, now);
+            let mut w = WriteSet::diff(&rec, &next, &out.events, &out.effects, now);
+            w.children = &out.children;
             match self.store.commit(snapshot, &w).await {
                 Ok(()) => {
                     if !out.effects.is_empty() {

@@ -48,6 +48,9 @@ pub struct WriteSet<'a> {
     /// Fan-outs that ended in this step.
     pub ended_fanouts: Vec<u64>,
     pub events: &'a [HistoryEvent],
+    /// Distributed Maps' children the step started or ended: stores that keep them upsert
+    /// them by run and index in the same commit.
+    pub children: &'a [crate::map_children::ChildExecution],
     /// The step's effects, stored until acknowledged.
     pub outbox: &'a [Effect],
     /// Callback tokens the step issued.
@@ -80,6 +83,7 @@ impl<'a> WriteSet<'a> {
             new_results: Vec::new(),
             ended_fanouts: Vec::new(),
             events,
+            children: &[],
             outbox,
             tokens: Vec::new(),
             now,

@@ -8,11 +8,13 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
 use waymark_engine::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_engine::history::HistoryEvent;
+use waymark_engine::map_children::{ChildExecution, NameParts};
 use waymark_engine::ports::*;
-use waymark_engine::record::ExecutionRecord;
+use waymark_engine::record::{ExecutionRecord, Status};
 use waymark_engine::step::{Effect, Signal, TaskRequest};
 
 const SCHEMA: &str = r#"
@@ -123,7 +125,121 @@ CREATE TABLE IF NOT EXISTS aliases (
     record TEXT NOT NULL,
     PRIMARY KEY (arn, name)
 );
+-- Distributed Maps' children as executions of their own (the engine's map_children.rs),
+-- written by the steps that start and end them; a run's are listed in the order they started.
+-- A run's ARNs are kept once, in map_child_runs; a child is a row keyed by its run's id and its
+-- index (id << 40 | index), which its name gives back (NameParts): each child's two writes
+-- append and update by integer key, with no index of names to keep.
+CREATE TABLE IF NOT EXISTS map_child_runs (
+    id INTEGER PRIMARY KEY,
+    map_run_arn TEXT NOT NULL UNIQUE,
+    hi INTEGER NOT NULL,
+    mask INTEGER NOT NULL,
+    execution_prefix TEXT NOT NULL,
+    state_machine_arn TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_child_runs_by_hi ON map_child_runs (hi);
+CREATE TABLE IF NOT EXISTS map_children (
+    key INTEGER PRIMARY KEY,
+    status TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    stop INTEGER,
+    input TEXT,
+    output TEXT,
+    failure TEXT,
+    item_count INTEGER NOT NULL
+);
 "#;
+
+/// A run's names, once.
+const PUT_MAP_CHILD_RUN: &str = "INSERT OR IGNORE INTO map_child_runs
+        (map_run_arn, hi, mask, execution_prefix, state_machine_arn) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+/// A child as it starts (or, should its start be missing, as it ends).
+const UPSERT_MAP_CHILD: &str = "INSERT INTO map_children
+        (key, status, start, stop, input, output, failure, item_count)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+    ON CONFLICT (key) DO UPDATE SET
+        status = excluded.status, stop = excluded.stop, output = excluded.output,
+        failure = excluded.failure, input = COALESCE(map_children.input, excluded.input)";
+
+/// A child's end, over its start: the start's input and date stay ([`ChildExecution::over`]).
+const END_MAP_CHILD: &str = "UPDATE map_children
+    SET status = ?2, stop = ?3, output = ?4, failure = ?5 WHERE key = ?1";
+
+const MAP_CHILD_COLUMNS: &str = "key, status, start, stop, input, output, failure, item_count";
+
+const CHILD_RUN_COLUMNS: &str = "id, map_run_arn, hi, mask, execution_prefix, state_machine_arn";
+
+/// Children of one run are keyed `run id << 40 | index`.
+const INDEX_BITS: u32 = 40;
+
+/// What `map_child_runs` keeps of a run.
+struct ChildRun {
+    id: i64,
+    map_run_arn: String,
+    parts: NameParts,
+    execution_prefix: String,
+    state_machine_arn: String,
+}
+
+fn child_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChildRun> {
+    Ok(ChildRun {
+        id: r.get(0)?,
+        map_run_arn: r.get(1)?,
+        parts: NameParts {
+            hi: r.get::<_, i64>(2)? as u64,
+            mask: r.get::<_, i64>(3)? as u64,
+        },
+        execution_prefix: r.get(4)?,
+        state_machine_arn: r.get(5)?,
+    })
+}
+
+/// A child's columns, its JSON members as text.
+type ChildRow<'a> = (
+    &'a ChildExecution,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn child_from_row(run: &ChildRun, r: &rusqlite::Row<'_>) -> rusqlite::Result<ChildExecution> {
+    fn json<T: serde::de::DeserializeOwned>(
+        text: Option<String>,
+        col: usize,
+    ) -> rusqlite::Result<Option<T>> {
+        text.map(|t| {
+            serde_json::from_str(&t).map_err(|e| {
+                rusqlite::Error::FromSqlConversionFailure(
+                    col,
+                    rusqlite::types::Type::Text,
+                    e.into(),
+                )
+            })
+        })
+        .transpose()
+    }
+    let index = (r.get::<_, i64>(0)? & ((1 << INDEX_BITS) - 1)) as usize;
+    let status: String = r.get(1)?;
+    let name = run.parts.name(index);
+    Ok(ChildExecution {
+        map_run_arn: run.map_run_arn.clone(),
+        index,
+        execution_arn: format!("{}{name}", run.execution_prefix),
+        name,
+        state_machine_arn: run.state_machine_arn.clone(),
+        status: serde_json::from_value(Value::String(status)).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, e.into())
+        })?,
+        start: from_millis(r.get(2)?),
+        stop: r.get::<_, Option<i64>>(3)?.map(from_millis),
+        input: json(r.get(4)?, 4)?,
+        output: json(r.get(5)?, 5)?,
+        failure: json(r.get(6)?, 6)?,
+        item_count: r.get::<_, i64>(7)? as usize,
+    })
+}
 
 /// A timer row due for delivery.
 #[derive(Debug, Clone)]
@@ -795,6 +911,20 @@ impl ExecutionStore for SqliteStore {
             .map(|e| serde_json::to_string(e).map(|t| (e.id, t)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
+        let text_of = |v: Option<&Value>| v.map(serde_json::to_string).transpose();
+        let children = w
+            .children
+            .iter()
+            .map(|c| -> Result<ChildRow<'_>, serde_json::Error> {
+                Ok((
+                    c,
+                    text_of(c.input.as_ref())?,
+                    text_of(c.output.as_ref())?,
+                    c.failure.as_ref().map(serde_json::to_string).transpose()?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(backend)?;
         let applied = self.with(|c| {
             let tx = c.transaction()?;
             let n = tx.prepare_cached("UPDATE executions SET record = ?1, status = ?2, version = ?3, outbox = ?4,
@@ -810,6 +940,62 @@ impl ExecutionStore for SqliteStore {
                 let mut tok = tx.prepare_cached("INSERT OR REPLACE INTO task_tokens (hash, arn, frame, seq) VALUES (?1, ?2, ?3, ?4)")?;
                 for t in &w.tokens {
                     tok.execute(params![t.hash, t.task.execution_arn, t.task.frame, t.task.seq as i64])?;
+                }
+                if !children.is_empty() {
+                    let mut put_run = tx.prepare_cached(PUT_MAP_CHILD_RUN)?;
+                    let mut run_id =
+                        tx.prepare_cached("SELECT id FROM map_child_runs WHERE map_run_arn = ?1")?;
+                    let mut end = tx.prepare_cached(END_MAP_CHILD)?;
+                    let mut put = tx.prepare_cached(UPSERT_MAP_CHILD)?;
+                    let mut run: Option<(&str, i64)> = None;
+                    for (c, input, output, failure) in &children {
+                        let id = match run {
+                            Some((arn, id)) if arn == c.map_run_arn => id,
+                            _ => {
+                                // The run's name parts, from any child's name and index.
+                                let (hi, lo) = NameParts::split(&c.name).unwrap_or_default();
+                                let mask = lo ^ c.index as u64;
+                                let prefix = c
+                                    .execution_arn
+                                    .strip_suffix(c.name.as_str())
+                                    .unwrap_or_default();
+                                put_run.execute(params![
+                                    c.map_run_arn,
+                                    hi as i64,
+                                    mask as i64,
+                                    prefix,
+                                    c.state_machine_arn
+                                ])?;
+                                let id: i64 =
+                                    run_id.query_row(params![c.map_run_arn], |r| r.get(0))?;
+                                run = Some((&c.map_run_arn, id));
+                                id
+                            }
+                        };
+                        let key = (id << INDEX_BITS) | c.index as i64;
+                        if c.status != Status::Running {
+                            let ended = end.execute(params![
+                                key,
+                                c.status.as_str(),
+                                c.stop.map(millis),
+                                output,
+                                failure,
+                            ])?;
+                            if ended > 0 {
+                                continue;
+                            }
+                        }
+                        put.execute(params![
+                            key,
+                            c.status.as_str(),
+                            millis(c.start),
+                            c.stop.map(millis),
+                            input,
+                            output,
+                            failure,
+                            c.item_count as i64,
+                        ])?;
+                    }
                 }
             }
             tx.commit()?;
@@ -1015,6 +1201,92 @@ impl ChildWaitStore for SqliteStore {
                 .execute(params![child])
                 .map(|_| ())
         })
+    }
+}
+
+impl MapChildStore for SqliteStore {
+    async fn map_child(&self, execution_arn: &str) -> Result<Option<ChildExecution>, StoreError> {
+        let name = execution_arn.rsplit(':').next().unwrap_or_default();
+        let Some((hi, lo)) = NameParts::split(name) else {
+            return Ok(None);
+        };
+        self.with(|c| {
+            // The runs whose children's names begin so: one, unless 60 bits collide.
+            let runs = c
+                .prepare_cached(&format!(
+                    "SELECT {CHILD_RUN_COLUMNS} FROM map_child_runs WHERE hi = ?1"
+                ))?
+                .query_map(params![hi as i64], child_run_from_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            for run in runs {
+                let index = run.parts.index_of(lo);
+                if index >= 1 << INDEX_BITS
+                    || format!("{}{}", run.execution_prefix, run.parts.name(index)) != execution_arn
+                {
+                    continue;
+                }
+                let key = (run.id << INDEX_BITS) | index as i64;
+                let found = c
+                    .prepare_cached(&format!(
+                        "SELECT {MAP_CHILD_COLUMNS} FROM map_children WHERE key = ?1"
+                    ))?
+                    .query_row(params![key], |r| child_from_row(&run, r))
+                    .optional()?;
+                if found.is_some() {
+                    return Ok(found);
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    async fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<ChildExecution>, StoreError> {
+        let after: i64 = match next_token {
+            None => -1,
+            Some(t) => t
+                .parse()
+                .ok()
+                .filter(|n: &i64| (0..1 << INDEX_BITS).contains(n))
+                .ok_or_else(|| StoreError::InvalidPageToken(t.to_string()))?,
+        };
+        let max = max.max(1);
+        let rows = self.with(|c| {
+            let Some(run) = c
+                .prepare_cached(&format!(
+                    "SELECT {CHILD_RUN_COLUMNS} FROM map_child_runs WHERE map_run_arn = ?1"
+                ))?
+                .query_row(params![map_run_arn], child_run_from_row)
+                .optional()?
+            else {
+                return Ok(Vec::new());
+            };
+            let first = (run.id << INDEX_BITS) + after + 1;
+            let end = (run.id + 1) << INDEX_BITS;
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {MAP_CHILD_COLUMNS} FROM map_children
+                 WHERE key >= ?1 AND key < ?2 AND (?3 IS NULL OR status = ?3)
+                 ORDER BY key LIMIT ?4"
+            ))?;
+            let rows = st.query_map(
+                params![first, end, status.map(Status::as_str), max as i64 + 1],
+                |r| child_from_row(&run, r),
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })?;
+        let more = rows.len() > max;
+        let items: Vec<ChildExecution> = rows.into_iter().take(max).collect();
+        let next_token = if more {
+            items.last().map(|c| c.index.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next_token })
     }
 }
 

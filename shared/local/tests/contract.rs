@@ -9,5 +9,7 @@ async fn the_sqlite_store_keeps_the_contract() {
     let store = waymark_local::SqliteStore::open(db.to_str().unwrap()).expect("open");
     waymark_engine::contract::check(&store).await;
     drop(store);
+    let store = waymark_local::SqliteStore::open(":memory:").expect("open");
+    waymark_engine::contract::check_map_children(&store).await;
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -293,6 +293,9 @@ pub async fn describe<B: Backend + ?Sized>(
     check_len("executionArn", &arn, 1, 2000)?;
     let with_data = include_data(req.included_data.as_deref())?;
     execution_arn(&arn)?;
+    if waymark_engine::map_children::is_child_arn(&arn) {
+        return describe_map_child(b, &arn, with_data).await;
+    }
     let rec = execution(b, &arn).await?;
     respond(&describe_output(b, rec, with_data).await?)
 }
@@ -359,15 +362,7 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
             ))
         }
         (None, Some(map_run)) => {
-            // A run that does not exist is not found; one that does has no child executions
-            // to list, and says so rather than answering an empty (false) list.
-            let (_, run) = crate::ops::map_runs::find(b, &map_run).await?;
-            return Err(ApiError::ValidationException(format!(
-                "Waymark runs the iterations of a distributed Map inside its execution, not as \
-                 child executions: the map run {} has none to list (DescribeMapRun gives its \
-                 counts, and a ResultWriter the output of every iteration)",
-                run.arn
-            )));
+            return list_map_children(b, &map_run, status, redriven, max, req.next_token).await;
         }
         (Some(arn), None) => arn,
     };
@@ -422,6 +417,127 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
     Ok(out)
 }
 
+/// ListExecutions by `mapRunArn`: the run's children, in the order they started, with the
+/// run's ARN and each child's item count (AWS gives both only in this listing).
+async fn list_map_children<B: Backend + ?Sized>(
+    b: &B,
+    map_run_arn: &str,
+    status: Option<Status>,
+    redriven: Option<bool>,
+    max: usize,
+    next_token: Option<String>,
+) -> Result<Value, ApiError> {
+    // A run that does not exist is not found, on every home.
+    let (rec, run) = crate::ops::map_runs::find(b, map_run_arn).await?;
+    if !b.keeps_map_children() {
+        return Err(ApiError::ValidationException(format!(
+            "This home runs the iterations of a distributed Map inside its execution and does \
+             not keep them as child executions: the map run {} has none to list \
+             (DescribeMapRun gives its counts, and a ResultWriter the output of every iteration)",
+            run.arn
+        )));
+    }
+    let (run_status, run_stop) = crate::ops::map_runs::status_of(&rec, &run);
+    // A child its run aborted is stored RUNNING: once the run has ended, filter after
+    // reading (a page may come back short, never wrong).
+    let stored = if run_status == "RUNNING" {
+        status
+    } else {
+        None
+    };
+    let scope = format!(
+        "ListExecutions|{map_run_arn}|{}|{redriven:?}",
+        status.map(Status::as_str).unwrap_or("")
+    );
+    let token = pages::decode_opt(&scope, next_token.as_deref())?;
+    let page = b
+        .map_children(map_run_arn, stored, max, token.as_deref())
+        .await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for child in page.items {
+        let child = child.as_of_run(&run_status, run_stop);
+        // Children are never redriven on their own.
+        if status.is_some_and(|s| s != child.status) || redriven == Some(true) {
+            continue;
+        }
+        items.push(json!({
+            "executionArn": child.execution_arn,
+            "stateMachineArn": child.state_machine_arn,
+            "name": child.name,
+            "status": child.status.as_str(),
+            "startDate": shapes::epoch(child.start),
+            "stopDate": child.stop.map(shapes::epoch),
+            "mapRunArn": child.map_run_arn,
+            "itemCount": child.item_count,
+            "redriveCount": 0,
+        }));
+        if child.stop.is_none() {
+            if let Some(Value::Object(item)) = items.last_mut() {
+                item.remove("stopDate");
+            }
+        }
+    }
+    let mut out = json!({ "executions": items });
+    if let Some(t) = page.next_token {
+        out["nextToken"] = Value::String(pages::encode(&scope, &t));
+    }
+    Ok(out)
+}
+
+/// DescribeExecution of a distributed Map's child: what the home keeps of it.
+async fn describe_map_child<B: Backend + ?Sized>(
+    b: &B,
+    arn: &str,
+    with_data: bool,
+) -> Result<Value, ApiError> {
+    let Some(child) = b.map_child(arn).await? else {
+        return Err(ApiError::execution_does_not_exist(arn));
+    };
+    let child = match crate::ops::map_runs::find(b, &child.map_run_arn).await {
+        Ok((rec, run)) => {
+            let (status, stop) = crate::ops::map_runs::status_of(&rec, &run);
+            child.as_of_run(&status, stop)
+        }
+        Err(_) => child,
+    };
+    let (input, input_details) = payload(child.input.as_ref(), with_data);
+    let succeeded = child
+        .output
+        .as_ref()
+        .filter(|_| child.status == Status::Succeeded);
+    let (output, output_details) = payload(succeeded, with_data);
+    let (error, cause) = child
+        .failure
+        .clone()
+        .map(|f| (f.error, f.cause))
+        .unwrap_or((None, None));
+    let mut out = serde_json::to_value(DescribeExecutionOutput {
+        input,
+        input_details,
+        output,
+        output_details,
+        execution_arn: child.execution_arn,
+        state_machine_arn: child.state_machine_arn,
+        name: child.name,
+        status: child.status.as_str(),
+        start_date: shapes::epoch(child.start),
+        stop_date: child.stop.map(shapes::epoch),
+        error,
+        cause,
+        redrive_count: 0,
+        redrive_date: None,
+        redrive_status: "NOT_REDRIVABLE",
+        redrive_status_reason: Some(
+            "A child of a Map Run is redriven with its parent execution".into(),
+        ),
+        state_machine_version_arn: None,
+        state_machine_alias_arn: None,
+    })
+    .map_err(|e| ApiError::InternalFailure(e.to_string()))?;
+    out["mapRunArn"] = Value::String(child.map_run_arn);
+    Ok(out)
+}
+
 pub async fn describe_state_machine<B: Backend + ?Sized>(
     b: &B,
     req: ExecutionArnInput,
@@ -430,17 +546,11 @@ pub async fn describe_state_machine<B: Backend + ?Sized>(
     check_len("executionArn", &arn, 1, 2000)?;
     let with_definition = include_data(req.included_data.as_deref())?;
     execution_arn(&arn)?;
-    let rec = execution(b, &arn).await?;
-    let sm = match b
-        .state_machine_revision(&rec.state_machine_arn, rec.revision)
-        .await?
-    {
-        Some(sm) => Some(sm),
-        // Records from before revisions were kept say revision 0: the latest is theirs.
-        None if rec.revision == 0 => b.state_machine(&rec.state_machine_arn).await?,
-        None => None,
+    if b.keeps_map_children() && waymark_engine::map_children::is_child_arn(&arn) {
+        return describe_child_machine(b, &arn, with_definition).await;
     }
-    .ok_or_else(|| ApiError::state_machine_does_not_exist(&rec.state_machine_arn))?;
+    let rec = execution(b, &arn).await?;
+    let sm = revision_of(b, &rec).await?;
     respond(&DescribeStateMachineForExecutionOutput {
         state_machine_arn: sm.arn,
         name: sm.name,
@@ -451,7 +561,104 @@ pub async fn describe_state_machine<B: Backend + ?Sized>(
         tracing_configuration: TracingConfiguration { enabled: false },
         revision_id: sm.revision.to_string(),
         encryption_configuration: AWS_OWNED_KEY,
+        map_run_arn: None,
+        label: None,
     })
+}
+
+/// The revision of its state machine an execution runs.
+async fn revision_of<B: Backend + ?Sized>(
+    b: &B,
+    rec: &ExecutionRecord,
+) -> Result<StateMachine, ApiError> {
+    match b
+        .state_machine_revision(&rec.state_machine_arn, rec.revision)
+        .await?
+    {
+        Some(sm) => Some(sm),
+        // Records from before revisions were kept say revision 0: the latest is theirs.
+        None if rec.revision == 0 => b.state_machine(&rec.state_machine_arn).await?,
+        None => None,
+    }
+    .ok_or_else(|| ApiError::state_machine_does_not_exist(&rec.state_machine_arn))
+}
+
+/// DescribeStateMachineForExecution of a distributed Map's child: the workflow it runs (its
+/// Map's ItemProcessor) under `MACHINE/LABEL`, with its run and label.
+async fn describe_child_machine<B: Backend + ?Sized>(
+    b: &B,
+    arn: &str,
+    with_definition: bool,
+) -> Result<Value, ApiError> {
+    let child = b
+        .map_child(arn)
+        .await?
+        .ok_or_else(|| ApiError::execution_does_not_exist(arn))?;
+    let (rec, _) = crate::ops::map_runs::find(b, &child.map_run_arn).await?;
+    let sm = revision_of(b, &rec).await?;
+    // `…:mapRun:MACHINE:EXECUTION/STATE:N` names the Map's state.
+    let state = child
+        .map_run_arn
+        .split_once('/')
+        .and_then(|(_, rest)| rest.rsplit_once(':'))
+        .map(|(state, _)| state)
+        .unwrap_or_default();
+    let definition = item_processor(&sm.definition_text, state).ok_or_else(|| {
+        ApiError::InternalFailure(format!(
+            "the definition of {} has no distributed Map named {state}",
+            sm.arn
+        ))
+    })?;
+    let (name, label) = child
+        .state_machine_arn
+        .rsplit_once(':')
+        .map(|(_, n)| n)
+        .and_then(|n| {
+            n.split_once('/')
+                .map(|(_, l)| (n.to_string(), l.to_string()))
+        })
+        .unwrap_or_default();
+    respond(&DescribeStateMachineForExecutionOutput {
+        state_machine_arn: child.state_machine_arn,
+        name,
+        definition: with_definition.then_some(definition),
+        role_arn: sm.role_arn,
+        update_date: shapes::epoch(sm.updated),
+        logging_configuration: LoggingConfiguration::OFF,
+        tracing_configuration: TracingConfiguration { enabled: false },
+        revision_id: sm.revision.to_string(),
+        encryption_configuration: AWS_OWNED_KEY,
+        map_run_arn: Some(child.map_run_arn),
+        label: Some(label),
+    })
+}
+
+/// The text of the ItemProcessor of the Map state named `state`, wherever it is nested (the
+/// first found, breadth first).
+fn item_processor(definition: &str, state: &str) -> Option<String> {
+    let def: Value = serde_json::from_str(definition).ok()?;
+    let mut queue = std::collections::VecDeque::from([&def]);
+    while let Some(machine) = queue.pop_front() {
+        let Some(states) = machine.get("States").and_then(Value::as_object) else {
+            continue;
+        };
+        for (name, s) in states {
+            let processor = s.get("ItemProcessor").or_else(|| s.get("Iterator"));
+            if name == state && s.get("Type").and_then(Value::as_str) == Some("Map") {
+                if let Some(p) = processor {
+                    return Some(to_text(p));
+                }
+            }
+            queue.extend(processor);
+            queue.extend(
+                s.get("Branches")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
+        }
+    }
+    None
 }
 
 pub async fn redrive<B: Backend + ?Sized>(

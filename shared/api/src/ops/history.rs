@@ -40,6 +40,16 @@ pub async fn get<B: Backend + ?Sized>(
     execution_arn(&arn)?;
     let scope = format!("GetExecutionHistory|{arn}|{reverse}");
     let token = pages::decode_opt(&scope, req.next_token.as_deref())?;
+    if b.keeps_map_children() && waymark_engine::map_children::is_child_arn(&arn) {
+        if b.map_child(&arn).await?.is_none() {
+            return Err(ApiError::execution_does_not_exist(&arn));
+        }
+        return Err(ApiError::ValidationException(format!(
+            "Waymark does not record the events of a distributed Map's child executions: \
+             DescribeExecution gives the input, output and status of {arn}, and the parent \
+             execution's history its Map Run"
+        )));
+    }
     if b.execution(&arn).await?.is_none() {
         return Err(ApiError::execution_does_not_exist(&arn));
     }

@@ -1,8 +1,8 @@
 //! The Map Run operations: ListMapRuns, DescribeMapRun and UpdateMapRun, over the runs an
 //! execution's record keeps of its distributed Maps. Waymark runs a distributed Map's
-//! iterations inside the execution, not as child executions, so a run's execution counts are
-//! its iteration counts (one per item, or per batch with an ItemBatcher), and no child
-//! executions are listed.
+//! iterations inside the execution; a run's execution counts are its iteration counts (one
+//! per item, or per batch with an ItemBatcher). The local home also keeps each iteration as a
+//! child execution (ListExecutions by `mapRunArn`, DescribeExecution: see `executions.rs`).
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -71,6 +71,17 @@ pub(crate) async fn find<B: Backend + ?Sized>(
     Ok((rec, run))
 }
 
+/// A run's status and end: one left RUNNING by an execution that ended was aborted with it.
+pub(crate) fn status_of(
+    rec: &ExecutionRecord,
+    run: &MapRun,
+) -> (String, Option<chrono::DateTime<chrono::Utc>>) {
+    match run.status.as_str() {
+        "RUNNING" if rec.status.is_terminal() => ("ABORTED".to_string(), rec.stop_time),
+        s => (s.to_string(), run.stop),
+    }
+}
+
 /// Where a run stands: its status, end and counts, live from the Map's frame while it runs.
 /// A run left RUNNING by an execution that ended (stopped, failed elsewhere) was aborted.
 fn standing(rec: &ExecutionRecord, run: &MapRun) -> (String, Option<f64>, Value) {
@@ -78,12 +89,8 @@ fn standing(rec: &ExecutionRecord, run: &MapRun) -> (String, Option<f64>, Value)
         Phase::Children(fan) if fan.id == run.fanout => Some(fan),
         _ => None,
     });
-    let (status, stop) = match run.status.as_str() {
-        "RUNNING" if rec.status.is_terminal() => {
-            ("ABORTED".to_string(), rec.stop_time.map(shapes::epoch))
-        }
-        s => (s.to_string(), run.stop.map(shapes::epoch)),
-    };
+    let (status, stop) = status_of(rec, run);
+    let stop = stop.map(shapes::epoch);
     let (pending, running, succeeded, failed, aborted) = match live {
         Some(f) if status == "RUNNING" => {
             (f.total - f.started, f.running, f.succeeded, f.failed, 0)

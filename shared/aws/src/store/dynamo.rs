@@ -286,6 +286,9 @@ impl ExecutionStore for DynamoStore {
         }))
     }
 
+    /// `w.children` (distributed Maps' children as executions) is not written: this store
+    /// does not keep them yet, and the AWS API says so where they would be read
+    /// (`Backend::keeps_map_children`).
     async fn commit(
         &self,
         snapshot: layout::LoadedExtras,

@@ -14,7 +14,8 @@ use waymark_asl::Failure;
 use super::io::Finish;
 use super::{Flow, Stepper};
 use crate::history;
-use crate::record::{child_frame_id, Fanout, Frame, Phase};
+use crate::map_children::{run_label, ChildExecution, RunNames};
+use crate::record::{child_frame_id, Fanout, Frame, Phase, Status};
 
 /// Iterations of an inline Map that run at once: AWS's documented ceiling ("In this mode, the
 /// Map state supports up to 40 concurrent iterations"); MaxConcurrency may only lower it.
@@ -385,6 +386,78 @@ impl Stepper<'_, '_> {
         self.runnable.push_back(fid);
     }
 
+    /// Records a distributed Map's child as the execution it is on AWS: as it starts (with
+    /// its input), or as it ends, merged into its start when that was this same step.
+    fn record_child(
+        &mut self,
+        fid: &str,
+        fanout: u64,
+        index: usize,
+        status: Status,
+        fill: impl FnOnce(&mut ChildExecution),
+    ) {
+        if status != Status::Running {
+            if let Some(&at) = self.children_at.get(&(fanout, index)) {
+                let c = &mut self.out.children[at];
+                c.status = status;
+                fill(c);
+                return;
+            }
+        }
+        let Some(mut c) = self.child_summary(fid, fanout, index, status) else {
+            return;
+        };
+        fill(&mut c);
+        if status == Status::Running {
+            self.children_at
+                .insert((fanout, index), self.out.children.len());
+        }
+        self.out.children.push(c);
+    }
+
+    /// A child's summary, without its input or end. None when the record no longer keeps its
+    /// run (it keeps the newest [`crate::record::MAX_MAP_RUNS`]).
+    fn child_summary(
+        &mut self,
+        fid: &str,
+        fanout: u64,
+        index: usize,
+        status: Status,
+    ) -> Option<ChildExecution> {
+        let cached = matches!(&self.run_names, Some((f, n, _)) if f == fid && *n == fanout);
+        if !cached {
+            let run = self
+                .rec
+                .map_runs
+                .iter()
+                .find(|r| r.frame == fid && r.fanout == fanout)?;
+            let state = self.current_state(fid);
+            let label = match &state.kind {
+                StateKind::Map(m) => m.label.as_deref(),
+                _ => None,
+            };
+            let label = run_label(label, &state.name, &run.arn);
+            let names = RunNames::new(&self.rec.execution_arn, &label, &run.arn);
+            self.run_names = Some((fid.to_string(), fanout, names));
+        }
+        let (_, _, names) = self.run_names.as_ref()?;
+        let name = names.name(index);
+        Some(ChildExecution {
+            map_run_arn: names.run_arn.clone(),
+            index,
+            execution_arn: format!("{}{name}", names.execution_prefix),
+            state_machine_arn: names.state_machine_arn.clone(),
+            name,
+            status,
+            start: self.env.now,
+            stop: None,
+            input: None,
+            output: None,
+            failure: None,
+            item_count: 1,
+        })
+    }
+
     fn map_run_arn(&self, state: &str) -> String {
         let exec = &self.rec.execution_arn;
         let base = exec.replacen(":execution:", ":mapRun:", 1);
@@ -516,6 +589,21 @@ impl Stepper<'_, '_> {
                     });
                 }
             }
+            if distributed {
+                let batched = matches!(&state.kind, StateKind::Map(m) if m.item_batcher.is_some());
+                let items = if batched {
+                    input
+                        .get("Items")
+                        .and_then(Value::as_array)
+                        .map_or(1, Vec::len)
+                } else {
+                    1
+                };
+                self.record_child(fid, fanout_id, index, Status::Running, |c| {
+                    c.input = Some(input.clone());
+                    c.item_count = items;
+                });
+            }
             let silent = distributed || self.frame(fid).silent;
             let last = if is_map && !silent {
                 self.emit(fid, history::map_iteration("Started", &state.name, index))
@@ -555,6 +643,20 @@ impl Stepper<'_, '_> {
         };
         let Some(f) = self.fanout(parent) else { return };
         let (is_map, index) = (f.is_map, child_frame.index);
+        if f.distributed {
+            let status = match &result {
+                Ok(_) => Status::Succeeded,
+                Err(_) => Status::Failed,
+            };
+            let now = self.env.now;
+            self.record_child(parent, f.id, index, status, |c| {
+                c.stop = Some(now);
+                match &result {
+                    Ok(output) => c.output = Some(output.clone()),
+                    Err(failure) => c.failure = Some(failure.clone()),
+                }
+            });
+        }
         let state = self.current_state(parent);
         // The parent's next event follows the child's last one.
         if !child_frame.silent {

@@ -220,6 +220,9 @@ pub struct StepOutput {
     /// The state failures the step handled, and how: what TestState reports (the record
     /// keeps no failure that a retrier or catcher took).
     pub handled: Vec<Handled>,
+    /// What the step started and ended of distributed Maps' children, which live on as
+    /// executions of their own ([`crate::map_children`]).
+    pub children: Vec<crate::map_children::ChildExecution>,
 }
 
 /// A state failure and what became of it.
@@ -264,6 +267,8 @@ pub fn step_all(
         work: 0,
         exhausted: false,
         overflow: None,
+        run_names: None,
+        children_at: Default::default(),
     };
     for signal in signals {
         if s.overflow.is_some() {
@@ -322,6 +327,11 @@ pub(crate) struct Stepper<'a, 'e> {
     /// Set when an event did not fit the history quota: the number of effects made before,
     /// which are the only ones kept.
     pub overflow: Option<usize>,
+    /// The names of the distributed Map run whose children this step last recorded.
+    pub run_names: Option<(FrameId, u64, crate::map_children::RunNames)>,
+    /// Where in `out.children` this step recorded each child it started, by fan-out and
+    /// index: a child that ends in the step that started it is one write, not two.
+    pub children_at: std::collections::HashMap<(u64, usize), usize>,
 }
 
 /// A state's body either moved the frame on or left it waiting for something outside.

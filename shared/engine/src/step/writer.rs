@@ -17,6 +17,7 @@ use waymark_asl::model::{Map as MapState, ResultWriter, StateKind, Transformatio
 use waymark_asl::Failure;
 
 use super::{Stepper, TaskRequest};
+use crate::map_children::{run_label, uuid_of, RunNames};
 use crate::record::{ExecutionRecord, Fanout, Phase, TaskPhase};
 
 /// What a Map with a `ResultWriter` keeps of one child for the records it writes.
@@ -185,14 +186,13 @@ impl Stepper<'_, '_> {
 
     /// The children's records, by the status AWS files them under.
     fn child_records(&self, m: &MapState, state: &str, f: &Fanout, run_arn: &str) -> Records {
-        let label = m.label.as_deref().unwrap_or(state);
-        let exec = &self.rec.execution_arn;
+        let label = run_label(m.label.as_deref(), state, run_arn);
         // arn:aws:states:R:A:execution:MACHINE:NAME → arn:aws:states:R:A:execution:MACHINE/LABEL:
-        let (base, _) = exec.rsplit_once(':').unwrap_or((exec.as_str(), ""));
+        let names = RunNames::new(&self.rec.execution_arn, &label, run_arn);
         let machine_arn = self.rec.state_machine_arn.clone();
         let mut out = Records::default();
         for (i, item) in f.items.iter().enumerate() {
-            let name = uuid_of(&format!("{run_arn}#{i}"));
+            let name = names.name(i);
             let mut r = Map::new();
             let log = f.logs.get(i).and_then(Option::as_ref);
             let status = match (log, f.results.get(i).and_then(Option::as_ref)) {
@@ -213,7 +213,7 @@ impl Stepper<'_, '_> {
             }
             r.insert(
                 "ExecutionArn".into(),
-                json!(format!("{base}/{label}:{name}")),
+                json!(format!("{}{name}", names.execution_prefix)),
             );
             let input = log.map_or(item, |l| &l.input);
             r.insert("Input".into(), json!(to_text(input)));
@@ -381,22 +381,6 @@ fn make_files(
     });
     files.push((format!("{folder}/manifest.json"), to_text(&manifest)));
     Ok(files)
-}
-
-/// A UUID-shaped name made from `seed`, the same every time: replaying a step makes the
-/// same keys and child names.
-fn uuid_of(seed: &str) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(seed.as_bytes());
-    let hex: String = d.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }
 
 fn date(t: DateTime<Utc>) -> String {
