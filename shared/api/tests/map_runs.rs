@@ -146,6 +146,13 @@ async fn map_runs_are_listed_described_and_updated() {
         )
         .await;
     assert_eq!(none["executions"], json!([]));
+    let pending = h
+        .ok(
+            "ListExecutions",
+            json!({"mapRunArn": run, "statusFilter": "PENDING_REDRIVE"}),
+        )
+        .await;
+    assert_eq!(pending["executions"], json!([]), "none waits for a redrive");
     // Their events are not recorded, and that is said rather than an empty history.
     let said = h
         .err(

@@ -362,7 +362,13 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
             ))
         }
         (None, Some(map_run)) => {
-            return list_map_children(b, &map_run, status, redriven, max, req.next_token).await;
+            let pending_redrive = req.status_filter.as_deref() == Some("PENDING_REDRIVE");
+            let filter = ChildFilter {
+                status,
+                redriven,
+                pending_redrive,
+            };
+            return list_map_children(b, &map_run, filter, max, req.next_token).await;
         }
         (Some(arn), None) => arn,
     };
@@ -417,16 +423,29 @@ pub async fn list<B: Backend + ?Sized>(b: &B, req: ListExecutionsInput) -> Resul
     Ok(out)
 }
 
+/// What ListExecutions by `mapRunArn` filters on.
+struct ChildFilter {
+    status: Option<Status>,
+    redriven: Option<bool>,
+    /// PENDING_REDRIVE: children waiting for their run's redrive, which Waymark never leaves
+    /// (a run is redriven with its execution).
+    pending_redrive: bool,
+}
+
 /// ListExecutions by `mapRunArn`: the run's children, in the order they started, with the
 /// run's ARN and each child's item count (AWS gives both only in this listing).
 async fn list_map_children<B: Backend + ?Sized>(
     b: &B,
     map_run_arn: &str,
-    status: Option<Status>,
-    redriven: Option<bool>,
+    filter: ChildFilter,
     max: usize,
     next_token: Option<String>,
 ) -> Result<Value, ApiError> {
+    let ChildFilter {
+        status,
+        redriven,
+        pending_redrive,
+    } = filter;
     // A run that does not exist is not found, on every home.
     let (rec, run) = crate::ops::map_runs::find(b, map_run_arn).await?;
     if !b.keeps_map_children() {
@@ -436,6 +455,9 @@ async fn list_map_children<B: Backend + ?Sized>(
              (DescribeMapRun gives its counts, and a ResultWriter the output of every iteration)",
             run.arn
         )));
+    }
+    if pending_redrive {
+        return Ok(json!({ "executions": [] }));
     }
     let (run_status, run_stop) = crate::ops::map_runs::status_of(&rec, &run);
     // A child its run aborted is stored RUNNING: once the run has ended, filter after
