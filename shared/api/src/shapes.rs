@@ -337,6 +337,9 @@ pub struct DescribeExecutionOutput {
     pub state_machine_version_arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state_machine_alias_arn: Option<String>,
+    /// A distributed Map's child: the run that started it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
 }
 
 #[derive(Debug, Serialize)]

@@ -137,8 +137,11 @@ impl NameParts {
     /// A name's two halves without their version and variant bits: the run's `hi`, and the
     /// index under its mask.
     pub fn split(name: &str) -> Option<(u64, u64)> {
+        if name.len() != 36 {
+            return None;
+        }
         let hex: String = name.chars().filter(|c| *c != '-').collect();
-        if name.len() != 36 || hex.len() != 32 {
+        if hex.len() != 32 {
             return None;
         }
         let hi = u64::from_str_radix(&hex[..16], 16).ok()?;

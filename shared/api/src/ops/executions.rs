@@ -282,6 +282,7 @@ pub(crate) async fn describe_output<B: Backend + ?Sized>(
         redrive_status_reason,
         state_machine_version_arn: rec.version_arn.clone(),
         state_machine_alias_arn: rec.alias_arn.clone(),
+        map_run_arn: None,
     })
 }
 
@@ -533,7 +534,7 @@ async fn describe_map_child<B: Backend + ?Sized>(
         .clone()
         .map(|f| (f.error, f.cause))
         .unwrap_or((None, None));
-    let mut out = serde_json::to_value(DescribeExecutionOutput {
+    respond(&DescribeExecutionOutput {
         input,
         input_details,
         output,
@@ -554,10 +555,8 @@ async fn describe_map_child<B: Backend + ?Sized>(
         ),
         state_machine_version_arn: None,
         state_machine_alias_arn: None,
+        map_run_arn: Some(child.map_run_arn),
     })
-    .map_err(|e| ApiError::InternalFailure(e.to_string()))?;
-    out["mapRunArn"] = Value::String(child.map_run_arn);
-    Ok(out)
 }
 
 pub async fn describe_state_machine<B: Backend + ?Sized>(

@@ -38,6 +38,8 @@ struct Run {
     rec: ExecutionRecord,
     history: Vec<HistoryEvent>,
     calls: Vec<TaskRequest>,
+    /// The children of the execution's first map run, as the store keeps them.
+    children: Vec<crate::map_children::ChildExecution>,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -99,17 +101,28 @@ fn run_with(def: Value, input: Value, script: Script) -> Run {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let (rec, history) = rt.block_on(async {
+    let (rec, history, children) = rt.block_on(async {
         let started = e.start_execution(&sm, Some("exec"), input).await.unwrap();
         let rec = run_until_settled(&e, &started.execution_arn).await.unwrap();
         let history = e.store.history(&rec.execution_arn).await.unwrap();
-        (rec, history)
+        let children = match rec.map_runs.first() {
+            Some(run) => {
+                e.store
+                    .map_children(&run.arn, None, 1000, None)
+                    .await
+                    .unwrap()
+                    .items
+            }
+            None => Vec::new(),
+        };
+        (rec, history, children)
     });
     let calls = calls.lock().unwrap().clone();
     Run {
         rec,
         history,
         calls,
+        children,
     }
 }
 
@@ -686,10 +699,10 @@ fn a_result_writer_exports_to_s3_and_the_map_returns_where() {
             TaskOutcome::Succeeded(Value::Null)
         }),
     );
-    let (rec, calls) = (r.rec, r.calls);
+    let (rec, calls) = (&r.rec, &r.calls);
     assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
     assert_eq!(calls.len(), 1);
-    let (bucket, files) = written(&calls);
+    let (bucket, files) = written(calls);
     assert_eq!(bucket, "out");
     let keys: Vec<&str> = files.iter().map(|(k, _)| k.as_str()).collect();
     assert_eq!(keys.len(), 2, "{keys:?}");
@@ -711,10 +724,12 @@ fn a_result_writer_exports_to_s3_and_the_map_returns_where() {
     assert_eq!(records[2]["Output"], r#"{"v":3}"#);
     assert_eq!(records[2]["Status"], "SUCCEEDED");
     assert_ne!(records[0]["Name"], records[1]["Name"]);
-    assert!(records[0]["ExecutionArn"]
-        .as_str()
-        .unwrap()
-        .contains(":execution:"));
+    // The records name each child as the run's child executions are listed.
+    assert_eq!(r.children.len(), 3);
+    for (record, child) in records.iter().zip(&r.children) {
+        assert_eq!(record["ExecutionArn"], child.execution_arn);
+        assert_eq!(record["Name"], child.name);
+    }
     // The run's record says it succeeded.
     assert_eq!(rec.map_runs[0].status, "SUCCEEDED");
     assert_eq!(manifest["MapRunArn"], json!(rec.map_runs[0].arn));
