@@ -110,6 +110,14 @@ class ConsoleInBrowser(unittest.TestCase):
             return b.find_element(By.CSS_SELECTOR, "#state h3").text.startswith(state)
         self.until(click)
 
+    def click(self, element_id, timeout=15):
+        """Clicks a button of the live view. A redraw can replace it between finding and clicking
+        it; the click then raised (stale element) and did not happen, so it is found again."""
+        def click(b):
+            b.find_element(By.ID, element_id).click()
+            return True
+        self.until(click, timeout)
+
     def shot(self, name):
         self.browser.execute_script("window.scrollTo(0, 0)")
         self.browser.save_screenshot(os.path.join(ARTIFACTS, name))
@@ -172,7 +180,7 @@ class ConsoleInBrowser(unittest.TestCase):
         time.sleep(1.5)
         self.assertEqual(b.find_element(By.ID, "task-output").get_attribute("value"), '{"confirmedBy": "Grace"}')
         self.shot("console-callback.png")
-        b.find_element(By.ID, "send-success").click()
+        self.click("send-success")
 
         # The end: everything coloured, a state's input and output in its panel, the history.
         self.until(lambda b: self.text("#execution-status") == "SUCCEEDED", timeout=20)
@@ -217,10 +225,10 @@ class ConsoleInBrowser(unittest.TestCase):
                                        input=json.dumps({"items": [5]}))["executionArn"]
         b.get(self.url + "/#/execution/" + arn.replace(":", "%3A"))
         self.until(lambda b: self.node_status("Confirm") == "running", timeout=20)
-        self.until(lambda b: b.find_element(By.ID, "stop")).click()
+        self.click("stop")
         self.until(lambda b: self.text("#execution-status") == "ABORTED")
         self.assertEqual(self.sfn.describe_execution(executionArn=arn)["status"], "ABORTED")
-        self.until(lambda b: b.find_element(By.ID, "redrive")).click()
+        self.click("redrive")
         self.until(lambda b: self.text("#execution-status") == "RUNNING")
         self.until(lambda b: self.node_status("Confirm") == "running")
         d = self.sfn.describe_execution(executionArn=arn)
