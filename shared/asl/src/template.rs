@@ -50,10 +50,10 @@ impl Template {
     /// Evaluates the template, within [`crate::budget::MAX_EVALUATION_BYTES`] of values
     /// copied from paths and built by intrinsics.
     pub fn eval(&self, env: &Env) -> Result<Value, Failure> {
-        self.eval_field(env, "", &Budget::new())
+        self.eval_field(env, Field("", false), &Budget::new())
     }
 
-    fn eval_field(&self, env: &Env, field: &str, budget: &Budget) -> Result<Value, Failure> {
+    fn eval_field(&self, env: &Env, field: Field<'_>, budget: &Budget) -> Result<Value, Failure> {
         Ok(match self {
             Template::Literal(v) => v.clone(),
             Template::Array(items) => Value::Array(
@@ -65,11 +65,8 @@ impl Template {
             Template::Object(fields) => {
                 let mut out = Map::with_capacity(fields.len());
                 for (key, t) in fields {
-                    let shown = match t {
-                        Template::Path(_) | Template::Intrinsic(_) => format!("{key}.$"),
-                        _ => key.clone(),
-                    };
-                    out.insert(key.clone(), t.eval_field(env, &shown, budget)?);
+                    let dynamic = matches!(t, Template::Path(_) | Template::Intrinsic(_));
+                    out.insert(key.clone(), t.eval_field(env, Field(key, dynamic), budget)?);
                 }
                 Value::Object(out)
             }
@@ -99,8 +96,27 @@ impl Template {
     }
 }
 
+/// A field's name as errors show it (`key.$` for a dynamic one), written only when an error
+/// is: evaluation runs for every item of a Map, errors seldom.
+#[derive(Clone, Copy)]
+struct Field<'a>(&'a str, bool);
+
+impl std::fmt::Display for Field<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)?;
+        if self.1 {
+            f.write_str(".$")?;
+        }
+        Ok(())
+    }
+}
+
 /// Reads a path that must find something, with AWS's error when it does not.
-pub fn select_required(env: &Env, path: &Path, field: &str) -> Result<Value, Failure> {
+pub fn select_required(
+    env: &Env,
+    path: &Path,
+    field: impl std::fmt::Display,
+) -> Result<Value, Failure> {
     match env.select(path)? {
         Some(v) => Ok(v.into_owned()),
         None => {

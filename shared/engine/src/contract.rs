@@ -196,20 +196,21 @@ pub async fn check<S: ContractStore>(store: &S) {
 /// start (keeping its input and start), read by ARN and listed by run in index order, a page
 /// at a time, by stored status.
 pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
-    use crate::map_children::ChildExecution;
+    use crate::map_children::{ChildExecution, ChildUpdate};
 
     let sm = machine("fanned");
     store.create_state_machine(&sm).await.unwrap();
     let rec = record(&sm, "parent");
     store.create(&rec).await.unwrap();
     let run = "arn:aws:states:us-east-1:123456789012:mapRun:fanned:parent/Each:0".to_string();
-    let names = crate::map_children::RunNames::new(&rec.execution_arn, "Each", &run);
-    let child = |index: usize, status: Status| ChildExecution {
-        map_run_arn: run.clone(),
+    let names = std::sync::Arc::new(crate::map_children::RunNames::new(
+        &rec.execution_arn,
+        "Each",
+        &run,
+    ));
+    let child = |index: usize, status: Status| ChildUpdate {
+        run: names.clone(),
         index,
-        execution_arn: format!("{}{}", names.execution_prefix, names.name(index)),
-        state_machine_arn: names.state_machine_arn.clone(),
-        name: names.name(index),
         status,
         start: t0() + Duration::seconds(index as i64),
         stop: None,
@@ -218,7 +219,7 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
         failure: None,
         item_count: 1,
     };
-    let started: Vec<ChildExecution> = (0..3).map(|i| child(i, Status::Running)).collect();
+    let started: Vec<ChildUpdate> = (0..3).map(|i| child(i, Status::Running)).collect();
     let (v1, _) = advance(&rec, 0, |_| {});
     let loaded = store
         .load_for_step(&rec.execution_arn)
@@ -250,14 +251,14 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
     store.commit(loaded.snapshot, &w).await.unwrap();
 
     let got = store
-        .map_child(&ended.execution_arn)
+        .map_child(&ended.execution_arn())
         .await
         .unwrap()
         .expect("the child is kept");
     let want = ChildExecution {
         input: Some(json!({"item": 1})),
         start: t0() + Duration::seconds(1),
-        ..ended
+        ..ended.to_execution()
     };
     assert_eq!(
         got, want,

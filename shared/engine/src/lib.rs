@@ -10,6 +10,7 @@ pub mod context;
 pub mod contract;
 pub mod frames;
 pub mod history;
+mod iso_time;
 pub mod map_children;
 pub mod memory;
 pub mod ports;

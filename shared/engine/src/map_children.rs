@@ -8,6 +8,8 @@
 //! the step that ends it, in the same commit as the rest of the step. Their events are not
 //! recorded.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -63,6 +65,52 @@ impl ChildExecution {
             self.stop = run_stop.or(self.stop);
         }
         self
+    }
+}
+
+/// What a step writes of one child: [`ChildExecution`] with the run's names shared rather
+/// than the child's own written out. A store that keys children by run and index (SQLite)
+/// never needs the name; ten thousand children made naming a tenth of a Map's run.
+#[derive(Debug, Clone)]
+pub struct ChildUpdate {
+    pub run: Arc<RunNames>,
+    pub index: usize,
+    pub status: Status,
+    pub start: DateTime<Utc>,
+    pub stop: Option<DateTime<Utc>>,
+    /// As [`ChildExecution::input`]: only the first write of a child carries it.
+    pub input: Option<Value>,
+    pub output: Option<Value>,
+    pub failure: Option<Failure>,
+    pub item_count: usize,
+}
+
+impl ChildUpdate {
+    pub fn name(&self) -> String {
+        self.run.name(self.index)
+    }
+
+    pub fn execution_arn(&self) -> String {
+        format!("{}{}", self.run.execution_prefix, self.name())
+    }
+
+    /// The summary a store keeps and readers see.
+    pub fn to_execution(&self) -> ChildExecution {
+        let name = self.name();
+        ChildExecution {
+            map_run_arn: self.run.run_arn.clone(),
+            index: self.index,
+            execution_arn: format!("{}{name}", self.run.execution_prefix),
+            state_machine_arn: self.run.state_machine_arn.clone(),
+            name,
+            status: self.status,
+            start: self.start,
+            stop: self.stop,
+            input: self.input.clone(),
+            output: self.output.clone(),
+            failure: self.failure.clone(),
+            item_count: self.item_count,
+        }
     }
 }
 

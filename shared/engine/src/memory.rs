@@ -205,8 +205,8 @@ impl ExecutionStore for MemoryStore {
         }
         let mut children = self.map_children.lock().expect("lock");
         for c in w.children {
-            let key = (c.map_run_arn.clone(), c.index);
-            let merged = c.clone().over(children.remove(&key));
+            let key = (c.run.run_arn.clone(), c.index);
+            let merged = c.to_execution().over(children.remove(&key));
             children.insert(key, merged);
         }
         Ok(())

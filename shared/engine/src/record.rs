@@ -72,6 +72,7 @@ pub struct ExecutionRecord {
     pub machine_type: MachineTypeRepr,
     pub role_arn: String,
     pub input: Value,
+    #[serde(with = "crate::iso_time")]
     pub start_time: DateTime<Utc>,
     pub status: Status,
     pub output: Option<Value>,
@@ -181,6 +182,7 @@ pub struct Frame {
     /// The raw input of the current state.
     pub input: Value,
     pub entered_event_id: u64,
+    #[serde(with = "crate::iso_time")]
     pub entered_time: DateTime<Utc>,
     /// The last history event of this frame, the `previousEventId` of its next one.
     pub last_event_id: u64,
@@ -207,12 +209,14 @@ pub enum Phase {
     Run,
     /// A Wait state, until `until`; then the frame exits with `output`.
     Waiting {
+        #[serde(with = "crate::iso_time")]
         until: DateTime<Utc>,
         output: Value,
         assigned: Option<Map<String, Value>>,
     },
     /// Retry back-off: the state runs again at `until`.
     Backoff {
+        #[serde(with = "crate::iso_time")]
         until: DateTime<Utc>,
     },
     /// A task is in flight.

@@ -50,7 +50,7 @@ pub struct WriteSet<'a> {
     pub events: &'a [HistoryEvent],
     /// Distributed Maps' children the step started or ended: stores that keep them upsert
     /// them by run and index in the same commit.
-    pub children: &'a [crate::map_children::ChildExecution],
+    pub children: &'a [crate::map_children::ChildUpdate],
     /// The step's effects, stored until acknowledged.
     pub outbox: &'a [Effect],
     /// Callback tokens the step issued.

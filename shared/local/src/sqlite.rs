@@ -12,7 +12,7 @@ use serde_json::Value;
 use waymark_asl::parse::{parse_text, MachineType, ParseOptions};
 use waymark_engine::approval::{ApprovalRecord, ApprovalStatus, ApprovalStore, Decision};
 use waymark_engine::history::HistoryEvent;
-use waymark_engine::map_children::{ChildExecution, NameParts};
+use waymark_engine::map_children::{ChildExecution, ChildUpdate, NameParts};
 use waymark_engine::ports::*;
 use waymark_engine::record::{ExecutionRecord, Status};
 use waymark_engine::step::{Effect, Signal, TaskRequest};
@@ -198,7 +198,7 @@ fn child_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ChildRun> {
 
 /// A child's columns, its JSON members as text.
 type ChildRow<'a> = (
-    &'a ChildExecution,
+    &'a ChildUpdate,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -950,25 +950,19 @@ impl ExecutionStore for SqliteStore {
                     let mut run: Option<(&str, i64)> = None;
                     for (c, input, output, failure) in &children {
                         let id = match run {
-                            Some((arn, id)) if arn == c.map_run_arn => id,
+                            Some((arn, id)) if arn == c.run.run_arn => id,
                             _ => {
-                                // The run's name parts, from any child's name and index.
-                                let (hi, lo) = NameParts::split(&c.name).unwrap_or_default();
-                                let mask = lo ^ c.index as u64;
-                                let prefix = c
-                                    .execution_arn
-                                    .strip_suffix(c.name.as_str())
-                                    .unwrap_or_default();
+                                let parts = c.run.parts();
                                 put_run.execute(params![
-                                    c.map_run_arn,
-                                    hi as i64,
-                                    mask as i64,
-                                    prefix,
-                                    c.state_machine_arn
+                                    c.run.run_arn,
+                                    parts.hi as i64,
+                                    parts.mask as i64,
+                                    c.run.execution_prefix,
+                                    c.run.state_machine_arn
                                 ])?;
                                 let id: i64 =
-                                    run_id.query_row(params![c.map_run_arn], |r| r.get(0))?;
-                                run = Some((&c.map_run_arn, id));
+                                    run_id.query_row(params![c.run.run_arn], |r| r.get(0))?;
+                                run = Some((&c.run.run_arn, id));
                                 id
                             }
                         };

@@ -4,36 +4,35 @@
 //! them (`{Arg1=1, Arg2=[]}` for an object), and splitting is `java.util.StringTokenizer`'s
 //! (any character of the second argument separates, and empty pieces vanish).
 
+use std::fmt::Write;
+
 use serde_json::Value;
 
 use super::{invalid, invalid_because, take, EvalResult, Function};
 
-enum Piece {
-    Text(String),
-    Placeholder,
+enum Token {
+    Char(char),
+    Hole,
 }
 
-/// Splits a template into text and `{}` placeholders. `\` escapes the next character, so
-/// `\{` is a brace; a `{` that does not open `{}`, or a lone `}`, is an error.
-fn parse_template(template: &str) -> Result<Vec<Piece>, &'static str> {
-    let mut pieces = Vec::new();
-    let mut text = String::new();
+/// Walks a template: its text (escapes resolved) and its `{}` placeholders, in order. `\`
+/// escapes the next character, so `\{` is a brace; a `{` that does not open `{}`, or a lone
+/// `}`, is an error. It allocates nothing: `States.Format` runs once per Map item.
+fn walk(template: &str, mut each: impl FnMut(Token)) -> Result<(), &'static str> {
     let mut chars = template.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => text.push(chars.next().unwrap_or('\\')),
+            '\\' => each(Token::Char(chars.next().unwrap_or('\\'))),
             '{' if chars.peek() == Some(&'}') => {
                 chars.next();
-                pieces.push(Piece::Text(std::mem::take(&mut text)));
-                pieces.push(Piece::Placeholder);
+                each(Token::Hole);
             }
             '{' => return Err("matching '}' not found for '{'."),
             '}' => return Err("matching '{' not found for '}'."),
-            c => text.push(c),
+            c => each(Token::Char(c)),
         }
     }
-    pieces.push(Piece::Text(text));
-    Ok(pieces)
+    Ok(())
 }
 
 /// `raw_template` is the first argument's literal text with its escapes, when it was a
@@ -41,35 +40,33 @@ fn parse_template(template: &str) -> Result<Vec<Piece>, &'static str> {
 pub(super) fn format(raw_template: Option<&str>, values: Vec<Value>) -> EvalResult {
     const F: Function = Function::Format;
     let mut values = values.into_iter();
+    let from_path;
     let template = match (raw_template, values.next()) {
-        (Some(raw), _) => raw.to_string(),
-        (None, Some(Value::String(s))) => s,
+        (Some(raw), _) => raw,
+        (None, Some(Value::String(s))) => {
+            from_path = s;
+            from_path.as_str()
+        }
         _ => return invalid_because(F, "the first argument must be a string"),
     };
-    let pieces = match parse_template(&template) {
-        Ok(p) => p,
-        Err(detail) => return invalid_because(F, format!("invalid template: {detail}")),
-    };
-    let holes = pieces
-        .iter()
-        .filter(|p| matches!(p, Piece::Placeholder))
-        .count();
+    let mut holes = 0;
+    if let Err(detail) = walk(template, |t| holes += matches!(t, Token::Hole) as usize) {
+        return invalid_because(F, format!("invalid template: {detail}"));
+    }
     let values: Vec<Value> = values.collect();
     if holes != values.len() {
         return invalid_because(F, "number of arguments do not match the occurrences of {}.");
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(template.len());
     let mut values = values.iter();
-    for piece in &pieces {
-        match piece {
-            Piece::Text(t) => out.push_str(t),
-            Piece::Placeholder => {
-                if let Some(v) = values.next() {
-                    render_java(v, &mut out);
-                }
+    let _ = walk(template, |t| match t {
+        Token::Char(c) => out.push(c),
+        Token::Hole => {
+            if let Some(v) = values.next() {
+                render_java(v, &mut out);
             }
         }
-    }
+    });
     Ok(Value::String(out))
 }
 
@@ -81,7 +78,9 @@ fn render_java(v: &Value, out: &mut String) {
         Value::String(s) => out.push_str(s),
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
         Value::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

@@ -14,7 +14,7 @@ use waymark_asl::Failure;
 use super::io::Finish;
 use super::{Flow, Stepper};
 use crate::history;
-use crate::map_children::{run_label, ChildExecution, RunNames};
+use crate::map_children::{run_label, ChildUpdate, RunNames};
 use crate::record::{child_frame_id, Fanout, Frame, Phase, Status};
 
 /// Iterations of an inline Map that run at once: AWS's documented ceiling ("In this mode, the
@@ -394,7 +394,7 @@ impl Stepper<'_, '_> {
         fanout: u64,
         index: usize,
         status: Status,
-        fill: impl FnOnce(&mut ChildExecution),
+        fill: impl FnOnce(&mut ChildUpdate),
     ) {
         if status != Status::Running {
             if let Some(&at) = self.children_at.get(&(fanout, index)) {
@@ -423,7 +423,7 @@ impl Stepper<'_, '_> {
         fanout: u64,
         index: usize,
         status: Status,
-    ) -> Option<ChildExecution> {
+    ) -> Option<ChildUpdate> {
         let cached = matches!(&self.run_names, Some((f, n, _)) if f == fid && *n == fanout);
         if !cached {
             let run = self
@@ -438,16 +438,12 @@ impl Stepper<'_, '_> {
             };
             let label = run_label(label, &state.name, &run.arn);
             let names = RunNames::new(&self.rec.execution_arn, &label, &run.arn);
-            self.run_names = Some((fid.to_string(), fanout, names));
+            self.run_names = Some((fid.to_string(), fanout, std::sync::Arc::new(names)));
         }
         let (_, _, names) = self.run_names.as_ref()?;
-        let name = names.name(index);
-        Some(ChildExecution {
-            map_run_arn: names.run_arn.clone(),
+        Some(ChildUpdate {
+            run: names.clone(),
             index,
-            execution_arn: format!("{}{name}", names.execution_prefix),
-            state_machine_arn: names.state_machine_arn.clone(),
-            name,
             status,
             start: self.env.now,
             stop: None,

@@ -222,7 +222,7 @@ pub struct StepOutput {
     pub handled: Vec<Handled>,
     /// What the step started and ended of distributed Maps' children, which live on as
     /// executions of their own ([`crate::map_children`]).
-    pub children: Vec<crate::map_children::ChildExecution>,
+    pub children: Vec<crate::map_children::ChildUpdate>,
 }
 
 /// A state failure and what became of it.
@@ -328,7 +328,7 @@ pub(crate) struct Stepper<'a, 'e> {
     /// which are the only ones kept.
     pub overflow: Option<usize>,
     /// The names of the distributed Map run whose children this step last recorded.
-    pub run_names: Option<(FrameId, u64, crate::map_children::RunNames)>,
+    pub run_names: Option<(FrameId, u64, std::sync::Arc<crate::map_children::RunNames>)>,
     /// Where in `out.children` this step recorded each child it started, by fan-out and
     /// index: a child that ends in the step that started it is one write, not two.
     pub children_at: std::collections::HashMap<(u64, usize), usize>,
