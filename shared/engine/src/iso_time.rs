@@ -41,9 +41,9 @@ fn write(t: &DateTime<Utc>, buf: &mut [u8; 32]) -> Option<usize> {
     // As chrono: the fraction in the fewest of 3, 6 or 9 digits that hold it, none when zero.
     if nanos != 0 {
         w.byte(b'.');
-        if nanos % 1_000_000 == 0 {
+        if nanos.is_multiple_of(1_000_000) {
             w.digits(nanos / 1_000_000, 3);
-        } else if nanos % 1_000 == 0 {
+        } else if nanos.is_multiple_of(1_000) {
             w.digits(nanos / 1_000, 6);
         } else {
             w.digits(nanos, 9);
