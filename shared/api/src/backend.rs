@@ -128,31 +128,19 @@ pub trait Backend: Send + Sync + 'static {
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send;
 
-    /// Whether this home keeps distributed Maps' children as executions of their own
-    /// ([`MapChildStore`]); one that does not says so where they would be read.
-    fn keeps_map_children(&self) -> bool {
-        false
-    }
+    /// A distributed Map's child execution by its ARN ([`MapChildStore`]).
     fn map_child(
         &self,
-        _execution_arn: &str,
-    ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send {
-        async { Ok(None) }
-    }
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ChildExecution>, StoreError>> + Send;
+    /// A page of a map run's child executions, in the order they started.
     fn map_children(
         &self,
-        _map_run_arn: &str,
-        _status: Option<Status>,
-        _max: usize,
-        _next_token: Option<&str>,
-    ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send {
-        async {
-            Ok(Page {
-                items: Vec::new(),
-                next_token: None,
-            })
-        }
-    }
+        map_run_arn: &str,
+        status: Option<Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = Result<Page<ChildExecution>, StoreError>> + Send;
     fn list_executions(
         &self,
         filter: &ExecutionFilter,
@@ -375,10 +363,6 @@ where
         next_token: Option<&str>,
     ) -> impl Future<Output = Result<Page<HistoryEvent>, StoreError>> + Send {
         self.store.history_page(arn, reverse, max, next_token)
-    }
-
-    fn keeps_map_children(&self) -> bool {
-        true
     }
 
     fn map_child(

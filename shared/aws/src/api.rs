@@ -197,6 +197,29 @@ impl Backend for AwsBackend {
         self.home.store.history_page(arn, reverse, max, next_token)
     }
 
+    fn map_child(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = R<Option<waymark_engine::map_children::ChildExecution>>> + Send {
+        waymark_engine::ports::MapChildStore::map_child(&self.home.store, execution_arn)
+    }
+
+    fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<waymark_engine::record::Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> impl Future<Output = R<Page<waymark_engine::map_children::ChildExecution>>> + Send {
+        waymark_engine::ports::MapChildStore::map_children(
+            &self.home.store,
+            map_run_arn,
+            status,
+            max,
+            next_token,
+        )
+    }
+
     fn list_executions(
         &self,
         filter: &ExecutionFilter,

@@ -9,4 +9,5 @@ use common::Harness;
 async fn the_dynamodb_store_keeps_the_contract() {
     let h = Harness::start("the_dynamodb_store_keeps_the_contract", 900).await;
     waymark_engine::contract::check(&*h.check.store).await;
+    waymark_engine::contract::check_map_children(&*h.check.store).await;
 }

@@ -294,21 +294,57 @@ async fn every_operation_answers_through_the_api_function() {
         api.ok("DescribeMapRun", json!({"mapRunArn": run})).await["itemCounts"]["succeeded"],
         2
     );
-    // This home does not keep the iterations as child executions yet, and says so.
+    // The iterations are child executions of their own, listed by the run, a page at a time.
+    let first = api
+        .ok("ListExecutions", json!({"mapRunArn": run, "maxResults": 1}))
+        .await;
+    let token = first["nextToken"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let second = api
+        .ok(
+            "ListExecutions",
+            json!({"mapRunArn": run, "maxResults": 1, "nextToken": token}),
+        )
+        .await;
+    assert_eq!(second.get("nextToken"), None, "{second}");
+    let children: Vec<&Value> = first["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(second["executions"].as_array().unwrap())
+        .collect();
+    assert_eq!(children.len(), 2);
+    for c in &children {
+        assert_eq!(c["status"], "SUCCEEDED", "{c}");
+        assert_eq!(c["mapRunArn"], json!(run));
+        assert!(
+            c["stateMachineArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(":stateMachine:fan/Each"),
+            "{c}"
+        );
+    }
+    let child = api
+        .ok(
+            "DescribeExecution",
+            json!({"executionArn": children[1]["executionArn"]}),
+        )
+        .await;
+    assert_eq!(child["output"], "2", "{child}");
+    assert_eq!(child["input"], "2", "{child}");
+    assert_eq!(child["mapRunArn"], json!(run));
     let (status, said) = h
         .api(
             "POST",
             "/",
-            Some("ListExecutions"),
-            &json!({"mapRunArn": run}).to_string(),
+            Some("GetExecutionHistory"),
+            &json!({"executionArn": children[0]["executionArn"]}).to_string(),
         )
         .await;
     assert_eq!(status, 400, "{said}");
-    assert!(
-        said.to_string()
-            .contains("does not keep them as child executions"),
-        "{said}"
-    );
     let running = {
         h.machine(
             "slow",

@@ -243,6 +243,23 @@ pub trait ExecutionStore: Send + Sync {
     fn keep(&self, rec: ExecutionRecord) {
         drop(rec);
     }
+    /// Whether [`Self::commit`] writes a step's distributed Map children
+    /// ([`WriteSet::children`]) with the step. A store that cannot (the DynamoDB store: a
+    /// step may start a thousand, beyond one transaction) gets them through the step's outbox
+    /// instead, in [`Self::put_map_children`].
+    fn children_in_commit(&self) -> bool {
+        true
+    }
+    /// Writes children updates after their step committed, from its outbox: again and again
+    /// if need be (a writer may die before acknowledging), so each write is idempotent, and
+    /// an end is written over its start without losing the start's input.
+    fn put_map_children(
+        &self,
+        children: &[ChildExecution],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = children;
+        async { Ok(()) }
+    }
     /// The outbox of `version` has been performed; a newer one is left alone.
     fn ack_outbox(
         &self,
@@ -552,6 +569,15 @@ mod shared {
         }
         fn keep(&self, rec: ExecutionRecord) {
             (**self).keep(rec)
+        }
+        fn children_in_commit(&self) -> bool {
+            (**self).children_in_commit()
+        }
+        fn put_map_children(
+            &self,
+            children: &[ChildExecution],
+        ) -> impl Future<Output = Result<(), StoreError>> + Send {
+            (**self).put_map_children(children)
         }
         fn ack_outbox(
             &self,

@@ -369,7 +369,12 @@ where
             }
             let mut next = rec.clone();
             let now = self.clock.now();
-            let out = self.decide(&mut next, signals.clone(), now).await?;
+            let mut out = self.decide(&mut next, signals.clone(), now).await?;
+            if !out.children.is_empty() && !self.store.children_in_commit() {
+                // First in the outbox: written before anything the step queues runs.
+                let children = out.children.drain(..).map(|c| c.to_execution()).collect();
+                out.effects.insert(0, Effect::MapChildren { children });
+            }
             if out.events.is_empty() && out.effects.is_empty() && next == rec {
                 return Ok(None); // a signal for a phase that has moved on
             }
@@ -470,6 +475,10 @@ where
                 Effect::Started => {
                     self.submit(arn, &mut queued).await?;
                     self.notifier.status_changed(&running_view(rec)).await?
+                }
+                Effect::MapChildren { children } => {
+                    self.submit(arn, &mut queued).await?;
+                    self.store.put_map_children(&children).await?
                 }
                 Effect::Finished { .. } => {
                     self.submit(arn, &mut queued).await?;

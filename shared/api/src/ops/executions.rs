@@ -449,14 +449,6 @@ async fn list_map_children<B: Backend + ?Sized>(
     } = filter;
     // A run that does not exist is not found, on every home.
     let (rec, run) = crate::ops::map_runs::find(b, map_run_arn).await?;
-    if !b.keeps_map_children() {
-        return Err(ApiError::ValidationException(format!(
-            "This home runs the iterations of a distributed Map inside its execution and does \
-             not keep them as child executions: the map run {} has none to list \
-             (DescribeMapRun gives its counts, and a ResultWriter the output of every iteration)",
-            run.arn
-        )));
-    }
     if pending_redrive {
         return Ok(json!({ "executions": [] }));
     }
@@ -567,7 +559,7 @@ pub async fn describe_state_machine<B: Backend + ?Sized>(
     check_len("executionArn", &arn, 1, 2000)?;
     let with_definition = include_data(req.included_data.as_deref())?;
     execution_arn(&arn)?;
-    if b.keeps_map_children() && waymark_engine::map_children::is_child_arn(&arn) {
+    if waymark_engine::map_children::is_child_arn(&arn) {
         return describe_child_machine(b, &arn, with_definition).await;
     }
     let rec = execution(b, &arn).await?;

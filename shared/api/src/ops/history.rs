@@ -40,7 +40,7 @@ pub async fn get<B: Backend + ?Sized>(
     execution_arn(&arn)?;
     let scope = format!("GetExecutionHistory|{arn}|{reverse}");
     let token = pages::decode_opt(&scope, req.next_token.as_deref())?;
-    if b.keeps_map_children() && waymark_engine::map_children::is_child_arn(&arn) {
+    if waymark_engine::map_children::is_child_arn(&arn) {
         if b.map_child(&arn).await?.is_none() {
             return Err(ApiError::execution_does_not_exist(&arn));
         }

@@ -286,9 +286,8 @@ impl ExecutionStore for DynamoStore {
         }))
     }
 
-    /// `w.children` (distributed Maps' children as executions) is not written: this store
-    /// does not keep them yet, and the AWS API says so where they would be read
-    /// (`Backend::keeps_map_children`).
+    /// `w.children` is empty: this store takes distributed Maps' children from the step's
+    /// outbox ([`Self::children_in_commit`]).
     async fn commit(
         &self,
         snapshot: layout::LoadedExtras,
@@ -465,6 +464,18 @@ impl ExecutionStore for DynamoStore {
         }
     }
 
+    /// A step may start or end a thousand children, beyond one transaction's 100 writes.
+    fn children_in_commit(&self) -> bool {
+        false
+    }
+
+    async fn put_map_children(
+        &self,
+        children: &[waymark_engine::map_children::ChildExecution],
+    ) -> Result<(), StoreError> {
+        Ok(self.write_map_children(children).await?)
+    }
+
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {
         let result = self
             .client
@@ -557,4 +568,24 @@ fn execution_arn_of(meta: &Item) -> Result<Option<String>, AwsError> {
     let rec: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| AwsError::malformed("execution record", e))?;
     Ok(rec["execution_arn"].as_str().map(str::to_string))
+}
+
+impl waymark_engine::ports::MapChildStore for DynamoStore {
+    async fn map_child(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<waymark_engine::map_children::ChildExecution>, StoreError> {
+        Ok(self.read_map_child(execution_arn).await?)
+    }
+
+    async fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<waymark_engine::record::Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<waymark_engine::map_children::ChildExecution>, StoreError> {
+        self.read_map_children(map_run_arn, status, max, next_token)
+            .await
+    }
 }

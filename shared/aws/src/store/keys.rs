@@ -18,6 +18,7 @@
 //! | tags | `TG#<arn>` | `META` |
 //! | queued message too large for SQS | `MSG#<uuid>` | `META` |
 //! | human approval (status, decision) | `AP#<approval id>` | `META` |
+//! | distributed Map children (`children.rs`) | `MC#<run>`, `MH#<hi>` | `META`, `CH#<index>` |
 //!
 //! `<id>` is the execution ARN without `arn:<partition>:states:<region>:<account>:`. Numbers
 //! are zero-padded so that they sort. A value too large for one item continues in items

@@ -10,6 +10,7 @@
 
 mod approvals;
 mod blob;
+mod children;
 mod commit;
 mod dynamo;
 pub mod keys;

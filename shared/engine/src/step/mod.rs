@@ -148,6 +148,11 @@ pub enum Effect {
     Resume {
         turn: u64,
     },
+    /// Distributed Map children the step started or ended, for a store that does not write
+    /// them with the step ([`crate::ports::ExecutionStore::children_in_commit`]).
+    MapChildren {
+        children: Vec<crate::map_children::ChildExecution>,
+    },
 }
 
 /// A task to run for a Task state.
