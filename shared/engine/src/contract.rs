@@ -842,7 +842,7 @@ async fn frames_fanouts_and_results<S: ContractStore>(store: &S) {
         tolerated_count: None,
         tolerated_percentage: None,
         input: json!({"items": "…"}),
-        items: items.clone(),
+        items: items.clone().into(),
         results: vec![None; items.len()],
         distributed: false,
         logs: Vec::new(),

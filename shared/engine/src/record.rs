@@ -278,7 +278,9 @@ pub struct Fanout {
     /// Parallel: every branch's input. Map: the effective input that ItemSelector reads.
     pub input: Value,
     /// Map: the items, each becoming a child's input (through ItemSelector) when it starts.
-    pub items: Vec<Value>,
+    /// Shared: they never change once the fan-out starts, and every step clones the record
+    /// and compares it with the clone, which for ten thousand items cost more than the step.
+    pub items: std::sync::Arc<Vec<Value>>,
     /// Results in order; `None` until the child is done.
     pub results: Vec<Option<Value>>,
     pub distributed: bool,

@@ -168,7 +168,7 @@ fn fanout_header(f: &Fanout) -> Fanout {
         tolerated_count: f.tolerated_count,
         tolerated_percentage: f.tolerated_percentage,
         input: Value::Null,
-        items: Vec::new(),
+        items: Default::default(),
         results: Vec::new(),
         distributed: f.distributed,
         // Kept with the header: only a Map with a ResultWriter has any (see DESIGN's costs).
@@ -565,7 +565,7 @@ fn fill(
                 format!("fan-out {} has {} of {} items", f.id, all.len(), f.total),
             ));
         }
-        f.items = all;
+        f.items = all.into();
     }
     f.results = vec![None; f.total];
     for (i, v) in results {

@@ -494,7 +494,7 @@ impl Stepper<'_, '_> {
             tolerated_count,
             tolerated_percentage,
             input,
-            items,
+            items: items.into(),
             results: vec![None; total],
             distributed,
             // Only a ResultWriter reads what each child had and how it ended.
