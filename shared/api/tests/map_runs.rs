@@ -153,15 +153,43 @@ async fn map_runs_are_listed_described_and_updated() {
         )
         .await;
     assert_eq!(pending["executions"], json!([]), "none waits for a redrive");
-    // Their events are not recorded, and that is said rather than an empty history.
-    let said = h
-        .err(
+    // A STANDARD child has a history of its own, numbered from 1, that the parent's
+    // does not hold.
+    let hist = h
+        .ok(
             "GetExecutionHistory",
-            json!({"executionArn": children[0]["executionArn"]}),
-            "ValidationException",
+            json!({"executionArn": children[2]["executionArn"]}),
         )
         .await;
-    assert!(said.contains("does not record the events"), "{said}");
+    let events = hist["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    eprintln!("{hist:#}");
+    assert_eq!(kinds.first(), Some(&"ExecutionStarted"), "{hist}");
+    assert_eq!(kinds.last(), Some(&"ExecutionSucceeded"), "{hist}");
+    assert!(kinds.contains(&"TaskStateEntered") && kinds.contains(&"TaskSucceeded"));
+    for (n, e) in events.iter().enumerate() {
+        assert_eq!(e["id"], n as u64 + 1, "{hist}");
+        assert_eq!(e["previousEventId"], n as u64, "{hist}");
+    }
+    assert_eq!(events[0]["executionStartedEventDetails"]["input"], "3");
+    let last = events.last().unwrap();
+    assert_eq!(last["executionSucceededEventDetails"]["output"], "\"done\"");
+    let page = h
+        .ok(
+            "GetExecutionHistory",
+            json!({"executionArn": children[2]["executionArn"], "maxResults": 2, "reverseOrder": true}),
+        )
+        .await;
+    assert_eq!(page["events"][0], *last);
+    assert!(page.get("nextToken").is_some(), "{page}");
+    let parent = h.ok("GetExecutionHistory", json!({"executionArn": exec})).await;
+    let parent_kinds: Vec<&str> = parent["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert!(!parent_kinds.contains(&"TaskStateEntered"), "{parent}");
     h.err(
         "DescribeExecution",
         json!({"executionArn": format!("{prefix}00000000-0000-4000-8000-000000000000")}),
@@ -250,6 +278,27 @@ async fn a_stopped_execution_aborts_its_map_run_and_bad_requests_are_refused() {
         (d["status"].as_str(), d["input"].as_str()),
         (Some("ABORTED"), Some("2"))
     );
+    // Its history ends as the execution that stopped it did.
+    let hist = h
+        .ok(
+            "GetExecutionHistory",
+            json!({"executionArn": children[1]["executionArn"]}),
+        )
+        .await;
+    let events = hist["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "ExecutionAborted"
+        ],
+        "{hist}"
+    );
+    assert_eq!(events[4]["previousEventId"], 4);
     // A run that does not exist is not found.
     h.err(
         "ListExecutions",
@@ -279,4 +328,41 @@ async fn a_stopped_execution_aborts_its_map_run_and_bad_requests_are_refused() {
         .ok("ListMapRuns", json!({"executionArn": e["executionArn"]}))
         .await;
     assert_eq!(listed["mapRuns"], json!([]));
+}
+
+/// EXPRESS children keep no history (on AWS their events go to CloudWatch Logs, not to
+/// GetExecutionHistory): asking for one is refused with the reason.
+#[tokio::test]
+async fn express_children_keep_no_history() {
+    let h = Harness::new();
+    let def = json!({"StartAt": "Each", "States": {"Each": {
+        "Type": "Map", "ItemsPath": "$.items", "End": true,
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": true}}}}}});
+    let sm = h.create("Express", &def).await;
+    let exec = h
+        .ok(
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "{\"items\":[1,2]}"}),
+        )
+        .await["executionArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.settle().await;
+    let run = h.ok("ListMapRuns", json!({"executionArn": exec})).await["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = h.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let child = listed["executions"][0]["executionArn"].as_str().unwrap();
+    assert_eq!(listed["executions"][0]["status"], "SUCCEEDED", "{listed}");
+    let said = h
+        .err(
+            "GetExecutionHistory",
+            json!({"executionArn": child}),
+            "ValidationException",
+        )
+        .await;
+    assert!(said.contains("EXPRESS child executions have none"), "{said}");
 }

@@ -109,6 +109,7 @@ fn frame(state: &str, parent: Option<&str>, index: usize, phase: Phase) -> Frame
         retry_counts: vec![0],
         vars: Default::default(),
         silent: false,
+        own_history: None,
     }
 }
 
@@ -195,7 +196,8 @@ pub async fn check<S: ContractStore>(store: &S) {
 /// children written with a step's commit (or, for a store that
 /// takes them from the outbox, after it, twice to show it is idempotent), ended over their
 /// start (keeping its input and start), read by ARN and listed by run in index order, a page
-/// at a time, by stored status.
+/// at a time, by stored status. A store that commits children with the step keeps STANDARD
+/// children's own histories under their ARNs too (the DynamoDB store does not yet).
 pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
     use crate::map_children::{ChildExecution, ChildUpdate};
 
@@ -221,6 +223,17 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
         item_count: 1,
     };
     let started: Vec<ChildUpdate> = (0..3).map(|i| child(i, Status::Running)).collect();
+    // STANDARD children's own histories, interleaved in a step as their frames ran.
+    let event = |index: usize, id: u64| crate::map_children::ChildEvent {
+        execution_arn: started[index].execution_arn(),
+        event: crate::history::finish(
+            crate::history::execution_started(&json!({"item": index}), "role"),
+            id,
+            id - 1,
+            t0(),
+        ),
+    };
+    let first_events = [event(0, 1), event(1, 1), event(0, 2)];
     let (v1, _) = advance(&rec, 0, |_| {});
     let loaded = store
         .load_for_step(&rec.execution_arn)
@@ -232,6 +245,7 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
         loaded.snapshot,
         WriteSet::diff(&rec, &v1, &[], &[], t0()),
         &started,
+        &first_events,
     )
     .await;
 
@@ -256,8 +270,23 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
         loaded.snapshot,
         WriteSet::diff(&v1, &v2, &[], &[], t0()),
         &ends,
+        &[event(1, 2)],
     )
     .await;
+    if store.children_in_commit() {
+        let ids = |events: Vec<HistoryEvent>| events.iter().map(|e| e.id).collect::<Vec<_>>();
+        for index in [0, 1] {
+            let arn = started[index].execution_arn();
+            assert_eq!(ids(store.history(&arn).await.unwrap()), [1, 2], "child {index}");
+            let page = store.history_page(&arn, true, 1, None).await.unwrap();
+            assert_eq!(ids(page.items), [2], "newest first");
+            assert!(page.next_token.is_some());
+        }
+        let none = store.history(&started[2].execution_arn()).await.unwrap();
+        assert!(none.is_empty(), "child 2 recorded no event");
+        let parent = store.history(&rec.execution_arn).await.unwrap();
+        assert!(parent.is_empty(), "children's events are not the parent's");
+    }
 
     let got = store
         .map_child(&ended.execution_arn())
@@ -313,9 +342,11 @@ async fn commit_children<S: ContractStore>(
     snapshot: S::Snapshot,
     mut w: WriteSet<'_>,
     children: &[crate::map_children::ChildUpdate],
+    events: &[crate::map_children::ChildEvent],
 ) {
     if store.children_in_commit() {
         w.children = children;
+        w.child_events = events;
         store.commit(snapshot, &w).await.unwrap();
     } else {
         store.commit(snapshot, &w).await.unwrap();

@@ -215,6 +215,7 @@ mod tests {
             retry_counts: Vec::new(),
             vars: serde_json::Map::new(),
             silent: false,
+            own_history: None,
         }
     }
 

@@ -5,8 +5,9 @@
 //!
 //! The engine runs the children inside the parent's record (as silent frames); what it
 //! records of each is this summary, written by the step that starts the child and again by
-//! the step that ends it, in the same commit as the rest of the step. Their events are not
-//! recorded.
+//! the step that ends it, in the same commit as the rest of the step. A STANDARD child's
+//! events go to a history of its own ([`ChildEvent`]), which stores that commit children
+//! with the step keep; an EXPRESS child has none, as on AWS.
 
 use std::sync::Arc;
 
@@ -112,6 +113,14 @@ impl ChildUpdate {
             item_count: self.item_count,
         }
     }
+}
+
+/// An event of a STANDARD child's own history: stores that keep children keep it under
+/// the child's ARN, where GetExecutionHistory reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChildEvent {
+    pub execution_arn: String,
+    pub event: crate::history::HistoryEvent,
 }
 
 /// The names of one run's children: computed once per run, not per child (a run may start

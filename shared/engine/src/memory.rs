@@ -38,6 +38,8 @@ pub struct MemoryStore {
     created: AtomicU64,
     /// Distributed Maps' children, by run and index.
     map_children: Mutex<std::collections::BTreeMap<(String, usize), ChildExecution>>,
+    /// STANDARD children's own histories, by the child's ARN.
+    child_histories: Mutex<HashMap<String, Vec<HistoryEvent>>>,
 }
 
 struct Entry {
@@ -209,6 +211,13 @@ impl ExecutionStore for MemoryStore {
             let merged = c.to_execution().over(children.remove(&key));
             children.insert(key, merged);
         }
+        let mut histories = self.child_histories.lock().expect("lock");
+        for e in w.child_events {
+            histories
+                .entry(e.execution_arn.clone())
+                .or_default()
+                .push(e.event.clone());
+        }
         Ok(())
     }
 
@@ -243,6 +252,10 @@ impl ExecutionStore for MemoryStore {
             .expect("lock")
             .get(arn)
             .map(|e| e.history.clone())
+            .or_else(|| {
+                let histories = self.child_histories.lock().expect("lock");
+                histories.get(arn).cloned()
+            })
             .unwrap_or_default())
     }
 

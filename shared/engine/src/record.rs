@@ -198,6 +198,23 @@ pub struct Frame {
     /// those, not to this execution's history.
     #[serde(default)]
     pub silent: bool,
+    /// A distributed Map's STANDARD child keeps a history of its own, as its execution does
+    /// on AWS: the events of the child's frames (and of frames nested in them) go there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub own_history: Option<OwnHistory>,
+}
+
+/// Whose history a frame's events go to, when not the execution's own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnHistory {
+    /// The Map's frame and fan-out, and the child's index in it: which child execution.
+    pub map_frame: FrameId,
+    pub fanout: u64,
+    pub index: usize,
+    /// The child's first frame, whose `next_event_id` numbers the child's events.
+    pub root: FrameId,
+    /// Meaningful in the root only.
+    pub next_event_id: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -381,6 +381,7 @@ where
             next.version = rec.version + 1;
             let mut w = WriteSet::diff(&rec, &next, &out.events, &out.effects, now);
             w.children = &out.children;
+            w.child_events = &out.child_events;
             match self.store.commit(snapshot, &w).await {
                 Ok(()) => {
                     if !out.effects.is_empty() {

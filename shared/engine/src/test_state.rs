@@ -296,6 +296,7 @@ where
             retry_counts: vec![req.retries_done; state.retry.len()],
             vars: req.variables.clone(),
             silent: false,
+            own_history: None,
         };
         let mut frames = crate::record::Frames::new();
         frames.insert(String::new(), root);

@@ -51,6 +51,8 @@ pub struct WriteSet<'a> {
     /// Distributed Maps' children the step started or ended: stores that keep them upsert
     /// them by run and index in the same commit.
     pub children: &'a [crate::map_children::ChildUpdate],
+    /// Events of STANDARD children's own histories, in order.
+    pub child_events: &'a [crate::map_children::ChildEvent],
     /// The step's effects, stored until acknowledged.
     pub outbox: &'a [Effect],
     /// Callback tokens the step issued.
@@ -84,6 +86,7 @@ impl<'a> WriteSet<'a> {
             ended_fanouts: Vec::new(),
             events,
             children: &[],
+            child_events: &[],
             outbox,
             tokens: Vec::new(),
             now,

@@ -911,6 +911,18 @@ impl ExecutionStore for SqliteStore {
             .map(|e| serde_json::to_string(e).map(|t| (e.id, t)))
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
+        // STANDARD children's own histories, each child's events together and in order.
+        let mut child_events: Vec<(&str, Vec<(u64, String)>)> = Vec::new();
+        for c in w.child_events {
+            let text = serde_json::to_string(&c.event).map_err(backend)?;
+            match child_events
+                .iter_mut()
+                .find(|(arn, _)| *arn == c.execution_arn)
+            {
+                Some((_, events)) => events.push((c.event.id, text)),
+                None => child_events.push((&c.execution_arn, vec![(c.event.id, text)])),
+            }
+        }
         let text_of = |v: Option<&Value>| v.map(serde_json::to_string).transpose();
         let children = w
             .children
@@ -937,6 +949,9 @@ impl ExecutionStore for SqliteStore {
             }
             {
                 insert_history(&tx, &rec.execution_arn, &events_text)?;
+                for (arn, events) in &child_events {
+                    insert_history(&tx, arn, events)?;
+                }
                 let mut tok = tx.prepare_cached("INSERT OR REPLACE INTO task_tokens (hash, arn, frame, seq) VALUES (?1, ?2, ?3, ?4)")?;
                 for t in &w.tokens {
                     tok.execute(params![t.hash, t.task.execution_arn, t.task.frame, t.task.seq as i64])?;

@@ -152,6 +152,7 @@ pub fn strip(frame: &Frame) -> Frame {
         retry_counts: frame.retry_counts.clone(),
         vars: frame.vars.clone(),
         silent: frame.silent,
+        own_history: frame.own_history.clone(),
     }
 }
 

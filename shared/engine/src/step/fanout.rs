@@ -15,7 +15,7 @@ use super::io::Finish;
 use super::{Flow, Stepper};
 use crate::history;
 use crate::map_children::{run_label, ChildUpdate, RunNames};
-use crate::record::{child_frame_id, Fanout, Frame, Phase, Status};
+use crate::record::{child_frame_id, Fanout, Frame, OwnHistory, Phase, Status};
 
 /// Iterations of an inline Map that run at once: AWS's documented ceiling ("In this mode, the
 /// Map state supports up to 40 concurrent iterations"); MaxConcurrency may only lower it.
@@ -424,6 +424,26 @@ impl Stepper<'_, '_> {
         index: usize,
         status: Status,
     ) -> Option<ChildUpdate> {
+        let names = self.run_names_of(fid, fanout)?;
+        Some(ChildUpdate {
+            run: names,
+            index,
+            status,
+            start: self.env.now,
+            stop: None,
+            input: None,
+            output: None,
+            failure: None,
+            item_count: 1,
+        })
+    }
+
+    /// The names of a run's children (computed once per run and step).
+    fn run_names_of(
+        &mut self,
+        fid: &str,
+        fanout: u64,
+    ) -> Option<std::sync::Arc<crate::map_children::RunNames>> {
         let cached = matches!(&self.run_names, Some((f, n, _)) if f == fid && *n == fanout);
         if !cached {
             let run = self
@@ -440,18 +460,38 @@ impl Stepper<'_, '_> {
             let names = RunNames::new(&self.rec.execution_arn, &label, &run.arn);
             self.run_names = Some((fid.to_string(), fanout, std::sync::Arc::new(names)));
         }
-        let (_, _, names) = self.run_names.as_ref()?;
-        Some(ChildUpdate {
-            run: names.clone(),
-            index,
-            status,
-            start: self.env.now,
-            stop: None,
-            input: None,
-            output: None,
-            failure: None,
-            item_count: 1,
-        })
+        self.run_names.as_ref().map(|(_, _, names)| names.clone())
+    }
+
+    /// Files an event of a STANDARD child's own history under the child's ARN.
+    pub(crate) fn push_child_event(
+        &mut self,
+        own: &crate::record::OwnHistory,
+        event: crate::history::HistoryEvent,
+    ) {
+        let Some(names) = self.run_names_of(&own.map_frame, own.fanout) else {
+            return; // the record no longer keeps the run
+        };
+        let execution_arn = format!("{}{}", names.execution_prefix, names.name(own.index));
+        self.out
+            .child_events
+            .push(crate::map_children::ChildEvent {
+                execution_arn,
+                event,
+            });
+    }
+
+    /// The last event of a STANDARD child's history, after its first frame is gone.
+    pub(crate) fn end_own_history(&mut self, child: &Frame, d: history::Details) {
+        let Some(own) = &child.own_history else {
+            return;
+        };
+        let id = own.next_event_id;
+        if id > crate::step::MAX_HISTORY_EVENTS {
+            return;
+        }
+        let event = history::finish(d, id, child.last_event_id, self.env.now);
+        self.push_child_event(own, event);
     }
 
     fn map_run_arn(&self, state: &str) -> String {
@@ -600,7 +640,7 @@ impl Stepper<'_, '_> {
                     c.item_count = items;
                 });
             }
-            let silent = distributed || self.frame(fid).silent;
+            let silent = distributed || self.quiet(fid);
             let last = if is_map && !silent {
                 self.emit(fid, history::map_iteration("Started", &state.name, index))
             } else {
@@ -611,6 +651,27 @@ impl Stepper<'_, '_> {
             scope.push((state.name.clone(), branch));
             let graph = self.graph_of(&scope);
             let child_id = child_frame_id(fid, fanout_id, index);
+            let standard = distributed
+                && matches!(&state.kind, StateKind::Map(m)
+                    if m.execution_type.as_deref() != Some("EXPRESS"));
+            let own_history = if standard {
+                Some(OwnHistory {
+                    map_frame: fid.to_string(),
+                    fanout: fanout_id,
+                    index,
+                    root: child_id.clone(),
+                    next_event_id: 1,
+                })
+            } else if distributed {
+                None
+            } else {
+                // Frames nested in a child write to the child's history.
+                self.frame(fid).own_history.clone().map(|o| OwnHistory {
+                    next_event_id: 0,
+                    ..o
+                })
+            };
+            let started = standard.then(|| history::execution_started(&input, &self.rec.role_arn));
             let child = Frame {
                 scope,
                 parent: Some(fid.to_string()),
@@ -626,8 +687,13 @@ impl Stepper<'_, '_> {
                 retry_counts: Vec::new(),
                 vars: Map::new(),
                 silent,
+                own_history,
             };
             self.rec.frames.insert(child_id.clone(), child);
+            if let Some(d) = started {
+                self.frame_mut(&child_id).last_event_id = 0;
+                self.emit(&child_id, d);
+            }
             self.runnable.push_back(child_id);
         }
     }
@@ -637,6 +703,13 @@ impl Stepper<'_, '_> {
         let Some(child_frame) = self.rec.frames.remove(child) else {
             return;
         };
+        if child_frame.own_history.is_some() {
+            let end = match &result {
+                Ok(output) => history::execution_succeeded(output),
+                Err(failure) => history::execution_failed(failure),
+            };
+            self.end_own_history(&child_frame, end);
+        }
         let Some(f) = self.fanout(parent) else { return };
         let (is_map, index) = (f.is_map, child_frame.index);
         if f.distributed {
@@ -857,7 +930,16 @@ impl Stepper<'_, '_> {
                 let index = frame.index;
                 self.emit(fid, history::map_iteration("Aborted", &state.name, index));
             }
-            self.rec.frames.remove(&child);
+            if let Some(frame) = self.rec.frames.remove(&child) {
+                if frame.parent.as_deref() == Some(fid) {
+                    // As a stopped execution's, without an error the run did not give it.
+                    let aborted = Failure {
+                        error: None,
+                        cause: None,
+                    };
+                    self.end_own_history(&frame, history::execution_aborted(&aborted));
+                }
+            }
         }
         self.runnable.retain(|r| !r.starts_with(prefix));
     }

@@ -228,6 +228,8 @@ pub struct StepOutput {
     /// What the step started and ended of distributed Maps' children, which live on as
     /// executions of their own ([`crate::map_children`]).
     pub children: Vec<crate::map_children::ChildUpdate>,
+    /// Events of STANDARD children's own histories.
+    pub child_events: Vec<crate::map_children::ChildEvent>,
 }
 
 /// A state failure and what became of it.
@@ -518,6 +520,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
             retry_counts: Vec::new(),
             vars: point.vars,
             silent: false,
+            own_history: None,
         };
         self.rec.frames.insert(String::new(), root);
         self.runnable.push_back(String::new());
@@ -545,6 +548,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
             retry_counts: Vec::new(),
             vars: Map::new(),
             silent: false,
+            own_history: None,
         };
         self.rec.frames.insert(String::new(), root);
         // Express workflows last at most five minutes, whatever the definition says.
@@ -648,6 +652,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
     /// Appends an event for `fid` (unless the frame is silent) and returns its id.
     pub(crate) fn emit(&mut self, fid: &str, d: Details) -> u64 {
         let f = &self.rec.frames[fid];
+        if f.own_history.is_some() {
+            return self.emit_own(fid, d);
+        }
         if f.silent {
             return f.last_event_id;
         }
@@ -655,6 +662,40 @@ impl<'a, 'e> Stepper<'a, 'e> {
         let id = self.push_event(d, prev);
         self.frame_mut(fid).last_event_id = id;
         id
+    }
+
+    /// An event of a STANDARD child's own history, numbered by the child's first frame.
+    fn emit_own(&mut self, fid: &str, d: Details) -> u64 {
+        let f = &self.rec.frames[fid];
+        let prev = f.last_event_id;
+        let Some(own) = f.own_history.clone() else {
+            return prev;
+        };
+        let Some(id) = self.next_own_id(&own.root) else {
+            return prev;
+        };
+        let event = history::finish(d, id, prev, self.env.now);
+        self.push_child_event(&own, event);
+        self.frame_mut(fid).last_event_id = id;
+        id
+    }
+
+    /// The next id of a child's history, or None past the 25,000 events a history holds
+    /// (a child that long still runs; its later events are not kept).
+    fn next_own_id(&mut self, root: &str) -> Option<u64> {
+        let own = self.rec.frames.get_mut(root)?.own_history.as_mut()?;
+        let id = own.next_event_id;
+        if id > MAX_HISTORY_EVENTS {
+            return None;
+        }
+        own.next_event_id += 1;
+        Some(id)
+    }
+
+    /// Frames whose events no history keeps: a distributed Map's EXPRESS children.
+    pub(crate) fn quiet(&self, fid: &str) -> bool {
+        let f = self.frame(fid);
+        f.silent && f.own_history.is_none()
     }
 
     fn push_event(&mut self, d: Details, prev: u64) -> u64 {
@@ -756,8 +797,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
 
     fn enter(&mut self, fid: &FrameId) {
         let state = self.current_state(fid);
-        // A silent frame (a distributed Map's child) records nothing: its event is not built.
-        let id = if self.frame(fid).silent {
+        // A quiet frame (a distributed Map's EXPRESS child) records nothing: its event is not
+        // built.
+        let id = if self.quiet(fid) {
             self.frame(fid).last_event_id
         } else {
             let entered =
@@ -850,7 +892,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
         output: &Value,
         assigned: Option<&Map<String, Value>>,
     ) {
-        if self.frame(fid).silent {
+        if self.quiet(fid) {
             return;
         }
         self.emit(
@@ -932,6 +974,19 @@ impl<'a, 'e> Stepper<'a, 'e> {
         self.rec.output = output;
         self.rec.failure = failure;
         self.rec.stop_time = Some(self.env.now);
+        // STANDARD children still running end with the execution, in their histories too.
+        let running: Vec<Frame> = (&self.rec.frames)
+            .into_iter()
+            .filter(|(id, f)| f.own_history.as_ref().is_some_and(|o| &o.root == *id))
+            .map(|(_, f)| f.clone())
+            .collect();
+        for child in running {
+            let aborted = Failure {
+                error: None,
+                cause: None,
+            };
+            self.end_own_history(&child, history::execution_aborted(&aborted));
+        }
         self.rec.frames.clear();
         self.runnable.clear();
         self.out.effects.push(Effect::Finished { status });
