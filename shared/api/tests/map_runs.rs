@@ -182,7 +182,9 @@ async fn map_runs_are_listed_described_and_updated() {
         .await;
     assert_eq!(page["events"][0], *last);
     assert!(page.get("nextToken").is_some(), "{page}");
-    let parent = h.ok("GetExecutionHistory", json!({"executionArn": exec})).await;
+    let parent = h
+        .ok("GetExecutionHistory", json!({"executionArn": exec}))
+        .await;
     let parent_kinds: Vec<&str> = parent["events"]
         .as_array()
         .unwrap()
@@ -364,5 +366,8 @@ async fn express_children_keep_no_history() {
             "ValidationException",
         )
         .await;
-    assert!(said.contains("EXPRESS child executions have none"), "{said}");
+    assert!(
+        said.contains("EXPRESS child executions have none"),
+        "{said}"
+    );
 }

@@ -376,6 +376,32 @@ async fn every_operation_answers_through_the_api_function() {
         .await;
     }
     h.run_until_ended(&running, LIMIT).await;
+    // STANDARD children keep histories of their own, written from the steps' outboxes.
+    let listed = api.ok("ListExecutions", json!({"mapRunArn": run})).await;
+    let child = listed["executions"][1]["executionArn"].as_str().unwrap();
+    let hist = api
+        .ok("GetExecutionHistory", json!({"executionArn": child}))
+        .await;
+    let events = hist["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        (kinds.first(), kinds.last()),
+        (Some(&"ExecutionStarted"), Some(&"ExecutionSucceeded")),
+        "{hist}"
+    );
+    assert!(kinds.contains(&"ActivitySucceeded"), "{hist}");
+    for (n, e) in events.iter().enumerate() {
+        assert_eq!(e["id"], n as u64 + 1, "{hist}");
+    }
+    assert_eq!(events[0]["executionStartedEventDetails"]["input"], "2");
+    let newest = api
+        .ok(
+            "GetExecutionHistory",
+            json!({"executionArn": child, "reverseOrder": true, "maxResults": 1}),
+        )
+        .await;
+    assert_eq!(newest["events"][0]["type"], "ExecutionSucceeded");
+    assert!(newest.get("nextToken").is_some(), "{newest}");
 
     // Cleaning up.
     api.ok(

@@ -196,8 +196,7 @@ pub async fn check<S: ContractStore>(store: &S) {
 /// children written with a step's commit (or, for a store that
 /// takes them from the outbox, after it, twice to show it is idempotent), ended over their
 /// start (keeping its input and start), read by ARN and listed by run in index order, a page
-/// at a time, by stored status. A store that commits children with the step keeps STANDARD
-/// children's own histories under their ARNs too (the DynamoDB store does not yet).
+/// at a time, by stored status. STANDARD children's own histories are kept under their ARNs.
 pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
     use crate::map_children::{ChildExecution, ChildUpdate};
 
@@ -226,6 +225,8 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
     // STANDARD children's own histories, interleaved in a step as their frames ran.
     let event = |index: usize, id: u64| crate::map_children::ChildEvent {
         execution_arn: started[index].execution_arn(),
+        map_run_arn: run.clone(),
+        index,
         event: crate::history::finish(
             crate::history::execution_started(&json!({"item": index}), "role"),
             id,
@@ -273,11 +274,15 @@ pub async fn check_map_children<S: ContractStore + MapChildStore>(store: &S) {
         &[event(1, 2)],
     )
     .await;
-    if store.children_in_commit() {
+    {
         let ids = |events: Vec<HistoryEvent>| events.iter().map(|e| e.id).collect::<Vec<_>>();
         for index in [0, 1] {
             let arn = started[index].execution_arn();
-            assert_eq!(ids(store.history(&arn).await.unwrap()), [1, 2], "child {index}");
+            assert_eq!(
+                ids(store.history(&arn).await.unwrap()),
+                [1, 2],
+                "child {index}"
+            );
             let page = store.history_page(&arn, true, 1, None).await.unwrap();
             assert_eq!(ids(page.items), [2], "newest first");
             assert!(page.next_token.is_some());
@@ -351,8 +356,8 @@ async fn commit_children<S: ContractStore>(
     } else {
         store.commit(snapshot, &w).await.unwrap();
         let summaries: Vec<_> = children.iter().map(|c| c.to_execution()).collect();
-        store.put_map_children(&summaries).await.unwrap();
-        store.put_map_children(&summaries).await.unwrap();
+        store.put_map_children(&summaries, events).await.unwrap();
+        store.put_map_children(&summaries, events).await.unwrap();
     }
 }
 

@@ -5,9 +5,9 @@
 //!
 //! The engine runs the children inside the parent's record (as silent frames); what it
 //! records of each is this summary, written by the step that starts the child and again by
-//! the step that ends it, in the same commit as the rest of the step. A STANDARD child's
-//! events go to a history of its own ([`ChildEvent`]), which stores that commit children
-//! with the step keep; an EXPRESS child has none, as on AWS.
+//! the step that ends it, in the same commit as the rest of the step (or from its outbox, for
+//! a store that cannot). A STANDARD child's events go to a history of its own
+//! ([`ChildEvent`]), kept the same way; an EXPRESS child has none, as on AWS.
 
 use std::sync::Arc;
 
@@ -117,9 +117,12 @@ impl ChildUpdate {
 
 /// An event of a STANDARD child's own history: stores that keep children keep it under
 /// the child's ARN, where GetExecutionHistory reads it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChildEvent {
     pub execution_arn: String,
+    /// The child's run and index, which a store may key the event by.
+    pub map_run_arn: String,
+    pub index: usize,
     pub event: crate::history::HistoryEvent,
 }
 

@@ -250,14 +250,16 @@ pub trait ExecutionStore: Send + Sync {
     fn children_in_commit(&self) -> bool {
         true
     }
-    /// Writes children updates after their step committed, from its outbox: again and again
-    /// if need be (a writer may die before acknowledging), so each write is idempotent, and
-    /// an end is written over its start without losing the start's input.
+    /// Writes children updates (and STANDARD children's events, after the children) after
+    /// their step committed, from its outbox: again and again if need be (a writer may die
+    /// before acknowledging), so each write is idempotent, and an end is written over its
+    /// start without losing the start's input.
     fn put_map_children(
         &self,
         children: &[ChildExecution],
+        events: &[crate::map_children::ChildEvent],
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let _ = children;
+        let _ = (children, events);
         async { Ok(()) }
     }
     /// The outbox of `version` has been performed; a newer one is left alone.
@@ -576,8 +578,9 @@ mod shared {
         fn put_map_children(
             &self,
             children: &[ChildExecution],
+            events: &[crate::map_children::ChildEvent],
         ) -> impl Future<Output = Result<(), StoreError>> + Send {
-            (**self).put_map_children(children)
+            (**self).put_map_children(children, events)
         }
         fn ack_outbox(
             &self,

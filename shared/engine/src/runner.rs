@@ -370,10 +370,14 @@ where
             let mut next = rec.clone();
             let now = self.clock.now();
             let mut out = self.decide(&mut next, signals.clone(), now).await?;
-            if !out.children.is_empty() && !self.store.children_in_commit() {
+            if (!out.children.is_empty() || !out.child_events.is_empty())
+                && !self.store.children_in_commit()
+            {
                 // First in the outbox: written before anything the step queues runs.
                 let children = out.children.drain(..).map(|c| c.to_execution()).collect();
-                out.effects.insert(0, Effect::MapChildren { children });
+                let events = std::mem::take(&mut out.child_events);
+                out.effects
+                    .insert(0, Effect::MapChildren { children, events });
             }
             if out.events.is_empty() && out.effects.is_empty() && next == rec {
                 return Ok(None); // a signal for a phase that has moved on
@@ -477,9 +481,9 @@ where
                     self.submit(arn, &mut queued).await?;
                     self.notifier.status_changed(&running_view(rec)).await?
                 }
-                Effect::MapChildren { children } => {
+                Effect::MapChildren { children, events } => {
                     self.submit(arn, &mut queued).await?;
-                    self.store.put_map_children(&children).await?
+                    self.store.put_map_children(&children, &events).await?
                 }
                 Effect::Finished { .. } => {
                     self.submit(arn, &mut queued).await?;

@@ -53,9 +53,9 @@ pub async fn get<B: Backend + ?Sized>(
         // Every history starts with ExecutionStarted: none means none was kept.
         return Err(ApiError::ValidationException(format!(
             "No history is kept for {arn}: a distributed Map's EXPRESS child executions have \
-             none (as on AWS), and the AWS home does not keep its STANDARD children's yet. \
-             DescribeExecution gives its input, output and status, and the parent execution's \
-             history its Map Run"
+             none (on AWS their events go to CloudWatch Logs), nor do children that ran before \
+             Waymark kept them. DescribeExecution gives its input, output and status, and the \
+             parent execution's history its Map Run"
         )));
     }
     let mut events = Vec::with_capacity(page.items.len());

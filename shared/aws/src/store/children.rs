@@ -9,6 +9,7 @@
 //! | a child: status, dates, input, item count | `MC#<run>` | `CH#<index>` |
 //! | its end: output or failure | `MC#<run>` | `CH#<index>#o` |
 //! | the runs whose children's names begin with `<hi>` | `MH#<hi>` | `<run ARN>` |
+//! | an event of a STANDARD child's own history | `MC#<run>` | `EV#<index>#<id>` |
 //!
 //! A child's name is its run's seed with the index masked in (`NameParts`), so a child is
 //! found from its ARN through the `MH#` item without an index of names. The head and the end
@@ -20,7 +21,8 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::{stream, StreamExt, TryStreamExt};
-use waymark_engine::map_children::{ChildExecution, NameParts};
+use waymark_engine::history::HistoryEvent;
+use waymark_engine::map_children::{ChildEvent, ChildExecution, NameParts};
 use waymark_engine::ports::{Page, StoreError};
 use waymark_engine::record::Status;
 
@@ -39,6 +41,15 @@ fn run_pk(run_arn: &str) -> String {
 
 fn child_sk(index: usize) -> String {
     format!("CH#{index:010}")
+}
+
+/// One item per event: an event holds up to 256 KiB of payload, two would not fit an item.
+fn event_sk(index: usize, id: u64) -> String {
+    format!("{}{id:05}", events_prefix(index))
+}
+
+fn events_prefix(index: usize) -> String {
+    format!("EV#{index:010}#")
 }
 
 fn names_pk(hi: u64) -> String {
@@ -258,10 +269,52 @@ impl DynamoStore {
             .and_then(RunItem::read))
     }
 
-    pub(super) async fn read_map_child(
+    /// Events of STANDARD children's own histories, after their run's names are written.
+    pub(super) async fn write_child_events(&self, events: &[ChildEvent]) -> Result<(), AwsError> {
+        let expires = self.item_expiry(Utc::now());
+        let mut items = Vec::with_capacity(events.len());
+        for e in events {
+            let mut item = key(run_pk(&e.map_run_arn), event_sk(e.index, e.event.id));
+            item.insert("ev".into(), pack::attr(&text_of(&e.event)?));
+            item.insert("ttl".into(), n(expires));
+            items.push(item);
+        }
+        self.put_many(items).await
+    }
+
+    /// A child's own history, in order (empty for a child that keeps none).
+    pub(super) async fn read_child_history(
         &self,
         execution_arn: &str,
-    ) -> Result<Option<ChildExecution>, AwsError> {
+    ) -> Result<Vec<HistoryEvent>, AwsError> {
+        let Some((run, index)) = self.locate_child(execution_arn).await? else {
+            return Ok(Vec::new());
+        };
+        let items = self
+            .query(QueryArgs {
+                pk: &run_pk(&run.run_arn),
+                sk: SkRange::BeginsWith(&events_prefix(index)),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        let mut events: Vec<HistoryEvent> = Vec::with_capacity(items.len());
+        for item in &items {
+            if let Some(event) = json(Some(item), "ev")? {
+                events.push(event);
+            }
+        }
+        events.sort_by_key(|e| e.id);
+        events.dedup_by_key(|e| e.id);
+        Ok(events)
+    }
+
+    /// The run and index a child's ARN names, through the `MH#` item of its name.
+    async fn locate_child(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<(RunItem, usize)>, AwsError> {
         let Some((prefix, name)) = execution_arn.rsplit_once(':') else {
             return Ok(None);
         };
@@ -282,29 +335,39 @@ impl DynamoStore {
                 continue;
             }
             let index = run.parts.index_of(lo);
-            if run.parts.name(index) != name {
-                continue;
-            }
-            let items = self
-                .query(QueryArgs {
-                    pk: &run_pk(&run.run_arn),
-                    sk: SkRange::BeginsWith(&child_sk(index)),
-                    forward: true,
-                    limit: None,
-                    consistent: true,
-                })
-                .await?;
-            let head = items
-                .iter()
-                .find(|i| get_s(i, "SK") == Some(&child_sk(index)));
-            let end = items
-                .iter()
-                .find(|i| get_s(i, "SK").is_some_and(|sk| sk.ends_with(END_SUFFIX)));
-            if let Some(head) = head {
-                return run.child(head, end);
+            if run.parts.name(index) == name {
+                return Ok(Some((run, index)));
             }
         }
         Ok(None)
+    }
+
+    pub(super) async fn read_map_child(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<ChildExecution>, AwsError> {
+        let Some((run, index)) = self.locate_child(execution_arn).await? else {
+            return Ok(None);
+        };
+        let items = self
+            .query(QueryArgs {
+                pk: &run_pk(&run.run_arn),
+                sk: SkRange::BeginsWith(&child_sk(index)),
+                forward: true,
+                limit: None,
+                consistent: true,
+            })
+            .await?;
+        let head = items
+            .iter()
+            .find(|i| get_s(i, "SK") == Some(&child_sk(index)));
+        let end = items
+            .iter()
+            .find(|i| get_s(i, "SK").is_some_and(|sk| sk.ends_with(END_SUFFIX)));
+        match head {
+            Some(head) => run.child(head, end),
+            None => Ok(None),
+        }
     }
 
     /// A page of a run's children in index order; `next_token` is the index to go on from.

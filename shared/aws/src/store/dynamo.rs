@@ -299,6 +299,9 @@ impl ExecutionStore for DynamoStore {
     }
 
     async fn history(&self, arn: &str) -> Result<Vec<HistoryEvent>, StoreError> {
+        if waymark_engine::map_children::is_child_arn(arn) {
+            return Ok(self.read_child_history(arn).await?);
+        }
         Ok(self.events(arn).await?)
     }
 
@@ -324,10 +327,15 @@ impl ExecutionStore for DynamoStore {
                     .map_err(|_| StoreError::InvalidPageToken(t.to_string()))?,
             ),
         };
-        if let Some(page) = self.planned_page(arn, reverse, max, from).await? {
-            return Ok(page);
-        }
-        let mut all = self.events(arn).await?;
+        let mut all = if waymark_engine::map_children::is_child_arn(arn) {
+            // A child's history is short enough to read whole (it is one child's).
+            self.read_child_history(arn).await?
+        } else {
+            if let Some(page) = self.planned_page(arn, reverse, max, from).await? {
+                return Ok(page);
+            }
+            self.events(arn).await?
+        };
         if reverse {
             all.reverse();
         }
@@ -472,8 +480,11 @@ impl ExecutionStore for DynamoStore {
     async fn put_map_children(
         &self,
         children: &[waymark_engine::map_children::ChildExecution],
+        events: &[waymark_engine::map_children::ChildEvent],
     ) -> Result<(), StoreError> {
-        Ok(self.write_map_children(children).await?)
+        // The children first: their run's names find the events.
+        self.write_map_children(children).await?;
+        Ok(self.write_child_events(events).await?)
     }
 
     async fn ack_outbox(&self, arn: &str, version: u64) -> Result<(), StoreError> {

@@ -473,12 +473,12 @@ impl Stepper<'_, '_> {
             return; // the record no longer keeps the run
         };
         let execution_arn = format!("{}{}", names.execution_prefix, names.name(own.index));
-        self.out
-            .child_events
-            .push(crate::map_children::ChildEvent {
-                execution_arn,
-                event,
-            });
+        self.out.child_events.push(crate::map_children::ChildEvent {
+            execution_arn,
+            map_run_arn: names.run_arn.clone(),
+            index: own.index,
+            event,
+        });
     }
 
     /// The last event of a STANDARD child's history, after its first frame is gone.
@@ -703,7 +703,7 @@ impl Stepper<'_, '_> {
         let Some(child_frame) = self.rec.frames.remove(child) else {
             return;
         };
-        if child_frame.own_history.is_some() {
+        if is_own_root(&child_frame, child) {
             let end = match &result {
                 Ok(output) => history::execution_succeeded(output),
                 Err(failure) => history::execution_failed(failure),
@@ -931,7 +931,7 @@ impl Stepper<'_, '_> {
                 self.emit(fid, history::map_iteration("Aborted", &state.name, index));
             }
             if let Some(frame) = self.rec.frames.remove(&child) {
-                if frame.parent.as_deref() == Some(fid) {
+                if is_own_root(&frame, &child) {
                     // As a stopped execution's, without an error the run did not give it.
                     let aborted = Failure {
                         error: None,
@@ -943,6 +943,11 @@ impl Stepper<'_, '_> {
         }
         self.runnable.retain(|r| !r.starts_with(prefix));
     }
+}
+
+/// The first frame of a STANDARD child: its end is the child's.
+pub(crate) fn is_own_root(frame: &Frame, id: &str) -> bool {
+    frame.own_history.as_ref().is_some_and(|o| o.root == id)
 }
 
 /// A Map whose results a `ResultWriter` shapes or exports.

@@ -152,6 +152,9 @@ pub enum Effect {
     /// them with the step ([`crate::ports::ExecutionStore::children_in_commit`]).
     MapChildren {
         children: Vec<crate::map_children::ChildExecution>,
+        /// Events of STANDARD children's own histories.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        events: Vec<crate::map_children::ChildEvent>,
     },
 }
 
@@ -977,7 +980,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
         // STANDARD children still running end with the execution, in their histories too.
         let running: Vec<Frame> = (&self.rec.frames)
             .into_iter()
-            .filter(|(id, f)| f.own_history.as_ref().is_some_and(|o| &o.root == *id))
+            .filter(|(id, f)| fanout::is_own_root(f, id))
             .map(|(_, f)| f.clone())
             .collect();
         for child in running {

@@ -40,6 +40,8 @@ struct Run {
     calls: Vec<TaskRequest>,
     /// The children of the execution's first map run, as the store keeps them.
     children: Vec<crate::map_children::ChildExecution>,
+    /// Their own histories, in the same order.
+    child_histories: Vec<Vec<HistoryEvent>>,
 }
 
 fn t0() -> DateTime<Utc> {
@@ -101,7 +103,7 @@ fn run_with(def: Value, input: Value, script: Script) -> Run {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    let (rec, history, children) = rt.block_on(async {
+    let (rec, history, children, child_histories) = rt.block_on(async {
         let started = e.start_execution(&sm, Some("exec"), input).await.unwrap();
         let rec = run_until_settled(&e, &started.execution_arn).await.unwrap();
         let history = e.store.history(&rec.execution_arn).await.unwrap();
@@ -115,7 +117,11 @@ fn run_with(def: Value, input: Value, script: Script) -> Run {
             }
             None => Vec::new(),
         };
-        (rec, history, children)
+        let mut child_histories = Vec::new();
+        for c in &children {
+            child_histories.push(e.store.history(&c.execution_arn).await.unwrap());
+        }
+        (rec, history, children, child_histories)
     });
     let calls = calls.lock().unwrap().clone();
     Run {
@@ -123,6 +129,7 @@ fn run_with(def: Value, input: Value, script: Script) -> Run {
         history,
         calls,
         children,
+        child_histories,
     }
 }
 
@@ -1880,4 +1887,84 @@ fn a_jsonata_item_batcher_evaluates_its_expressions() {
     }}});
     let r = run(def, json!({"items": [1, 2, 3, 4, 5], "size": 2}));
     assert_eq!(r.rec.output, Some(json!([2, 2, 1])));
+}
+
+/// A STANDARD child's history is its own: numbered from 1, chained by previousEventId,
+/// holding the events of states nested in it (a Parallel here), its retries and its end;
+/// the parent's holds none of them. EXPRESS children keep none.
+#[test]
+fn standard_children_keep_histories_of_their_own() {
+    let def = |execution_type: &str| {
+        json!({"StartAt": "M", "States": {"M": {
+            "Type": "Map", "ItemsPath": "$.items", "ToleratedFailureCount": 1, "End": true,
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": execution_type},
+                "StartAt": "Both",
+                "States": {
+                    "Both": {"Type": "Parallel", "Next": "Check", "Branches": [
+                        {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}},
+                        {"StartAt": "B", "States": {"B": {"Type": "Pass", "Result": 2, "End": true}}}
+                    ]},
+                    "Check": {"Type": "Task", "Resource": LAMBDA, "OutputPath": "$.Payload",
+                        "Retry": [{"ErrorEquals": ["Again"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+                        "End": true}
+                }
+            }
+        }}})
+    };
+    // Item 1's task fails twice (once retried), item 2's succeeds at once.
+    let script = || -> Script {
+        Box::new(|req, _| {
+            if req.parameters[0] == json!(1) {
+                TaskOutcome::Failed(Failure::new("Again", "no"))
+            } else {
+                TaskOutcome::Succeeded(json!({"Payload": "ok"}))
+            }
+        })
+    };
+    let r = run_with(def("STANDARD"), json!({"items": [1, 2]}), script());
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(r.children.len(), 2);
+    for h in &r.child_histories {
+        for (n, e) in h.iter().enumerate() {
+            assert_eq!(e.id, n as u64 + 1, "{:?}", types(h));
+        }
+        assert_eq!(h[0].previous_event_id, 0);
+    }
+    let failed = &r.child_histories[0];
+    assert_eq!(
+        types(failed),
+        [
+            "ExecutionStarted",
+            "ParallelStateEntered",
+            "ParallelStateStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "PassStateEntered",
+            "PassStateExited",
+            "ParallelStateSucceeded",
+            "ParallelStateExited",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "ExecutionFailed",
+        ]
+    );
+    assert_eq!(
+        r.children[0].failure.as_ref().unwrap().error.as_deref(),
+        Some("Again")
+    );
+    let succeeded = &r.child_histories[1];
+    assert_eq!(succeeded.last().unwrap().event_type, "ExecutionSucceeded");
+    assert!(types(&r.history)
+        .iter()
+        .all(|t| !t.starts_with("Parallel") && !t.starts_with("Task")));
+
+    let r = run_with(def("EXPRESS"), json!({"items": [1, 2]}), script());
+    assert_eq!(r.children.len(), 2);
+    assert!(r.child_histories.iter().all(Vec::is_empty));
 }
