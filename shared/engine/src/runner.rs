@@ -27,9 +27,11 @@ use crate::step::{
 /// A step's own cost grows with the frames its record holds: each is loaded, copied, compared
 /// and written once a step, whatever the step does. A distributed Map running a thousand
 /// children at once would spend more on that than on its transitions if its steps yielded
-/// after a thousand transitions; a few transitions per frame keep that cost a fraction of the
-/// step's, and a step still ends after work proportional to what its record already holds.
-pub const DEFAULT_BUDGET_PER_FRAME: usize = 4;
+/// after a thousand transitions. Measured on a distributed Map of 10,000 items with 1,000 at
+/// once (callgrind): 4 transitions per frame spent 910M instructions, 16 spent 639M, 40 spent
+/// 594M. 16 keeps most of the gain, and a step still ends after work proportional to what its
+/// record already holds.
+pub const DEFAULT_BUDGET_PER_FRAME: usize = 16;
 
 /// Where executions live, for ARNs and the context object.
 #[derive(Debug, Clone)]
