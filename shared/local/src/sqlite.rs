@@ -912,16 +912,13 @@ impl ExecutionStore for SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(backend)?;
         // STANDARD children's own histories, each child's events together and in order.
-        let mut child_events: Vec<(&str, Vec<(u64, String)>)> = Vec::new();
+        let mut child_events: indexmap::IndexMap<&str, Vec<(u64, String)>> = Default::default();
         for c in w.child_events {
             let text = serde_json::to_string(&c.event).map_err(backend)?;
-            match child_events
-                .iter_mut()
-                .find(|(arn, _)| *arn == c.execution_arn)
-            {
-                Some((_, events)) => events.push((c.event.id, text)),
-                None => child_events.push((&c.execution_arn, vec![(c.event.id, text)])),
-            }
+            child_events
+                .entry(&c.execution_arn)
+                .or_default()
+                .push((c.event.id, text));
         }
         let text_of = |v: Option<&Value>| v.map(serde_json::to_string).transpose();
         let children = w

@@ -481,17 +481,25 @@ impl Stepper<'_, '_> {
         });
     }
 
-    /// The last event of a STANDARD child's history, after its first frame is gone.
-    pub(crate) fn end_own_history(&mut self, child: &Frame, d: history::Details) {
-        let Some(own) = &child.own_history else {
-            return;
-        };
+    /// The last event of a STANDARD child's history, after its first frame (which held
+    /// `own` and the child's last event, `prev`) is gone.
+    fn end_own_history(&mut self, own: &OwnHistory, prev: u64, d: history::Details) {
         let id = own.next_event_id;
         if id > crate::step::MAX_HISTORY_EVENTS {
             return;
         }
-        let event = history::finish(d, id, child.last_event_id, self.env.now);
+        let event = history::finish(d, id, prev, self.env.now);
         self.push_child_event(own, event);
+    }
+
+    /// A STANDARD child ended by its run or its execution: its history ends as a stopped
+    /// execution's, without an error the run did not give it.
+    pub(crate) fn abort_own_history(&mut self, own: &OwnHistory, prev: u64) {
+        let aborted = Failure {
+            error: None,
+            cause: None,
+        };
+        self.end_own_history(own, prev, history::execution_aborted(&aborted));
     }
 
     fn map_run_arn(&self, state: &str) -> String {
@@ -703,12 +711,12 @@ impl Stepper<'_, '_> {
         let Some(child_frame) = self.rec.frames.remove(child) else {
             return;
         };
-        if is_own_root(&child_frame, child) {
+        if let Some(own) = own_root(&child_frame, child) {
             let end = match &result {
                 Ok(output) => history::execution_succeeded(output),
                 Err(failure) => history::execution_failed(failure),
             };
-            self.end_own_history(&child_frame, end);
+            self.end_own_history(own, child_frame.last_event_id, end);
         }
         let Some(f) = self.fanout(parent) else { return };
         let (is_map, index) = (f.is_map, child_frame.index);
@@ -931,13 +939,8 @@ impl Stepper<'_, '_> {
                 self.emit(fid, history::map_iteration("Aborted", &state.name, index));
             }
             if let Some(frame) = self.rec.frames.remove(&child) {
-                if is_own_root(&frame, &child) {
-                    // As a stopped execution's, without an error the run did not give it.
-                    let aborted = Failure {
-                        error: None,
-                        cause: None,
-                    };
-                    self.end_own_history(&frame, history::execution_aborted(&aborted));
+                if let Some(own) = own_root(&frame, &child) {
+                    self.abort_own_history(own, frame.last_event_id);
                 }
             }
         }
@@ -945,9 +948,10 @@ impl Stepper<'_, '_> {
     }
 }
 
-/// The first frame of a STANDARD child: its end is the child's.
-pub(crate) fn is_own_root(frame: &Frame, id: &str) -> bool {
-    frame.own_history.as_ref().is_some_and(|o| o.root == id)
+/// The history a STANDARD child's first frame ends (its end is the child's); None for any
+/// other frame.
+pub(crate) fn own_root<'f>(frame: &'f Frame, id: &str) -> Option<&'f OwnHistory> {
+    frame.own_history.as_ref().filter(|o| o.root == id)
 }
 
 /// A Map whose results a `ResultWriter` shapes or exports.

@@ -978,17 +978,12 @@ impl<'a, 'e> Stepper<'a, 'e> {
         self.rec.failure = failure;
         self.rec.stop_time = Some(self.env.now);
         // STANDARD children still running end with the execution, in their histories too.
-        let running: Vec<Frame> = (&self.rec.frames)
+        let running: Vec<_> = (&self.rec.frames)
             .into_iter()
-            .filter(|(id, f)| fanout::is_own_root(f, id))
-            .map(|(_, f)| f.clone())
+            .filter_map(|(id, f)| Some((fanout::own_root(f, id)?.clone(), f.last_event_id)))
             .collect();
-        for child in running {
-            let aborted = Failure {
-                error: None,
-                cause: None,
-            };
-            self.end_own_history(&child, history::execution_aborted(&aborted));
+        for (own, prev) in running {
+            self.abort_own_history(&own, prev);
         }
         self.rec.frames.clear();
         self.runnable.clear();

@@ -1968,3 +1968,40 @@ fn standard_children_keep_histories_of_their_own() {
     assert_eq!(r.children.len(), 2);
     assert!(r.child_histories.iter().all(Vec::is_empty));
 }
+
+/// A run that fails aborts the STANDARD children still running, and their histories end so.
+#[test]
+fn a_failed_run_ends_the_histories_of_the_children_it_aborts() {
+    let def = json!({"StartAt": "M", "States": {"M": {
+        "Type": "Map", "ItemsPath": "$.items", "End": true,
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            "StartAt": "Which",
+            "States": {
+                "Which": {"Type": "Choice", "Default": "Later",
+                    "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "Soon"}]},
+                "Soon": {"Type": "Wait", "Seconds": 10, "Next": "Fail"},
+                "Fail": {"Type": "Fail", "Error": "One"},
+                "Later": {"Type": "Wait", "Seconds": 60, "End": true}
+            }
+        }
+    }}});
+    let r = run(def, json!({"items": [1, 2]}));
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        types(&r.child_histories[0]).last(),
+        Some(&"ExecutionFailed")
+    );
+    let aborted = &r.child_histories[1];
+    assert_eq!(
+        types(aborted),
+        [
+            "ExecutionStarted",
+            "ChoiceStateEntered",
+            "ChoiceStateExited",
+            "WaitStateEntered",
+            "ExecutionAborted"
+        ]
+    );
+    assert_eq!(aborted[4].previous_event_id, 4);
+}
