@@ -63,7 +63,10 @@ fn definition() -> Value {
 }
 
 async fn started(e: &TestEngine) -> String {
-    let def = definition();
+    started_with(e, definition(), json!({"items": [1, 2, 3, 4]})).await
+}
+
+async fn started_with(e: &TestEngine, def: Value, input: Value) -> String {
     let parsed = parse_value(&def, &ParseOptions::default()).expect("a valid definition");
     let sm = StateMachine::new(
         e.config.state_machine_arn("batch"),
@@ -76,10 +79,22 @@ async fn started(e: &TestEngine) -> String {
     );
     e.store.put_state_machine(sm.clone());
     let rec = e
-        .start_execution(&sm, Some("run"), json!({"items": [1, 2, 3, 4]}))
+        .start_execution(&sm, Some("run"), input)
         .await
         .expect("started");
     rec.execution_arn
+}
+
+/// The tasks the queue holds once the signals in it (steps that yielded) are delivered.
+async fn tasks_after_signals(e: &TestEngine, arn: &str) -> Vec<TaskRequest> {
+    let mut out = Vec::new();
+    while let Some((_, _, work)) = e.scheduler.pop() {
+        match work {
+            Work::Task(req) => out.push(*req),
+            Work::Signal(s) => e.deliver(arn, s).await.expect("delivered"),
+        }
+    }
+    out
 }
 
 /// The tasks the queue holds, in order.
@@ -160,4 +175,34 @@ async fn signals_that_no_longer_apply_change_nothing_in_a_batch() {
         .count();
     assert_eq!(succeeded, 1, "one iteration ended, once");
     assert_eq!(e.tasks.0.load(Ordering::SeqCst), 1);
+}
+
+/// A distributed Map runs at most 10,000 child executions at once, AWS's documented ceiling,
+/// whether MaxConcurrency is unset (0) or asks for more; one below keeps its own.
+#[tokio::test]
+async fn a_distributed_map_runs_at_most_ten_thousand_children_at_once() {
+    let items: Vec<u32> = (0..10_001).collect();
+    for (asked, running) in [(None, 10_000), (Some(20_000), 10_000), (Some(3), 3)] {
+        let mut def = definition();
+        def["States"]["Each"]["ItemProcessor"]["ProcessorConfig"] =
+            json!({"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"});
+        match asked {
+            Some(n) => def["States"]["Each"]["MaxConcurrency"] = json!(n),
+            None => {
+                def["States"]["Each"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("MaxConcurrency");
+            }
+        }
+        let e = engine();
+        let arn = started_with(&e, def, json!({"items": items})).await;
+        let tasks = tasks_after_signals(&e, &arn).await;
+        assert_eq!(tasks.len(), running, "MaxConcurrency {asked:?}");
+        // One child ends: one more starts, and no more than that.
+        e.run_task(&arn, &tasks[0]).await.expect("ran");
+        let next = tasks_after_signals(&e, &arn).await;
+        assert_eq!(next.len(), 1, "MaxConcurrency {asked:?}");
+        assert_eq!(next[0].parameters, json!({"value": running}));
+    }
 }

@@ -21,6 +21,25 @@ use crate::record::{child_frame_id, Fanout, Frame, OwnHistory, Phase, Status};
 /// Map state supports up to 40 concurrent iterations"); MaxConcurrency may only lower it.
 pub const INLINE_MAP_CONCURRENCY: usize = 40;
 
+/// Child executions of a distributed Map's run that run at once: AWS's documented ceiling
+/// ("up to 10,000 parallel child workflow executions", also what runs when MaxConcurrency is
+/// unset or 0). It also bounds the frames one record holds.
+pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 10_000;
+
+/// The children a fan-out runs at once, from the MaxConcurrency asked for (0: no limit asked).
+fn concurrency(asked: usize, is_map: bool, distributed: bool) -> usize {
+    match (is_map, distributed, asked) {
+        // AWS runs at most 40 iterations of an inline Map at once, whatever MaxConcurrency
+        // asks; that also bounds the frames a record holds.
+        (true, false, 0) => INLINE_MAP_CONCURRENCY,
+        (true, false, n) => n.min(INLINE_MAP_CONCURRENCY),
+        (true, true, 0) => DISTRIBUTED_MAP_CONCURRENCY,
+        (true, true, n) => n.min(DISTRIBUTED_MAP_CONCURRENCY),
+        // A Parallel runs every branch its definition has.
+        (false, _, _) => usize::MAX,
+    }
+}
+
 impl Stepper<'_, '_> {
     pub(crate) fn run_parallel(
         &mut self,
@@ -363,7 +382,7 @@ impl Stepper<'_, '_> {
         };
         let f = self.fanout_mut(&fid);
         if let Some(n) = max_concurrency {
-            f.max_concurrency = if n == 0 { usize::MAX } else { n as usize };
+            f.max_concurrency = concurrency(n as usize, true, true);
         }
         if tolerated_count.is_some() {
             f.tolerated_count = tolerated_count;
@@ -531,14 +550,7 @@ impl Stepper<'_, '_> {
             running: 0,
             succeeded: 0,
             failed: 0,
-            max_concurrency: match (max_concurrency, is_map && !distributed) {
-                // AWS runs at most 40 iterations of an inline Map at once, whatever
-                // MaxConcurrency asks; that also bounds the frames a record holds.
-                (0, true) => INLINE_MAP_CONCURRENCY,
-                (n, true) => n.min(INLINE_MAP_CONCURRENCY),
-                (0, false) => usize::MAX,
-                (n, false) => n,
-            },
+            max_concurrency: concurrency(max_concurrency, is_map, distributed),
             tolerated_count,
             tolerated_percentage,
             input,
