@@ -439,4 +439,75 @@ mod tests {
         assert!(f.cause.unwrap().contains("MaxItems"));
         assert!(check_size(&items[..10]).is_ok());
     }
+
+    /// The readers parse what users' files hold, so arbitrary text must give items or a
+    /// `States.ItemReaderFailed`, and CSV written by the RFC 4180 rules must read back as
+    /// written.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Field text that exercises the quoting rules.
+        fn field() -> impl Strategy<Value = String> {
+            proptest::string::string_regex("[a-z,|\"\r\n ]{0,6}").unwrap()
+        }
+
+        /// A field as RFC 4180 writes it: quoted (quotes doubled) when it holds a quote, the
+        /// delimiter or a line break, or when `always`.
+        fn encode(f: &str, delimiter: char, always: bool) -> String {
+            let needs = f.contains(['"', '\r', '\n', delimiter]);
+            if always || needs {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.to_string()
+            }
+        }
+
+        proptest! {
+            #[test]
+            fn any_text_gives_items_or_a_reader_failure(
+                body in "[a-z0-9,|\"\r\n{}\\[\\]: ]{0,80}",
+                input in prop::sample::select(vec!["JSON", "JSONL", "CSV"]),
+                given in any::<bool>(),
+            ) {
+                let mut c = json!({"InputType": input, "CSVDelimiter": "PIPE"});
+                if given {
+                    c["CSVHeaderLocation"] = json!("GIVEN");
+                    c["CSVHeaders"] = json!(["a", "b", "c"]);
+                }
+                if let Err(f) = parse_object(&c, &body) {
+                    prop_assert_eq!(f.error.as_deref(), Some(names::ITEM_READER_FAILED));
+                }
+            }
+
+            #[test]
+            fn csv_reads_back_what_rfc_4180_wrote(
+                rows in prop::collection::vec(prop::collection::vec(field(), 3), 0..6),
+                always in any::<bool>(),
+                crlf in any::<bool>(),
+                pipe in any::<bool>(),
+            ) {
+                let delimiter = if pipe { '|' } else { ',' };
+                let end = if crlf { "\r\n" } else { "\n" };
+                let mut body = ["a", "b", "c"].join(&delimiter.to_string());
+                body.push_str(end);
+                for row in &rows {
+                    let fields: Vec<String> =
+                        row.iter().map(|f| encode(f, delimiter, always)).collect();
+                    body.push_str(&fields.join(&delimiter.to_string()));
+                    body.push_str(end);
+                }
+                let c = json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW",
+                               "CSVDelimiter": if pipe { "PIPE" } else { "COMMA" }});
+                let items = parse_object(&c, &body).unwrap();
+                // A row of three empty fields is written as two delimiters, not an empty line:
+                // every row comes back.
+                let want: Vec<Value> = rows
+                    .iter()
+                    .map(|r| json!({"a": r[0], "b": r[1], "c": r[2]}))
+                    .collect();
+                prop_assert_eq!(items, want);
+            }
+        }
+    }
 }
