@@ -451,7 +451,8 @@ impl SdkCaller {
 }
 
 /// The most a call's answer may hold. Every result a task can use is far smaller (256 KiB of
-/// state data; an ItemReader reads objects of at most 8 MiB): without a bound, one
+/// state data; an ItemReader reads objects in ranges of 128 KiB, and documents of at most
+/// 8 MiB whole): without a bound, one
 /// `aws-sdk:s3:getObject` of a large object would be read into memory whole.
 pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 

@@ -14,6 +14,7 @@ use waymark_engine::ports::{TaskCheck, TaskOutcome, Tasks};
 use waymark_engine::step::TaskRequest;
 
 use crate::config::{Clients, TaskConfig};
+use crate::item_reader::ObjectItems;
 use crate::resource::{Pattern, Resource};
 use crate::{dynamodb, events, item_reader, jobs, lambda, sns, sqs};
 
@@ -423,8 +424,121 @@ fn reader_failed(f: Failure) -> Failure {
     )
 }
 
-/// The largest S3 object an ItemReader reads: it is read whole, so its size is checked first.
+/// Where an object's bytes go as they arrive: its parser, whose items are gathered and
+/// checked against what one read may hold. A `Write` too, so that a gzip decoder can feed it.
+struct Sink<'a> {
+    parser: &'a mut ObjectItems,
+    items: &'a mut Vec<Value>,
+    /// Why the last write failed (a `Write` error carries text only).
+    failure: Option<Failure>,
+}
+
+impl Sink<'_> {
+    fn take(&mut self, bytes: &[u8], last: bool) -> Result<(), Failure> {
+        let read = self.parser.feed(bytes, last)?;
+        self.items.extend(read);
+        item_reader::check_size(self.items)
+    }
+}
+
+impl std::io::Write for Sink<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.parser.done() {
+            return Ok(buf.len()); // enough was read: the rest of the zip is not parsed
+        }
+        match self.take(buf, false) {
+            Ok(()) => Ok(buf.len()),
+            Err(f) => {
+                let cause = f.cause.clone().unwrap_or_default();
+                self.failure = Some(f);
+                Err(std::io::Error::other(cause))
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An object's bytes as they arrive, unzipped first when the object is gzipped.
+enum Target<'a> {
+    Plain(Sink<'a>),
+    Gzipped(Box<flate2::write::GzDecoder<Sink<'a>>>, String),
+}
+
+impl Target<'_> {
+    fn done(&self) -> bool {
+        match self {
+            Target::Plain(s) => s.parser.done(),
+            Target::Gzipped(g, _) => g.get_ref().parser.done(),
+        }
+    }
+
+    /// Takes the next piece of the object (`last`: the object ends with it).
+    fn take(&mut self, piece: &[u8], last: bool) -> Result<(), Failure> {
+        use std::io::Write as _;
+        match self {
+            Target::Plain(s) => s.take(piece, last),
+            Target::Gzipped(g, key) => {
+                let mut r = g.write_all(piece);
+                if r.is_ok() && last {
+                    r = g.try_finish();
+                }
+                if let Err(e) = r {
+                    return Err(g
+                        .get_mut()
+                        .failure
+                        .take()
+                        .unwrap_or_else(|| gzip_failure(key, e)));
+                }
+                // The end of the unzipped text.
+                let s = g.get_mut();
+                if last && !s.parser.done() {
+                    s.take(&[], true)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn gzip_failure(key: &str, e: std::io::Error) -> Failure {
+    Failure::new(
+        names::ITEM_READER_FAILED,
+        format!("The object '{key}' is not gzipped text: {e}"),
+    )
+}
+
+/// The bytes of a GetObject's Body of `len` bytes. The caller shows a body that is UTF-8 as its
+/// text and any other as base64 (as Step Functions shows blobs); a range may end inside a
+/// character, so which one came follows from the length: base64 of `len` bytes is longer.
+fn body_bytes(out: &Value, len: usize) -> Result<Vec<u8>, Failure> {
+    use base64::Engine as _;
+    let body = out.get("Body").and_then(Value::as_str).unwrap_or_default();
+    if body.len() == len {
+        return Ok(body.as_bytes().to_vec());
+    }
+    match base64::engine::general_purpose::STANDARD.decode(body) {
+        Ok(bytes) if bytes.len() == len => Ok(bytes),
+        _ => Err(Failure::new(
+            names::ITEM_READER_FAILED,
+            format!(
+                "S3 answered {} bytes of text where {len} bytes were asked for",
+                body.len()
+            ),
+        )),
+    }
+}
+
+/// The largest S3 object an ItemReader reads whole (an inventory's manifest, a document an
+/// `ItemsPointer` points into): its size is checked first.
 const MAX_READER_OBJECT: u64 = 8 * 1024 * 1024;
+
+/// The bytes of an object one ranged GetObject asks for when an ItemReader reads its items
+/// piece by piece: about half of what the items read may hold ([`item_reader::MAX_READ_BYTES`]),
+/// so that little is fetched past what is used.
+pub const READ_RANGE_BYTES: u64 = 128 * 1024;
 
 impl<F> AwsTasks<F> {
     /// A distributed Map's ItemReader ([`item_reader`]).
@@ -447,19 +561,22 @@ impl<F> AwsTasks<F> {
                         break;
                     }
                     let file = serde_json::json!({"Bucket": inventory.bucket, "Key": key});
-                    let text = self.read_object(&file).await?;
-                    items.extend(item_reader::inventory_rows(
-                        &inventory.columns,
-                        &text,
-                        limit - items.len(),
-                    )?);
-                    item_reader::check_size(&items)?;
+                    let mut parser =
+                        ObjectItems::inventory(inventory.columns.clone(), limit - items.len());
+                    self.read_object_items(&file, &mut parser, &mut items)
+                        .await?;
                 }
                 items
             }
-            Some("s3:getObject") => {
+            Some("s3:getObject") if config.get("ItemsPointer").is_some() => {
                 let body = self.read_object(p).await?;
                 item_reader::parse_object(config, &body)?
+            }
+            Some("s3:getObject") => {
+                let mut parser = ObjectItems::new(config, limit)?;
+                let mut items = Vec::new();
+                self.read_object_items(p, &mut parser, &mut items).await?;
+                items
             }
             Some("s3:listObjectsV2") => {
                 let mut items = Vec::new();
@@ -490,6 +607,68 @@ impl<F> AwsTasks<F> {
         };
         item_reader::check_size(&items)?;
         Ok(items)
+    }
+
+    /// Reads an object's items range by range (ranged GetObjects of [`READ_RANGE_BYTES`], all
+    /// of the version the first HeadObject found, by its ETag), into `items`, until `parser`
+    /// has what it wants or the object ends: an object of any size is read only as far as its
+    /// items are used. A gzipped object (`.gz`: an S3 inventory's files) is unzipped as it
+    /// arrives.
+    async fn read_object_items(
+        &self,
+        params: &Value,
+        parser: &mut ObjectItems,
+        items: &mut Vec<Value>,
+    ) -> Result<(), Failure> {
+        let c = self.clients().await;
+        let mut head = serde_json::Map::new();
+        for k in ["Bucket", "Key", "VersionId"] {
+            if let Some(v) = params.get(k) {
+                head.insert(k.into(), v.clone());
+            }
+        }
+        let meta = sdk_call(c, "s3", "headObject", Value::Object(head), None)
+            .await
+            .map_err(reader_failed)?;
+        let size = meta
+            .get("ContentLength")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        let key = params
+            .get("Key")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let sink = Sink {
+            parser,
+            items,
+            failure: None,
+        };
+        let mut target = if key.ends_with(".gz") {
+            Target::Gzipped(Box::new(flate2::write::GzDecoder::new(sink)), key.clone())
+        } else {
+            Target::Plain(sink)
+        };
+        let mut offset = 0;
+        while !target.done() {
+            let piece = if size == 0 {
+                Vec::new() // S3 answers a range of an empty object with InvalidRange
+            } else {
+                let end = (offset + READ_RANGE_BYTES).min(size) - 1;
+                let mut ranged = params.clone();
+                ranged["Range"] = Value::from(format!("bytes={offset}-{end}"));
+                if let Some(etag) = meta.get("ETag") {
+                    ranged["IfMatch"] = etag.clone();
+                }
+                let out = sdk_call(c, "s3", "getObject", ranged, None)
+                    .await
+                    .map_err(reader_failed)?;
+                body_bytes(&out, (end + 1 - offset) as usize)?
+            };
+            offset += piece.len() as u64;
+            target.take(&piece, offset >= size)?;
+        }
+        Ok(())
     }
 
     /// One S3 object's text for an ItemReader, its size checked before it is read; a gzipped

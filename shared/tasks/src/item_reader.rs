@@ -5,16 +5,19 @@
 //! `manifest.json` (`MANIFEST`: the CSV inventory files it lists, a row an object of its
 //! `fileSchema` names); `s3:listObjectsV2` lists a bucket (every page), an item per object as
 //! `{"Etag", "Key", "LastModified" (epoch seconds), "Size", "StorageClass"}`. `MaxItems` stops
-//! the reading early.
+//! the reading early. Objects are read range by range ([`ObjectItems`] parses the pieces), so
+//! reading stops where the items wanted end, whatever the object's size.
 //!
 //! The items travel in the execution's record, so what one read may hold is bounded by
 //! [`MAX_READ_BYTES`]: a larger dataset fails the Map with `States.ItemReaderFailed` saying so,
 //! rather than growing a record past what its store takes.
 
 use chrono::DateTime;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use waymark_asl::error::names;
 use waymark_asl::Failure;
+
+pub use crate::object_items::ObjectItems;
 
 /// The most item text one read keeps: the size of a state's input on AWS (256 KiB).
 pub const MAX_READ_BYTES: usize = 256 * 1024;
@@ -24,184 +27,35 @@ fn failed(cause: impl Into<String>) -> Failure {
 }
 
 /// What `MaxItems` allows (`None`: no limit).
-fn max_items(config: &Value) -> Option<usize> {
+pub fn max_items(config: &Value) -> Option<usize> {
     config
         .get("MaxItems")
         .and_then(Value::as_u64)
         .map(|n| n as usize)
 }
 
-/// The items of an object's text, as its `InputType` says.
+/// The items of an object's whole text, as its `InputType` says: a JSON document an
+/// `ItemsPointer` points into is parsed here; the rest by [`ObjectItems`], which reads large
+/// objects piece by piece.
 pub fn parse_object(config: &Value, body: &str) -> Result<Vec<Value>, Failure> {
     let limit = max_items(config).unwrap_or(usize::MAX);
-    let items = match config.get("InputType").and_then(Value::as_str) {
-        Some("JSON") => {
+    let pointer = config.get("ItemsPointer").and_then(Value::as_str);
+    match pointer {
+        Some(p) if config.get("InputType").and_then(Value::as_str) == Some("JSON") => {
             let read = serde_json::from_str::<Value>(body)
                 .map_err(|e| failed(format!("The object is not JSON: {e}")))?;
-            // `ItemsPointer` picks the array out of a larger document.
-            let (found, pointer) = match config.get("ItemsPointer").and_then(Value::as_str) {
-                Some(p) => (read.pointer(p).cloned(), Some(p)),
-                None => (Some(read), None),
-            };
-            match (found, pointer) {
-                (Some(Value::Array(items)), _) => items.into_iter().take(limit).collect(),
-                (None, Some(p)) => {
-                    return Err(failed(format!(
-                        "The JSON object read has nothing at the ItemsPointer '{p}'"
-                    )))
-                }
-                (Some(other), p) => {
-                    return Err(failed(format!(
-                        "The JSON {} is not an array but {}",
-                        p.map_or("object read".to_string(), |p| format!(
-                            "value at the ItemsPointer '{p}'"
-                        )),
-                        waymark_asl::json::type_name(&other)
-                    )))
-                }
-                (None, None) => Vec::new(),
+            match read.pointer(p) {
+                Some(Value::Array(items)) => Ok(items.iter().take(limit).cloned().collect()),
+                None => Err(failed(format!(
+                    "The JSON object read has nothing at the ItemsPointer '{p}'"
+                ))),
+                Some(other) => Err(failed(format!(
+                    "The JSON value at the ItemsPointer '{p}' is not an array but {}",
+                    waymark_asl::json::type_name(other)
+                ))),
             }
         }
-        Some("JSONL") => {
-            let mut items = Vec::new();
-            for (n, line) in body.lines().enumerate() {
-                if items.len() == limit {
-                    break;
-                }
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let item = serde_json::from_str(line)
-                    .map_err(|e| failed(format!("Line {} is not JSON: {e}", n + 1)))?;
-                items.push(item);
-            }
-            items
-        }
-        Some("CSV") => csv_items(config, body, limit)?,
-        other => {
-            return Err(failed(format!(
-                "Waymark does not read the InputType {}",
-                other.unwrap_or("(none)")
-            )))
-        }
-    };
-    Ok(items)
-}
-
-fn csv_items(config: &Value, body: &str, limit: usize) -> Result<Vec<Value>, Failure> {
-    let delimiter = match config.get("CSVDelimiter").and_then(Value::as_str) {
-        None | Some("COMMA") => ',',
-        Some("PIPE") => '|',
-        Some("SEMICOLON") => ';',
-        Some("SPACE") => ' ',
-        Some("TAB") => '\t',
-        Some(other) => return Err(failed(format!("Unknown CSVDelimiter '{other}'"))),
-    };
-    let mut rows = CsvRows::new(body, delimiter);
-    let headers: Vec<String> = match config.get("CSVHeaderLocation").and_then(Value::as_str) {
-        Some("GIVEN") => config
-            .get("CSVHeaders")
-            .and_then(Value::as_array)
-            .map(|h| {
-                h.iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_string())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => match rows.next() {
-            Some(row) => row?,
-            None => return Ok(Vec::new()),
-        },
-    };
-    let mut items = Vec::new();
-    for row in rows {
-        if items.len() == limit {
-            break;
-        }
-        let row = row?;
-        if row.len() > headers.len() {
-            return Err(failed(format!(
-                "CSV row {} has {} fields but the header names {}",
-                items.len() + 1,
-                row.len(),
-                headers.len()
-            )));
-        }
-        let mut item = Map::new();
-        for (i, name) in headers.iter().enumerate() {
-            let text = row.get(i).cloned().unwrap_or_default();
-            item.insert(name.clone(), Value::String(text));
-        }
-        items.push(Value::Object(item));
-    }
-    Ok(items)
-}
-
-/// RFC 4180 rows: quoted fields may hold the delimiter, line breaks and doubled quotes; a line
-/// break is `\n` or `\r\n`; empty lines are skipped.
-struct CsvRows<'a> {
-    chars: std::iter::Peekable<std::str::Chars<'a>>,
-    delimiter: char,
-}
-
-impl<'a> CsvRows<'a> {
-    fn new(text: &'a str, delimiter: char) -> Self {
-        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        CsvRows {
-            chars: text.chars().peekable(),
-            delimiter,
-        }
-    }
-}
-
-impl Iterator for CsvRows<'_> {
-    type Item = Result<Vec<String>, Failure>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            self.chars.peek()?;
-            let mut row = Vec::new();
-            let mut field = String::new();
-            let mut quoted = false;
-            let mut was_quoted = false;
-            loop {
-                let Some(c) = self.chars.next() else {
-                    if quoted {
-                        return Some(Err(failed("A CSV field's quotes are not closed")));
-                    }
-                    break;
-                };
-                if quoted {
-                    match c {
-                        '"' if self.chars.peek() == Some(&'"') => {
-                            self.chars.next();
-                            field.push('"');
-                        }
-                        '"' => quoted = false,
-                        c => field.push(c),
-                    }
-                    continue;
-                }
-                match c {
-                    '"' if field.is_empty() && !was_quoted => {
-                        quoted = true;
-                        was_quoted = true;
-                    }
-                    '\r' if self.chars.peek() == Some(&'\n') => {}
-                    '\n' => break,
-                    c if c == self.delimiter => {
-                        row.push(std::mem::take(&mut field));
-                        was_quoted = false;
-                    }
-                    c => field.push(c),
-                }
-            }
-            if row.is_empty() && field.is_empty() && !was_quoted {
-                continue; // an empty line
-            }
-            row.push(field);
-            return Some(Ok(row));
-        }
+        _ => ObjectItems::new(config, limit)?.feed(body.as_bytes(), true),
     }
 }
 
@@ -257,32 +111,6 @@ pub fn inventory(manifest: &str) -> Result<Inventory, Failure> {
         files,
         columns,
     })
-}
-
-/// The items of one inventory file's text (CSV rows without a header, in the manifest's
-/// column order), at most `limit`.
-pub fn inventory_rows(columns: &[String], text: &str, limit: usize) -> Result<Vec<Value>, Failure> {
-    let mut items = Vec::new();
-    for row in CsvRows::new(text, ',') {
-        if items.len() == limit {
-            break;
-        }
-        let row = row?;
-        if row.len() != columns.len() {
-            return Err(failed(format!(
-                "An inventory row has {} fields but the manifest's fileSchema names {}",
-                row.len(),
-                columns.len()
-            )));
-        }
-        let item: Map<String, Value> = columns
-            .iter()
-            .cloned()
-            .zip(row.into_iter().map(Value::String))
-            .collect();
-        items.push(Value::Object(item));
-    }
-    Ok(items)
 }
 
 /// An item for each object of a ListObjectsV2 page, as Step Functions gives them.
@@ -382,11 +210,15 @@ mod tests {
         assert_eq!(inv.columns, ["Bucket", "Key", "Size", "LastModifiedDate"]);
         let rows = "\"src\",\"a.txt\",\"3\",\"2024-01-02T03:04:05.000Z\"\n\"src\",\"b.txt\",\"4\",\"2024-01-02T03:04:06.000Z\"\n";
         assert_eq!(
-            inventory_rows(&inv.columns, rows, 1).unwrap(),
+            ObjectItems::inventory(inv.columns.clone(), 1)
+                .feed(rows.as_bytes(), true)
+                .unwrap(),
             vec![json!({"Bucket": "src", "Key": "a.txt", "Size": "3",
                         "LastModifiedDate": "2024-01-02T03:04:05.000Z"})]
         );
-        assert!(inventory_rows(&inv.columns, "\"src\",\"a\"\n", 9).is_err());
+        assert!(ObjectItems::inventory(inv.columns, 9)
+            .feed(b"\"src\",\"a\"\n", true)
+            .is_err());
         let orc = manifest.replace("\"CSV\"", "\"ORC\"");
         assert!(inventory(&orc).unwrap_err().cause.unwrap().contains("ORC"));
     }

@@ -23,6 +23,7 @@ mod lambda;
 mod message_attributes;
 mod metadata;
 pub mod mock;
+pub mod object_items;
 mod params;
 pub mod resource;
 mod sns;

@@ -739,3 +739,125 @@ async fn ecs_run_task_request_response_and_sync() {
     assert!(error.starts_with("Ecs."), "{error}");
     assert_eq!(done["Containers"][0]["ExitCode"], 0, "{done}");
 }
+
+/// PUT /BUCKET/KEY with raw bytes (the SDK caller sends a Body as text), path-style, as moto
+/// takes it.
+fn put_bytes(endpoint: &str, bucket: &str, key: &str, body: &[u8]) {
+    use std::io::{Read, Write};
+    let host = endpoint.trim_start_matches("http://");
+    let mut sock = std::net::TcpStream::connect(host).unwrap();
+    let head = format!(
+        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).unwrap();
+    sock.write_all(body).unwrap();
+    let mut answer = String::new();
+    let _ = sock.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{key}: {answer}");
+}
+
+/// An ItemReader reads an object in ranges, as far as its items are used: pieces cut inside
+/// lines and characters give the items of the whole object; an object far larger than what
+/// was once read whole (8 MiB) gives its first items under `MaxItems`; a gzipped object is
+/// unzipped as its ranges arrive; a dataset larger than what one read may hold fails saying so.
+#[tokio::test]
+async fn item_readers_read_large_objects_range_by_range() {
+    use std::io::Write as _;
+    use waymark_tasks::aws::READ_RANGE_BYTES;
+    use waymark_tasks::item_reader::MAX_READ_BYTES;
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let read = |key: &str, config: Value| {
+        let mut req = request(
+            "arn:aws:states:::s3:getObject",
+            json!({"Bucket": "big", "Key": key}),
+        );
+        req.reader = Some(config);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    put_bytes(&moto.endpoint, "big", "", b"");
+
+    // About 200 KiB of JSON Lines with two-byte characters: two ranges, the cut falling inside
+    // a line (and perhaps a character).
+    let lines: Vec<Value> = (0..1500)
+        .map(|i| json!({"n": i, "text": "é".repeat(60)}))
+        .collect();
+    let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    assert!(body.len() as u64 > READ_RANGE_BYTES && body.len() < MAX_READ_BYTES);
+    put_bytes(&moto.endpoint, "big", "lines.jsonl", body.as_bytes());
+    let items = succeeded(read("lines.jsonl", json!({"InputType": "JSONL"})).await);
+    assert_eq!(items, Value::Array(lines.clone()));
+    // The same as a JSON array and as CSV.
+    put_bytes(
+        &moto.endpoint,
+        "big",
+        "array.json",
+        Value::Array(lines.clone()).to_string().as_bytes(),
+    );
+    let items = succeeded(read("array.json", json!({"InputType": "JSON"})).await);
+    assert_eq!(items, Value::Array(lines.clone()));
+    let csv: String = std::iter::once("n,text\n".to_string())
+        .chain(
+            lines
+                .iter()
+                .map(|l| format!("{},\"{}\"\n", l["n"], l["text"].as_str().unwrap())),
+        )
+        .collect();
+    put_bytes(&moto.endpoint, "big", "rows.csv", csv.as_bytes());
+    let items = succeeded(read("rows.csv", json!({"InputType": "CSV"})).await);
+    assert_eq!(items.as_array().unwrap().len(), 1500);
+    assert_eq!(items[1499], json!({"n": "1499", "text": "é".repeat(60)}));
+
+    // 9 MiB: only its first range is read for three items.
+    let line = format!("{}\n", json!({"pad": "x".repeat(1000)}));
+    let huge = line.repeat(9 * 1024);
+    put_bytes(&moto.endpoint, "big", "huge.jsonl", huge.as_bytes());
+    let items = succeeded(read("huge.jsonl", json!({"InputType": "JSONL", "MaxItems": 3})).await);
+    assert_eq!(items.as_array().unwrap().len(), 3);
+    // Read on, it outgrows what one read may hold.
+    let (error, cause) = failed(read("huge.jsonl", json!({"InputType": "JSONL"})).await);
+    assert_eq!(error, "States.ItemReaderFailed");
+    assert!(cause.contains(&MAX_READ_BYTES.to_string()), "{cause}");
+
+    // Gzipped text that compresses little (so the zip spans ranges), unzipped as it arrives.
+    let mut seed = 7u64;
+    let noise: Vec<Value> = (0..3600)
+        .map(|_| {
+            let word: String = (0..100)
+                .map(|_| {
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    char::from(b'a' + (seed >> 59) as u8 % 26)
+                })
+                .collect();
+            json!(word)
+        })
+        .collect();
+    let text: String = noise.iter().map(|w| format!("{w}\n")).collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let zipped = gz.finish().unwrap();
+    assert!(
+        zipped.len() as u64 > READ_RANGE_BYTES,
+        "{} bytes zipped",
+        zipped.len()
+    );
+    put_bytes(&moto.endpoint, "big", "noise.jsonl.gz", &zipped);
+    // The items wanted end in the zip's second range.
+    let items = succeeded(
+        read(
+            "noise.jsonl.gz",
+            json!({"InputType": "JSONL", "MaxItems": 2100}),
+        )
+        .await,
+    );
+    assert_eq!(items, Value::Array(noise[..2100].to_vec()));
+
+    // An empty object has no items.
+    put_bytes(&moto.endpoint, "big", "empty.jsonl", b"");
+    let items = succeeded(read("empty.jsonl", json!({"InputType": "JSONL"})).await);
+    assert_eq!(items, json!([]));
+}
