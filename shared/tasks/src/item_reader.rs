@@ -27,7 +27,7 @@ fn failed(cause: impl Into<String>) -> Failure {
 }
 
 /// What `MaxItems` allows (`None`: no limit).
-pub fn max_items(config: &Value) -> Option<usize> {
+fn max_items(config: &Value) -> Option<usize> {
     config
         .get("MaxItems")
         .and_then(Value::as_u64)
