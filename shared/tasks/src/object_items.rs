@@ -18,6 +18,10 @@ use waymark_asl::Failure;
 /// whole while waiting for the end of its first line.
 pub const MAX_ITEM_BYTES: usize = 256 * 1024;
 
+/// The largest CSV header row Step Functions reads ("Step Functions supports CSV headers of up
+/// to 10 KB", developer guide, "ItemReader (Map)").
+pub const MAX_CSV_HEADER_BYTES: usize = 10 * 1024;
+
 fn failed(cause: impl Into<String>) -> Failure {
     Failure::new(names::ITEM_READER_FAILED, cause)
 }
@@ -416,11 +420,18 @@ fn csv_items(
             }
             Row::Fields(row, next) => (row, next),
         };
-        pos = next;
         let Some(names) = headers.as_ref() else {
+            if next - pos > MAX_CSV_HEADER_BYTES {
+                return Err(failed(format!(
+                    "The CSV header row is {} bytes; Step Functions reads headers of at most {MAX_CSV_HEADER_BYTES} bytes",
+                    next - pos
+                )));
+            }
             *headers = Some(row);
+            pos = next;
             continue;
         };
+        pos = next;
         if exact && row.len() != names.len() {
             return Err(failed(format!(
                 "An inventory row has {} fields but the manifest's fileSchema names {}",
