@@ -892,16 +892,35 @@ proptest! {
     ) {
         if let Ok(path) = Path::parse(&src) {
             prop_assert_eq!(path.source(), src.as_str());
-            let reference = path.steps().iter().all(|s| {
+            let plain = |s: &waymark_asl::path::Step| {
                 !s.descendant && matches!(s.selector, Selector::Name(_) | Selector::Index(_))
-            });
+            };
+            let reference = path.steps().iter().all(plain);
             prop_assert_eq!(path.is_reference(), reference);
+            // Several names last, after a reference path, merge into one object (Jayway).
+            let merged = match path.steps().split_last() {
+                Some((last, before)) => {
+                    !last.descendant
+                        && matches!(&last.selector, Selector::Names(n) if n.len() > 1)
+                        && before.iter().all(plain)
+                }
+                None => false,
+            };
+            prop_assert_eq!(path.is_definite(), reference || merged);
             let found = path.select(&value).unwrap();
-            if !path.is_reference() {
+            if merged {
                 prop_assert!(
-                    matches!(found.as_deref(), Some(Value::Array(_))),
+                    matches!(found.as_deref(), None | Some(Value::Object(_))),
                     "{} on {} gave {:?}", src, value, found
                 );
+            }
+            if !path.is_reference() {
+                if !path.is_definite() {
+                    prop_assert!(
+                        matches!(found.as_deref(), Some(Value::Array(_))),
+                        "{} on {} gave {:?}", src, value, found
+                    );
+                }
                 prop_assert!(Path::parse_reference(&src).is_err());
                 let mut target = value.clone();
                 prop_assert!(path.write(&mut target, json!(1)).is_err());

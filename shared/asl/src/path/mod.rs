@@ -61,8 +61,11 @@ pub struct Path {
     source: String,
     root: Root,
     steps: Vec<Step>,
-    /// Present when the path is indefinite: the RFC 9535 query.
+    /// Present when the path is indefinite: the RFC 9535 query (of the steps before the
+    /// merged names, when there are some).
     query: Option<Query>,
+    /// Several names in the last bracket: each value selected becomes an object of these.
+    merge: Option<Merge>,
     /// How many deep scans (`..`) the path holds, its filters' included.
     deep_scans: u32,
 }
@@ -93,13 +96,26 @@ pub struct WriteError(pub String);
 impl Path {
     pub fn parse(source: &str) -> Result<Path, PathError> {
         let (root, steps) = parse::parse_path(source)?;
-        let definite = steps
+        let merge = match steps.last() {
+            Some(Step {
+                descendant,
+                selector: Selector::Names(names),
+            }) if names.len() > 1 => Some(Merge {
+                names: names.clone(),
+                scan: *descendant,
+            }),
+            _ => None,
+        };
+        let before = &steps[..steps.len() - usize::from(merge.is_some())];
+        // A deep scan before merged names makes a list, whatever comes before it.
+        let scan = merge.as_ref().is_some_and(|m| m.scan);
+        let definite = before
             .iter()
             .all(|s| !s.descendant && matches!(s.selector, Selector::Name(_) | Selector::Index(_)));
-        let query = if definite {
+        let query = if definite && !scan {
             None
         } else {
-            Some(filter::query(QueryKind::Root, &steps)?)
+            Some(filter::query(QueryKind::Root, before)?)
         };
         Ok(Path {
             deep_scans: count_deep_scans(source),
@@ -107,6 +123,7 @@ impl Path {
             root,
             steps,
             query,
+            merge,
         })
     }
 
@@ -134,8 +151,15 @@ impl Path {
         &self.steps
     }
 
-    /// A reference path names at most one value (Jayway calls it definite).
+    /// A reference path names at most one value with names and indices only: it can be
+    /// written (ResultPath).
     pub fn is_reference(&self) -> bool {
+        self.query.is_none() && self.merge.is_none()
+    }
+
+    /// Selects one value or nothing, never a list of what it found (Jayway's definite paths:
+    /// the reference paths, and those ending in merged names after a reference path).
+    pub fn is_definite(&self) -> bool {
         self.query.is_none()
     }
 
@@ -145,7 +169,11 @@ impl Path {
     /// [`MAX_EVALUATION_BYTES`](crate::budget::MAX_EVALUATION_BYTES).
     pub fn select<'a>(&self, root: &'a Value) -> Result<Option<Cow<'a, Value>>, Failure> {
         let Some(query) = &self.query else {
-            return Ok(self.select_definite(root).map(Cow::Borrowed));
+            let found = self.select_definite(root);
+            return Ok(match &self.merge {
+                None => found.map(Cow::Borrowed),
+                Some(m) => found.and_then(|v| merged(v, &m.names)).map(Cow::Owned),
+            });
         };
         if self.deep_scans >= 2 {
             let (nodes, depth) = crate::json::shape(root);
@@ -176,13 +204,27 @@ impl Path {
                 }
             }
         }
-        let found: Vec<Value> = found.into_iter().cloned().collect();
+        let found: Vec<Value> = match &self.merge {
+            None => found.into_iter().cloned().collect(),
+            Some(Merge { names, scan: false }) => {
+                found.into_iter().filter_map(|v| merged(v, names)).collect()
+            }
+            Some(Merge { names, scan: true }) => {
+                let mut out = Vec::new();
+                for v in found {
+                    scan_merged(v, names, &mut out);
+                }
+                out
+            }
+        };
         Ok(Some(Cow::Owned(Value::Array(found))))
     }
 
+    /// The value the steps select, the merged names aside, when they are names and indices.
     fn select_definite<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         let mut cur = root;
-        for step in &self.steps {
+        let steps = &self.steps[..self.steps.len() - usize::from(self.merge.is_some())];
+        for step in steps {
             cur = match (&step.selector, cur) {
                 (Selector::Name(name), Value::Object(map)) => map.get(name)?,
                 (Selector::Index(i), Value::Array(items)) => {
@@ -197,7 +239,7 @@ impl Path {
     /// Writes `value` at this reference path inside `target`, creating missing objects on the
     /// way, as ResultPath does.
     pub fn write(&self, target: &mut Value, value: Value) -> Result<(), WriteError> {
-        if self.query.is_some() {
+        if !self.is_reference() {
             return Err(WriteError(format!(
                 "'{}' is not a reference path",
                 self.source
@@ -249,6 +291,49 @@ impl Path {
             crate::json::type_name(at)
         ))
     }
+}
+
+/// Names merged at the end of a path (see [`merged`]).
+#[derive(Debug, Clone)]
+struct Merge {
+    names: Vec<String>,
+    /// After `..`: every object at or under the value that has all the names.
+    scan: bool,
+}
+
+/// Jayway's `..['a','b']`: its scan visits the value and everything under it, depth first,
+/// an object before what it holds, and merges the names of each object that has them all
+/// (`ScanPathToken`'s predicate for a definite property token).
+fn scan_merged(value: &Value, names: &[String], out: &mut Vec<Value>) {
+    // A stack, not recursion: how deep the value is nested is not bounded here.
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                if names.iter().all(|n| map.contains_key(n)) {
+                    out.extend(merged(v, names));
+                }
+                stack.extend(map.values().rev());
+            }
+            Value::Array(items) => stack.extend(items.iter().rev()),
+            _ => {}
+        }
+    }
+}
+
+/// Jayway's several names at the end of a path: an object of those of them `value` has, in
+/// the path's order (a value that is not an object gives nothing).
+fn merged(value: &Value, names: &[String]) -> Option<Value> {
+    let Value::Object(map) = value else {
+        return None;
+    };
+    let mut out = serde_json::Map::new();
+    for name in names {
+        if let Some(v) = map.get(name) {
+            out.insert(name.clone(), v.clone());
+        }
+    }
+    Some(Value::Object(out))
 }
 
 /// The deep scans (`..`) in a path's text, outside quoted names and strings.

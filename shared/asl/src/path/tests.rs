@@ -336,7 +336,7 @@ fn a_dot_before_a_bracket_is_only_a_separator() {
     assert_eq!(sel("$.[0].Snapshots.[0].State", &v), Some(json!("ok")));
     assert_eq!(
         sel("$.[*].['bucket','key']", &v),
-        Some(json!(["b1", "k1", "b2", "k2"]))
+        Some(json!([{"bucket": "b1", "key": "k1"}, {"bucket": "b2", "key": "k2"}]))
     );
     // A reference path too: ResultPath can write through it.
     let p = Path::parse_reference("$.[1].r").unwrap();
@@ -367,4 +367,51 @@ fn an_unquoted_word_in_a_filter_is_refused_with_a_hint() {
             e.message
         );
     }
+}
+
+/// Jayway's `PropertyPathToken`: several names in the last bracket are not a union but one
+/// object of those of the names the value has (`multiPropertyMergeCase`), and such a token is
+/// definite; before another step they are a union (`multiPropertyIterationCase`).
+#[test]
+fn several_names_last_merge_into_one_object() {
+    let v = json!({"obj": {"x": 1, "y": 2, "z": 3}, "n": 5,
+                   "objs": [{"bucket": "b1", "key": "k1", "z": 1}, {"bucket": "b2"}, 7]});
+    assert_eq!(sel("$.obj['x','y']", &v), Some(json!({"x": 1, "y": 2})));
+    assert_eq!(
+        sel("$.obj['y','x','nope']", &v),
+        Some(json!({"y": 2, "x": 1}))
+    );
+    assert_eq!(sel("$.obj['p','q']", &v), Some(json!({})));
+    assert_eq!(
+        sel("$['n','obj']", &v),
+        Some(json!({"n": 5, "obj": v["obj"]}))
+    );
+    // Definite: a value that is not an object there is not found (an error for the caller).
+    assert_eq!(sel("$.n['x','y']", &v), None);
+    assert_eq!(sel("$.missing['x','y']", &v), None);
+    let p = Path::parse("$.obj['x','y']").unwrap();
+    assert!(p.is_definite() && !p.is_reference());
+    assert!(Path::parse_reference("$.obj['x','y']").is_err());
+    // After an indefinite step: a list of merged objects, values that are not objects skipped.
+    assert_eq!(
+        sel("$.objs[*]['bucket','key']", &v),
+        Some(json!([{"bucket": "b1", "key": "k1"}, {"bucket": "b2"}]))
+    );
+    assert!(!Path::parse("$.objs[*]['bucket','key']")
+        .unwrap()
+        .is_definite());
+    // Not last: a union of the names' values, each followed on.
+    assert_eq!(sel("$['obj','objs'].x", &v), Some(json!([1])));
+    // After a deep scan: the objects at or under the value that have every name, merged.
+    assert_eq!(sel("$..['x','bucket']", &v), Some(json!([])));
+    assert_eq!(
+        sel("$..['bucket','key']", &v),
+        Some(json!([{"bucket": "b1", "key": "k1"}]))
+    );
+    assert_eq!(sel("$.obj..['x','y']", &v), Some(json!([{"x": 1, "y": 2}])));
+    let nested = json!({"a": 1, "b": 2, "c": [{"a": 3, "b": 4, "d": {"a": 5, "b": 6}}]});
+    assert_eq!(
+        sel("$..['a','b']", &nested),
+        Some(json!([{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]))
+    );
 }
