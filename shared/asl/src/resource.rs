@@ -38,6 +38,7 @@ pub const INTEGRATIONS: &[&str] = &[
     "codebuild:startBuildBatch",
     "bedrock:invokeModel",
     "bedrock:createModelCustomizationJob",
+    "bedrockagentcore:invokeHarness",
     "mediaconvert:createJob",
     "eks:createCluster",
     "eks:deleteCluster",

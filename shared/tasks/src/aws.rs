@@ -111,6 +111,7 @@ pub(crate) fn optimised(service: &str) -> Option<&'static Optimised> {
 /// Step Functions' optimised integrations that Waymark does not run (developer guide,
 /// "Integrating services"): refused when a definition is checked rather than failing at run time.
 const NOT_BUILT: &[&str] = &[
+    "bedrockagentcore",
     "codebuild",
     "databrew",
     "eks",
@@ -1171,6 +1172,10 @@ mod tests {
             (
                 "arn:aws:states:::mediaconvert:createJob",
                 "mock it in a test",
+            ),
+            (
+                "arn:aws:states:::bedrockagentcore:invokeHarness",
+                "Waymark does not run the optimised integration 'bedrockagentcore:invokeHarness'",
             ),
             (
                 "arn:aws:states:::athena:startQueryExecution.waitForTaskToken",
