@@ -783,8 +783,13 @@ impl Stepper<'_, '_> {
                 }
                 let tolerated = is_map && within_tolerance(f);
                 if !tolerated {
+                    // A distributed Map's run fails as a whole when its threshold (0 unless
+                    // set: developer guide, "Tolerated failure threshold for Distributed Map
+                    // state") is exceeded; a child's own error stays in the child's history.
                     let failure = if is_map
-                        && (f.tolerated_count.is_some() || f.tolerated_percentage.is_some())
+                        && (f.distributed
+                            || f.tolerated_count.is_some()
+                            || f.tolerated_percentage.is_some())
                     {
                         Failure::new(
                             names::EXCEED_TOLERATED_FAILURE_THRESHOLD,

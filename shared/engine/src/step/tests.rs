@@ -763,9 +763,10 @@ fn a_failed_run_writes_what_failed_and_what_never_started_then_fails() {
     );
     let rec = r.rec;
     assert_eq!(rec.status, Status::Failed);
+    // The run fails on its threshold; the child's own error is in its record (FAILED_0.json).
     assert_eq!(
         rec.failure.as_ref().unwrap().error.as_deref(),
-        Some("Item.Bad")
+        Some("States.ExceedToleratedFailureThreshold")
     );
     let (_, files) = written(&r.calls);
     let by = |suffix: &str| {
@@ -1774,6 +1775,24 @@ fn a_caught_distributed_map_failure_records_the_map_run_then_the_catcher() {
         ]
     );
     assert_caught_after(&r, "MapStateFailed", "PassStateEntered");
+    // The run failed on its (default, zero) tolerated failure threshold, not on the child's
+    // own error, which only the child's history holds.
+    let failed = r
+        .history
+        .iter()
+        .find(|e| e.event_type == "MapRunFailed")
+        .expect("MapRunFailed")
+        .details_json();
+    assert_eq!(
+        failed["mapRunFailedEventDetails"]["error"],
+        json!("States.ExceedToleratedFailureThreshold"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        r.rec.output,
+        Some(json!({"Error": "States.ExceedToleratedFailureThreshold",
+                    "Cause": "The specified tolerated failure threshold was exceeded"}))
+    );
 }
 
 /// The state's JSONata fields keep JSONata 2.0.6's shapes through `$states` and variables:
