@@ -218,6 +218,13 @@ fn route(resource: &str) -> Route<'_> {
         },
     };
     if !all_actions.contains(&action) {
+        let known = format!("{service}:{action}");
+        if waymark_asl::resource::INTEGRATIONS.contains(&known.as_str()) {
+            // AWS has it (bedrock:createModelCustomizationJob, say); Waymark does not run it.
+            return Route::Refused(format!(
+                "{NOT_BUILT_PREFIX} the optimised integration '{known}' yet (the resource '{resource}'); mock it in a test, or call the service through arn:aws:states:::aws-sdk:SERVICE:ACTION"
+            ));
+        }
         return Route::Refused(format!(
             "The resource '{resource}' is not a Step Functions integration: the {service} integration has {}; other {service} actions are called through arn:aws:states:::aws-sdk:{service}:ACTION",
             all_actions
@@ -1172,6 +1179,10 @@ mod tests {
             (
                 "arn:aws:states:::mediaconvert:createJob",
                 "mock it in a test",
+            ),
+            (
+                "arn:aws:states:::bedrock:createModelCustomizationJob.sync",
+                "Waymark does not run the optimised integration 'bedrock:createModelCustomizationJob'",
             ),
             (
                 "arn:aws:states:::bedrockagentcore:invokeHarness",
