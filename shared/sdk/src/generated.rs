@@ -43,6 +43,18 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/bedrock-agent.json.gz"),
     },
     Vendored {
+        sfn: "bedrockagentcore",
+        prefix: "BedrockAgentCore",
+        botocore: "bedrock-agentcore",
+        gz: include_bytes!("../models/bedrock-agentcore.json.gz"),
+    },
+    Vendored {
+        sfn: "bedrockagentcorecontrol",
+        prefix: "BedrockAgentCoreControl",
+        botocore: "bedrock-agentcore-control",
+        gz: include_bytes!("../models/bedrock-agentcore-control.json.gz"),
+    },
+    Vendored {
         sfn: "bedrockruntime",
         prefix: "BedrockRuntime",
         botocore: "bedrock-runtime",
@@ -83,6 +95,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "Config",
         botocore: "config",
         gz: include_bytes!("../models/config.json.gz"),
+    },
+    Vendored {
+        sfn: "datazone",
+        prefix: "DataZone",
+        botocore: "datazone",
+        gz: include_bytes!("../models/datazone.json.gz"),
     },
     Vendored {
         sfn: "dynamodb",
@@ -133,6 +151,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/emr-serverless.json.gz"),
     },
     Vendored {
+        sfn: "entityresolution",
+        prefix: "EntityResolution",
+        botocore: "entityresolution",
+        gz: include_bytes!("../models/entityresolution.json.gz"),
+    },
+    Vendored {
         sfn: "eventbridge",
         prefix: "EventBridge",
         botocore: "events",
@@ -175,6 +199,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         gz: include_bytes!("../models/lambda.json.gz"),
     },
     Vendored {
+        sfn: "mediaconvert",
+        prefix: "MediaConvert",
+        botocore: "mediaconvert",
+        gz: include_bytes!("../models/mediaconvert.json.gz"),
+    },
+    Vendored {
         sfn: "organizations",
         prefix: "Organizations",
         botocore: "organizations",
@@ -215,6 +245,12 @@ pub(crate) static MODELS: &[Vendored] = &[
         prefix: "S3",
         botocore: "s3",
         gz: include_bytes!("../models/s3.json.gz"),
+    },
+    Vendored {
+        sfn: "s3vectors",
+        prefix: "S3Vectors",
+        botocore: "s3vectors",
+        gz: include_bytes!("../models/s3vectors.json.gz"),
     },
     Vendored {
         sfn: "sagemaker",

@@ -202,6 +202,13 @@ fn check_names_unknown_services_and_actions() {
     assert_eq!(check("dynamodb", "query"), Ok(()));
     assert_eq!(check("ec2", "describeInstances"), Ok(()));
     assert_eq!(check("sfn", "startExecution"), Ok(()));
+    // Services real definitions call (aws-samples' serverless-patterns and workflows collection).
+    assert_eq!(check("bedrockagentcore", "invokeAgentRuntime"), Ok(()));
+    assert_eq!(check("mediaconvert", "createJob"), Ok(()));
+    assert_eq!(check("datazone", "getAsset"), Ok(()));
+    assert_eq!(check("entityresolution", "startMatchingJob"), Ok(()));
+    assert_eq!(check("s3vectors", "putVectors"), Ok(()));
+    assert_eq!(check("bedrockagentcorecontrol", "getAgentRuntime"), Ok(()));
     let e = check("nosuch", "getObject").unwrap_err();
     assert!(
         e.contains("unknown AWS SDK service 'nosuch'") && e.contains("dynamodb"),
