@@ -394,3 +394,47 @@ fn definitions_parse_never_panics_and_points_inside_the_definition() {
         let _ = parse_text(&def.to_string(), &ParseOptions::default());
     });
 }
+
+/// The deepest Choice rules the depth bound lets through (Not and And nested to just under
+/// it, with a path nesting filters as deep as paths may at the bottom), parsed on the
+/// fuzzers' 1 MiB stack: the random inputs above reach this edge only now and then, and a
+/// debug build's frames come close to it.
+#[test]
+fn the_deepest_choice_rules_parse_on_a_small_stack() {
+    for kind in ["Not", "And"] {
+        let mut found_edge = false;
+        for n in (100..130).rev() {
+            // At the bottom, a path nesting filters as deep as a path may (2 levels each).
+            let filters = waymark_asl::path::MAX_NESTING / 2;
+            let deep_path = format!("${}{}", "[?(@.a".repeat(filters), ")]".repeat(filters));
+            assert!(Path::parse(&deep_path).is_ok(), "{deep_path}");
+            let rule = json!({"Variable": deep_path, "IsPresent": true});
+            let body = if kind == "Not" {
+                nest(n, rule, |v| obj("Not", v))
+            } else {
+                nest(n / 2, rule, |v| obj("And", Value::Array(vec![v])))
+            };
+            let mut choice = body.as_object().cloned().unwrap_or_default();
+            choice.insert("Next".into(), json!("D"));
+            let def = json!({"StartAt": "C", "States": {
+                "C": {"Type": "Choice", "Choices": [Value::Object(choice)], "Default": "D"},
+                "D": {"Type": "Succeed"}}});
+            let ok = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                // Past the depth check: every rule was parsed (the path itself is refused, as
+                // Variable takes reference paths only, but only after it was parsed).
+                .spawn(move || match parse_value(&def, &ParseOptions::default()) {
+                    Ok(_) => true,
+                    Err(diags) => diags.iter().all(|d| !d.message.contains("nests arrays")),
+                })
+                .expect("thread")
+                .join()
+                .expect("no panic");
+            if ok {
+                found_edge = true;
+                break;
+            }
+        }
+        assert!(found_edge, "{kind}: some depth under the bound parses");
+    }
+}

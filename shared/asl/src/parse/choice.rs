@@ -206,6 +206,22 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
             let inner = parse_rule(p, &Obj::new(m, r.at(key)), &["Comment"])?;
             Some(ChoiceRule::Not(Box::new(inner)))
         }
+        Operator::Test(_) | Operator::Compare(..) => leaf_rule(p, r, key, op, value),
+    }
+}
+
+/// A comparison or type test: apart from [`parse_rule`], whose recursion (And, Or, Not nested
+/// up to the definition's depth bound) must not carry this arm's paths and operands in every
+/// frame.
+#[inline(never)]
+fn leaf_rule(
+    p: &mut Parser,
+    r: &Obj,
+    key: &str,
+    op: Operator,
+    value: &Value,
+) -> Option<ChoiceRule> {
+    match op {
         Operator::Test(test) => {
             let variable = variable(p, r)?;
             let Value::Bool(expected) = value else {
@@ -240,6 +256,7 @@ fn parse_rule(p: &mut Parser, r: &Obj, extra: &[&str]) -> Option<ChoiceRule> {
                 operand: operand?,
             })
         }
+        Operator::And | Operator::Or | Operator::Not => None, // parse_rule's
     }
 }
 

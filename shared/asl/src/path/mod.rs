@@ -65,7 +65,9 @@ pub struct Path {
     /// merged names, when there are some).
     query: Option<Query>,
     /// Several names in the last bracket: each value selected becomes an object of these.
-    merge: Option<Merge>,
+    /// Boxed: a path sits in every state's model, and the definition parser's recursion
+    /// (bounded, on small stacks) holds those models in its frames.
+    merge: Option<Box<Merge>>,
     /// How many deep scans (`..`) the path holds, its filters' included.
     deep_scans: u32,
 }
@@ -100,10 +102,10 @@ impl Path {
             Some(Step {
                 descendant,
                 selector: Selector::Names(names),
-            }) if names.len() > 1 => Some(Merge {
+            }) if names.len() > 1 => Some(Box::new(Merge {
                 names: names.clone(),
                 scan: *descendant,
-            }),
+            })),
             _ => None,
         };
         let before = &steps[..steps.len() - usize::from(merge.is_some())];
@@ -204,7 +206,7 @@ impl Path {
                 }
             }
         }
-        let found: Vec<Value> = match &self.merge {
+        let found: Vec<Value> = match self.merge.as_deref() {
             None => found.into_iter().cloned().collect(),
             Some(Merge { names, scan: false }) => {
                 found.into_iter().filter_map(|v| merged(v, names)).collect()
