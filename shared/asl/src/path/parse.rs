@@ -96,6 +96,10 @@ impl Cursor {
 
 /// Parses a whole path: a root, then steps to the end of the text.
 pub fn parse_path(src: &str) -> Result<(Root, Vec<Step>), PathError> {
+    // Jayway's `PathCompiler.compile` trims the blanks around a path before reading it
+    // (`CharacterIndex.trim`): `"$$.Execution.Name "`, as AWS's own samples write it, is
+    // `$$.Execution.Name`.
+    let src = src.trim_matches(' ');
     let mut cur = Cursor::new(src);
     let root = parse_root(&mut cur)?;
     let steps = parse_steps(&mut cur)?;

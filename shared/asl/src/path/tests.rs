@@ -415,3 +415,22 @@ fn several_names_last_merge_into_one_object() {
         Some(json!([{"a": 1, "b": 2}, {"a": 3, "b": 4}, {"a": 5, "b": 6}]))
     );
 }
+
+/// Jayway trims the blanks around a path before compiling it (`CharacterIndex.trim` in
+/// `PathCompiler.compile`); a blank inside a quoted name stays part of the name.
+#[test]
+fn blanks_around_a_path_are_trimmed() {
+    let v = json!({"b": 2, "b ": 3, "a": {"x": 1}});
+    assert_eq!(sel("$.b ", &v), Some(json!(2)));
+    assert_eq!(sel("  $.a.x  ", &v), Some(json!(1)));
+    assert_eq!(sel("$['b ']", &v), Some(json!(3)));
+    let p = Path::parse_reference("$.r ").unwrap();
+    let mut t = json!({});
+    p.write(&mut t, json!(7)).unwrap();
+    assert_eq!(t, json!({"r": 7}));
+    assert_eq!(
+        Path::parse("$.b ").unwrap().source(),
+        "$.b ",
+        "the source is kept as written"
+    );
+}
