@@ -91,29 +91,6 @@ fn a_distributed_map_reads_from_and_writes_to_s3() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// One unsigned `PUT` to moto's S3 (moto does not check signatures): a bucket when `key` is
-/// empty, else an object with `body` as its bytes (gzip, which a workflow's putObject cannot
-/// send).
-fn put(endpoint: &str, bucket: &str, key: &str, body: &[u8]) {
-    use std::io::{Read, Write};
-    let host = endpoint.trim_start_matches("http://");
-    let mut sock = std::net::TcpStream::connect(host).unwrap();
-    let path = if key.is_empty() {
-        format!("/{bucket}")
-    } else {
-        format!("/{bucket}/{key}")
-    };
-    let head = format!(
-        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    sock.write_all(head.as_bytes()).unwrap();
-    sock.write_all(body).unwrap();
-    let mut answer = String::new();
-    let _ = sock.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
-}
-
 #[test]
 fn item_readers_read_s3_inventories_and_documents_by_pointer() {
     use std::io::Write;
@@ -121,15 +98,14 @@ fn item_readers_read_s3_inventories_and_documents_by_pointer() {
     let dir = std::env::temp_dir().join(format!("waymark-inventory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let e = &moto.endpoint;
-    put(e, "inventory", "", b"");
+    moto.put_s3("inventory", "", b"");
     // An S3 inventory as Amazon S3 writes it: a manifest naming gzipped CSV files, no header.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(
         b"\"photos\",\"a.jpg\",\"10\"\n\"photos\",\"b.jpg\",\"20\"\n\"photos\",\"c.jpg\",\"30\"\n",
     )
     .unwrap();
-    put(
-        e,
+    moto.put_s3(
         "inventory",
         "photos/daily/data/part-0.csv.gz",
         &gz.finish().unwrap(),
@@ -137,14 +113,12 @@ fn item_readers_read_s3_inventories_and_documents_by_pointer() {
     let manifest = json!({"sourceBucket": "photos", "destinationBucket": "arn:aws:s3:::inventory",
         "version": "2016-11-30", "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size",
         "files": [{"key": "photos/daily/data/part-0.csv.gz", "size": 60, "MD5checksum": "x"}]});
-    put(
-        e,
+    moto.put_s3(
         "inventory",
         "photos/daily/manifest.json",
         manifest.to_string().as_bytes(),
     );
-    put(
-        e,
+    moto.put_s3(
         "inventory",
         "doc.json",
         br#"{"data": {"items": [{"n": 1}, {"n": 2}]}, "next": null}"#,

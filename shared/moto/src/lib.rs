@@ -73,4 +73,27 @@ impl Moto {
             _server: server,
         })
     }
+
+    /// One unsigned `PUT` to moto's S3 (moto does not check signatures): a bucket when `key`
+    /// is empty, else an object of exactly `body`'s bytes (gzip, say, which a workflow's
+    /// putObject, whose Body is text, cannot send). Panics when moto does not answer 200.
+    pub fn put_s3(&self, bucket: &str, key: &str, body: &[u8]) {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut sock = std::net::TcpStream::connect(host).expect("moto's proxy listens");
+        let path = if key.is_empty() {
+            format!("/{bucket}")
+        } else {
+            format!("/{bucket}/{key}")
+        };
+        let head = format!(
+            "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        sock.write_all(head.as_bytes()).expect("request sent");
+        sock.write_all(body).expect("body sent");
+        let mut answer = String::new();
+        let _ = sock.read_to_string(&mut answer);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+    }
 }

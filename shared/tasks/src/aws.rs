@@ -617,17 +617,9 @@ impl<F> AwsTasks<F> {
         Ok(items)
     }
 
-    /// Reads an object's items range by range (ranged GetObjects of [`READ_RANGE_BYTES`], all
-    /// of the version the first HeadObject found, by its ETag), into `items`, until `parser`
-    /// has what it wants or the object ends: an object of any size is read only as far as its
-    /// items are used. A gzipped object (`.gz`: an S3 inventory's files) is unzipped as it
-    /// arrives.
-    async fn read_object_items(
-        &self,
-        params: &Value,
-        parser: &mut ObjectItems,
-        items: &mut Vec<Value>,
-    ) -> Result<(), Failure> {
+    /// What HeadObject says of the object an ItemReader reads (the same version, when the
+    /// parameters name one), and its size.
+    async fn head_object(&self, params: &Value) -> Result<(Value, u64), Failure> {
         let c = self.clients().await;
         let mut head = serde_json::Map::new();
         for k in ["Bucket", "Key", "VersionId"] {
@@ -642,6 +634,22 @@ impl<F> AwsTasks<F> {
             .get("ContentLength")
             .and_then(Value::as_u64)
             .unwrap_or(0);
+        Ok((meta, size))
+    }
+
+    /// Reads an object's items range by range (ranged GetObjects of [`READ_RANGE_BYTES`], all
+    /// of the version the first HeadObject found, by its ETag), into `items`, until `parser`
+    /// has what it wants or the object ends: an object of any size is read only as far as its
+    /// items are used. A gzipped object (`.gz`: an S3 inventory's files) is unzipped as it
+    /// arrives.
+    async fn read_object_items(
+        &self,
+        params: &Value,
+        parser: &mut ObjectItems,
+        items: &mut Vec<Value>,
+    ) -> Result<(), Failure> {
+        let c = self.clients().await;
+        let (meta, size) = self.head_object(params).await?;
         let key = params
             .get("Key")
             .and_then(Value::as_str)
@@ -690,19 +698,7 @@ impl<F> AwsTasks<F> {
                 format!("The object is {size} bytes; Waymark's ItemReader reads objects of at most {MAX_READER_OBJECT} bytes"),
             )
         };
-        let mut head = serde_json::Map::new();
-        for k in ["Bucket", "Key", "VersionId"] {
-            if let Some(v) = params.get(k) {
-                head.insert(k.into(), v.clone());
-            }
-        }
-        let meta = sdk_call(c, "s3", "headObject", Value::Object(head), None)
-            .await
-            .map_err(failed)?;
-        let size = meta
-            .get("ContentLength")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
+        let (_, size) = self.head_object(params).await?;
         if size > MAX_READER_OBJECT {
             return Err(too_big(size));
         }
@@ -727,12 +723,7 @@ impl<F> AwsTasks<F> {
         flate2::read::GzDecoder::new(zipped.as_slice())
             .take(MAX_READER_OBJECT + 1)
             .read_to_string(&mut text)
-            .map_err(|e| {
-                Failure::new(
-                    names::ITEM_READER_FAILED,
-                    format!("The object '{key}' is not gzipped text: {e}"),
-                )
-            })?;
+            .map_err(|e| gzip_failure(key, e))?;
         if text.len() as u64 > MAX_READER_OBJECT {
             return Err(too_big(text.len() as u64));
         }

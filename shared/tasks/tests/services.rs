@@ -740,23 +740,6 @@ async fn ecs_run_task_request_response_and_sync() {
     assert_eq!(done["Containers"][0]["ExitCode"], 0, "{done}");
 }
 
-/// PUT /BUCKET/KEY with raw bytes (the SDK caller sends a Body as text), path-style, as moto
-/// takes it.
-fn put_bytes(endpoint: &str, bucket: &str, key: &str, body: &[u8]) {
-    use std::io::{Read, Write};
-    let host = endpoint.trim_start_matches("http://");
-    let mut sock = std::net::TcpStream::connect(host).unwrap();
-    let head = format!(
-        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    sock.write_all(head.as_bytes()).unwrap();
-    sock.write_all(body).unwrap();
-    let mut answer = String::new();
-    let _ = sock.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{key}: {answer}");
-}
-
 /// An ItemReader reads an object in ranges, as far as its items are used: pieces cut inside
 /// lines and characters give the items of the whole object; an object far larger than what
 /// was once read whole (8 MiB) gives its first items under `MaxItems`; a gzipped object is
@@ -777,7 +760,7 @@ async fn item_readers_read_large_objects_range_by_range() {
         let tasks = &tasks;
         async move { tasks.invoke(EXECUTION, &req).await }
     };
-    put_bytes(&moto.endpoint, "big", "", b"");
+    moto.put_s3("big", "", b"");
 
     // About 200 KiB of JSON Lines with two-byte characters: two ranges, the cut falling inside
     // a line (and perhaps a character).
@@ -786,12 +769,11 @@ async fn item_readers_read_large_objects_range_by_range() {
         .collect();
     let body: String = lines.iter().map(|l| format!("{l}\n")).collect();
     assert!(body.len() as u64 > READ_RANGE_BYTES && body.len() < MAX_READ_BYTES);
-    put_bytes(&moto.endpoint, "big", "lines.jsonl", body.as_bytes());
+    moto.put_s3("big", "lines.jsonl", body.as_bytes());
     let items = succeeded(read("lines.jsonl", json!({"InputType": "JSONL"})).await);
     assert_eq!(items, Value::Array(lines.clone()));
     // The same as a JSON array and as CSV.
-    put_bytes(
-        &moto.endpoint,
+    moto.put_s3(
         "big",
         "array.json",
         Value::Array(lines.clone()).to_string().as_bytes(),
@@ -805,7 +787,7 @@ async fn item_readers_read_large_objects_range_by_range() {
                 .map(|l| format!("{},\"{}\"\n", l["n"], l["text"].as_str().unwrap())),
         )
         .collect();
-    put_bytes(&moto.endpoint, "big", "rows.csv", csv.as_bytes());
+    moto.put_s3("big", "rows.csv", csv.as_bytes());
     let items = succeeded(read("rows.csv", json!({"InputType": "CSV"})).await);
     assert_eq!(items.as_array().unwrap().len(), 1500);
     assert_eq!(items[1499], json!({"n": "1499", "text": "é".repeat(60)}));
@@ -813,7 +795,7 @@ async fn item_readers_read_large_objects_range_by_range() {
     // 9 MiB: only its first range is read for three items.
     let line = format!("{}\n", json!({"pad": "x".repeat(1000)}));
     let huge = line.repeat(9 * 1024);
-    put_bytes(&moto.endpoint, "big", "huge.jsonl", huge.as_bytes());
+    moto.put_s3("big", "huge.jsonl", huge.as_bytes());
     let items = succeeded(read("huge.jsonl", json!({"InputType": "JSONL", "MaxItems": 3})).await);
     assert_eq!(items.as_array().unwrap().len(), 3);
     // Read on, it outgrows what one read may hold.
@@ -845,7 +827,7 @@ async fn item_readers_read_large_objects_range_by_range() {
         "{} bytes zipped",
         zipped.len()
     );
-    put_bytes(&moto.endpoint, "big", "noise.jsonl.gz", &zipped);
+    moto.put_s3("big", "noise.jsonl.gz", &zipped);
     // The items wanted end in the zip's second range.
     let items = succeeded(
         read(
@@ -857,7 +839,7 @@ async fn item_readers_read_large_objects_range_by_range() {
     assert_eq!(items, Value::Array(noise[..2100].to_vec()));
 
     // An empty object has no items.
-    put_bytes(&moto.endpoint, "big", "empty.jsonl", b"");
+    moto.put_s3("big", "empty.jsonl", b"");
     let items = succeeded(read("empty.jsonl", json!({"InputType": "JSONL"})).await);
     assert_eq!(items, json!([]));
 }
