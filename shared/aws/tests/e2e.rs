@@ -697,6 +697,39 @@ async fn item_readers_read_s3_objects_and_listings() {
     assert_eq!(records[1]["Status"], "SUCCEEDED");
 }
 
+/// A distributed Map over an object larger than one read's window (256 KiB of items): its
+/// ItemReader reads window after window, each stored in DynamoDB in place of the one before,
+/// and every item runs once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_object_is_read_window_by_window() {
+    let h = Harness::start("a_large_object_is_read_window_by_window", 2).await;
+    let lines: String = (0..400)
+        .map(|i| format!("{}\n", json!({"n": i, "pad": "x".repeat(1500)})))
+        .collect();
+    assert!(lines.len() > 2 * waymark_tasks::item_reader::MAX_READ_BYTES);
+    h.moto.put_s3("big-items", "", b"");
+    h.moto.put_s3("big-items", "rows.jsonl", lines.as_bytes());
+    h.machine("big", json!({"StartAt": "Each", "States": {
+            "Each": {"Type": "Map", "MaxConcurrency": 40, "End": true,
+                "ItemReader": {"Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSONL"},
+                    "Parameters": {"Bucket": "big-items", "Key": "rows.jsonl"}},
+                "ItemSelector": {"n.$": "$$.Map.Item.Value.n", "i.$": "$$.Map.Item.Index"},
+                "ResultSelector": {"count.$": "States.ArrayLength($)", "all.$": "$[*].n",
+                                   "same.$": "$[?(@.n != @.i)]"},
+                "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}}
+        }})).await;
+    let arn = h.start_execution("big", json!({})).await;
+    let rec = h.run_until_ended(&arn, LIMIT).await;
+    assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+    let out = rec.output.expect("output");
+    assert_eq!(out["count"], 400);
+    assert_eq!(out["all"], json!((0..400).collect::<Vec<_>>()));
+    assert_eq!(out["same"], json!([]), "every item at its index");
+    assert_eq!(rec.map_runs[0].total, 400);
+}
+
 /// Versions and aliases through the API function, over DynamoDB: publish on create and
 /// update, an alias's executions run its version, and deleting the machine takes them along.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

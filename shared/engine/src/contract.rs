@@ -882,6 +882,10 @@ async fn frames_fanouts_and_results<S: ContractStore>(store: &S) {
         results: vec![None; items.len()],
         distributed: false,
         logs: Vec::new(),
+        first: 0,
+        more: None,
+        reading: false,
+        unbatched: Vec::new(),
     };
     let (v1, ev1) = advance(&rec, 4, |r| {
         r.next_fanout = 1;
@@ -923,6 +927,38 @@ async fn frames_fanouts_and_results<S: ContractStore>(store: &S) {
         &v2,
         "a result",
     );
+
+    // Its ItemReader reads on: a new window of items replaces the one before, twice.
+    let mut last = v2.clone();
+    for (first, n) in [(300, 150), (450, 10)] {
+        let (next, ev) = advance(&last, 1, |r| {
+            let Phase::Children(f) = &mut r.frames.get_mut("").unwrap().phase else {
+                unreachable!()
+            };
+            let window: Vec<Value> = (first..first + n)
+                .map(|i| json!({"item": i, "pad": "z".repeat(400)}))
+                .collect();
+            f.first = first;
+            f.total = first + n;
+            f.items = window.into();
+            f.results.resize(f.total, None);
+            f.more = (n > 10).then(|| {
+                Box::new(crate::record::NextRead {
+                    parameters: json!({"Bucket": "b"}),
+                    config: json!({"InputType": "JSONL", "Cursor": {"Read": first + n}}),
+                    read: first + n,
+                })
+            });
+        });
+        commit(store, &last, &next, &ev, &[]).await.unwrap();
+        same(
+            &store.load(&rec.execution_arn).await.unwrap().unwrap(),
+            &next,
+            &format!("the window from item {first}"),
+        );
+        last = next;
+    }
+    let v2 = last;
 
     // The execution ends: its frames go, its output stays.
     let (v3, ev3) = advance(&v2, 1, |r| {

@@ -305,4 +305,32 @@ pub struct Fanout {
     /// ended, for the records written about it; empty otherwise.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<Option<crate::step::ChildLog>>,
+    /// The index of `items[0]`: a distributed Map's ItemReader gives its items a window at a
+    /// time, and each window starts where the one before ended.
+    #[serde(default, skip_serializing_if = "is_zero_usize")]
+    pub first: usize,
+    /// The ItemReader has more to read: what its next read asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub more: Option<Box<NextRead>>,
+    /// The next window is being read (the read's answer carries the frame's `seq`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reading: bool,
+    /// With an ItemBatcher: items read but not batched yet, since the window's last batch may
+    /// grow with the next window's items.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unbatched: Vec<Value>,
+}
+
+/// What a distributed Map's next ItemReader read asks: the reader's parameters as evaluated
+/// when the Map started, and its configuration with the cursor the last read gave.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextRead {
+    pub parameters: Value,
+    pub config: Value,
+    /// Items read so far: the next window's first has this index (before batching).
+    pub read: usize,
+}
+
+fn is_zero_usize(n: &usize) -> bool {
+    *n == 0
 }

@@ -204,7 +204,12 @@ pub(crate) fn waits_for(rec: &ExecutionRecord, frame: &str, seq: u64, token: Opt
     !rec.status.is_terminal()
         && rec.frames.get(frame).is_some_and(|f| {
             f.seq == seq
-                && matches!(&f.phase, Phase::Task(t) if token.is_none_or(|k| t.token_hash == token_hash(k)))
+                && match &f.phase {
+                    Phase::Task(t) => token.is_none_or(|k| t.token_hash == token_hash(k)),
+                    // A read of the next window of a distributed Map's items.
+                    Phase::Children(c) => c.reading && token.is_none(),
+                    _ => false,
+                }
         })
 }
 

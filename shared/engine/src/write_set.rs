@@ -43,6 +43,9 @@ pub struct WriteSet<'a> {
     pub removed_frames: Vec<&'a str>,
     /// Frames whose fan-out began in this step: their items are written once.
     pub new_fanouts: Vec<&'a str>,
+    /// Frames whose fan-out took a new window of items in this step (a distributed Map's
+    /// ItemReader read on): the window is written, and the one before can go.
+    pub new_windows: Vec<&'a str>,
     /// Results that arrived in this step: (fan-out id, child index, result).
     pub new_results: Vec<(u64, usize, &'a Value)>,
     /// Fan-outs that ended in this step.
@@ -82,6 +85,7 @@ impl<'a> WriteSet<'a> {
             changed_frames: Vec::new(),
             removed_frames: Vec::new(),
             new_fanouts: Vec::new(),
+            new_windows: Vec::new(),
             new_results: Vec::new(),
             ended_fanouts: Vec::new(),
             events,
@@ -106,8 +110,10 @@ impl<'a> WriteSet<'a> {
                 Phase::Children(pf) if pf.id == f.id => Some(pf),
                 _ => None,
             });
-            if earlier.is_none() {
-                w.new_fanouts.push(id);
+            match earlier {
+                None => w.new_fanouts.push(id),
+                Some(pf) if pf.first != f.first => w.new_windows.push(id),
+                Some(_) => {}
             }
             for (i, r) in f.results.iter().enumerate() {
                 let Some(r) = r else { continue };

@@ -286,6 +286,8 @@ pub struct AwsTasks<F> {
     fallback: F,
     /// HTTP Tasks' OAuth tokens, per connection, for as long as this process runs.
     oauth_tokens: crate::http_invoke::TokenCache,
+    /// The most item text one ItemReader read gives ([`item_reader::MAX_READ_BYTES`]).
+    read_window: usize,
 }
 
 impl<F> AwsTasks<F> {
@@ -296,7 +298,15 @@ impl<F> AwsTasks<F> {
             config: config.clone(),
             fallback,
             oauth_tokens: Default::default(),
+            read_window: item_reader::MAX_READ_BYTES,
         }
+    }
+
+    /// ItemReaders give at most `bytes` of items a read (the first item always): tests read
+    /// windows of a few items instead of 256 KiB.
+    pub fn with_read_window(mut self, bytes: usize) -> Self {
+        self.read_window = bytes;
+        self
     }
 
     pub fn with_clients(clients: Clients, fallback: F) -> Self {
@@ -305,6 +315,7 @@ impl<F> AwsTasks<F> {
             config: TaskConfig::new(""),
             fallback,
             oauth_tokens: Default::default(),
+            read_window: item_reader::MAX_READ_BYTES,
         }
     }
 
@@ -432,20 +443,28 @@ fn reader_failed(f: Failure) -> Failure {
     )
 }
 
-/// Where an object's bytes go as they arrive: its parser, whose items are gathered and
-/// checked against what one read may hold. A `Write` too, so that a gzip decoder can feed it.
+/// Where an object's bytes go as they arrive: its parser, whose items are gathered. A `Write`
+/// too, so that a gzip decoder can feed it.
 struct Sink<'a> {
     parser: &'a mut ObjectItems,
     items: &'a mut Vec<Value>,
+    /// Bytes to drop before parsing: what an earlier read used of a gzipped object, which
+    /// cannot be unzipped from the middle.
+    skip: u64,
     /// Why the last write failed (a `Write` error carries text only).
     failure: Option<Failure>,
 }
 
 impl Sink<'_> {
-    fn take(&mut self, bytes: &[u8], last: bool) -> Result<(), Failure> {
+    fn take(&mut self, mut bytes: &[u8], last: bool) -> Result<(), Failure> {
+        if self.skip > 0 {
+            let n = self.skip.min(bytes.len() as u64);
+            self.skip -= n;
+            bytes = &bytes[n as usize..];
+        }
         let read = self.parser.feed(bytes, last)?;
         self.items.extend(read);
-        item_reader::check_size(self.items)
+        Ok(())
     }
 }
 
@@ -544,67 +563,133 @@ fn body_bytes(out: &Value, len: usize) -> Result<Vec<u8>, Failure> {
 const MAX_READER_OBJECT: u64 = 8 * 1024 * 1024;
 
 /// The bytes of an object one ranged GetObject asks for when an ItemReader reads its items
-/// piece by piece: about half of what the items read may hold ([`item_reader::MAX_READ_BYTES`]),
+/// piece by piece: about half of what one read gives ([`item_reader::MAX_READ_BYTES`]),
 /// so that little is fetched past what is used.
 pub const READ_RANGE_BYTES: u64 = 128 * 1024;
 
 impl<F> AwsTasks<F> {
-    /// A distributed Map's ItemReader ([`item_reader`]).
-    async fn read_items(&self, req: &TaskRequest, config: &Value) -> Result<Vec<Value>, Failure> {
+    /// A distributed Map's ItemReader ([`item_reader`]): one window of items, from where the
+    /// configuration's `Cursor` says the last read stopped, as [`item_reader::answer`] gives
+    /// it.
+    async fn read_items(&self, req: &TaskRequest, config: &Value) -> Result<Value, Failure> {
+        use item_reader::Cursor;
         let c = self.clients().await;
         check_credentials(req, c.custom_endpoints.sdk)?;
         let failed = reader_failed;
+        let cursor = Cursor::of(config)?;
         let limit = config
             .get("MaxItems")
             .and_then(Value::as_u64)
             .map_or(usize::MAX, |n| n as usize);
+        let left = limit.saturating_sub(cursor.read);
+        let mut room = self.read_window;
+        let mut items = Vec::new();
         let p = &req.parameters;
-        let items = match waymark_asl::resource::integration_part(&req.resource) {
+        let next = match waymark_asl::resource::integration_part(&req.resource) {
+            _ if left == 0 => None,
             Some("s3:getObject") if config["InputType"] == "MANIFEST" => {
                 let manifest = self.read_object(p).await?;
                 let inventory = item_reader::inventory(&manifest)?;
-                let mut items = Vec::new();
-                for key in &inventory.files {
-                    if items.len() >= limit {
+                let mut next = None;
+                let (mut file, mut at, mut etag) = (cursor.file, cursor.at, cursor.etag);
+                while let Some(key) = inventory.files.get(file) {
+                    let target = serde_json::json!({"Bucket": inventory.bucket, "Key": key});
+                    let mut parser =
+                        ObjectItems::inventory(inventory.columns.clone(), left - items.len())
+                            .within(room)
+                            .after_others(items.len());
+                    if let Some(a) = &at {
+                        parser = parser.resumed(a);
+                    }
+                    let from = at.as_ref().map_or(0, |a| a.offset);
+                    let tag = self
+                        .read_object_items(&target, &mut parser, &mut items, from, etag.as_ref())
+                        .await?;
+                    if let Some(a) = parser.resume() {
+                        next = Some(Cursor {
+                            read: cursor.read + items.len(),
+                            etag: tag,
+                            file,
+                            at: Some(a),
+                            ..Cursor::default()
+                        });
                         break;
                     }
-                    let file = serde_json::json!({"Bucket": inventory.bucket, "Key": key});
-                    let mut parser =
-                        ObjectItems::inventory(inventory.columns.clone(), limit - items.len());
-                    self.read_object_items(&file, &mut parser, &mut items)
-                        .await?;
+                    (file, at, etag) = (file + 1, None, None);
+                    room = parser.room_left();
+                    if parser.items_left() == 0 {
+                        break;
+                    }
+                    if room == 0 && file < inventory.files.len() {
+                        next = Some(Cursor {
+                            read: cursor.read + items.len(),
+                            file,
+                            ..Cursor::default()
+                        });
+                        break;
+                    }
                 }
-                items
+                next
             }
             Some("s3:getObject") if config.get("ItemsPointer").is_some() => {
                 let body = self.read_object(p).await?;
-                item_reader::parse_object(config, &body)?
+                let (window, more) = item_reader::pointer_window(config, &body, cursor.read, room)?;
+                items = window;
+                more.then(|| Cursor {
+                    read: cursor.read + items.len(),
+                    ..Cursor::default()
+                })
             }
             Some("s3:getObject") => {
-                let mut parser = ObjectItems::new(config, limit)?;
-                let mut items = Vec::new();
-                self.read_object_items(p, &mut parser, &mut items).await?;
-                items
+                let mut parser = ObjectItems::new(config, left)?.within(room);
+                if let Some(a) = &cursor.at {
+                    parser = parser.resumed(a);
+                }
+                let from = cursor.at.as_ref().map_or(0, |a| a.offset);
+                let tag = self
+                    .read_object_items(p, &mut parser, &mut items, from, cursor.etag.as_ref())
+                    .await?;
+                parser.resume().map(|a| Cursor {
+                    read: cursor.read + items.len(),
+                    etag: tag,
+                    at: Some(a),
+                    ..Cursor::default()
+                })
             }
             Some("s3:listObjectsV2") => {
-                let mut items = Vec::new();
                 let mut params = p.clone();
+                let (mut token, mut skip) = (cursor.token, cursor.skip);
                 loop {
+                    if let Some(t) = &token {
+                        params["ContinuationToken"] = t.clone();
+                    }
                     let page = sdk_call(c, "s3", "listObjectsV2", params.clone(), None)
                         .await
                         .map_err(failed)?;
-                    items.extend(item_reader::listed_objects(&page));
-                    items.truncate(limit);
-                    item_reader::check_size(&items)?;
+                    let listed = item_reader::listed_objects(&page);
+                    let before = items.len();
+                    let stopped = item_reader::fill(
+                        listed.into_iter().skip(skip),
+                        &mut items,
+                        &mut room,
+                        left,
+                    );
+                    if stopped {
+                        break Some(Cursor {
+                            read: cursor.read + items.len(),
+                            token,
+                            skip: skip + items.len() - before,
+                            ..Cursor::default()
+                        });
+                    }
                     let next = page.get("NextContinuationToken").cloned();
                     match next {
-                        Some(token) if items.len() < limit && page["IsTruncated"] == true => {
-                            params["ContinuationToken"] = token;
+                        Some(t) if items.len() < left && page["IsTruncated"] == true => {
+                            (token, skip) = (Some(t), 0);
                         }
-                        _ => break,
+                        _ => break None,
                     }
                 }
-                items
             }
             _ => {
                 return Err(Failure::new(
@@ -613,8 +698,7 @@ impl<F> AwsTasks<F> {
                 ))
             }
         };
-        item_reader::check_size(&items)?;
-        Ok(items)
+        Ok(item_reader::answer(items, next))
     }
 
     /// What HeadObject says of the object an ItemReader reads (the same version, when the
@@ -638,16 +722,19 @@ impl<F> AwsTasks<F> {
     }
 
     /// Reads an object's items range by range (ranged GetObjects of [`READ_RANGE_BYTES`], all
-    /// of the version the first HeadObject found, by its ETag), into `items`, until `parser`
-    /// has what it wants or the object ends: an object of any size is read only as far as its
-    /// items are used. A gzipped object (`.gz`: an S3 inventory's files) is unzipped as it
-    /// arrives.
+    /// of the version the first HeadObject found, by its ETag), into `items`, from byte `from`
+    /// (unzipped) on, until `parser` has what it wants or the object ends: an object of any
+    /// size is read only as far as its items are used. A gzipped object (`.gz`: an S3
+    /// inventory's files) is unzipped as it arrives, from its start. `etag`: the ETag an
+    /// earlier read of the object found, which it must still have. Gives the object's ETag.
     async fn read_object_items(
         &self,
         params: &Value,
         parser: &mut ObjectItems,
         items: &mut Vec<Value>,
-    ) -> Result<(), Failure> {
+        from: u64,
+        etag: Option<&Value>,
+    ) -> Result<Option<Value>, Failure> {
         let c = self.clients().await;
         let (meta, size) = self.head_object(params).await?;
         let key = params
@@ -655,20 +742,28 @@ impl<F> AwsTasks<F> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        if etag.is_some() && meta.get("ETag") != etag {
+            return Err(Failure::new(
+                names::ITEM_READER_FAILED,
+                format!("The object '{key}' changed while the Map read its items"),
+            ));
+        }
+        let gzipped = key.ends_with(".gz");
         let sink = Sink {
             parser,
             items,
+            skip: if gzipped { from } else { 0 },
             failure: None,
         };
-        let mut target = if key.ends_with(".gz") {
+        let mut target = if gzipped {
             Target::Gzipped(Box::new(flate2::write::GzDecoder::new(sink)), key.clone())
         } else {
             Target::Plain(sink)
         };
-        let mut offset = 0;
+        let mut offset = if gzipped { 0 } else { from.min(size) };
         while !target.done() {
-            let piece = if size == 0 {
-                Vec::new() // S3 answers a range of an empty object with InvalidRange
+            let piece = if offset >= size {
+                Vec::new() // S3 answers a range past the end (or of an empty object) with InvalidRange
             } else {
                 let end = (offset + READ_RANGE_BYTES).min(size) - 1;
                 let mut ranged = params.clone();
@@ -684,7 +779,7 @@ impl<F> AwsTasks<F> {
             offset += piece.len() as u64;
             target.take(&piece, offset >= size)?;
         }
-        Ok(())
+        Ok(meta.get("ETag").cloned())
     }
 
     /// One S3 object's text for an ItemReader, its size checked before it is read; a gzipped
@@ -1016,7 +1111,7 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
         }
         if let Some(config) = &req.reader {
             return match self.read_items(req, config).await {
-                Ok(items) => TaskOutcome::Succeeded(Value::Array(items)),
+                Ok(answer) => TaskOutcome::Succeeded(answer),
                 Err(f) => TaskOutcome::Failed(f),
             };
         }

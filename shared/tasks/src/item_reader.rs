@@ -8,19 +8,96 @@
 //! the reading early. Objects are read range by range ([`ObjectItems`] parses the pieces), so
 //! reading stops where the items wanted end, whatever the object's size.
 //!
-//! The items travel in the execution's record, so what one read may hold is bounded by
-//! [`MAX_READ_BYTES`]: a larger dataset fails the Map with `States.ItemReaderFailed` saying so,
-//! rather than growing a record past what its store takes.
+//! The items travel in the execution's record, so one read gives a window of at most
+//! [`MAX_READ_BYTES`] of them and a [`Cursor`] saying where the next read starts; the Map asks
+//! for the next window once it has started the children of this one. A dataset of any size is
+//! read that way, never held whole.
 
 use chrono::DateTime;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use waymark_asl::error::names;
+use waymark_asl::json::payload_size;
 use waymark_asl::Failure;
 
-pub use crate::object_items::ObjectItems;
+pub use crate::object_items::{ObjectItems, Resume};
 
-/// The most item text one read keeps: the size of a state's input on AWS (256 KiB).
+/// The most item text one read gives (each item's payload size and a separator): a window of
+/// the Map's items, the size of a state's input on AWS (256 KiB).
 pub const MAX_READ_BYTES: usize = 256 * 1024;
+
+/// Where a read of a Map's items stopped: the next read of the same reader starts there. It
+/// travels in the reader's answer and comes back in its next request, as the reader
+/// configuration's `Cursor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Cursor {
+    /// Items read so far: `MaxItems` counts them all.
+    pub read: usize,
+    /// The ETag of the object being read, so that later reads read the same version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<Value>,
+    /// An inventory manifest's file being read (its index in the manifest's `files`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub file: usize,
+    /// Where in the object the parser stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<Resume>,
+    /// listObjectsV2: the continuation token of the page being read (none: the first page),
+    /// and how many of its objects were read already.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<Value>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+impl Cursor {
+    /// The cursor a reader configuration carries: none for a first read.
+    pub fn of(config: &Value) -> Result<Cursor, Failure> {
+        match config.get("Cursor") {
+            None | Some(Value::Null) => Ok(Cursor::default()),
+            Some(c) => serde_json::from_value(c.clone())
+                .map_err(|e| failed(format!("The ItemReader's cursor does not read back: {e}"))),
+        }
+    }
+}
+
+/// A read's answer: its items alone when nothing is left to read, else the items and the
+/// cursor of the next read, as `{"Items", "Cursor"}`.
+pub fn answer(items: Vec<Value>, next: Option<Cursor>) -> Value {
+    match next {
+        None => Value::Array(items),
+        Some(c) => json!({ "Items": items, "Cursor": c }),
+    }
+}
+
+/// Moves items from `from` into `into` while `room` (bytes) and `left` (items) allow, the
+/// first always: true when one did not fit, and more are left in `from`.
+pub fn fill(
+    from: impl IntoIterator<Item = Value>,
+    into: &mut Vec<Value>,
+    room: &mut usize,
+    left: usize,
+) -> bool {
+    let mut from = from.into_iter().peekable();
+    while let Some(item) = from.peek() {
+        if into.len() >= left {
+            return false;
+        }
+        let size = payload_size(item) + 1;
+        if !into.is_empty() && size > *room {
+            *room = 0;
+            return true;
+        }
+        *room = room.saturating_sub(size);
+        into.extend(from.next());
+    }
+    false
+}
 
 fn failed(cause: impl Into<String>) -> Failure {
     Failure::new(names::ITEM_READER_FAILED, cause)
@@ -32,6 +109,27 @@ fn max_items(config: &Value) -> Option<usize> {
         .get("MaxItems")
         .and_then(Value::as_u64)
         .map(|n| n as usize)
+}
+
+/// A window of the array a JSON document's `ItemsPointer` points to, from the `skip`th item
+/// on: the items that fit in `room` bytes (at least one), and whether more are left.
+pub fn pointer_window(
+    config: &Value,
+    body: &str,
+    skip: usize,
+    room: usize,
+) -> Result<(Vec<Value>, bool), Failure> {
+    let limit = max_items(config).unwrap_or(usize::MAX);
+    let all = parse_object(config, body)?;
+    let mut items = Vec::new();
+    let mut room = room;
+    let more = fill(
+        all.into_iter().skip(skip),
+        &mut items,
+        &mut room,
+        limit.saturating_sub(skip),
+    );
+    Ok((items, more))
 }
 
 /// The items of an object's whole text, as its `InputType` says: a JSON document an
@@ -136,22 +234,6 @@ pub fn listed_objects(page: &Value) -> Vec<Value> {
             })
         })
         .collect()
-}
-
-/// Fails when what was read outgrows [`MAX_READ_BYTES`].
-pub fn check_size(items: &[Value]) -> Result<(), Failure> {
-    let size: usize = items
-        .iter()
-        .map(waymark_asl::json::payload_size)
-        .sum::<usize>()
-        + items.len();
-    if size > MAX_READ_BYTES {
-        return Err(failed(format!(
-            "The ItemReader read {} items of {size} bytes; Waymark keeps at most {MAX_READ_BYTES} bytes of items per Map (set MaxItems, or split the dataset)",
-            items.len()
-        )));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -265,11 +347,37 @@ mod tests {
     }
 
     #[test]
-    fn reads_are_bounded() {
-        let items = vec![json!("x".repeat(1000)); 300];
-        let f = check_size(&items).unwrap_err();
-        assert!(f.cause.unwrap().contains("MaxItems"));
-        assert!(check_size(&items[..10]).is_ok());
+    fn windows_hold_what_fits_and_at_least_one_item() {
+        // Six bytes each: five of payload ("000" quoted) and a separator.
+        let items: Vec<Value> = (0..10).map(|i| json!(format!("{i:03}"))).collect();
+        let window = |room: usize, left: usize| {
+            let (mut into, mut room) = (Vec::new(), room);
+            let more = fill(items.clone(), &mut into, &mut room, left);
+            (into.len(), more)
+        };
+        assert_eq!(window(20, usize::MAX), (3, true));
+        assert_eq!(window(1, usize::MAX), (1, true), "the first always");
+        assert_eq!(window(1000, 4), (4, false), "MaxItems ends the reading");
+        assert_eq!(window(60, usize::MAX), (10, false));
+        let c = json!({"InputType": "JSON", "ItemsPointer": "/a"});
+        let doc = json!({"a": items}).to_string();
+        let (w, more) = pointer_window(&c, &doc, 8, 1000).unwrap();
+        assert_eq!((w, more), (items[8..].to_vec(), false));
+        let (w, more) = pointer_window(&c, &doc, 2, 12).unwrap();
+        assert_eq!((w, more), (items[2..4].to_vec(), true));
+        // A cursor travels in the answer and comes back in the next request.
+        let cursor = Cursor {
+            read: 3,
+            token: Some(json!("t")),
+            skip: 2,
+            ..Cursor::default()
+        };
+        let a = answer(vec![json!(1)], Some(cursor.clone()));
+        assert_eq!(a["Items"], json!([1]));
+        assert_eq!(Cursor::of(&json!({"Cursor": a["Cursor"]})).unwrap(), cursor);
+        assert_eq!(Cursor::of(&json!({})).unwrap(), Cursor::default());
+        assert_eq!(answer(vec![json!(1)], None), json!([1]));
+        assert!(Cursor::of(&json!({"Cursor": 5})).is_err());
     }
 
     /// The readers parse what users' files hold, so arbitrary text must give items or a

@@ -9,8 +9,10 @@
 //! header the first row or `CSVHeaders`), and an S3 inventory's CSV files (no header; the
 //! manifest's `fileSchema` names the columns and every row has them all).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use waymark_asl::error::names;
+use waymark_asl::json::payload_size;
 use waymark_asl::Failure;
 
 /// The largest item the parser waits for: an item is a child's input, which cannot be larger
@@ -55,15 +57,72 @@ enum Kind {
     },
 }
 
+/// What is left of one read's room for items: their count and their size (each item's
+/// payload size and a separator, as the record holds them).
+#[derive(Debug, Clone, Copy)]
+struct Room {
+    items: usize,
+    bytes: usize,
+    /// Items taken by this read: the first always fits, so that every read moves on.
+    taken: usize,
+}
+
+impl Room {
+    fn full(&self) -> bool {
+        self.items == 0 || self.bytes == 0
+    }
+
+    /// Takes `item` if it fits; false (and nothing taken) when it must wait for a later read.
+    fn take(&mut self, item: &Value) -> bool {
+        let size = payload_size(item) + 1;
+        if self.taken > 0 && size > self.bytes {
+            self.bytes = 0;
+            return false;
+        }
+        self.items -= 1;
+        self.bytes = self.bytes.saturating_sub(size);
+        self.taken += 1;
+        true
+    }
+}
+
+/// Where a parser stopped between two items when the room of its read ran out: a later read
+/// of the same object parses on from there ([`ObjectItems::resumed`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resume {
+    /// Bytes of the object (unzipped) that the items given used up.
+    pub offset: u64,
+    /// JSON: where in the array (`First`: after its `[`; `After`: after an element; `Value`:
+    /// after a comma). JSON Lines: lines read (for the line numbers errors give). CSV: the
+    /// header's names, once read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub json: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub line: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+    /// Items given before, for the row numbers errors give.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub count: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 /// Parses one object's items from the pieces of its bytes, in order.
 #[derive(Debug)]
 pub struct ObjectItems {
     kind: Kind,
     buf: Vec<u8>,
-    /// Items given so far, and how many are wanted.
+    /// Items given so far (counting earlier reads'), and room for more in this read.
     count: usize,
-    limit: usize,
+    room: Room,
+    /// Bytes of the object used up by the items given (and what separates them).
+    used: u64,
     done: bool,
+    /// Done because the read's room ran out, with more of the object left to parse.
+    paused: bool,
 }
 
 impl ObjectItems {
@@ -129,15 +188,105 @@ impl ObjectItems {
             kind,
             buf: Vec::new(),
             count: 0,
-            limit,
+            room: Room {
+                items: limit,
+                bytes: usize::MAX,
+                taken: 0,
+            },
+            used: 0,
             done: limit == 0,
+            paused: false,
         }
+    }
+
+    /// Gives at most `bytes` of items (their payload sizes, a separator each), and never
+    /// fewer than one: what is left of the object waits for a later read.
+    pub fn within(mut self, bytes: usize) -> ObjectItems {
+        self.room.bytes = bytes;
+        self.done |= bytes == 0;
+        self
+    }
+
+    /// The read took items from other objects before this one (an inventory's earlier
+    /// files): this object's first item must fit the room left too.
+    pub fn after_others(mut self, taken: usize) -> ObjectItems {
+        self.room.taken += taken;
+        self
+    }
+
+    /// A parser that goes on where an earlier read of the same object stopped (`at`, from
+    /// [`ObjectItems::resume`]); its bytes are fed from `at.offset` on.
+    pub fn resumed(mut self, at: &Resume) -> ObjectItems {
+        match &mut self.kind {
+            Kind::Json(state) => {
+                *state = match at.json.as_deref() {
+                    Some("First") => Json::First,
+                    Some("After") => Json::After,
+                    Some("Value") => Json::Value,
+                    _ => Json::Start,
+                }
+            }
+            Kind::Lines { line } => *line = at.line,
+            Kind::Csv {
+                headers,
+                bom_checked,
+                ..
+            } => {
+                if at.headers.is_some() {
+                    *headers = at.headers.clone();
+                }
+                *bom_checked |= at.offset > 0;
+            }
+        }
+        self.used = at.offset;
+        self.count = at.count;
+        self
     }
 
     /// True once as many items as wanted were given, or the object's end was parsed: more
     /// bytes would change nothing.
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    /// What is left of the read's room for items, in bytes, for the next object it reads.
+    pub fn room_left(&self) -> usize {
+        if self.paused {
+            0
+        } else {
+            self.room.bytes
+        }
+    }
+
+    /// Items the read may still take (what is left of `MaxItems`).
+    pub fn items_left(&self) -> usize {
+        self.room.items
+    }
+
+    /// Where a later read goes on, when this one stopped for want of room before the object
+    /// ended; `None` when the object was read to its end or to the items wanted.
+    pub fn resume(&self) -> Option<Resume> {
+        if !self.paused {
+            return None;
+        }
+        let mut at = Resume {
+            offset: self.used,
+            json: None,
+            line: 0,
+            headers: None,
+            count: self.count,
+        };
+        match &self.kind {
+            Kind::Json(state) => at.json = Some(format!("{state:?}")),
+            Kind::Lines { line } => at.line = *line,
+            Kind::Csv { headers, exact, .. } => {
+                // An inventory's columns come from its manifest, read again each time.
+                if !exact {
+                    at.headers = headers.clone();
+                }
+            }
+        }
+        Some(at)
     }
 
     /// Takes the next piece of the object (`last`: nothing follows it) and gives the items it
@@ -149,12 +298,8 @@ impl ObjectItems {
         }
         self.buf.extend_from_slice(bytes);
         let used = match &mut self.kind {
-            Kind::Json(state) => {
-                json_items(&self.buf, state, last, &mut items, self.limit - self.count)?
-            }
-            Kind::Lines { line } => {
-                line_items(&self.buf, line, last, &mut items, self.limit - self.count)?
-            }
+            Kind::Json(state) => json_items(&self.buf, state, last, &mut items, &mut self.room)?,
+            Kind::Lines { line } => line_items(&self.buf, line, last, &mut items, &mut self.room)?,
             Kind::Csv {
                 delimiter,
                 headers,
@@ -171,7 +316,6 @@ impl ObjectItems {
                         start = 3;
                     }
                 }
-                let want = self.limit - self.count;
                 let used = csv_items(
                     &self.buf[start..],
                     *delimiter,
@@ -179,15 +323,22 @@ impl ObjectItems {
                     *exact,
                     last,
                     &mut items,
-                    want,
+                    &mut self.room,
                     self.count,
                 )?;
                 start + used
             }
         };
         self.buf.drain(..used);
+        self.used += used as u64;
         self.count += items.len();
-        if self.count >= self.limit || last {
+        if self.room.items == 0 {
+            self.done = true;
+        } else if self.room.bytes == 0 {
+            // Out of room: what is left is read later, unless nothing is left.
+            self.done = true;
+            self.paused = !(last && self.buf.is_empty());
+        } else if last {
             self.done = true;
         } else if self.buf.len() > MAX_ITEM_BYTES {
             return Err(failed(format!(
@@ -223,7 +374,7 @@ fn json_items(
     state: &mut Json,
     last: bool,
     items: &mut Vec<Value>,
-    want: usize,
+    room: &mut Room,
 ) -> Result<usize, Failure> {
     let mut pos = 0;
     loop {
@@ -274,7 +425,7 @@ fn json_items(
                 )))
             }
             Json::First | Json::Value => {
-                if items.len() == want {
+                if room.full() {
                     return Ok(pos);
                 }
                 let mut values = serde_json::Deserializer::from_slice(&buf[at..]).into_iter::<Value>();
@@ -283,6 +434,9 @@ fn json_items(
                         let end = at + values.byte_offset();
                         // A number at the end of a piece may go on in the next one.
                         if skip_ws(buf, end) == buf.len() && !last {
+                            return Ok(pos);
+                        }
+                        if !room.take(&v) {
                             return Ok(pos);
                         }
                         items.push(v);
@@ -309,23 +463,28 @@ fn line_items(
     line: &mut usize,
     last: bool,
     items: &mut Vec<Value>,
-    want: usize,
+    room: &mut Room,
 ) -> Result<usize, Failure> {
     let mut pos = 0;
-    while pos < buf.len() && items.len() < want {
+    while pos < buf.len() && !room.full() {
         let (end, next) = match buf[pos..].iter().position(|&b| b == b'\n') {
             Some(n) => (pos + n, pos + n + 1),
             None if last => (buf.len(), buf.len()),
             None => break,
         };
-        *line += 1;
         let text = &buf[pos..end];
-        pos = next;
         if text.iter().all(u8::is_ascii_whitespace) {
+            *line += 1;
+            pos = next;
             continue;
         }
         let item = serde_json::from_slice(text)
-            .map_err(|e| failed(format!("Line {} is not JSON: {e}", *line)))?;
+            .map_err(|e| failed(format!("Line {} is not JSON: {e}", *line + 1)))?;
+        if !room.take(&item) {
+            break;
+        }
+        *line += 1;
+        pos = next;
         items.push(item);
     }
     Ok(pos)
@@ -407,11 +566,11 @@ fn csv_items(
     exact: bool,
     last: bool,
     items: &mut Vec<Value>,
-    want: usize,
+    room: &mut Room,
     before: usize,
 ) -> Result<usize, Failure> {
     let mut pos = 0;
-    while pos < buf.len() && items.len() < want {
+    while pos < buf.len() && !room.full() {
         let (row, next) = match csv_row(buf, pos, delimiter, last)? {
             Row::More => break,
             Row::Empty(next) => {
@@ -431,7 +590,6 @@ fn csv_items(
             pos = next;
             continue;
         };
-        pos = next;
         if exact && row.len() != names.len() {
             return Err(failed(format!(
                 "An inventory row has {} fields but the manifest's fileSchema names {}",
@@ -455,7 +613,12 @@ fn csv_items(
                 Value::String(fields.next().unwrap_or_default()),
             );
         }
-        items.push(Value::Object(item));
+        let item = Value::Object(item);
+        if !room.take(&item) {
+            break;
+        }
+        pos = next;
+        items.push(item);
     }
     Ok(pos)
 }
@@ -570,6 +733,109 @@ mod tests {
             inv.feed(b"\"b\"\n", true).is_err(),
             "an inventory row has every column"
         );
+    }
+
+    /// Reads `body` window by window as the ItemReader does: each window a new parser with
+    /// `room` bytes, resumed where the one before stopped and fed the object from there.
+    fn windows(config: &Value, body: &[u8], room: usize) -> Result<Vec<Value>, Failure> {
+        let mut out = Vec::new();
+        let mut at: Option<Resume> = None;
+        loop {
+            let mut p = ObjectItems::new(config, usize::MAX)?.within(room);
+            let from = at.as_ref().map_or(0, |a| a.offset as usize);
+            if let Some(a) = &at {
+                p = p.resumed(a);
+            }
+            let items = p.feed(&body[from..], true)?;
+            match p.resume() {
+                None => {
+                    out.extend(items);
+                    return Ok(out);
+                }
+                Some(a) => {
+                    assert!(!items.is_empty(), "a window that pauses took an item");
+                    assert!(a.offset as usize > from, "a window moves on");
+                    out.extend(items);
+                    at = Some(a);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_go_on_where_the_one_before_stopped() {
+        let values: Vec<Value> = (0..30)
+            .map(|i| json!({"a": i.to_string(), "b": "é,|"}))
+            .collect();
+        let jsonl: String = values.iter().map(|v| format!("{v}\r\n\n")).collect();
+        let array = format!(
+            " [ {} ] \n",
+            values
+                .iter()
+                .map(Value::to_string)
+                .collect::<Vec<_>>()
+                .join(" ,\n")
+        );
+        let csv: String = std::iter::once("\u{feff}a|b\n".to_string())
+            .chain(
+                values
+                    .iter()
+                    .map(|v| format!("{}|\"é,|\"\n", v["a"].as_str().unwrap())),
+            )
+            .collect();
+        for (input, body) in [("JSONL", &jsonl), ("JSON", &array), ("CSV", &csv)] {
+            let c = json!({"InputType": input, "CSVDelimiter": "PIPE"});
+            for room in [1, 20, 50, 400, 10_000] {
+                assert_eq!(
+                    windows(&c, body.as_bytes(), room).unwrap(),
+                    values,
+                    "{input} in rooms of {room}"
+                );
+            }
+        }
+        // A resume point survives its JSON form (it travels in the record).
+        let c = json!({"InputType": "CSV", "CSVDelimiter": "PIPE"});
+        let mut p = ObjectItems::new(&c, usize::MAX).unwrap().within(60);
+        p.feed(csv.as_bytes(), true).unwrap();
+        let at = p.resume().unwrap();
+        let back: Resume = serde_json::from_value(serde_json::to_value(&at).unwrap()).unwrap();
+        assert_eq!(back, at);
+        assert_eq!(at.headers, Some(vec!["a".to_string(), "b".to_string()]));
+    }
+
+    proptest! {
+        /// Read window by window, in rooms of any size, an object gives the items of the
+        /// whole (or fails as the whole does).
+        #[test]
+        fn any_windowing_gives_the_items_of_the_whole(
+            body in "[a-z0-9,|\"\r\n{}\\[\\]: é]{0,60}",
+            room in 1usize..40,
+            input in prop::sample::select(vec!["JSON", "JSONL", "CSV"]),
+        ) {
+            let c = json!({"InputType": input, "CSVDelimiter": "PIPE"});
+            let whole = chunked(&c, body.as_bytes(), &[]);
+            let windowed = windows(&c, body.as_bytes(), room);
+            match (whole, windowed) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                (Err(a), Err(b)) => prop_assert_eq!(a.error, b.error),
+                (a, b) => prop_assert!(false, "whole {:?} but in windows {:?}", a, b),
+            }
+        }
+
+        /// Valid documents of any values, in any room, read back whole.
+        #[test]
+        fn documents_read_back_in_windows(
+            values in prop::collection::vec("[a-z é,|\"]{0,8}", 0..20),
+            room in 1usize..60,
+        ) {
+            let items: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+            let array = Value::Array(items.clone()).to_string();
+            let jsonl: String = items.iter().map(|v| format!("{v}\n")).collect();
+            for (input, body) in [("JSON", &array), ("JSONL", &jsonl)] {
+                let c = json!({"InputType": input});
+                prop_assert_eq!(&windows(&c, body.as_bytes(), room).unwrap(), &items);
+            }
+        }
     }
 
     proptest! {

@@ -798,10 +798,15 @@ async fn item_readers_read_large_objects_range_by_range() {
     moto.put_s3("big", "huge.jsonl", huge.as_bytes());
     let items = succeeded(read("huge.jsonl", json!({"InputType": "JSONL", "MaxItems": 3})).await);
     assert_eq!(items.as_array().unwrap().len(), 3);
-    // Read on, it outgrows what one read may hold.
-    let (error, cause) = failed(read("huge.jsonl", json!({"InputType": "JSONL"})).await);
-    assert_eq!(error, "States.ItemReaderFailed");
-    assert!(cause.contains(&MAX_READ_BYTES.to_string()), "{cause}");
+    // Read on, it comes window by window, each at most what one read may hold.
+    let params = json!({"Bucket": "big", "Key": "huge.jsonl"});
+    let config = json!({"InputType": "JSONL"});
+    let (items, reads) = read_windows(&tasks, "s3:getObject", &params, config).await;
+    assert_eq!(items.len(), 9 * 1024);
+    assert!(items
+        .iter()
+        .all(|i| i["pad"].as_str().unwrap().len() == 1000));
+    assert!(reads > huge.len() / MAX_READ_BYTES, "{reads} reads");
 
     // Gzipped text that compresses little (so the zip spans ranges), unzipped as it arrives.
     let mut seed = 7u64;
@@ -837,9 +842,173 @@ async fn item_readers_read_large_objects_range_by_range() {
         .await,
     );
     assert_eq!(items, Value::Array(noise[..2100].to_vec()));
+    // All of it, in two windows: the second unzips the object from its start again.
+    let params = json!({"Bucket": "big", "Key": "noise.jsonl.gz"});
+    let config = json!({"InputType": "JSONL"});
+    let (items, reads) = read_windows(&tasks, "s3:getObject", &params, config).await;
+    assert_eq!((items, reads), (noise, 2));
 
     // An empty object has no items.
     moto.put_s3("big", "empty.jsonl", b"");
     let items = succeeded(read("empty.jsonl", json!({"InputType": "JSONL"})).await);
     assert_eq!(items, json!([]));
+}
+
+/// Reads every window of an ItemReader, each request carrying the cursor the answer before
+/// gave, as the engine does: the items, and how many reads gave them. Every window holds at
+/// most what one read may, and moves on.
+async fn read_windows(
+    tasks: &AwsTasks<NoTasks>,
+    resource: &str,
+    params: &Value,
+    mut config: Value,
+) -> (Vec<Value>, usize) {
+    use waymark_tasks::item_reader::MAX_READ_BYTES;
+    let mut all = Vec::new();
+    let mut reads = 0;
+    loop {
+        reads += 1;
+        assert!(reads < 10_000, "the reader never ends");
+        let mut req = request(&format!("arn:aws:states:::{resource}"), params.clone());
+        req.reader = Some(config.clone());
+        let answer = succeeded(tasks.invoke(EXECUTION, &req).await);
+        let (items, cursor) = match answer {
+            Value::Array(items) => (items, None),
+            window => (
+                window["Items"]
+                    .as_array()
+                    .expect("a window's items")
+                    .clone(),
+                Some(window["Cursor"].clone()),
+            ),
+        };
+        let size: usize = items
+            .iter()
+            .map(|i| waymark_asl::json::payload_size(i) + 1)
+            .sum();
+        assert!(size <= MAX_READ_BYTES || items.len() == 1, "{size} bytes");
+        all.extend(items);
+        match cursor {
+            None => return (all, reads),
+            Some(c) => config["Cursor"] = c,
+        }
+    }
+}
+
+/// Windows of a few items (a read window of 300 bytes): every reader goes on where the one
+/// before stopped, across listing pages, CSV rows after the header, a JSON array, an
+/// `ItemsPointer` document and an inventory's files; `MaxItems` counts across windows.
+#[tokio::test]
+async fn item_readers_go_on_window_by_window() {
+    use std::io::Write as _;
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await.with_read_window(300);
+    for bucket in ["win", "list", "inv"] {
+        moto.put_s3(bucket, "", b"");
+    }
+    let values: Vec<Value> = (0..40)
+        .map(|i| json!({"n": i, "pad": "x".repeat(20)}))
+        .collect();
+    let jsonl: String = values.iter().map(|v| format!("{v}\n")).collect();
+    moto.put_s3("win", "v.jsonl", jsonl.as_bytes());
+    moto.put_s3(
+        "win",
+        "v.json",
+        Value::Array(values.clone()).to_string().as_bytes(),
+    );
+    let doc = json!({"meta": {"n": 40}, "data": {"rows": values}});
+    moto.put_s3("win", "doc.json", doc.to_string().as_bytes());
+    let csv: String = std::iter::once("n;pad\r\n".to_string())
+        .chain(
+            values
+                .iter()
+                .map(|v| format!("{};\"{}\"\r\n", v["n"], v["pad"].as_str().unwrap())),
+        )
+        .collect();
+    moto.put_s3("win", "v.csv", csv.as_bytes());
+    let as_rows: Vec<Value> = values
+        .iter()
+        .map(|v| json!({"n": v["n"].to_string(), "pad": v["pad"]}))
+        .collect();
+    let get = |key: &str| json!({"Bucket": "win", "Key": key});
+
+    for (key, config, want) in [
+        ("v.jsonl", json!({"InputType": "JSONL"}), values.clone()),
+        ("v.json", json!({"InputType": "JSON"}), values.clone()),
+        (
+            "v.json",
+            json!({"InputType": "JSON", "MaxItems": 17}),
+            values[..17].to_vec(),
+        ),
+        (
+            "doc.json",
+            json!({"InputType": "JSON", "ItemsPointer": "/data/rows"}),
+            values.clone(),
+        ),
+        (
+            "v.csv",
+            json!({"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW", "CSVDelimiter": "SEMICOLON"}),
+            as_rows.clone(),
+        ),
+    ] {
+        let (items, reads) = read_windows(&tasks, "s3:getObject", &get(key), config.clone()).await;
+        assert_eq!(items, want, "{key} {config}");
+        assert!(
+            reads >= want.len() / 7,
+            "{key}: {reads} reads of {} items",
+            want.len()
+        );
+    }
+
+    // A listing of 12 objects, 5 a page, read 2 or 3 a window.
+    for i in 0..12 {
+        moto.put_s3("list", &format!("k{i:02}"), b"x");
+    }
+    let (items, reads) = read_windows(
+        &tasks,
+        "s3:listObjectsV2",
+        &json!({"Bucket": "list", "MaxKeys": 5}),
+        json!({}),
+    )
+    .await;
+    let keys: Vec<&str> = items.iter().map(|o| o["Key"].as_str().unwrap()).collect();
+    let want: Vec<String> = (0..12).map(|i| format!("k{i:02}")).collect();
+    assert_eq!(keys, want);
+    assert!(reads >= 4, "{reads} reads");
+    let (items, _) = read_windows(
+        &tasks,
+        "s3:listObjectsV2",
+        &json!({"Bucket": "list", "MaxKeys": 5}),
+        json!({"MaxItems": 7}),
+    )
+    .await;
+    assert_eq!(items.len(), 7);
+
+    // An inventory of two gzipped files, read on across them.
+    let row = |i: usize| format!("\"src\",\"key{i:03}\",\"{i}\"\n");
+    for (file, range) in [("a.csv.gz", 0..9), ("b.csv.gz", 9..20)] {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in range {
+            gz.write_all(row(i).as_bytes()).unwrap();
+        }
+        moto.put_s3("inv", &format!("data/{file}"), &gz.finish().unwrap());
+    }
+    let manifest = json!({"sourceBucket": "src", "destinationBucket": "arn:aws:s3:::inv",
+        "fileFormat": "CSV", "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "data/a.csv.gz"}, {"key": "data/b.csv.gz"}]});
+    moto.put_s3("inv", "manifest.json", manifest.to_string().as_bytes());
+    let (items, reads) = read_windows(
+        &tasks,
+        "s3:getObject",
+        &json!({"Bucket": "inv", "Key": "manifest.json"}),
+        json!({"InputType": "MANIFEST"}),
+    )
+    .await;
+    let keys: Vec<String> = items
+        .iter()
+        .map(|o| o["Key"].as_str().unwrap().to_string())
+        .collect();
+    let want: Vec<String> = (0..20).map(|i| format!("key{i:03}")).collect();
+    assert_eq!(keys, want);
+    assert!(reads >= 4, "{reads} reads");
 }

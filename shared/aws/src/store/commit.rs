@@ -51,6 +51,9 @@ pub(super) struct Plan {
     cleanup: Vec<Item>,
     /// Fan-outs that ended: their item and result chunks can go.
     ended_fanouts: Vec<u64>,
+    /// Fan-outs that took a new window of items, and its first index: the chunks of the
+    /// windows before it can go.
+    new_windows: Vec<(u64, usize)>,
     pub(super) empty_outbox: bool,
     /// The first event id the step writes: history from here on is not committed yet.
     first_new_event: u64,
@@ -133,6 +136,7 @@ impl DynamoStore {
             history: Vec::new(),
             cleanup: Vec::new(),
             ended_fanouts: w.ended_fanouts.clone(),
+            new_windows: Vec::new(),
             empty_outbox: false,
             first_new_event: events.first().map_or(next.next_event_id, |e| e.id),
             meta_attrs: loaded.meta_attrs,
@@ -216,17 +220,28 @@ impl DynamoStore {
             }
         }
 
-        // Fan-outs: Map items once, when they start; results as children end.
-        for id in &w.new_fanouts {
+        // Fan-outs: Map items once, when they start (or a window of them, when their
+        // ItemReader reads on); results as children end. A chunk's key holds the index of its
+        // first item, so no window's chunks meet another's.
+        for (id, window) in w
+            .new_fanouts
+            .iter()
+            .map(|id| (id, false))
+            .chain(w.new_windows.iter().map(|id| (id, true)))
+        {
             let Phase::Children(f) = &next.frames[*id].phase else {
                 continue;
             };
             if !f.is_map {
                 continue;
             }
-            for (chunk, (start, text)) in chunk_values(&f.items)?.into_iter().enumerate() {
+            if window {
+                plan.new_windows.push((f.id, f.first));
+            }
+            for (start, text) in chunk_values(&f.items)? {
+                let start = f.first + start;
                 plan.fresh.extend(blob_items(
-                    &keys::items_sk(f.id, chunk),
+                    &keys::items_sk(f.id, start),
                     &text,
                     vec![("st".into(), n(start))],
                 ));
@@ -676,6 +691,29 @@ impl DynamoStore {
             self.write_index(&plan.pk, index).await;
         }
         let mut keys_to_delete = plan.cleanup;
+        for (fanout, first) in plan.new_windows {
+            let prefix = keys::items_prefix(fanout);
+            match self
+                .query(QueryArgs {
+                    pk: &plan.pk,
+                    sk: SkRange::BeginsWith(&prefix),
+                    forward: true,
+                    limit: None,
+                    consistent: false,
+                })
+                .await
+            {
+                Ok(items) => keys_to_delete.extend(
+                    items
+                        .iter()
+                        .filter(|i| {
+                            keys::item_chunk_start(Self::sk_of(i)).is_some_and(|s| s < first)
+                        })
+                        .map(|i| key(&plan.pk, Self::sk_of(i))),
+                ),
+                Err(e) => tracing::warn!("cannot list the item chunks of fan-out {fanout}: {e}"),
+            }
+        }
         for fanout in plan.ended_fanouts {
             for prefix in [keys::items_prefix(fanout), keys::results_prefix(fanout)] {
                 match self

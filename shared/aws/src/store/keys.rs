@@ -73,8 +73,16 @@ pub fn frame_sk(frame: &str) -> String {
     format!("{FRAME_PREFIX}{frame}")
 }
 
-pub fn items_sk(fanout: u64, chunk: usize) -> String {
-    format!("{ITEMS_PREFIX}{fanout:010}#{chunk:06}")
+/// The key of a chunk of a fan-out's items, by the index of its first item.
+pub fn items_sk(fanout: u64, start: usize) -> String {
+    format!("{ITEMS_PREFIX}{fanout:010}#{start:010}")
+}
+
+/// The index of the first item of the chunk (or of a part of it) under `sk`.
+pub fn item_chunk_start(sk: &str) -> Option<usize> {
+    let rest = sk.strip_prefix(ITEMS_PREFIX)?;
+    let start = rest.split('#').nth(1)?;
+    start.split(PART_SEPARATOR).next()?.parse().ok()
 }
 
 pub fn items_prefix(fanout: u64) -> String {
@@ -166,6 +174,14 @@ mod tests {
         assert!(!is_event_chunk_sk(&event_sk(12)));
         assert!(items_sk(1, 2) < items_sk(1, 10));
         assert_eq!(fanout_of(&items_sk(7, 3)), Some(7));
+        // A window's chunks are told from the windows before by their first item's index,
+        // parts of a large chunk too.
+        assert_eq!(item_chunk_start(&items_sk(7, 12_345)), Some(12_345));
+        assert_eq!(
+            item_chunk_start(&format!("{}{PART_SEPARATOR}2", items_sk(7, 40))),
+            Some(40)
+        );
+        assert_eq!(item_chunk_start(&results_sk(7, 3, 1)), None);
         assert_eq!(fanout_of(&results_sk(12, 5, 0)), Some(12));
         assert_eq!(child_position("3.17"), Some((3, 17)));
         assert_eq!(child_position("0.1/4.2"), Some((4, 2)));

@@ -3,8 +3,10 @@
 //! The META item holds the record without its frames (and without its input when that is
 //! large), the root frame when it is small, and the outbox of the last step when it is small.
 //! Every other frame is an `FR#` item; a Map's items and its children's results never live in
-//! the parent frame's item: the items are written once, in chunks, when the fan-out starts,
-//! and the results of the children that end in a step are written by that step.
+//! the parent frame's item: the items are written once, in chunks keyed by their first item's
+//! index, when the fan-out starts (or when a distributed Map's ItemReader gives the next
+//! window: the chunks of earlier windows are then ignored, and removed after the commit), and
+//! the results of the children that end in a step are written by that step.
 //!
 //! Reading trusts only what the META item's version covers: an item written by a step whose
 //! commit has not happened (or never will) carries a newer version and is ignored; a child
@@ -174,6 +176,11 @@ fn fanout_header(f: &Fanout) -> Fanout {
         distributed: f.distributed,
         // Kept with the header: only a Map with a ResultWriter has any (see DESIGN's costs).
         logs: f.logs.clone(),
+        first: f.first,
+        more: f.more.clone(),
+        reading: f.reading,
+        // At most one batch's items.
+        unbatched: f.unbatched.clone(),
     }
 }
 
@@ -549,21 +556,28 @@ fn fill(
     results: Vec<(usize, Value)>,
 ) -> Result<(), AwsError> {
     if f.is_map {
+        // The window the fan-out holds; an earlier window's chunks may not be removed yet.
+        chunks.retain(|(start, _)| *start >= f.first);
         chunks.sort_by_key(|(start, _)| *start);
-        let mut all = Vec::with_capacity(f.total);
+        let mut all = Vec::with_capacity(f.total - f.first);
         for (start, values) in chunks {
-            if start != all.len() {
+            if start != f.first + all.len() {
                 return Err(AwsError::malformed(
                     "Map items",
-                    format!("fan-out {} has a gap at item {}", f.id, all.len()),
+                    format!("fan-out {} has a gap at item {}", f.id, f.first + all.len()),
                 ));
             }
             all.extend(values);
         }
-        if all.len() != f.total {
+        if f.first + all.len() != f.total {
             return Err(AwsError::malformed(
                 "Map items",
-                format!("fan-out {} has {} of {} items", f.id, all.len(), f.total),
+                format!(
+                    "fan-out {} has {} of {} items",
+                    f.id,
+                    f.first + all.len(),
+                    f.total
+                ),
             ));
         }
         f.items = all.into();

@@ -26,7 +26,9 @@ impl Stepper<'_, '_> {
         ctx: &Value,
         states: &Value,
         items: Vec<Value>,
-    ) -> Result<Vec<Value>, Failure> {
+        base: usize,
+        hold_last: bool,
+    ) -> Result<(Vec<Value>, Vec<Value>), Failure> {
         let jsonata = state.query_language == QueryLanguage::Jsonata;
         let max_items = match &b.max_items {
             None => None,
@@ -72,17 +74,27 @@ impl Stepper<'_, '_> {
             .as_ref()
             .map(|_| Prepared::new(effective));
         let mut selected = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().enumerate() {
             selected.push(self.select_item(
                 fid,
                 state,
-                index,
-                item,
+                base + index,
+                item.clone(),
                 effective,
                 prepared.as_ref(),
             )?);
         }
-        group(selected, batch_input, max_items, max_bytes)
+        let mut batches = group(selected, batch_input, max_items, max_bytes)?;
+        // More items are still to be read: the last batch may grow with them, so its items
+        // wait for the next window, unbatched.
+        let mut held = Vec::new();
+        if hold_last {
+            if let Some(last) = batches.pop() {
+                let n = last["Items"].as_array().map_or(0, Vec::len);
+                held = items[items.len() - n..].to_vec();
+            }
+        }
+        Ok((batches, held))
     }
 
     #[allow(clippy::too_many_arguments)]

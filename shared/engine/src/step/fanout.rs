@@ -15,7 +15,14 @@ use super::io::Finish;
 use super::{Flow, Stepper};
 use crate::history;
 use crate::map_children::{run_label, ChildUpdate, RunNames};
-use crate::record::{child_frame_id, Fanout, Frame, OwnHistory, Phase, Status};
+use crate::record::{child_frame_id, Fanout, Frame, NextRead, OwnHistory, Phase, Status};
+
+/// What one ItemReader read gave: a window of the Map's items, and what the next read asks
+/// when more are left.
+pub(crate) struct Window {
+    pub items: Vec<Value>,
+    pub more: Option<Box<NextRead>>,
+}
 
 /// Iterations of an inline Map that run at once: AWS's documented ceiling ("In this mode, the
 /// Map state supports up to 40 concurrent iterations"); MaxConcurrency may only lower it.
@@ -51,7 +58,7 @@ impl Stepper<'_, '_> {
         let input = self.effective_input(fid, state, &raw, &ctx)?;
         self.emit(fid, history::fanout_event(false, "Started", None));
         let n = p.branches.len();
-        Ok(self.begin_fanout(fid, false, input, Vec::new(), n, 0, None, None, false))
+        Ok(self.begin_fanout(fid, false, input, Vec::new(), n, 0, None, None, false, None))
     }
 
     pub(crate) fn run_map(
@@ -70,7 +77,7 @@ impl Stepper<'_, '_> {
         fid: &str,
         state: &State,
         m: &MapState,
-        read: Option<Value>,
+        read: Option<Window>,
     ) -> Result<Flow, Failure> {
         let (raw, ctx) = self.raw(fid);
         let jsonata = state.query_language == QueryLanguage::Jsonata;
@@ -83,13 +90,15 @@ impl Stepper<'_, '_> {
             };
             return self.start_reading(fid, r, &effective, &ctx, &states, jsonata);
         }
-        let (effective, items) = if let Some(items) = read {
+        let mut more = None;
+        let (effective, items) = if let Some(window) = read {
             let effective = if jsonata {
                 raw.clone()
             } else {
                 self.input_path_only(fid, state, &raw, &ctx)?
             };
-            (effective, items)
+            more = window.more;
+            (effective, Value::Array(window.items))
         } else if jsonata {
             let items = match &m.items {
                 Some(t) => {
@@ -172,9 +181,23 @@ impl Stepper<'_, '_> {
             })?
         };
         let distributed = m.mode == ProcessorMode::Distributed;
+        let mut unbatched = Vec::new();
         let items = match &m.item_batcher {
             Some(b) if distributed => {
-                self.batch_items(fid, state, m, b, &effective, &ctx, &states, items)?
+                let (batches, rest) = self.batch_items(
+                    fid,
+                    state,
+                    m,
+                    b,
+                    &effective,
+                    &ctx,
+                    &states,
+                    items,
+                    0,
+                    more.is_some(),
+                )?;
+                unbatched = rest;
+                batches
             }
             _ => items,
         };
@@ -213,6 +236,7 @@ impl Stepper<'_, '_> {
             tolerated_count,
             tolerated_percentage,
             distributed,
+            more.map(|m| (m, unbatched)),
         ))
     }
 
@@ -262,11 +286,7 @@ impl Stepper<'_, '_> {
             (None, Some(t)) => self.eval_jsonata(fid, states, |env| t.eval(env, "Arguments"))?,
             (None, None) => Value::Object(Map::new()),
         };
-        let mut config = r.config.clone();
-        if let Some(d) = &r.max_items {
-            let n = self.batch_limit(fid, d, effective, ctx, states, jsonata, "MaxItems")?;
-            config["MaxItems"] = Value::from(n);
-        }
+        let config = self.reader_config(fid, r, effective, ctx, states, jsonata)?;
         let state = self.frame(fid).state.clone();
         let frame = self.frame_mut(fid);
         frame.seq += 1;
@@ -307,43 +327,205 @@ impl Stepper<'_, '_> {
         Ok(Flow::Blocked)
     }
 
-    /// The ItemReader answered: the Map goes on over what it read, or fails with
-    /// `States.ItemReaderFailed`.
-    pub(crate) fn items_read(&mut self, fid: &str, answer: Result<Value, Failure>) {
+    /// The ItemReader's configuration: its ReaderConfig, with `MaxItems` evaluated.
+    fn reader_config(
+        &self,
+        fid: &str,
+        r: &waymark_asl::model::ItemReader,
+        effective: &Value,
+        ctx: &Value,
+        states: &Value,
+        jsonata: bool,
+    ) -> Result<Value, Failure> {
+        let mut config = r.config.clone();
+        if let Some(d) = &r.max_items {
+            let n = self.batch_limit(fid, d, effective, ctx, states, jsonata, "MaxItems")?;
+            config["MaxItems"] = Value::from(n);
+        }
+        Ok(config)
+    }
+
+    /// The ItemReader answered its first read: the Map goes on over what it read, or fails
+    /// with `States.ItemReaderFailed`. `parameters`: what the read asked, asked again by the
+    /// reads of later windows.
+    pub(crate) fn items_read(
+        &mut self,
+        fid: &str,
+        answer: Result<Value, Failure>,
+        parameters: Value,
+    ) {
         let state = self.current_state(fid);
         let StateKind::Map(m) = &state.kind else {
             return;
         };
-        let read = answer.and_then(|items| match items {
-            Value::Array(_) => Ok(items),
-            other => Err(Failure::new(
-                names::ITEM_READER_FAILED,
-                format!(
-                    "The ItemReader did not read an array but: {}",
-                    to_text(&other)
-                ),
-            )),
-        });
-        let flow = match read {
-            Ok(items) => self.run_map_over(fid, state, m, Some(items)),
-            Err(f) => {
-                let failure = if f.error.as_deref() == Some(names::ITEM_READER_FAILED) {
-                    f
-                } else {
-                    Failure::new(
-                        names::ITEM_READER_FAILED,
-                        format!(
-                            "{}: {}",
-                            f.error.as_deref().unwrap_or_default(),
-                            f.cause.as_deref().unwrap_or_default()
-                        ),
-                    )
+        let flow = match answer.map_err(reader_failure).and_then(reader_answer) {
+            Ok((items, cursor)) => {
+                let more = match (cursor, &m.item_reader) {
+                    (Some(c), Some(r)) => {
+                        let (raw, ctx) = self.raw(fid);
+                        let jsonata = state.query_language == QueryLanguage::Jsonata;
+                        let states = Self::states_object(&raw, &ctx, None, None);
+                        let effective = if jsonata {
+                            Ok(raw.clone())
+                        } else {
+                            self.input_path_only(fid, state, &raw, &ctx)
+                        };
+                        effective
+                            .and_then(|e| self.reader_config(fid, r, &e, &ctx, &states, jsonata))
+                            .map(|mut config| {
+                                config["Cursor"] = c;
+                                Some(Box::new(NextRead {
+                                    parameters,
+                                    config,
+                                    read: items.len(),
+                                }))
+                            })
+                    }
+                    _ => Ok(None),
                 };
-                Err(failure)
+                more.and_then(|more| self.run_map_over(fid, state, m, Some(Window { items, more })))
             }
+            Err(f) => Err(f),
         };
         if let Err(f) = flow {
             self.fail_evaluation(fid, f);
+        }
+        self.runnable.push_back(fid.to_string());
+    }
+
+    /// True when the frame's answer `seq` is that of a read of the next window of its Map's
+    /// items.
+    pub(crate) fn reads_window(&self, fid: &str, seq: u64) -> bool {
+        self.rec
+            .frames
+            .get(fid)
+            .is_some_and(|f| f.seq == seq && matches!(&f.phase, Phase::Children(c) if c.reading))
+    }
+
+    /// Asks the ItemReader for the next window of items: every child of this one has started.
+    fn read_window(&mut self, fid: &str) {
+        let state = self.current_state(fid);
+        let StateKind::Map(m) = &state.kind else {
+            return;
+        };
+        let Some(r) = &m.item_reader else { return };
+        let ctx = self.context(fid, None, None);
+        let frame = self.frame_mut(fid);
+        frame.seq += 1;
+        let seq = frame.seq;
+        let f = self.fanout_mut(fid);
+        let Some(next) = f.more.clone() else { return };
+        f.reading = true;
+        self.out
+            .effects
+            .push(super::Effect::Invoke(Box::new(super::TaskRequest {
+                frame: fid.to_string(),
+                seq,
+                state: state.name.clone(),
+                resource: r.resource.clone(),
+                parameters: next.parameters,
+                token: String::new(),
+                wait_for_token: false,
+                timeout_seconds: None,
+                heartbeat_seconds: None,
+                credentials: None,
+                context: ctx,
+                test_case: self.rec.test_case.clone(),
+                approval: None,
+                job: None,
+                reader: Some(next.config),
+                writer: None,
+            })));
+    }
+
+    /// The ItemReader answered a read of the next window: its children start as the window
+    /// before's did, or the run fails with `States.ItemReaderFailed`.
+    pub(crate) fn window_read(&mut self, fid: &str, answer: Result<Value, Failure>) {
+        let state = self.current_state(fid);
+        let StateKind::Map(m) = &state.kind else {
+            return;
+        };
+        let read = answer
+            .map_err(reader_failure)
+            .and_then(reader_answer)
+            .and_then(|(items, cursor)| {
+                let f = self.fanout_mut(fid);
+                f.reading = false;
+                let mut next = f.more.take().expect("a window was asked for");
+                let carried = std::mem::take(&mut f.unbatched);
+                // The index of the first item read that is not in a batch yet.
+                let base = next.read - carried.len();
+                next.read += items.len();
+                let more = cursor.map(|c| {
+                    next.config["Cursor"] = c;
+                    next
+                });
+                let (items, unbatched) = match &m.item_batcher {
+                    Some(b) => {
+                        let (raw, ctx) = self.raw(fid);
+                        let states = Self::states_object(&raw, &ctx, None, None);
+                        let effective = self
+                            .fanout(fid)
+                            .map(|f| f.input.clone())
+                            .unwrap_or_default();
+                        let mut all = carried;
+                        all.extend(items);
+                        self.batch_items(
+                            fid,
+                            state,
+                            m,
+                            b,
+                            &effective,
+                            &ctx,
+                            &states,
+                            all,
+                            base,
+                            more.is_some(),
+                        )?
+                    }
+                    None => (items, Vec::new()),
+                };
+                Ok((items, unbatched, more))
+            });
+        let (items, unbatched, more) = match read {
+            Ok(r) => r,
+            Err(failure) => return self.fail_run(fid, failure),
+        };
+        let writer = has_writer(state);
+        let f = self.fanout_mut(fid);
+        f.first = f.total;
+        f.total += items.len();
+        f.items = std::sync::Arc::new(items);
+        f.more = more;
+        f.unbatched = unbatched;
+        let total = f.total;
+        f.results.resize(total, None);
+        if writer {
+            f.logs.resize(total, None);
+        }
+        let id = f.id;
+        let done = f.succeeded + f.failed == f.total && f.more.is_none();
+        if let Some(run) = self.rec.map_runs.iter_mut().find(|r| r.fanout == id) {
+            run.total = total;
+        }
+        if done {
+            self.fanout_complete(fid);
+            self.runnable.push_back(fid.to_string());
+        } else {
+            self.start_children(fid);
+        }
+    }
+
+    /// A distributed Map's run fails as a whole with `failure`: its children are aborted,
+    /// and a ResultWriter still writes what ran.
+    fn fail_run(&mut self, fid: &str, failure: Failure) {
+        let state = self.current_state(fid);
+        self.end_map_run(fid, "FAILED");
+        self.abort_children(fid);
+        if has_writer(state) {
+            self.write_results(fid, Some(failure));
+        } else {
+            self.fail_map_run(fid, failure);
         }
         self.runnable.push_back(fid.to_string());
     }
@@ -539,6 +721,7 @@ impl Stepper<'_, '_> {
         tolerated_count: Option<u64>,
         tolerated_percentage: Option<f64>,
         distributed: bool,
+        more: Option<(Box<NextRead>, Vec<Value>)>,
     ) -> Flow {
         let id = self.rec.next_fanout;
         self.rec.next_fanout += 1;
@@ -563,11 +746,16 @@ impl Stepper<'_, '_> {
             } else {
                 Vec::new()
             },
+            first: 0,
+            reading: false,
+            unbatched: more.as_ref().map(|m| m.1.clone()).unwrap_or_default(),
+            more: more.map(|m| m.0),
         };
+        let more = fanout.more.is_some();
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Children(fanout);
-        if total == 0 {
+        if total == 0 && !more {
             // Nothing to wait for: the state finishes within this step.
             self.fanout_complete(fid);
             Flow::Continue
@@ -603,6 +791,9 @@ impl Stepper<'_, '_> {
         };
         loop {
             let Some(f) = self.fanout(fid) else { return };
+            if f.started >= f.total && f.more.is_some() && !f.reading {
+                return self.read_window(fid);
+            }
             let full = f.started >= f.total || f.running >= f.max_concurrency;
             if full || self.overflow.is_some() || !self.take_work() {
                 return; // when the budget is spent, the next turn starts the rest
@@ -616,7 +807,7 @@ impl Stepper<'_, '_> {
                     fid,
                     state,
                     index,
-                    f.items[index].clone(),
+                    f.items[index - f.first].clone(),
                     &f.input,
                     prepared.as_ref(),
                 ) {
@@ -781,7 +972,10 @@ impl Stepper<'_, '_> {
                     log.stop = Some(now);
                     log.failure = Some(failure.clone());
                 }
-                let tolerated = is_map && within_tolerance(f);
+                // A percentage of a total still being read is reckoned once it is known.
+                let tolerated = is_map
+                    && (within_tolerance(f)
+                        || (f.more.is_some() && f.tolerated_percentage.is_some()));
                 if !tolerated {
                     // A distributed Map's run fails as a whole when its threshold (0 unless
                     // set: developer guide, "Tolerated failure threshold for Distributed Map
@@ -817,7 +1011,7 @@ impl Stepper<'_, '_> {
             }
         }
         let f = self.fanout(parent).expect("still fanning out");
-        if f.succeeded + f.failed == f.total {
+        if f.succeeded + f.failed == f.total && f.more.is_none() {
             self.fanout_complete(parent);
             self.runnable.push_back(parent.to_string());
         } else {
@@ -833,6 +1027,16 @@ impl Stepper<'_, '_> {
         };
         let is_map = f.is_map;
         let distributed = f.distributed;
+        if distributed && f.failed > 0 && !within_tolerance(f) {
+            // Failures a percentage allowed while the total was not known yet.
+            return self.fail_run(
+                fid,
+                Failure::new(
+                    names::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                    "The specified tolerated failure threshold was exceeded",
+                ),
+            );
+        }
         if distributed {
             self.end_map_run(fid, "SUCCEEDED");
             if has_writer(state) {
@@ -1047,4 +1251,40 @@ fn raw_text(v: &Value) -> String {
         Value::String(s) => s.clone(),
         other => to_text(other),
     }
+}
+
+/// A reader's answer: its items alone (nothing more to read), or `{"Items", "Cursor"}` (the
+/// next read starts at the cursor). Any failure is the Map's `States.ItemReaderFailed`.
+fn reader_answer(answer: Value) -> Result<(Vec<Value>, Option<Value>), Failure> {
+    match answer {
+        Value::Array(items) => Ok((items, None)),
+        Value::Object(mut o) if matches!(o.get("Items"), Some(Value::Array(_))) => {
+            let Some(Value::Array(items)) = o.remove("Items") else {
+                unreachable!("matched above")
+            };
+            Ok((items, o.remove("Cursor").filter(|c| !c.is_null())))
+        }
+        other => Err(Failure::new(
+            names::ITEM_READER_FAILED,
+            format!(
+                "The ItemReader did not read an array but: {}",
+                to_text(&other)
+            ),
+        )),
+    }
+}
+
+/// A failure of an ItemReader's read, as the Map's `States.ItemReaderFailed`.
+fn reader_failure(f: Failure) -> Failure {
+    if f.error.as_deref() == Some(names::ITEM_READER_FAILED) {
+        return f;
+    }
+    Failure::new(
+        names::ITEM_READER_FAILED,
+        format!(
+            "{}: {}",
+            f.error.as_deref().unwrap_or_default(),
+            f.cause.as_deref().unwrap_or_default()
+        ),
+    )
 }

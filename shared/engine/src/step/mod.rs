@@ -446,7 +446,10 @@ impl<'a, 'e> Stepper<'a, 'e> {
                 Phase::Enter | Phase::Run | Phase::Done { .. } | Phase::Failed { .. } => {
                     self.runnable.push_back(fid)
                 }
-                Phase::Children(c) if c.started < c.total && c.running < c.max_concurrency => {
+                Phase::Children(c)
+                    if (c.started < c.total && c.running < c.max_concurrency)
+                        || (c.started >= c.total && c.more.is_some() && !c.reading) =>
+                {
                     self.start_children(&fid)
                 }
                 _ => {}

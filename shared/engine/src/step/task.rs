@@ -136,11 +136,14 @@ impl Stepper<'_, '_> {
     }
 
     pub(crate) fn task_succeeded(&mut self, fid: &str, seq: u64, output: Value) {
+        if self.reads_window(fid, seq) {
+            return self.window_read(fid, Ok(output));
+        }
         let Some(t) = self.task_phase(fid, seq) else {
             return;
         };
         if t.reader {
-            return self.items_read(fid, Ok(output));
+            return self.items_read(fid, Ok(output), t.parameters);
         }
         if let Some(w) = t.writer {
             return self.results_written(fid, *w, Ok(()));
@@ -196,11 +199,14 @@ impl Stepper<'_, '_> {
     }
 
     pub(crate) fn task_failed(&mut self, fid: &str, seq: u64, failure: Failure) {
+        if self.reads_window(fid, seq) {
+            return self.window_read(fid, Err(failure));
+        }
         let Some(t) = self.task_phase(fid, seq) else {
             return;
         };
         if t.reader {
-            return self.items_read(fid, Err(failure));
+            return self.items_read(fid, Err(failure), t.parameters);
         }
         if let Some(w) = t.writer {
             return self.results_written(fid, *w, Err(failure));

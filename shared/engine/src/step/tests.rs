@@ -626,6 +626,177 @@ fn a_reader_that_fails_fails_the_map_with_item_reader_failed() {
     assert_eq!(r.rec.output, Some(json!("caught")));
 }
 
+/// A reader that gives `total` items `{"n": i}` in windows of `window`, by a cursor of its
+/// own, as the S3 readers do; with `window` 0, all at once.
+fn windowed(total: usize, window: usize) -> Script {
+    Box::new(move |req, _| {
+        let Some(config) = &req.reader else {
+            return TaskOutcome::Failed(Failure::new("Lambda.Unknown", "not a read"));
+        };
+        let at = config["Cursor"]["At"].as_u64().unwrap_or(0) as usize;
+        let end = if window == 0 {
+            total
+        } else {
+            (at + window).min(total)
+        };
+        let items: Vec<Value> = (at..end).map(|n| json!({"n": n})).collect();
+        TaskOutcome::Succeeded(if end < total {
+            json!({"Items": items, "Cursor": {"At": end}})
+        } else {
+            Value::Array(items)
+        })
+    })
+}
+
+fn windowed_map(extra: Value, processor: Value) -> Value {
+    let mut def = reading_map(json!({"Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"},
+        "Parameters": {"Bucket": "in", "Key": "items.jsonl"}}));
+    let m = &mut def["States"]["M"];
+    m["ItemSelector"] = json!({"n.$": "$$.Map.Item.Value.n", "i.$": "$$.Map.Item.Index"});
+    m["ItemProcessor"]["States"]["P"] = processor;
+    for (k, v) in extra.as_object().unwrap() {
+        m[k] = v.clone();
+    }
+    def
+}
+
+#[test]
+fn an_item_reader_gives_its_items_window_by_window() {
+    let pass = json!({"Type": "Pass", "End": true});
+    let def = windowed_map(json!({"MaxConcurrency": 3}), pass.clone());
+    let r = run_with(def.clone(), json!({}), windowed(25, 4));
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    let want: Vec<Value> = (0..25).map(|n| json!({"n": n, "i": n})).collect();
+    assert_eq!(r.rec.output, Some(Value::Array(want.clone())));
+    // Seven reads, each after the first asking from where the one before stopped, with the
+    // parameters of the first.
+    assert_eq!(r.calls.len(), 7);
+    for (k, c) in r.calls.iter().enumerate() {
+        assert_eq!(c.parameters, json!({"Bucket": "in", "Key": "items.jsonl"}));
+        let at = &c.reader.as_ref().unwrap()["Cursor"]["At"];
+        assert_eq!(*at, if k == 0 { Value::Null } else { json!(4 * k) });
+    }
+    let run = &r.rec.map_runs[0];
+    assert_eq!((run.total, run.succeeded), (25, 25));
+    assert_eq!(r.children.len(), 25);
+    // The same as one read of everything.
+    let whole = run_with(def, json!({}), windowed(25, 0));
+    assert_eq!(whole.rec.output, Some(Value::Array(want)));
+    assert_eq!(whole.calls.len(), 1);
+
+    // A last window that is empty (what was left was the array's `]`) ends the Map.
+    let def = windowed_map(json!({}), pass);
+    let r = run_with(
+        def,
+        json!({}),
+        Box::new(|req, _| {
+            let at = req.reader.as_ref().unwrap()["Cursor"]["At"]
+                .as_u64()
+                .unwrap_or(0);
+            let items: Vec<Value> = (at..(at + 4).min(8)).map(|n| json!({"n": n})).collect();
+            TaskOutcome::Succeeded(if at < 8 {
+                json!({"Items": items, "Cursor": {"At": at + 4}})
+            } else {
+                json!([])
+            })
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(r.rec.output.unwrap().as_array().unwrap().len(), 8);
+    assert_eq!(r.calls.len(), 3);
+}
+
+#[test]
+fn batches_over_windows_are_the_batches_of_the_whole() {
+    let batcher = json!({"ItemBatcher": {"MaxItemsPerBatch": 3, "BatchInput": {"b": 1}},
+        "MaxConcurrency": 2});
+    let pass = json!({"Type": "Pass", "End": true});
+    let def = windowed_map(batcher, pass);
+    let whole = run_with(def.clone(), json!({}), windowed(11, 0));
+    assert_eq!(
+        whole.rec.status,
+        Status::Succeeded,
+        "{:?}",
+        whole.rec.failure
+    );
+    let out = whole.rec.output.clone().unwrap();
+    assert_eq!(out.as_array().unwrap().len(), 4, "{out}");
+    assert_eq!(
+        out[3]["Items"],
+        json!([{"n": 9, "i": 9}, {"n": 10, "i": 10}])
+    );
+    assert_eq!(out[3]["BatchInput"], json!({"b": 1}));
+    for window in [1, 2, 4, 5] {
+        let r = run_with(def.clone(), json!({}), windowed(11, window));
+        assert_eq!(r.rec.output.as_ref(), Some(&out), "windows of {window}");
+        assert_eq!(r.rec.map_runs[0].total, 4);
+    }
+}
+
+#[test]
+fn a_failure_percentage_over_windows_counts_against_the_whole() {
+    // Items 0 and 1 fail: 2 of the first window's 4, but 2 of 25 in all (8%).
+    let fails_low = json!({"Type": "Choice", "Choices": [
+        {"Variable": "$.n", "NumericLessThan": 2, "Next": "No"}], "Default": "Yes"});
+    let mut def = windowed_map(json!({"ToleratedFailurePercentage": 10}), fails_low);
+    let states = &mut def["States"]["M"]["ItemProcessor"]["States"];
+    states["No"] = json!({"Type": "Fail", "Error": "Low"});
+    states["Yes"] = json!({"Type": "Succeed"});
+    let r = run_with(def.clone(), json!({}), windowed(25, 4));
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(r.rec.map_runs[0].failed, 2);
+    // 3 of 25 (12%) is past it, found once the last window is read.
+    def["States"]["M"]["ItemProcessor"]["States"]["P"]["Choices"][0]["NumericLessThan"] = json!(3);
+    let r = run_with(def, json!({}), windowed(25, 4));
+    assert_eq!(r.rec.status, Status::Failed);
+    assert_eq!(
+        r.rec.failure.as_ref().unwrap().error.as_deref(),
+        Some("States.ExceedToleratedFailureThreshold")
+    );
+}
+
+#[test]
+fn a_window_that_cannot_be_read_fails_the_run() {
+    let def = windowed_map(json!({}), json!({"Type": "Pass", "End": true}));
+    let r = run_with(
+        def,
+        json!({}),
+        Box::new(|req, n| match n {
+            1 => TaskOutcome::Succeeded(json!({"Items": [{"n": 0}], "Cursor": {"At": 1}})),
+            _ => {
+                assert_eq!(req.reader.as_ref().unwrap()["Cursor"], json!({"At": 1}));
+                TaskOutcome::Failed(Failure::new("S3.PreconditionFailed", "changed"))
+            }
+        }),
+    );
+    let f = r.rec.failure.as_ref().unwrap();
+    assert_eq!(f.error.as_deref(), Some("States.ItemReaderFailed"));
+    assert!(f
+        .cause
+        .as_deref()
+        .unwrap()
+        .contains("S3.PreconditionFailed"));
+    assert_eq!(r.rec.map_runs[0].status, "FAILED");
+}
+
+#[test]
+fn a_result_writer_writes_the_children_of_every_window() {
+    let def = windowed_map(
+        json!({"ResultWriter": {"WriterConfig": {"Transformation": "NONE", "OutputType": "JSON"}}}),
+        json!({"Type": "Pass", "End": true}),
+    );
+    let r = run_with(def, json!({}), windowed(9, 2));
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    let out = r.rec.output.unwrap();
+    let records = out.as_array().unwrap();
+    assert_eq!(records.len(), 9);
+    for (i, rec) in records.iter().enumerate() {
+        assert_eq!(rec["Status"], "SUCCEEDED");
+        assert_eq!(rec["Input"], json!({"n": i, "i": i}).to_string());
+    }
+}
+
 fn writing_map(writer: Value, processor: Value, extra: Value) -> Value {
     let mut m = json!({
         "Type": "Map", "ResultWriter": writer, "End": true,

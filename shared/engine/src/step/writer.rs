@@ -191,7 +191,9 @@ impl Stepper<'_, '_> {
         let names = RunNames::new(&self.rec.execution_arn, &label, run_arn);
         let machine_arn = self.rec.state_machine_arn.clone();
         let mut out = Records::default();
-        for (i, item) in f.items.iter().enumerate() {
+        for i in 0..f.total {
+            // Items before the window the fan-out holds all started: their logs have them.
+            let item = i.checked_sub(f.first).and_then(|w| f.items.get(w));
             let name = names.name(i);
             let mut r = Map::new();
             let log = f.logs.get(i).and_then(Option::as_ref);
@@ -215,7 +217,7 @@ impl Stepper<'_, '_> {
                 "ExecutionArn".into(),
                 json!(format!("{}{name}", names.execution_prefix)),
             );
-            let input = log.map_or(item, |l| &l.input);
+            let input = log.map(|l| &l.input).or(item).unwrap_or(&Value::Null);
             r.insert("Input".into(), json!(to_text(input)));
             r.insert("InputDetails".into(), json!({"Included": true}));
             r.insert("Name".into(), json!(name));
