@@ -48,6 +48,7 @@ where
     S: ExecutionStore
         + StateMachineStore
         + ChildWaitStore
+        + crate::ports::MapChildStore
         + ApprovalStore
         + crate::activity::ActivityStore,
     Q: Scheduler,

@@ -215,7 +215,12 @@ pub(crate) fn waits_for(rec: &ExecutionRecord, frame: &str, seq: u64, token: Opt
 
 impl<S, Q, T, N, C, I> Engine<S, Q, T, N, C, I>
 where
-    S: ExecutionStore + StateMachineStore + ChildWaitStore + ApprovalStore + ActivityStore,
+    S: ExecutionStore
+        + StateMachineStore
+        + ChildWaitStore
+        + MapChildStore
+        + ApprovalStore
+        + ActivityStore,
     Q: Scheduler,
     T: Tasks,
     N: Notifier,
@@ -661,16 +666,22 @@ where
         if !waits_for(rec, &req.frame, req.seq, None) {
             return Ok(None); // stopped, timed out, or answered already
         }
-        // A ResultWriter's files travel in the record, not in the queued request.
+        // A ResultWriter's files are made here, from the record and the run's children in
+        // the store, not carried by the queued request.
         let filled;
         let req = match &req.writer {
-            Some(_) => match crate::step::fill_request(rec, req) {
-                Some(r) => {
-                    filled = r;
-                    &filled
+            Some(_) => {
+                let Some(w) = crate::step::writer_phase(rec, req) else {
+                    return Ok(None);
+                };
+                match crate::step::export_files(&self.store, rec, w).await? {
+                    Ok(files) => {
+                        filled = crate::step::filled_with(req, &w.bucket, &files);
+                        &filled
+                    }
+                    Err(f) => return Ok(answer_signal(req, TaskOutcome::Failed(f))),
                 }
-                None => return Ok(None),
-            },
+            }
             None => req,
         };
         let outcome = if crate::children::handles(&req.resource) {

@@ -239,6 +239,29 @@ impl ChildWaitStore for Store {
     }
 }
 
+impl MapChildStore for Store {
+    async fn map_child(
+        &self,
+        execution_arn: &str,
+    ) -> Result<Option<waymark_engine::map_children::ChildExecution>, StoreError> {
+        faulty!(self, "map_child", self.inner.map_child(execution_arn))
+    }
+    async fn map_children(
+        &self,
+        map_run_arn: &str,
+        status: Option<Status>,
+        max: usize,
+        next_token: Option<&str>,
+    ) -> Result<Page<waymark_engine::map_children::ChildExecution>, StoreError> {
+        faulty!(
+            self,
+            "map_children",
+            self.inner
+                .map_children(map_run_arn, status, max, next_token)
+        )
+    }
+}
+
 impl ApprovalStore for Store {
     async fn put_approval(&self, rec: &ApprovalRecord) -> Result<(), StoreError> {
         self.inner.put_approval(rec).await

@@ -491,7 +491,7 @@ impl Stepper<'_, '_> {
             Ok(r) => r,
             Err(failure) => return self.fail_run(fid, failure),
         };
-        let writer = has_writer(state);
+        let writer = logs_children(state);
         let f = self.fanout_mut(fid);
         f.first = f.total;
         f.total += items.len();
@@ -740,8 +740,9 @@ impl Stepper<'_, '_> {
             items: items.into(),
             results: vec![None; total],
             distributed,
-            // Only a ResultWriter reads what each child had and how it ended.
-            logs: if is_map && distributed && has_writer(self.current_state(fid)) {
+            // Only a ResultWriter that shapes the Map's result reads what each child had and
+            // how it ended here; an export reads the children from the store.
+            logs: if is_map && distributed && logs_children(self.current_state(fid)) {
                 vec![None; total]
             } else {
                 Vec::new()
@@ -951,6 +952,8 @@ impl Stepper<'_, '_> {
                     );
                 }
                 let now = self.env.now;
+                // An export's records come from the store: the record keeps no output.
+                let output = if exports(state) { Value::Null } else { output };
                 let f = self.fanout_mut(parent);
                 f.results[index] = Some(output);
                 f.running -= 1;
@@ -1178,6 +1181,18 @@ pub(crate) fn own_root<'f>(frame: &'f Frame, id: &str) -> Option<&'f OwnHistory>
 /// A Map whose results a `ResultWriter` shapes or exports.
 fn has_writer(state: &State) -> bool {
     matches!(&state.kind, StateKind::Map(m) if m.result_writer.is_some())
+}
+
+/// A Map whose ResultWriter exports to S3: its result is where, not what the children gave.
+fn exports(state: &State) -> bool {
+    matches!(&state.kind, StateKind::Map(m)
+        if m.result_writer.as_ref().is_some_and(|w| w.resource.is_some()))
+}
+
+/// A Map whose ResultWriter shapes its result from its children's records (WriterConfig
+/// alone): the fan-out keeps what each child had.
+fn logs_children(state: &State) -> bool {
+    has_writer(state) && !exports(state)
 }
 
 fn within_tolerance(f: &Fanout) -> bool {

@@ -16,7 +16,7 @@ mod task;
 mod tests;
 mod writer;
 
-pub use writer::{fill_request, ChildLog, WriterPhase};
+pub use writer::{export_files, filled_with, writer_phase, ChildLog, Exporter, WriterPhase};
 
 use std::collections::VecDeque;
 
@@ -188,8 +188,8 @@ pub struct TaskRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<Value>,
     /// A distributed Map's `ResultWriter`: the integration puts the files named here
-    /// (`{"Bucket", "Files": [{"Key", "Body"}]}`, filled in by the runner from the record,
-    /// [`writer::fill_request`]) rather than running a task.
+    /// (`{"Bucket", "Files": [{"Key", "Body"}]}`, filled in by the runner from the record and
+    /// the run's children, [`writer::export_files`]) rather than running a task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer: Option<Value>,
 }

@@ -797,6 +797,42 @@ fn a_result_writer_writes_the_children_of_every_window() {
     }
 }
 
+#[test]
+fn an_export_over_windows_is_made_from_the_children_the_store_keeps() {
+    let def = windowed_map(
+        json!({"ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "runs"}}, "MaxConcurrency": 2}),
+        json!({"Type": "Pass", "Parameters": {"twice.$": "States.MathAdd($.n, $.n)"}, "End": true}),
+    );
+    let reads = windowed(9, 2);
+    let r = run_with(
+        def,
+        json!({}),
+        Box::new(move |req, n| {
+            if req.writer.is_some() {
+                return TaskOutcome::Succeeded(Value::Null);
+            }
+            reads(req, n)
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    let (bucket, files) = written(&r.calls);
+    assert_eq!(bucket, "out");
+    let (key, succeeded) = &files[0];
+    assert!(key.ends_with("/SUCCEEDED_0.json"), "{key}");
+    let records = succeeded.as_array().unwrap();
+    assert_eq!(records.len(), 9);
+    for (i, rec) in records.iter().enumerate() {
+        // The outputs are not in the execution's record: they come from the store.
+        assert_eq!(rec["Output"], json!({"twice": 2 * i}).to_string());
+        assert_eq!(rec["Input"], json!({"n": i, "i": i}).to_string());
+        assert_eq!(rec["ExecutionArn"], r.children[i].execution_arn);
+        assert!(rec["StartDate"].is_string() && rec["StopDate"].is_string());
+    }
+    let manifest = &files.last().unwrap().1;
+    assert_eq!(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"], json!(key));
+}
+
 fn writing_map(writer: Value, processor: Value, extra: Value) -> Value {
     let mut m = json!({
         "Type": "Map", "ResultWriter": writer, "End": true,

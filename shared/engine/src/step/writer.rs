@@ -4,9 +4,11 @@
 //! `FAILED_0.json` and `PENDING_0.json`, and the Map's result is then only
 //! `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
 //!
-//! The files are made by the step that ends the run and kept in the writing task's phase; the
-//! request that goes through the home's queue names them only, and the runner fills them in
-//! from the record ([`fill_request`]), so a queue message stays small however many children ran.
+//! An export's files are made by the runner that performs the writing task ([`export_files`]),
+//! from the run's children as the store keeps them, page by page: the record keeps no copy of
+//! what each child had, so a run's size is bounded by the files (at most 64 MiB), not by the
+//! record. Only the items that never started (of the window the Map held) travel in the
+//! writing task's phase. The request that goes through the home's queue names no file.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,8 +19,9 @@ use waymark_asl::model::{Map as MapState, ResultWriter, StateKind, Transformatio
 use waymark_asl::Failure;
 
 use super::{Stepper, TaskRequest};
-use crate::map_children::{run_label, uuid_of, RunNames};
-use crate::record::{ExecutionRecord, Fanout, Phase, TaskPhase};
+use crate::map_children::{run_label, uuid_of, ChildExecution, RunNames};
+use crate::ports::{MapChildStore, StoreError};
+use crate::record::{ExecutionRecord, Fanout, Phase, Status, TaskPhase};
 
 /// What a Map with a `ResultWriter` keeps of one child for the records it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,12 +36,17 @@ pub struct ChildLog {
     pub failure: Option<Failure>,
 }
 
-/// A writing task's phase: the files to put, and what follows once they are written.
+/// A writing task's phase: what to export, and what follows once it is written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WriterPhase {
     pub bucket: String,
-    /// `(key, body)`, the manifest last: a reader that finds the manifest finds every file.
+    /// `(key, body)`, the manifest last: the files as the step made them (records written
+    /// before exports were made by the runner; empty otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<(String, String)>,
+    /// What the runner makes the files from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub export: Option<Export>,
     /// The Map's result once written.
     pub result: Value,
     /// The run's failure, which the Map fails with after writing.
@@ -46,9 +54,26 @@ pub struct WriterPhase {
     pub failure: Option<Failure>,
 }
 
-/// The largest set of files one Map writes: bounded like any payload the engine holds, since
-/// every file is made from results the execution record holds already.
+/// What an export's files are made of besides the run's children in the store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Export {
+    pub run_arn: String,
+    /// `PREFIX/RUN`, where the files go.
+    pub folder: String,
+    /// `NONE`, `COMPACT` or `FLATTEN`.
+    pub transformation: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub json_lines: bool,
+    /// The records of the items that never started (the run failed first).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<Value>,
+}
+
+/// The largest set of files one Map writes: they are made in memory.
 const MAX_FILES_BYTES: usize = 64 * 1024 * 1024;
+
+/// How many children one read of the store gives while an export's files are made.
+const EXPORT_PAGE: usize = 1000;
 
 impl Stepper<'_, '_> {
     /// The run's children are all done (or the run failed with `failure`): shape their
@@ -93,9 +118,12 @@ impl Stepper<'_, '_> {
             p if p.ends_with('/') => format!("{p}{run_id}"),
             p => format!("{p}/{run_id}"),
         };
-        let files = match make_files(&records, w, &target.bucket, &folder, &run_arn) {
-            Ok(files) => files,
-            Err(e) => return self.fail_map_run(fid, e),
+        let export = Export {
+            run_arn: run_arn.clone(),
+            folder: folder.clone(),
+            transformation: transformation_name(w.transformation).to_string(),
+            json_lines: w.json_lines,
+            pending: records.pending.into_iter().map(|c| c.record).collect(),
         };
         let manifest_key = format!("{folder}/manifest.json");
         let result = json!({
@@ -106,7 +134,8 @@ impl Stepper<'_, '_> {
         let parameters = json!({"Bucket": target.bucket, "Prefix": target.prefix});
         let phase = WriterPhase {
             bucket: target.bucket,
-            files,
+            files: Vec::new(),
+            export: Some(export),
             result,
             failure,
         };
@@ -184,18 +213,24 @@ impl Stepper<'_, '_> {
         self.runnable.push_back(fid.to_string());
     }
 
-    /// The children's records, by the status AWS files them under.
+    /// The children's records, by the status AWS files them under. An export's children are
+    /// read from the store by the runner: of those, only the items that never started are
+    /// given here.
     fn child_records(&self, m: &MapState, state: &str, f: &Fanout, run_arn: &str) -> Records {
+        let exports = m
+            .result_writer
+            .as_ref()
+            .is_some_and(|w| w.resource.is_some());
         let label = run_label(m.label.as_deref(), state, run_arn);
         // arn:aws:states:R:A:execution:MACHINE:NAME → arn:aws:states:R:A:execution:MACHINE/LABEL:
         let names = RunNames::new(&self.rec.execution_arn, &label, run_arn);
         let machine_arn = self.rec.state_machine_arn.clone();
         let mut out = Records::default();
-        for i in 0..f.total {
+        let from = if exports { f.started } else { 0 };
+        for i in from..f.total {
             // Items before the window the fan-out holds all started: their logs have them.
             let item = i.checked_sub(f.first).and_then(|w| f.items.get(w));
             let name = names.name(i);
-            let mut r = Map::new();
             let log = f.logs.get(i).and_then(Option::as_ref);
             let status = match (log, f.results.get(i).and_then(Option::as_ref)) {
                 (None, _) => "PENDING",
@@ -203,50 +238,22 @@ impl Stepper<'_, '_> {
                 (Some(l), Some(_)) if l.stop.is_some() => "SUCCEEDED",
                 (Some(_), _) => "ABORTED",
             };
-            if let Some(fail) = log.and_then(|l| l.failure.as_ref()) {
-                r.insert(
-                    "Cause".into(),
-                    json!(fail.cause.clone().unwrap_or_default()),
-                );
-                r.insert(
-                    "Error".into(),
-                    json!(fail.error.clone().unwrap_or_default()),
-                );
-            }
-            r.insert(
-                "ExecutionArn".into(),
-                json!(format!("{}{name}", names.execution_prefix)),
-            );
-            let input = log.map(|l| &l.input).or(item).unwrap_or(&Value::Null);
-            r.insert("Input".into(), json!(to_text(input)));
-            r.insert("InputDetails".into(), json!({"Included": true}));
-            r.insert("Name".into(), json!(name));
             let output = (status == "SUCCEEDED")
                 .then(|| f.results.get(i).and_then(Option::as_ref))
                 .flatten();
-            if let Some(o) = output {
-                r.insert("Output".into(), json!(to_text(o)));
-                r.insert("OutputDetails".into(), json!({"Included": true}));
-            }
-            r.insert("RedriveCount".into(), json!(0));
-            r.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
-            r.insert(
-                "RedriveStatusReason".into(),
-                json!(format!("Execution is {status} and cannot be redriven")),
-            );
-            if let Some(l) = log {
-                r.insert("StartDate".into(), json!(date(l.start)));
-            }
-            r.insert(
-                "StateMachineArn".into(),
-                json!(format!("{machine_arn}/{label}")),
-            );
-            r.insert("Status".into(), json!(status));
-            if let Some(stop) = log.and_then(|l| l.stop) {
-                r.insert("StopDate".into(), json!(date(stop)));
-            }
+            let r = RecordOf {
+                execution_arn: format!("{}{name}", names.execution_prefix),
+                name,
+                state_machine_arn: format!("{machine_arn}/{label}"),
+                status,
+                input: log.map(|l| &l.input).or(item).unwrap_or(&Value::Null),
+                output,
+                failure: log.and_then(|l| l.failure.as_ref()),
+                start: log.map(|l| l.start),
+                stop: log.and_then(|l| l.stop),
+            };
             let record = Child {
-                record: Value::Object(r),
+                record: r.record(),
                 output: output.cloned(),
             };
             match status {
@@ -296,6 +303,275 @@ impl Stepper<'_, '_> {
     }
 }
 
+/// What one child's record says.
+struct RecordOf<'a> {
+    execution_arn: String,
+    name: String,
+    state_machine_arn: String,
+    status: &'a str,
+    input: &'a Value,
+    output: Option<&'a Value>,
+    failure: Option<&'a Failure>,
+    start: Option<DateTime<Utc>>,
+    stop: Option<DateTime<Utc>>,
+}
+
+impl RecordOf<'_> {
+    /// The record as AWS writes it, its fields in AWS's order.
+    fn record(&self) -> Value {
+        let mut r = Map::new();
+        if let Some(fail) = self.failure {
+            r.insert(
+                "Cause".into(),
+                json!(fail.cause.clone().unwrap_or_default()),
+            );
+            r.insert(
+                "Error".into(),
+                json!(fail.error.clone().unwrap_or_default()),
+            );
+        }
+        r.insert("ExecutionArn".into(), json!(self.execution_arn));
+        r.insert("Input".into(), json!(to_text(self.input)));
+        r.insert("InputDetails".into(), json!({"Included": true}));
+        r.insert("Name".into(), json!(self.name));
+        if let Some(o) = self.output {
+            r.insert("Output".into(), json!(to_text(o)));
+            r.insert("OutputDetails".into(), json!({"Included": true}));
+        }
+        r.insert("RedriveCount".into(), json!(0));
+        r.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+        r.insert(
+            "RedriveStatusReason".into(),
+            json!(format!(
+                "Execution is {} and cannot be redriven",
+                self.status
+            )),
+        );
+        if let Some(start) = self.start {
+            r.insert("StartDate".into(), json!(date(start)));
+        }
+        r.insert("StateMachineArn".into(), json!(self.state_machine_arn));
+        r.insert("Status".into(), json!(self.status));
+        if let Some(stop) = self.stop {
+            r.insert("StopDate".into(), json!(date(stop)));
+        }
+        Value::Object(r)
+    }
+}
+
+fn transformation_name(t: Transformation) -> &'static str {
+    match t {
+        Transformation::None => "NONE",
+        Transformation::Compact => "COMPACT",
+        Transformation::Flatten => "FLATTEN",
+    }
+}
+
+fn transformation_of(name: &str) -> Transformation {
+    match name {
+        "COMPACT" => Transformation::Compact,
+        "FLATTEN" => Transformation::Flatten,
+        _ => Transformation::None,
+    }
+}
+
+/// A child as the store keeps it, as its record says it (a child its run left running was
+/// aborted).
+fn stored_child(c: &ChildExecution) -> (&'static str, Child) {
+    let status = match c.status {
+        Status::Succeeded => "SUCCEEDED",
+        Status::Failed | Status::TimedOut => "FAILED",
+        Status::Running | Status::Aborted => "ABORTED",
+    };
+    let output = c.output.as_ref().filter(|_| status == "SUCCEEDED");
+    let r = RecordOf {
+        execution_arn: c.execution_arn.clone(),
+        name: c.name.clone(),
+        state_machine_arn: c.state_machine_arn.clone(),
+        status,
+        input: c.input.as_ref().unwrap_or(&Value::Null),
+        output,
+        failure: c.failure.as_ref(),
+        start: Some(c.start),
+        stop: c.stop,
+    };
+    let child = Child {
+        record: r.record(),
+        output: output.cloned(),
+    };
+    (status, child)
+}
+
+/// An export's files as they are made, child by child: each status's file is text from the
+/// start, so what is held is what is written.
+struct Files {
+    transformation: Transformation,
+    json_lines: bool,
+    /// FAILED, PENDING, SUCCEEDED: the body so far, and whether it has a value yet.
+    bodies: [(&'static str, String, bool); 3],
+    total: usize,
+}
+
+impl Files {
+    fn new(transformation: Transformation, json_lines: bool) -> Files {
+        Files {
+            transformation,
+            json_lines,
+            bodies: [
+                ("FAILED", String::new(), false),
+                ("PENDING", String::new(), false),
+                ("SUCCEEDED", String::new(), false),
+            ],
+            total: 0,
+        }
+    }
+
+    /// Adds a child's record to its status's file (a succeeded child shaped by the
+    /// transformation; failed and pending children keep their whole records, as on AWS).
+    fn add(&mut self, status: &str, child: Child) -> Result<(), Failure> {
+        let slot = match status {
+            "SUCCEEDED" => 2,
+            "PENDING" => 1,
+            _ => 0,
+        };
+        let values = if slot == 2 {
+            shape(std::slice::from_ref(&child), self.transformation)
+        } else {
+            vec![child.record]
+        };
+        let (_, body, started) = &mut self.bodies[slot];
+        let before = body.len();
+        for v in values {
+            if self.json_lines {
+                body.push_str(&to_text(&v));
+                body.push('\n');
+            } else {
+                body.push(if *started { ',' } else { '[' });
+                body.push_str(&to_text(&v));
+            }
+            *started = true;
+        }
+        self.total += body.len() - before;
+        if self.total > MAX_FILES_BYTES {
+            return Err(Failure::new(
+                names::RESULT_WRITER_FAILED,
+                format!("The results come to more than {MAX_FILES_BYTES} bytes, more than Waymark writes from one Map"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The files and the manifest (last: a reader that finds it finds every file). A status
+    /// with no child has no file.
+    fn finish(self, bucket: &str, folder: &str, run_arn: &str) -> Vec<(String, String)> {
+        let mut files = Vec::new();
+        let mut listed = Map::new();
+        for (status, mut body, started) in self.bodies {
+            let mut entries = Vec::new();
+            if started || (self.json_lines && !body.is_empty()) {
+                if !self.json_lines {
+                    body.push(']');
+                }
+                let key = format!("{folder}/{status}_0.json");
+                entries.push(json!({"Key": key, "Size": body.len()}));
+                files.push((key, body));
+            }
+            listed.insert(status.to_string(), Value::Array(entries));
+        }
+        let manifest = json!({
+            "DestinationBucket": bucket,
+            "MapRunArn": run_arn,
+            "ResultFiles": listed,
+        });
+        files.push((format!("{folder}/manifest.json"), to_text(&manifest)));
+        files
+    }
+}
+
+/// An export's files made from the run's children, given one at a time in the order they
+/// started, then the items that never started.
+pub struct Exporter<'a> {
+    w: &'a WriterPhase,
+    e: &'a Export,
+    files: Files,
+    run_status: &'a str,
+    run_stop: Option<DateTime<Utc>>,
+}
+
+impl<'a> Exporter<'a> {
+    /// `None` when the phase holds its files already.
+    pub fn new(rec: &'a ExecutionRecord, w: &'a WriterPhase) -> Option<Exporter<'a>> {
+        let e = w.export.as_ref()?;
+        let (run_status, run_stop) = rec
+            .map_runs
+            .iter()
+            .find(|r| r.arn == e.run_arn)
+            .map_or(("FAILED", None), |r| (r.status.as_str(), r.stop));
+        Some(Exporter {
+            w,
+            e,
+            files: Files::new(transformation_of(&e.transformation), e.json_lines),
+            run_status,
+            run_stop,
+        })
+    }
+
+    pub fn run_arn(&self) -> &str {
+        &self.e.run_arn
+    }
+
+    /// A child as a store keeps it (a child its run left running was aborted).
+    pub fn child(&mut self, c: ChildExecution) -> Result<(), Failure> {
+        let (status, child) = stored_child(&c.as_of_run(self.run_status, self.run_stop));
+        self.files.add(status, child)
+    }
+
+    /// The files, the items that never started last, then the manifest.
+    pub fn finish(mut self) -> Result<Vec<(String, String)>, Failure> {
+        for record in &self.e.pending {
+            let child = Child {
+                record: record.clone(),
+                output: None,
+            };
+            self.files.add("PENDING", child)?;
+        }
+        Ok(self
+            .files
+            .finish(&self.w.bucket, &self.e.folder, &self.e.run_arn))
+    }
+}
+
+/// The runner's half of an export: the files of the run the writing task's phase names,
+/// made from its children as `store` keeps them (read a page at a time). A store that cannot
+/// be read is an error to retry; files that outgrow what one Map writes are the task's
+/// `States.ResultWriterFailed`.
+pub async fn export_files<S: MapChildStore>(
+    store: &S,
+    rec: &ExecutionRecord,
+    w: &WriterPhase,
+) -> Result<Result<Vec<(String, String)>, Failure>, StoreError> {
+    let Some(mut x) = Exporter::new(rec, w) else {
+        return Ok(Ok(w.files.clone()));
+    };
+    let run_arn = x.run_arn().to_string();
+    let mut token: Option<String> = None;
+    loop {
+        let page = store
+            .map_children(&run_arn, None, EXPORT_PAGE, token.as_deref())
+            .await?;
+        for c in page.items {
+            if let Err(f) = x.child(c) {
+                return Ok(Err(f));
+            }
+        }
+        match page.next_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    Ok(x.finish())
+}
+
 struct Target {
     bucket: String,
     prefix: String,
@@ -329,82 +605,30 @@ fn shape(children: &[Child], t: Transformation) -> Vec<Value> {
     out
 }
 
-/// The result files and the manifest. Failed and pending children keep their whole records:
-/// AWS returns a failed child's result unchanged whatever the transformation.
-fn make_files(
-    records: &Records,
-    w: &ResultWriter,
-    bucket: &str,
-    folder: &str,
-    run_arn: &str,
-) -> Result<Vec<(String, String)>, Failure> {
-    let mut files = Vec::new();
-    let mut listed = Map::new();
-    let mut total = 0usize;
-    for (status, children, shaped) in [
-        ("FAILED", &records.failed, false),
-        ("PENDING", &records.pending, false),
-        ("SUCCEEDED", &records.succeeded, true),
-    ] {
-        let mut entries = Vec::new();
-        if !children.is_empty() {
-            let values = if shaped {
-                shape(children, w.transformation)
-            } else {
-                children.iter().map(|c| c.record.clone()).collect()
-            };
-            let body = if w.json_lines {
-                let mut s = String::new();
-                for v in &values {
-                    s.push_str(&to_text(v));
-                    s.push('\n');
-                }
-                s
-            } else {
-                to_text(&Value::Array(values))
-            };
-            total += body.len();
-            if total > MAX_FILES_BYTES {
-                return Err(Failure::new(
-                    names::RESULT_WRITER_FAILED,
-                    format!("The results come to more than {MAX_FILES_BYTES} bytes, more than Waymark writes from one Map"),
-                ));
-            }
-            let key = format!("{folder}/{status}_0.json");
-            entries.push(json!({"Key": key, "Size": body.len()}));
-            files.push((key, body));
-        }
-        listed.insert(status.to_string(), Value::Array(entries));
-    }
-    let manifest = json!({
-        "DestinationBucket": bucket,
-        "MapRunArn": run_arn,
-        "ResultFiles": listed,
-    });
-    files.push((format!("{folder}/manifest.json"), to_text(&manifest)));
-    Ok(files)
-}
-
 fn date(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The runner's half: a writing task's request gets the files its phase holds (the queued
-/// request names none). `None` when the record no longer waits for that write.
-pub fn fill_request(rec: &ExecutionRecord, req: &TaskRequest) -> Option<TaskRequest> {
+/// The phase of the writing task `req` asks for; `None` when the record no longer waits for
+/// that write.
+pub fn writer_phase<'r>(rec: &'r ExecutionRecord, req: &TaskRequest) -> Option<&'r WriterPhase> {
     let frame = rec.frames.get(&req.frame)?;
-    let Phase::Task(t) = &frame.phase else {
-        return None;
-    };
-    let w = t.writer.as_deref()?;
-    let files: Vec<Value> = w
-        .files
+    match &frame.phase {
+        Phase::Task(t) if frame.seq == req.seq => t.writer.as_deref(),
+        _ => None,
+    }
+}
+
+/// `req` with the files to write, as the writing integration takes them (the queued request
+/// names none).
+pub fn filled_with(req: &TaskRequest, bucket: &str, files: &[(String, String)]) -> TaskRequest {
+    let files: Vec<Value> = files
         .iter()
         .map(|(k, b)| json!({"Key": k, "Body": b}))
         .collect();
     let mut filled = req.clone();
-    filled.writer = Some(json!({"Bucket": w.bucket, "Files": files}));
-    Some(filled)
+    filled.writer = Some(json!({"Bucket": bucket, "Files": files}));
+    filled
 }
 
 #[cfg(test)]
