@@ -145,3 +145,39 @@ fn item_readers_read_s3_inventories_and_documents_by_pointer() {
     assert_eq!(out["output"]["numbers"], json!([1, 2]), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An export past a part's size (8 MiB) goes to S3 as a multipart upload that S3 assembles
+/// into the one file the manifest lists, with its size: 48 children of 200 KB each.
+#[test]
+fn an_export_larger_than_a_part_is_uploaded_in_parts() {
+    let moto = Moto::start();
+    let dir = std::env::temp_dir().join(format!("waymark-big-export-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    moto.put_s3("big", "", b"");
+    let def = json!({"QueryLanguage": "JSONata", "StartAt": "Each", "States": {
+        "Each": {"Type": "Map", "Items": "{% [1..48] %}", "End": true,
+            "ResultWriter": {"Resource": "arn:aws:states:::s3:putObject",
+                "Arguments": {"Bucket": "big", "Prefix": "runs"},
+                "WriterConfig": {"Transformation": "COMPACT", "OutputType": "JSON"}},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                "StartAt": "Pad", "States": {
+                    "Pad": {"Type": "Pass", "End": true,
+                        "Output": "{% {'i': $states.input, 'pad': $pad('', 200000, 'x')} %}"}}}}
+    }});
+    let out = run(&dir, &moto.endpoint, &def);
+    assert_eq!(out["status"], "SUCCEEDED", "{out}");
+    let key = out["output"]["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap();
+    let manifest: Value = serde_json::from_slice(&moto.get_s3("big", key)).unwrap();
+    let files = manifest["ResultFiles"]["SUCCEEDED"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{manifest}");
+    let body = moto.get_s3("big", files[0]["Key"].as_str().unwrap());
+    assert!(body.len() > 8 * 1024 * 1024, "{} bytes", body.len());
+    assert_eq!(files[0]["Size"], json!(body.len()));
+    let outputs: Vec<Value> = serde_json::from_slice(&body).expect("one JSON array");
+    let ids: Vec<i64> = outputs.iter().map(|o| o["i"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (1..=48).collect::<Vec<_>>());
+    assert_eq!(outputs[47]["pad"].as_str().unwrap().len(), 200_000);
+    let _ = std::fs::remove_dir_all(&dir);
+}

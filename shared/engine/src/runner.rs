@@ -46,6 +46,8 @@ pub struct Config {
     pub budget_per_frame: usize,
     /// How long GetActivityTask waits for a task before answering with none (AWS: 60 s).
     pub activity_poll: std::time::Duration,
+    /// The part and file sizes of a ResultWriter's export.
+    pub export: crate::step::ExportSizes,
 }
 
 impl Default for Config {
@@ -57,6 +59,7 @@ impl Default for Config {
             step_budget: DEFAULT_STEP_BUDGET,
             budget_per_frame: DEFAULT_BUDGET_PER_FRAME,
             activity_poll: std::time::Duration::from_secs(60),
+            export: crate::step::ExportSizes::default(),
         }
     }
 }
@@ -667,23 +670,33 @@ where
             return Ok(None); // stopped, timed out, or answered already
         }
         // A ResultWriter's files are made here, from the record and the run's children in
-        // the store, not carried by the queued request.
-        let filled;
-        let req = match &req.writer {
-            Some(_) => {
-                let Some(w) = crate::step::writer_phase(rec, req) else {
-                    return Ok(None);
-                };
-                match crate::step::export_files(&self.store, rec, w).await? {
-                    Ok(files) => {
-                        filled = crate::step::filled_with(req, &w.bucket, &files);
-                        &filled
+        // the store, not carried by the queued request, and written as they are made.
+        if req.writer.is_some() {
+            let Some(w) = crate::step::writer_phase(rec, req) else {
+                return Ok(None);
+            };
+            let tasks = &self.tasks;
+            let send = |write: crate::step::Write| {
+                let r = write.request(req, &w.bucket);
+                async move {
+                    match tasks.invoke(arn, &r).await {
+                        TaskOutcome::Succeeded(v) => Ok(v),
+                        TaskOutcome::Failed(f) => Err(f),
+                        _ => Err(waymark_asl::Failure::new(
+                            waymark_asl::error::names::RESULT_WRITER_FAILED,
+                            "The writing integration did not answer",
+                        )),
                     }
-                    Err(f) => return Ok(answer_signal(req, TaskOutcome::Failed(f))),
                 }
-            }
-            None => req,
-        };
+            };
+            let written =
+                crate::step::export(&self.store, rec, w, self.config.export, send).await?;
+            let outcome = match written {
+                Ok(()) => TaskOutcome::Succeeded(Value::Null),
+                Err(f) => TaskOutcome::Failed(f),
+            };
+            return Ok(answer_signal(req, outcome));
+        }
         let outcome = if crate::children::handles(&req.resource) {
             self.start_child(arn, req).await?
         } else if crate::activity::is_activity(&req.resource) {

@@ -201,9 +201,6 @@ where
         let mut request: Option<TaskRequest> = None;
         let mut task_result: Option<Value> = None;
         let mut handled: Option<Handled> = None;
-        // What the test's steps recorded of a distributed Map's children, for a ResultWriter.
-        let mut children: std::collections::BTreeMap<usize, crate::map_children::ChildExecution> =
-            Default::default();
         for _ in 0..MAX_TEST_STEPS {
             let out = {
                 let env = StepEnv {
@@ -217,47 +214,26 @@ where
                 step(def, &mut rec, signal, &env)
             };
             budget = 0;
-            for u in &out.children {
-                let c = u.to_execution().over(children.remove(&u.index));
-                children.insert(u.index, c);
-            }
             if let Some(h) = out.handled.into_iter().next_back() {
                 handled = Some(h);
             }
             let root = rec.frames.get("");
             let next = match root.map(|f| &f.phase) {
                 Some(Phase::Task(_)) => out.effects.iter().find_map(|e| match e {
-                    Effect::Invoke(r) if r.writer.is_some() => {
-                        let w = crate::step::writer_phase(&rec, r)?;
-                        let files = match crate::step::Exporter::new(&rec, w) {
-                            None => Ok(w.files.clone()),
-                            Some(mut x) => children
-                                .values()
-                                .try_for_each(|c| x.child(c.clone()))
-                                .and_then(|()| x.finish()),
-                        };
-                        Some(
-                            files
-                                .map(|f| crate::step::filled_with(r, &w.bucket, &f))
-                                .map_err(|f| (f, (**r).clone())),
-                        )
-                    }
-                    Effect::Invoke(r) => Some(Ok((**r).clone())),
+                    Effect::Invoke(r) => Some((**r).clone()),
                     _ => None,
                 }),
                 _ => None,
             };
             if let Some(r) = next {
-                let (r, outcome) = match r {
-                    Err((f, r)) => (r, TaskOutcome::Failed(f)),
-                    Ok(r) => {
-                        let outcome = match &req.mock {
-                            Some(Mock::Result(v)) => TaskOutcome::Succeeded(v.clone()),
-                            Some(Mock::Error(f)) => TaskOutcome::Failed(f.clone()),
-                            None => self.tasks.invoke(&rec.execution_arn, &r).await,
-                        };
-                        (r, outcome)
-                    }
+                let outcome = match &req.mock {
+                    Some(Mock::Result(v)) => TaskOutcome::Succeeded(v.clone()),
+                    Some(Mock::Error(f)) => TaskOutcome::Failed(f.clone()),
+                    // Map states are refused above: no step here asks for a ResultWriter.
+                    None if r.writer.is_some() => TaskOutcome::Failed(Failure::runtime(
+                        "TestState does not run a Map's ResultWriter",
+                    )),
+                    None => self.tasks.invoke(&rec.execution_arn, &r).await,
                 };
                 if let TaskOutcome::Succeeded(v) = &outcome {
                     task_result = Some(v.clone());

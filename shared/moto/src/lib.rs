@@ -96,4 +96,35 @@ impl Moto {
         let _ = sock.read_to_string(&mut answer);
         assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
     }
+
+    /// One `GET` of an object from moto's S3: its bytes, which a workflow's getObject
+    /// could not return past the payload limit. Panics when moto does not answer 200.
+    pub fn get_s3(&self, bucket: &str, key: &str) -> Vec<u8> {
+        use std::io::{Read, Write};
+        let host = self.endpoint.trim_start_matches("http://");
+        let mut sock = std::net::TcpStream::connect(host).expect("moto's proxy listens");
+        // moto answers an anonymous GET of a private object 403; it reads who asks from the
+        // Authorization header and does not check the signature.
+        let auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, \
+                    SignedHeaders=host, Signature=0";
+        let head = format!(
+            "GET /{bucket}/{key} HTTP/1.1\r\nHost: {host}\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n"
+        );
+        sock.write_all(head.as_bytes()).expect("request sent");
+        let mut answer = Vec::new();
+        let _ = sock.read_to_end(&mut answer);
+        let end = answer
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP answer");
+        let head = String::from_utf8_lossy(&answer[..end]);
+        assert!(head.starts_with("HTTP/1.1 200"), "{bucket}/{key}: {head}");
+        assert!(
+            !head
+                .to_ascii_lowercase()
+                .contains("transfer-encoding: chunked"),
+            "{head}"
+        );
+        answer[end + 4..].to_vec()
+    }
 }

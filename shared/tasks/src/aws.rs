@@ -941,8 +941,10 @@ impl<F> AwsTasks<F> {
         h::result(r.status, &r.headers, &r.body)
     }
 
-    /// A distributed Map's ResultWriter: puts the files the engine made, the manifest last.
-    async fn write_results(&self, req: &TaskRequest, files: &Value) -> Result<(), Failure> {
+    /// A distributed Map's ResultWriter: performs one write of the export the engine makes
+    /// (`waymark_engine::step::Write`): whole files put in order, the manifest last, or a step
+    /// of a multipart upload. Its answer is what the next write needs (`UploadId`, `ETag`).
+    async fn write_results(&self, req: &TaskRequest, write: &Value) -> Result<Value, Failure> {
         let c = self.clients().await;
         check_credentials(req, c.custom_endpoints.sdk)?;
         if waymark_asl::resource::integration_part(&req.resource) != Some("s3:putObject") {
@@ -951,29 +953,62 @@ impl<F> AwsTasks<F> {
                 format!("Waymark does not write results with '{}'", req.resource),
             ));
         }
-        let bucket = files.get("Bucket").cloned().unwrap_or(Value::Null);
-        let list = files.get("Files").and_then(Value::as_array);
-        for file in list.into_iter().flatten() {
-            let params = serde_json::json!({
-                "Bucket": bucket,
-                "Key": file["Key"],
-                "Body": file["Body"],
-                "ContentType": "application/json",
-            });
-            sdk_call(c, "s3", "putObject", params, None)
+        let bucket = write.get("Bucket").cloned().unwrap_or(Value::Null);
+        let failed = |f: Failure| {
+            Failure::new(
+                names::RESULT_WRITER_FAILED,
+                format!(
+                    "{}: {}",
+                    f.error.unwrap_or_default(),
+                    f.cause.unwrap_or_default()
+                ),
+            )
+        };
+        let call = |action: &'static str, params: Value| async move {
+            sdk_call(c, "s3", action, params, None)
                 .await
-                .map_err(|f| {
-                    Failure::new(
-                        names::RESULT_WRITER_FAILED,
-                        format!(
-                            "{}: {}",
-                            f.error.unwrap_or_default(),
-                            f.cause.unwrap_or_default()
-                        ),
-                    )
-                })?;
+                .map_err(failed)
+        };
+        if let Some(files) = write.get("Files").and_then(Value::as_array) {
+            for file in files {
+                let params = serde_json::json!({
+                    "Bucket": bucket,
+                    "Key": file["Key"],
+                    "Body": file["Body"],
+                    "ContentType": "application/json",
+                });
+                call("putObject", params).await?;
+            }
+            return Ok(Value::Null);
         }
-        Ok(())
+        if let Some(b) = write.get("Begin") {
+            let params = serde_json::json!({"Bucket": bucket, "Key": b["Key"],
+                "ContentType": "application/json"});
+            let out = call("createMultipartUpload", params).await?;
+            return Ok(serde_json::json!({"UploadId": out["UploadId"]}));
+        }
+        if let Some(p) = write.get("Part") {
+            let params = serde_json::json!({"Bucket": bucket, "Key": p["Key"],
+                "UploadId": p["UploadId"], "PartNumber": p["PartNumber"], "Body": p["Body"]});
+            let out = call("uploadPart", params).await?;
+            return Ok(serde_json::json!({"ETag": out["ETag"]}));
+        }
+        if let Some(d) = write.get("Complete") {
+            let params = serde_json::json!({"Bucket": bucket, "Key": d["Key"],
+                "UploadId": d["UploadId"], "MultipartUpload": {"Parts": d["Parts"]}});
+            call("completeMultipartUpload", params).await?;
+            return Ok(Value::Null);
+        }
+        if let Some(a) = write.get("Abort") {
+            let params = serde_json::json!({"Bucket": bucket, "Key": a["Key"],
+                "UploadId": a["UploadId"]});
+            call("abortMultipartUpload", params).await?;
+            return Ok(Value::Null);
+        }
+        Err(Failure::new(
+            names::RESULT_WRITER_FAILED,
+            "The ResultWriter's request names no write",
+        ))
     }
 
     /// A `.sync` task of a job-starting integration: starts the job, or asks about the one
@@ -1115,9 +1150,9 @@ impl<F: Tasks> Tasks for AwsTasks<F> {
                 Err(f) => TaskOutcome::Failed(f),
             };
         }
-        if let Some(files) = &req.writer {
-            return match self.write_results(req, files).await {
-                Ok(()) => TaskOutcome::Succeeded(Value::Null),
+        if let Some(write) = &req.writer {
+            return match self.write_results(req, write).await {
+                Ok(answer) => TaskOutcome::Succeeded(answer),
                 Err(f) => TaskOutcome::Failed(f),
             };
         }

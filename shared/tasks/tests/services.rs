@@ -674,6 +674,103 @@ async fn item_readers_page_through_listings_and_read_objects() {
     assert!(cause.contains("ItemReader"), "{cause}");
 }
 
+/// A ResultWriter's writes (`waymark_engine::step::Write`) on S3: whole files put, and a file
+/// larger than a part as a multipart upload that S3 assembles; an aborted upload leaves
+/// nothing; a bucket that is not there is States.ResultWriterFailed.
+#[tokio::test]
+async fn result_writes_put_files_and_upload_in_parts() {
+    use waymark_engine::step::Write;
+    let moto = Moto::start();
+    let tasks = tasks(&moto).await;
+    let call = |resource: &str, params: Value| {
+        let req = request(&format!("arn:aws:states:::{resource}"), params);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    let write = |w: Write, bucket: &str| {
+        let req = w.request(&request("arn:aws:states:::s3:putObject", json!({})), bucket);
+        let tasks = &tasks;
+        async move { tasks.invoke(EXECUTION, &req).await }
+    };
+    succeeded(call("aws-sdk:s3:createBucket", json!({"Bucket": "out"})).await);
+    let key = "runs/r1/SUCCEEDED_0.json".to_string();
+    let begun = succeeded(write(Write::Begin { key: key.clone() }, "out").await);
+    let upload_id = begun["UploadId"]
+        .as_str()
+        .expect("an upload id")
+        .to_string();
+    // S3 takes parts of 5 MiB and more, but for the last.
+    let first = format!("[{}", "1,".repeat(5 * 512 * 1024 + 10));
+    let bodies = [first, "2]".to_string()];
+    let mut parts = Vec::new();
+    for (i, body) in bodies.iter().enumerate() {
+        let number = i as u32 + 1;
+        let part = Write::Part {
+            key: key.clone(),
+            upload_id: upload_id.clone(),
+            number,
+            body: body.clone(),
+        };
+        let answer = succeeded(write(part, "out").await);
+        parts.push((
+            number,
+            answer["ETag"].as_str().expect("an ETag").to_string(),
+        ));
+    }
+    let complete = Write::Complete {
+        key: key.clone(),
+        upload_id,
+        parts,
+    };
+    succeeded(write(complete, "out").await);
+    let manifest = (
+        "runs/r1/manifest.json".to_string(),
+        r#"{"ResultFiles":{}}"#.to_string(),
+    );
+    succeeded(write(Write::Put(vec![manifest]), "out").await);
+    let got = succeeded(call("aws-sdk:s3:getObject", json!({"Bucket": "out", "Key": key})).await);
+    let body = got["Body"].as_str().unwrap();
+    assert_eq!(body.len(), bodies[0].len() + 2);
+    let values: Vec<u8> = serde_json::from_str(body).expect("the parts make one JSON array");
+    assert_eq!(values.len(), 5 * 512 * 1024 + 11);
+    assert_eq!(values.last(), Some(&2));
+    let got = call(
+        "aws-sdk:s3:getObject",
+        json!({"Bucket": "out", "Key": "runs/r1/manifest.json"}),
+    );
+    assert_eq!(succeeded(got.await)["Body"], r#"{"ResultFiles":{}}"#);
+
+    // An aborted upload is gone.
+    let other = "runs/r2/FAILED_0.json".to_string();
+    let begun = succeeded(write(Write::Begin { key: other.clone() }, "out").await);
+    let upload_id = begun["UploadId"].as_str().unwrap().to_string();
+    let listed = succeeded(call("aws-sdk:s3:listMultipartUploads", json!({"Bucket": "out"})).await);
+    assert_eq!(
+        listed["Uploads"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+    succeeded(
+        write(
+            Write::Abort {
+                key: other,
+                upload_id,
+            },
+            "out",
+        )
+        .await,
+    );
+    let listed = succeeded(call("aws-sdk:s3:listMultipartUploads", json!({"Bucket": "out"})).await);
+    assert!(
+        listed["Uploads"].as_array().is_none_or(Vec::is_empty),
+        "{listed}"
+    );
+
+    let (error, cause) = failed(write(Write::Begin { key }, "nope").await);
+    assert_eq!(error, "States.ResultWriterFailed");
+    assert!(cause.contains("NoSuchBucket"), "{cause}");
+}
+
 /// The optimised ECS integration: PascalCase parameters and results over ECS's camelCase API,
 /// Request Response, and Run a Job ending when the task stops.
 #[tokio::test]

@@ -16,7 +16,7 @@ mod task;
 mod tests;
 mod writer;
 
-pub use writer::{export_files, filled_with, writer_phase, ChildLog, Exporter, WriterPhase};
+pub use writer::{export, writer_phase, ChildLog, ExportSizes, Exporter, Write, WriterPhase};
 
 use std::collections::VecDeque;
 
@@ -187,9 +187,10 @@ pub struct TaskRequest {
     /// resolved): the integration reads the items rather than running a task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reader: Option<Value>,
-    /// A distributed Map's `ResultWriter`: the integration puts the files named here
-    /// (`{"Bucket", "Files": [{"Key", "Body"}]}`, filled in by the runner from the record and
-    /// the run's children, [`writer::export_files`]) rather than running a task.
+    /// A distributed Map's `ResultWriter`: the integration performs the write named here (one
+    /// [`writer::Write`], `{"Bucket", "Files": [{"Key", "Body"}]}` or a part of an upload, made
+    /// by the runner from the record and the run's children, [`writer::export`]) rather than
+    /// running a task.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer: Option<Value>,
 }

@@ -52,6 +52,10 @@ type TestEngine =
     Engine<MemoryStore, MemoryScheduler, Scripted, NullNotifier, ScaledClock, SeededIds>;
 
 fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
+    engine_with(script, Config::default())
+}
+
+fn engine_with(script: Script, config: Config) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let e = Engine {
         store: MemoryStore::default(),
@@ -63,7 +67,7 @@ fn engine(script: Script) -> (TestEngine, Arc<Mutex<Vec<TaskRequest>>>) {
         notifier: NullNotifier,
         clock: ScaledClock::new(t0(), 0.0),
         ids: SeededIds::new(7),
-        config: Config::default(),
+        config,
         approvals: None,
     };
     (e, calls)
@@ -98,7 +102,11 @@ fn machine(e: &TestEngine, def: Value) -> StateMachine {
 }
 
 fn run_with(def: Value, input: Value, script: Script) -> Run {
-    let (e, calls) = engine(script);
+    run_configured(def, input, script, Config::default())
+}
+
+fn run_configured(def: Value, input: Value, script: Script, config: Config) -> Run {
+    let (e, calls) = engine_with(script, config);
     let sm = machine(&e, def);
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -831,6 +839,166 @@ fn an_export_over_windows_is_made_from_the_children_the_store_keeps() {
     }
     let manifest = &files.last().unwrap().1;
     assert_eq!(manifest["ResultFiles"]["SUCCEEDED"][0]["Key"], json!(key));
+}
+
+/// A bucket as S3 keeps it, with multipart uploads: objects by key, and the parts of the
+/// uploads under way.
+#[derive(Default)]
+struct Bucket {
+    objects: std::collections::BTreeMap<String, String>,
+    uploads: std::collections::BTreeMap<String, (String, Vec<String>)>,
+    aborted: Vec<String>,
+}
+
+/// Answers a ResultWriter's writes as S3 would, failing the upload part `fail_part` if given.
+fn s3_writes(bucket: Arc<Mutex<Bucket>>, fail_part: Option<u64>) -> Script {
+    Box::new(move |req, _| {
+        let w = req.writer.as_ref().expect("only writes");
+        let mut b = bucket.lock().unwrap();
+        if let Some(files) = w.get("Files") {
+            for f in files.as_array().unwrap() {
+                let (k, body) = (f["Key"].as_str().unwrap(), f["Body"].as_str().unwrap());
+                b.objects.insert(k.into(), body.into());
+            }
+            return TaskOutcome::Succeeded(Value::Null);
+        }
+        if let Some(begin) = w.get("Begin") {
+            let id = format!("up{}", b.uploads.len() + b.objects.len());
+            let key = begin["Key"].as_str().unwrap().to_string();
+            b.uploads.insert(id.clone(), (key, Vec::new()));
+            return TaskOutcome::Succeeded(json!({"UploadId": id}));
+        }
+        if let Some(p) = w.get("Part") {
+            let n = p["PartNumber"].as_u64().unwrap();
+            if Some(n) == fail_part {
+                return TaskOutcome::Failed(Failure::new("S3.InternalError", "part lost"));
+            }
+            let up = b.uploads.get_mut(p["UploadId"].as_str().unwrap()).unwrap();
+            assert_eq!(up.1.len() as u64 + 1, n, "parts go in order");
+            up.1.push(p["Body"].as_str().unwrap().to_string());
+            return TaskOutcome::Succeeded(json!({"ETag": format!("\"e{n}\"")}));
+        }
+        if let Some(c) = w.get("Complete") {
+            let (key, parts) = b.uploads.remove(c["UploadId"].as_str().unwrap()).unwrap();
+            let etags: Vec<&str> = c["Parts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["ETag"].as_str().unwrap())
+                .collect();
+            assert_eq!(etags.len(), parts.len());
+            b.objects.insert(key, parts.concat());
+            return TaskOutcome::Succeeded(Value::Null);
+        }
+        if let Some(a) = w.get("Abort") {
+            let id = a["UploadId"].as_str().unwrap();
+            b.uploads.remove(id);
+            b.aborted.push(id.to_string());
+            return TaskOutcome::Succeeded(Value::Null);
+        }
+        panic!("unknown write {w}")
+    })
+}
+
+/// An export is written as it is made: a file grows part by part (every part but the last at
+/// least the part size) and goes on in the status's next file past the file size, as AWS does
+/// past 5 GB; the manifest lists every file with its size.
+#[test]
+fn a_large_export_goes_up_in_parts_and_files() {
+    let def = writing_map(
+        json!({"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "big"}}),
+        json!({"Type": "Pass", "Parameters": {"i.$": "$", "pad": "x".repeat(60)}, "End": true}),
+        json!({}),
+    );
+    let bucket = Arc::new(Mutex::new(Bucket::default()));
+    let config = Config {
+        export: crate::step::ExportSizes {
+            part: 300,
+            file: 2000,
+        },
+        ..Config::default()
+    };
+    let items: Vec<Value> = (0..25).map(|i| json!(i)).collect();
+    let r = run_configured(def, json!(items), s3_writes(bucket.clone(), None), config);
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    let b = bucket.lock().unwrap();
+    assert!(b.uploads.is_empty(), "every upload completed");
+    let manifest_key = r.rec.output.as_ref().unwrap()["ResultWriterDetails"]["Key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let manifest: Value = serde_json::from_str(&b.objects[&manifest_key]).unwrap();
+    let listed = manifest["ResultFiles"]["SUCCEEDED"].as_array().unwrap();
+    assert!(listed.len() >= 3, "{manifest}");
+    let mut outputs = Vec::new();
+    for (n, f) in listed.iter().enumerate() {
+        let key = f["Key"].as_str().unwrap();
+        assert!(key.ends_with(&format!("/SUCCEEDED_{n}.json")), "{key}");
+        let body = &b.objects[key];
+        assert_eq!(f["Size"], json!(body.len()));
+        assert!(body.len() <= 2000, "{} bytes", body.len());
+        for rec in serde_json::from_str::<Vec<Value>>(body).unwrap() {
+            let out: Value = serde_json::from_str(rec["Output"].as_str().unwrap()).unwrap();
+            outputs.push(out["i"].clone());
+        }
+    }
+    assert_eq!(outputs, items, "every child once, in order");
+    assert_eq!(manifest["ResultFiles"]["FAILED"], json!([]));
+    // Parts: every one but an upload's last holds at least a part's size.
+    let parts: Vec<(String, usize)> = r
+        .calls
+        .iter()
+        .filter_map(|c| c.writer.as_ref()?.get("Part").cloned())
+        .map(|p| {
+            (
+                p["UploadId"].as_str().unwrap().to_string(),
+                p["Body"].as_str().unwrap().len(),
+            )
+        })
+        .collect();
+    assert!(
+        parts.len() > listed.len(),
+        "files are uploaded in several parts"
+    );
+    for (i, (id, len)) in parts.iter().enumerate() {
+        let last = parts.get(i + 1).is_none_or(|(next, _)| next != id);
+        assert!(last || *len >= 300, "part {i} of {id}: {len} bytes");
+    }
+}
+
+/// A part that cannot be written fails the Map with States.ResultWriterFailed, and the upload
+/// under way is aborted rather than left behind.
+#[test]
+fn a_failed_part_fails_the_map_and_aborts_the_upload() {
+    let def = writing_map(
+        json!({"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "big"}}),
+        json!({"Type": "Pass", "Parameters": {"pad": "y".repeat(200)}, "End": true}),
+        json!({}),
+    );
+    let bucket = Arc::new(Mutex::new(Bucket::default()));
+    let config = Config {
+        export: crate::step::ExportSizes {
+            part: 300,
+            file: 1 << 20,
+        },
+        ..Config::default()
+    };
+    let items: Vec<Value> = (0..10).map(|i| json!(i)).collect();
+    let r = run_configured(
+        def,
+        json!(items),
+        s3_writes(bucket.clone(), Some(2)),
+        config,
+    );
+    assert_eq!(r.rec.status, Status::Failed);
+    let failure = r.rec.failure.clone().unwrap();
+    assert_eq!(failure.error.as_deref(), Some("States.ResultWriterFailed"));
+    assert!(failure.cause.unwrap().contains("part lost"));
+    let b = bucket.lock().unwrap();
+    assert_eq!(b.aborted.len(), 1);
+    assert!(b.uploads.is_empty() && b.objects.is_empty());
 }
 
 fn writing_map(writer: Value, processor: Value, extra: Value) -> Value {

@@ -4,11 +4,15 @@
 //! `FAILED_0.json` and `PENDING_0.json`, and the Map's result is then only
 //! `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}`.
 //!
-//! An export's files are made by the runner that performs the writing task ([`export_files`]),
-//! from the run's children as the store keeps them, page by page: the record keeps no copy of
-//! what each child had, so a run's size is bounded by the files (at most 64 MiB), not by the
-//! record. Only the items that never started (of the window the Map held) travel in the
-//! writing task's phase. The request that goes through the home's queue names no file.
+//! An export's files are made by the runner that performs the writing task ([`export`]), from
+//! the run's children as the store keeps them, page by page, and written as they are made: a
+//! file larger than a part goes up in parts (a multipart upload), and one past 5 GB goes on in
+//! the status's next file, as on AWS. The record keeps no copy of what each child had and the
+//! runner holds at most a part per status, so neither grows with the run. Only the items that
+//! never started (of the window the Map held) travel in the writing task's phase. The request
+//! that goes through the home's queue names no file.
+
+use std::future::Future;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -68,9 +72,6 @@ pub struct Export {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<Value>,
 }
-
-/// The largest set of files one Map writes: they are made in memory.
-const MAX_FILES_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many children one read of the store gives while an export's files are made.
 const EXPORT_PAGE: usize = 1000;
@@ -402,105 +403,158 @@ fn stored_child(c: &ChildExecution) -> (&'static str, Child) {
     (status, child)
 }
 
-/// An export's files as they are made, child by child: each status's file is text from the
-/// start, so what is held is what is written.
-struct Files {
-    transformation: Transformation,
-    json_lines: bool,
-    /// FAILED, PENDING, SUCCEEDED: the body so far, and whether it has a value yet.
-    bodies: [(&'static str, String, bool); 3],
-    total: usize,
+/// How big the pieces of an export are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExportSizes {
+    /// A file's text is uploaded a part at a time once it grows past this (Amazon S3 takes
+    /// parts of 5 MiB and more, the last excepted), so what is held in memory is at most a
+    /// part per status, whatever the run's size.
+    pub part: usize,
+    /// The largest file: past it a status's records go on in its next file
+    /// (`SUCCEEDED_1.json`), as AWS does at 5 GB ("ResultWriter (Map)", exporting to S3).
+    pub file: u64,
 }
 
-impl Files {
-    fn new(transformation: Transformation, json_lines: bool) -> Files {
-        Files {
-            transformation,
-            json_lines,
-            bodies: [
-                ("FAILED", String::new(), false),
-                ("PENDING", String::new(), false),
-                ("SUCCEEDED", String::new(), false),
-            ],
-            total: 0,
+impl Default for ExportSizes {
+    fn default() -> Self {
+        ExportSizes {
+            part: 8 * 1024 * 1024,
+            file: 5 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// One request of an export to the writing integration, as [`TaskRequest::writer`] carries
+/// it. Small files go whole, with the manifest, in one last `Put`; a file that grows past a
+/// part is a multipart upload (`Begin` answers `{"UploadId"}`, each `Part` `{"ETag"}`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Write {
+    /// `{"Files": [{"Key", "Body"}]}`: whole objects, put in order (the manifest last).
+    Put(Vec<(String, String)>),
+    /// `{"Begin": {"Key"}}`.
+    Begin { key: String },
+    /// `{"Part": {"Key", "UploadId", "PartNumber", "Body"}}`.
+    Part {
+        key: String,
+        upload_id: String,
+        number: u32,
+        body: String,
+    },
+    /// `{"Complete": {"Key", "UploadId", "Parts": [{"ETag", "PartNumber"}]}}`.
+    Complete {
+        key: String,
+        upload_id: String,
+        parts: Vec<(u32, String)>,
+    },
+    /// `{"Abort": {"Key", "UploadId"}}`: an export that failed drops what it had uploaded.
+    Abort { key: String, upload_id: String },
+}
+
+impl Write {
+    /// `req` asking for this write to `bucket`.
+    pub fn request(&self, req: &TaskRequest, bucket: &str) -> TaskRequest {
+        let op = match self {
+            Write::Put(files) => {
+                let files: Vec<Value> = files
+                    .iter()
+                    .map(|(k, b)| json!({"Key": k, "Body": b}))
+                    .collect();
+                json!({"Bucket": bucket, "Files": files})
+            }
+            Write::Begin { key } => json!({"Bucket": bucket, "Begin": {"Key": key}}),
+            Write::Part {
+                key,
+                upload_id,
+                number,
+                body,
+            } => json!({"Bucket": bucket, "Part": {"Key": key, "UploadId": upload_id,
+                "PartNumber": number, "Body": body}}),
+            Write::Complete {
+                key,
+                upload_id,
+                parts,
+            } => {
+                let parts: Vec<Value> = parts
+                    .iter()
+                    .map(|(n, etag)| json!({"ETag": etag, "PartNumber": n}))
+                    .collect();
+                json!({"Bucket": bucket, "Complete": {"Key": key, "UploadId": upload_id,
+                    "Parts": parts}})
+            }
+            Write::Abort { key, upload_id } => {
+                json!({"Bucket": bucket, "Abort": {"Key": key, "UploadId": upload_id}})
+            }
+        };
+        let mut r = req.clone();
+        r.writer = Some(op);
+        r
+    }
+}
+
+/// A multipart upload under way.
+struct Upload {
+    id: String,
+    /// Part numbers and ETags, in order.
+    parts: Vec<(u32, String)>,
+}
+
+/// One status's files: the one being written and those done.
+struct StatusFiles {
+    status: &'static str,
+    /// `n` of `STATUS_n.json`.
+    index: usize,
+    /// The current file's text not uploaded yet.
+    buf: String,
+    /// The current file's size so far, uploaded or not.
+    size: u64,
+    /// Whether the current file has a value yet.
+    started: bool,
+    upload: Option<Upload>,
+    /// Files written: key and size.
+    done: Vec<(String, u64)>,
+}
+
+impl StatusFiles {
+    fn new(status: &'static str) -> StatusFiles {
+        StatusFiles {
+            status,
+            index: 0,
+            buf: String::new(),
+            size: 0,
+            started: false,
+            upload: None,
+            done: Vec::new(),
         }
     }
 
-    /// Adds a child's record to its status's file (a succeeded child shaped by the
-    /// transformation; failed and pending children keep their whole records, as on AWS).
-    fn add(&mut self, status: &str, child: Child) -> Result<(), Failure> {
-        let slot = match status {
-            "SUCCEEDED" => 2,
-            "PENDING" => 1,
-            _ => 0,
-        };
-        let values = if slot == 2 {
-            shape(std::slice::from_ref(&child), self.transformation)
-        } else {
-            vec![child.record]
-        };
-        let (_, body, started) = &mut self.bodies[slot];
-        let before = body.len();
-        for v in values {
-            if self.json_lines {
-                body.push_str(&to_text(&v));
-                body.push('\n');
-            } else {
-                body.push(if *started { ',' } else { '[' });
-                body.push_str(&to_text(&v));
-            }
-            *started = true;
-        }
-        self.total += body.len() - before;
-        if self.total > MAX_FILES_BYTES {
-            return Err(Failure::new(
-                names::RESULT_WRITER_FAILED,
-                format!("The results come to more than {MAX_FILES_BYTES} bytes, more than Waymark writes from one Map"),
-            ));
-        }
-        Ok(())
-    }
-
-    /// The files and the manifest (last: a reader that finds it finds every file). A status
-    /// with no child has no file.
-    fn finish(self, bucket: &str, folder: &str, run_arn: &str) -> Vec<(String, String)> {
-        let mut files = Vec::new();
-        let mut listed = Map::new();
-        for (status, mut body, started) in self.bodies {
-            let mut entries = Vec::new();
-            if started || (self.json_lines && !body.is_empty()) {
-                if !self.json_lines {
-                    body.push(']');
-                }
-                let key = format!("{folder}/{status}_0.json");
-                entries.push(json!({"Key": key, "Size": body.len()}));
-                files.push((key, body));
-            }
-            listed.insert(status.to_string(), Value::Array(entries));
-        }
-        let manifest = json!({
-            "DestinationBucket": bucket,
-            "MapRunArn": run_arn,
-            "ResultFiles": listed,
-        });
-        files.push((format!("{folder}/manifest.json"), to_text(&manifest)));
-        files
+    fn key(&self, folder: &str) -> String {
+        format!("{folder}/{}_{}.json", self.status, self.index)
     }
 }
 
 /// An export's files made from the run's children, given one at a time in the order they
-/// started, then the items that never started.
+/// started, then the items that never started. Writes go through `send`, which performs one
+/// [`Write`] and gives its answer.
 pub struct Exporter<'a> {
     w: &'a WriterPhase,
     e: &'a Export,
-    files: Files,
+    transformation: Transformation,
+    sizes: ExportSizes,
+    /// FAILED, PENDING, SUCCEEDED.
+    files: [StatusFiles; 3],
+    /// Files done that were never uploaded in parts: put whole with the manifest.
+    whole: Vec<(String, String)>,
     run_status: &'a str,
     run_stop: Option<DateTime<Utc>>,
 }
 
 impl<'a> Exporter<'a> {
     /// `None` when the phase holds its files already.
-    pub fn new(rec: &'a ExecutionRecord, w: &'a WriterPhase) -> Option<Exporter<'a>> {
+    pub fn new(
+        rec: &'a ExecutionRecord,
+        w: &'a WriterPhase,
+        sizes: ExportSizes,
+    ) -> Option<Exporter<'a>> {
         let e = w.export.as_ref()?;
         let (run_status, run_stop) = rec
             .map_runs
@@ -510,7 +564,14 @@ impl<'a> Exporter<'a> {
         Some(Exporter {
             w,
             e,
-            files: Files::new(transformation_of(&e.transformation), e.json_lines),
+            transformation: transformation_of(&e.transformation),
+            sizes,
+            files: [
+                StatusFiles::new("FAILED"),
+                StatusFiles::new("PENDING"),
+                StatusFiles::new("SUCCEEDED"),
+            ],
+            whole: Vec::new(),
             run_status,
             run_stop,
         })
@@ -521,46 +582,251 @@ impl<'a> Exporter<'a> {
     }
 
     /// A child as a store keeps it (a child its run left running was aborted).
-    pub fn child(&mut self, c: ChildExecution) -> Result<(), Failure> {
+    pub async fn child<F, Fut>(&mut self, c: ChildExecution, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
         let (status, child) = stored_child(&c.as_of_run(self.run_status, self.run_stop));
-        self.files.add(status, child)
+        self.add(status, child, send).await
     }
 
-    /// The files, the items that never started last, then the manifest.
-    pub fn finish(mut self) -> Result<Vec<(String, String)>, Failure> {
+    /// Adds a child's record to its status's file (a succeeded child shaped by the
+    /// transformation; failed and pending children keep their whole records, as on AWS).
+    async fn add<F, Fut>(&mut self, status: &str, child: Child, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
+        let slot = match status {
+            "SUCCEEDED" => 2,
+            "PENDING" => 1,
+            _ => 0,
+        };
+        let values = if slot == 2 {
+            shape(std::slice::from_ref(&child), self.transformation)
+        } else {
+            vec![child.record]
+        };
+        for v in values {
+            let text = to_text(&v);
+            // The separator or bracket before the value, and the closing bracket.
+            let f = &self.files[slot];
+            if f.started && f.size + text.len() as u64 + 2 > self.sizes.file {
+                self.close(slot, send).await?;
+            }
+            let json_lines = self.e.json_lines;
+            let f = &mut self.files[slot];
+            let before = f.buf.len();
+            if json_lines {
+                f.buf.push_str(&text);
+                f.buf.push('\n');
+            } else {
+                f.buf.push(if f.started { ',' } else { '[' });
+                f.buf.push_str(&text);
+            }
+            f.started = true;
+            f.size += (f.buf.len() - before) as u64;
+            if f.buf.len() >= self.sizes.part {
+                self.upload_part(slot, send).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads what the slot's file holds as its next part, starting its upload first.
+    async fn upload_part<F, Fut>(&mut self, slot: usize, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
+        let key = self.files[slot].key(&self.e.folder);
+        if self.files[slot].upload.is_none() {
+            let answer = send(Write::Begin { key: key.clone() }).await?;
+            let id = answered(&answer, "UploadId")?;
+            self.files[slot].upload = Some(Upload {
+                id,
+                parts: Vec::new(),
+            });
+        }
+        let f = &mut self.files[slot];
+        let Some(up) = f.upload.as_mut() else {
+            return Ok(());
+        };
+        let number = up.parts.len() as u32 + 1;
+        let body = std::mem::take(&mut f.buf);
+        let answer = send(Write::Part {
+            key,
+            upload_id: up.id.clone(),
+            number,
+            body,
+        })
+        .await?;
+        up.parts.push((number, answered(&answer, "ETag")?));
+        Ok(())
+    }
+
+    /// Ends the slot's current file: the last part and the upload's completion, or kept to be
+    /// put whole; the slot's next file starts empty.
+    async fn close<F, Fut>(&mut self, slot: usize, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
+        let json_lines = self.e.json_lines;
+        let key = self.files[slot].key(&self.e.folder);
+        let f = &mut self.files[slot];
+        if !json_lines {
+            f.buf.push(']');
+            f.size += 1;
+        }
+        if f.upload.is_some() {
+            if !f.buf.is_empty() {
+                self.upload_part(slot, send).await?;
+            }
+            if let Some(up) = &self.files[slot].upload {
+                send(Write::Complete {
+                    key: key.clone(),
+                    upload_id: up.id.clone(),
+                    parts: up.parts.clone(),
+                })
+                .await?;
+            }
+            self.files[slot].upload = None;
+        } else {
+            let body = std::mem::take(&mut f.buf);
+            self.whole.push((key.clone(), body));
+        }
+        let f = &mut self.files[slot];
+        f.done.push((key, f.size));
+        f.index += 1;
+        f.size = 0;
+        f.started = false;
+        Ok(())
+    }
+
+    /// The items that never started, then the files' ends and the manifest (last: a reader
+    /// that finds it finds every file). A status with no child has no file.
+    pub async fn finish<F, Fut>(mut self, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
+        let done = self.finish_files(send).await;
+        if done.is_err() {
+            self.abort(send).await;
+        }
+        done
+    }
+
+    async fn finish_files<F, Fut>(&mut self, send: &mut F) -> Result<(), Failure>
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
         for record in &self.e.pending {
             let child = Child {
                 record: record.clone(),
                 output: None,
             };
-            self.files.add("PENDING", child)?;
+            self.add("PENDING", child, send).await?;
         }
-        Ok(self
-            .files
-            .finish(&self.w.bucket, &self.e.folder, &self.e.run_arn))
+        for slot in 0..3 {
+            if self.files[slot].started {
+                self.close(slot, send).await?;
+            }
+        }
+        let mut listed = Map::new();
+        for f in &self.files {
+            let entries = f
+                .done
+                .iter()
+                .map(|(key, size)| json!({"Key": key, "Size": size}))
+                .collect();
+            listed.insert(f.status.to_string(), Value::Array(entries));
+        }
+        let manifest = json!({
+            "DestinationBucket": self.w.bucket,
+            "MapRunArn": self.e.run_arn,
+            "ResultFiles": listed,
+        });
+        let mut whole = std::mem::take(&mut self.whole);
+        whole.push((
+            format!("{}/manifest.json", self.e.folder),
+            to_text(&manifest),
+        ));
+        send(Write::Put(whole)).await.map(drop)
+    }
+
+    /// Drops the uploads under way, after a failure (best effort: the failure is what the
+    /// Map reports).
+    pub async fn abort<F, Fut>(&mut self, send: &mut F)
+    where
+        F: FnMut(Write) -> Fut,
+        Fut: Future<Output = Result<Value, Failure>>,
+    {
+        for slot in 0..3 {
+            let key = self.files[slot].key(&self.e.folder);
+            if let Some(up) = self.files[slot].upload.take() {
+                let _ = send(Write::Abort {
+                    key,
+                    upload_id: up.id,
+                })
+                .await;
+            }
+        }
     }
 }
 
+/// A string field of a write's answer.
+fn answered(answer: &Value, field: &str) -> Result<String, Failure> {
+    answer
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            Failure::new(
+                names::RESULT_WRITER_FAILED,
+                format!("Writing the results to Amazon S3 gave no {field}"),
+            )
+        })
+}
+
 /// The runner's half of an export: the files of the run the writing task's phase names,
-/// made from its children as `store` keeps them (read a page at a time). A store that cannot
-/// be read is an error to retry; files that outgrow what one Map writes are the task's
+/// made from its children as `store` keeps them (read a page at a time) and written through
+/// `send`. A store that cannot be read is an error to retry; a write that fails is the task's
 /// `States.ResultWriterFailed`.
-pub async fn export_files<S: MapChildStore>(
+pub async fn export<S, F, Fut>(
     store: &S,
     rec: &ExecutionRecord,
     w: &WriterPhase,
-) -> Result<Result<Vec<(String, String)>, Failure>, StoreError> {
-    let Some(mut x) = Exporter::new(rec, w) else {
-        return Ok(Ok(w.files.clone()));
+    sizes: ExportSizes,
+    mut send: F,
+) -> Result<Result<(), Failure>, StoreError>
+where
+    S: MapChildStore,
+    F: FnMut(Write) -> Fut,
+    Fut: Future<Output = Result<Value, Failure>>,
+{
+    let Some(mut x) = Exporter::new(rec, w, sizes) else {
+        return Ok(send(Write::Put(w.files.clone())).await.map(drop));
     };
     let run_arn = x.run_arn().to_string();
     let mut token: Option<String> = None;
     loop {
-        let page = store
+        let page = match store
             .map_children(&run_arn, None, EXPORT_PAGE, token.as_deref())
-            .await?;
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                x.abort(&mut send).await;
+                return Err(e);
+            }
+        };
         for c in page.items {
-            if let Err(f) = x.child(c) {
+            if let Err(f) = x.child(c, &mut send).await {
+                x.abort(&mut send).await;
                 return Ok(Err(f));
             }
         }
@@ -569,7 +835,7 @@ pub async fn export_files<S: MapChildStore>(
             None => break,
         }
     }
-    Ok(x.finish())
+    Ok(x.finish(&mut send).await)
 }
 
 struct Target {
@@ -617,18 +883,6 @@ pub fn writer_phase<'r>(rec: &'r ExecutionRecord, req: &TaskRequest) -> Option<&
         Phase::Task(t) if frame.seq == req.seq => t.writer.as_deref(),
         _ => None,
     }
-}
-
-/// `req` with the files to write, as the writing integration takes them (the queued request
-/// names none).
-pub fn filled_with(req: &TaskRequest, bucket: &str, files: &[(String, String)]) -> TaskRequest {
-    let files: Vec<Value> = files
-        .iter()
-        .map(|(k, b)| json!({"Key": k, "Body": b}))
-        .collect();
-    let mut filled = req.clone();
-    filled.writer = Some(json!({"Bucket": bucket, "Files": files}));
-    filled
 }
 
 #[cfg(test)]
