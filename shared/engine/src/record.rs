@@ -140,6 +140,21 @@ pub struct RedrivePoint {
     pub state: String,
     pub input: Value,
     pub vars: Map<String, Value>,
+    /// The iterations or branches of an inline Map or Parallel that succeeded before it
+    /// failed: a redrive runs only the others (RedriveExecution: "redrives only the iterations
+    /// and branches that failed or aborted").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
+}
+
+/// Results a root-level inline Map or Parallel had when it failed, `None` where a child
+/// failed or never ended. Kept while the execution runs under the entry of the state that
+/// failed (its StateEntered event's id), and given to the state's fan-out when a redrive
+/// enters it again (`entered_event_id` 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    pub entered_event_id: u64,
+    pub results: Vec<Option<Value>>,
 }
 
 /// `MachineType` with serde, kept apart so that the language crate needs no serde derive.

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 use waymark_asl::dataflow::select_or_invalid;
 use waymark_asl::error::names;
-use waymark_asl::json::{as_integer, to_text};
+use waymark_asl::json::{as_integer, payload_size, to_text};
 use waymark_asl::jsonata::Prepared;
 use waymark_asl::model::{
     Dynamic, Map as MapState, Parallel, ProcessorMode, QueryLanguage, State, StateKind,
@@ -32,6 +32,10 @@ pub const INLINE_MAP_CONCURRENCY: usize = 40;
 /// ("up to 10,000 parallel child workflow executions", also what runs when MaxConcurrency is
 /// unset or 0). It also bounds the frames one record holds.
 pub const DISTRIBUTED_MAP_CONCURRENCY: usize = 10_000;
+
+/// The most an inline Map or Parallel keeps of its children's results for a redrive (as JSON
+/// text): the record keeps them until the execution is redriven or expires.
+const MAX_KEPT: usize = 128 * 1024;
 
 /// The children a fan-out runs at once, from the MaxConcurrency asked for (0: no limit asked).
 fn concurrency(asked: usize, is_map: bool, distributed: bool) -> usize {
@@ -725,20 +729,33 @@ impl Stepper<'_, '_> {
     ) -> Flow {
         let id = self.rec.next_fanout;
         self.rec.next_fanout += 1;
+        // A redrive's root fan-out takes the results the failed one kept; any other root
+        // fan-out (a retry, the state entered again) drops what an earlier one kept.
+        let seed = if fid.is_empty() {
+            self.rec
+                .redrive_point
+                .take()
+                .and_then(|p| p.kept)
+                .filter(|k| k.entered_event_id == 0 && k.results.len() == total && !distributed)
+        } else {
+            None
+        };
+        let results = seed.map_or_else(|| vec![None; total], |k| k.results);
+        let succeeded = results.iter().filter(|r| r.is_some()).count();
         let fanout = Fanout {
             id,
             is_map,
             total,
             started: 0,
             running: 0,
-            succeeded: 0,
+            succeeded,
             failed: 0,
             max_concurrency: concurrency(max_concurrency, is_map, distributed),
             tolerated_count,
             tolerated_percentage,
             input,
             items: items.into(),
-            results: vec![None; total],
+            results,
             distributed,
             // Only a ResultWriter that shapes the Map's result reads what each child had and
             // how it ended here; an export reads the children from the store.
@@ -794,6 +811,11 @@ impl Stepper<'_, '_> {
             let Some(f) = self.fanout(fid) else { return };
             if f.started >= f.total && f.more.is_some() && !f.reading {
                 return self.read_window(fid);
+            }
+            if f.results.get(f.started).is_some_and(Option::is_some) {
+                // Succeeded before a redrive: not run again.
+                self.fanout_mut(fid).started += 1;
+                continue;
             }
             let full = f.started >= f.total || f.running >= f.max_concurrency;
             if full || self.overflow.is_some() || !self.take_work() {
@@ -996,6 +1018,7 @@ impl Stepper<'_, '_> {
                         failure
                     };
                     let distributed = f.distributed;
+                    self.keep_for_redrive(parent, index);
                     if distributed {
                         self.end_map_run(parent, "FAILED");
                     }
@@ -1020,6 +1043,35 @@ impl Stepper<'_, '_> {
         } else {
             self.start_children(parent);
         }
+    }
+
+    /// A root-level inline Map or Parallel fails because child `failed` did: what the others
+    /// gave is kept for a redrive, which runs only the children that failed or were aborted.
+    /// A fan-out that had tolerated failures before, or whose results come to more than
+    /// [`MAX_KEPT`], runs again as a whole.
+    fn keep_for_redrive(&mut self, fid: &str, failed: usize) {
+        let Some(f) = self.fanout(fid) else { return };
+        if !fid.is_empty() || f.distributed || f.failed != 1 {
+            return;
+        }
+        let mut results = f.results.clone();
+        if let Some(r) = results.get_mut(failed) {
+            *r = None;
+        }
+        let size: usize = results.iter().flatten().map(payload_size).sum();
+        if size > MAX_KEPT {
+            return;
+        }
+        let entered = self.frame(fid).entered_event_id;
+        self.rec.redrive_point = Some(crate::record::RedrivePoint {
+            state: String::new(),
+            input: Value::Null,
+            vars: Map::new(),
+            kept: Some(crate::record::Kept {
+                entered_event_id: entered,
+                results,
+            }),
+        });
     }
 
     /// Every child is done: gather the results and leave the state.

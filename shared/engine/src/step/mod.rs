@@ -530,6 +530,16 @@ impl<'a, 'e> Stepper<'a, 'e> {
             own_history: None,
         };
         self.rec.frames.insert(String::new(), root);
+        // The fan-out the state starts again takes what the failed one had kept.
+        self.rec.redrive_point = point.kept.map(|k| crate::record::RedrivePoint {
+            state: String::new(),
+            input: Value::Null,
+            vars: Map::new(),
+            kept: Some(crate::record::Kept {
+                entered_event_id: 0,
+                results: k.results,
+            }),
+        });
         self.runnable.push_back(String::new());
     }
 
@@ -968,13 +978,18 @@ impl<'a, 'e> Stepper<'a, 'e> {
         prev: u64,
     ) {
         self.push_event(d, prev);
-        // Where a redrive starts again: the state the root frame was in.
+        // Where a redrive starts again: the state the root frame was in, with what its
+        // fan-out kept when it is that entry of the state that failed.
+        let kept = self.rec.redrive_point.take().and_then(|p| p.kept);
         self.rec.redrive_point = match (status, self.rec.frames.get("")) {
             (Status::Succeeded, _) | (_, None) => None,
             (_, Some(root)) => Some(crate::record::RedrivePoint {
                 state: root.state.clone(),
                 input: root.input.clone(),
                 vars: root.vars.clone(),
+                kept: kept.filter(|k| {
+                    k.entered_event_id != 0 && k.entered_event_id == root.entered_event_id
+                }),
             }),
         };
         self.rec.status = status;

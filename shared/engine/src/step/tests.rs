@@ -1601,6 +1601,140 @@ fn redrive_runs_again_from_the_failed_state() {
     });
 }
 
+/// Runs `def` until it fails, redrives it, and runs it again: the calls of each attempt (the
+/// `n` each task was given) and the redriven execution's record and history.
+fn fail_then_redrive(def: Value, fail_once: i64, pad: usize) -> (Vec<i64>, Vec<i64>, Run) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let failed = Arc::new(AtomicBool::new(false));
+    let (e, calls) = engine(Box::new(move |req, _| {
+        let n = req.parameters["n"].as_i64().unwrap();
+        if n == fail_once && !failed.swap(true, Ordering::SeqCst) {
+            return TaskOutcome::Failed(Failure::new("Flaky", "first time"));
+        }
+        match pad {
+            0 => TaskOutcome::Succeeded(json!(n * 10)),
+            _ => TaskOutcome::Succeeded(json!("x".repeat(pad))),
+        }
+    }));
+    let sm = machine(&e, def);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let ns = |calls: &[TaskRequest]| -> Vec<i64> {
+        calls
+            .iter()
+            .map(|c| c.parameters["n"].as_i64().unwrap())
+            .collect()
+    };
+    rt.block_on(async {
+        let rec = e
+            .start_execution(&sm, Some("r"), json!({"items": [0, 1, 2, 3, 4]}))
+            .await
+            .unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Failed);
+        let first = ns(&calls.lock().unwrap());
+        calls.lock().unwrap().clear();
+        e.redrive(&rec.execution_arn).await.unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        let second = ns(&calls.lock().unwrap());
+        let history = e.store.history(&rec.execution_arn).await.unwrap();
+        let run = Run {
+            rec,
+            history,
+            calls: Vec::new(),
+            children: Vec::new(),
+            child_histories: Vec::new(),
+        };
+        (first, second, run)
+    })
+}
+
+/// RedriveExecution "reschedules and redrives only the iterations and branches that failed or
+/// aborted" of an inline Map: the iterations that succeeded keep their results.
+#[test]
+fn a_redrive_runs_only_the_map_iterations_that_did_not_succeed() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+        "MaxConcurrency": 1, "End": true,
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA,
+            "Parameters": {"n.$": "$"}, "End": true}}}}}});
+    let (first, second, r) = fail_then_redrive(def, 2, 0);
+    assert_eq!(first, [0, 1, 2]);
+    assert_eq!(second, [2, 3, 4], "iterations 0 and 1 are not run again");
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    assert_eq!(r.rec.output, Some(json!([0, 10, 20, 30, 40])));
+    let t = types(&r.history);
+    let redriven = t.iter().position(|x| *x == "ExecutionRedriven").unwrap();
+    assert_eq!(t[redriven + 1], "MapStateEntered");
+    let iterations: Vec<u64> = r.history[redriven..]
+        .iter()
+        .filter(|e| e.event_type == "MapIterationStarted")
+        .map(|e| {
+            e.details_json()["mapIterationStartedEventDetails"]["index"]
+                .as_u64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(iterations, [2, 3, 4]);
+}
+
+/// What a redrive keeps is bounded: past 128 KiB of results the Map runs again as a whole.
+#[test]
+fn a_map_whose_results_are_too_large_to_keep_runs_again_whole() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+        "MaxConcurrency": 1, "End": true, "ResultSelector": {"done": true},
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA,
+            "Parameters": {"n.$": "$"}, "End": true}}}}}});
+    let (first, second, r) = fail_then_redrive(def.clone(), 3, 50_000);
+    assert_eq!(first, [0, 1, 2, 3]);
+    assert_eq!(second, [0, 1, 2, 3, 4]);
+    assert_eq!(r.rec.output, Some(json!({"done": true})));
+    // Two results of 50 KB are kept.
+    let (_, second, _) = fail_then_redrive(def, 2, 50_000);
+    assert_eq!(second, [2, 3, 4]);
+}
+
+/// The same for a Parallel's branches: the one that failed and the one aborted run again.
+#[test]
+fn a_redrive_runs_only_the_parallel_branches_that_did_not_succeed() {
+    let branch = |n: i64| {
+        let name = format!("T{n}");
+        json!({"StartAt": name, "States": {name: {"Type": "Task",
+        "Resource": LAMBDA, "Parameters": {"n": n}, "End": true}}})
+    };
+    let def = json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+        "Branches": [branch(0), branch(1), branch(2)]}}});
+    let (first, second, r) = fail_then_redrive(def, 1, 0);
+    // Branch 2 was aborted when branch 1 failed, before its task ran.
+    assert_eq!(first, [0, 1]);
+    assert_eq!(second, [1, 2], "branch 0 succeeded and does not run again");
+    assert_eq!(r.rec.output, Some(json!([0, 10, 20])));
+}
+
+/// A Retry runs the whole Map again (only a redrive keeps what succeeded), and what a caught
+/// failure kept is not used by a later failure of the same state.
+#[test]
+fn a_retried_map_runs_every_iteration_again() {
+    let def = json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items",
+        "MaxConcurrency": 1, "End": true,
+        "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": LAMBDA,
+            "Parameters": {"n.$": "$"}, "End": true}}}}}});
+    let r = run_with(
+        def,
+        json!({"items": [0, 1, 2]}),
+        Box::new(|req, n| {
+            if n == 2 {
+                return TaskOutcome::Failed(Failure::new("Flaky", "once"));
+            }
+            TaskOutcome::Succeeded(req.parameters["n"].clone())
+        }),
+    );
+    assert_eq!(r.rec.status, Status::Succeeded, "{:?}", r.rec.failure);
+    let ns: Vec<&Value> = r.calls.iter().map(|c| &c.parameters["n"]).collect();
+    assert_eq!(ns, [&json!(0), &json!(1), &json!(0), &json!(1), &json!(2)]);
+}
+
 #[test]
 fn task_answers_are_checked_against_the_waiting_task() {
     let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
