@@ -38,6 +38,7 @@ impl Stepper<'_, '_> {
                     self.schedule(fid, until, TimerKind::Wake);
                 }
                 self.handled(fid, f, retry, None);
+                self.drop_kept(fid);
                 return;
             }
         }
@@ -55,6 +56,7 @@ impl Stepper<'_, '_> {
 
         if let Some(c) = state.catch.iter().find(|c| c.matches(&error)) {
             self.handled(fid, f.clone(), None, Some(c.index));
+            self.drop_kept(fid);
             match self.conclude_catch(fid, state, c, error_output(&f)) {
                 Ok((output, assigned)) => {
                     self.assign_vars(fid, assigned);
@@ -74,6 +76,15 @@ impl Stepper<'_, '_> {
         let frame = self.frame_mut(fid);
         frame.seq += 1;
         frame.phase = Phase::Failed { failure: f };
+    }
+
+    /// A root-level Map or Parallel whose failure is retried or caught will not be redriven
+    /// from this failure: what its fan-out kept for that goes, rather than ride in the record
+    /// for the rest of the run.
+    fn drop_kept(&mut self, fid: &str) {
+        if fid.is_empty() {
+            self.rec.redrive_point = None;
+        }
     }
 
     fn handled(

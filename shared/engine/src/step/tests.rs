@@ -1735,6 +1735,39 @@ fn a_retried_map_runs_every_iteration_again() {
     assert_eq!(ns, [&json!(0), &json!(1), &json!(0), &json!(1), &json!(2)]);
 }
 
+/// A caught failure keeps nothing for a redrive: the record does not carry the results for
+/// the rest of the run, and a later failure of the same state runs it whole.
+#[test]
+fn a_caught_map_failure_keeps_nothing_for_a_redrive() {
+    let def = json!({"StartAt": "M", "States": {
+        "M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 1, "Next": "Done",
+            "Catch": [{"ErrorEquals": ["Flaky"], "ResultPath": "$.error", "Next": "Wait"}],
+            "ItemProcessor": {"StartAt": "T", "States": {"T": {"Type": "Task",
+                "Resource": LAMBDA, "Parameters": {"n.$": "$"}, "End": true}}}},
+        "Wait": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+            "Parameters": {"n": -1}, "End": true},
+        "Done": {"Type": "Succeed"}}});
+    let (e, _calls) = engine(Box::new(|req, _| match req.parameters["n"].as_i64() {
+        Some(1) => TaskOutcome::Failed(Failure::new("Flaky", "always")),
+        Some(-1) => TaskOutcome::Pending,
+        n => TaskOutcome::Succeeded(json!(n)),
+    }));
+    let sm = machine(&e, def);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = e
+            .start_execution(&sm, Some("c"), json!({"items": [0, 1, 2]}))
+            .await
+            .unwrap();
+        let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
+        assert_eq!(rec.status, Status::Running);
+        assert_eq!(rec.frames.get("").map(|f| f.state.as_str()), Some("Wait"));
+        assert_eq!(rec.redrive_point, None);
+    });
+}
+
 #[test]
 fn task_answers_are_checked_against_the_waiting_task() {
     let (e, calls) = engine(Box::new(|_, _| TaskOutcome::Pending));
