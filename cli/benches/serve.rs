@@ -11,7 +11,7 @@
 //!   second, execution latency (median, p99) and step latency from the histories of a sample
 //!   (server timestamps: whole milliseconds, one clock reading per engine step, so a chain of
 //!   Pass states run in one step shows 0 ms; the client-clock figures are the accurate ones).
-//! - `map_10000_format`: one execution of the engine bench's inline Map over 10,000 items, each
+//! - `map_5000_format`: one execution of the engine bench's inline Map over 5,000 items, each
 //!   a Pass calling `States.Format`. Wall time and transitions per second.
 //!
 //! Each workload runs `RUNS` times on a fresh server and database; the median run (by wall
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 const EXECUTIONS: usize = 1_000;
-const MAP_ITEMS: usize = 10_000;
+const MAP_ITEMS: usize = 5_000;
 const CLIENTS: usize = 8;
 const RUNS: usize = 5;
 /// Executions whose histories give the step latencies.
@@ -381,7 +381,7 @@ fn pass_choice_run(run: usize) -> PassChoiceRun {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Workload b: one inline Map over 10,000 items, each a Pass calling States.Format.
+// Workload b: one inline Map over 5,000 items, each a Pass calling States.Format.
 
 fn map_definition() -> Value {
     json!({"StartAt": "Each", "States": {
@@ -487,7 +487,7 @@ fn main() {
 
     let mut runs = Vec::new();
     for run in 1..=RUNS {
-        eprintln!("map_10000_format: run {run}/{RUNS}…");
+        eprintln!("map_5000_format: run {run}/{RUNS}…");
         runs.push(map_run(run));
     }
     let (map, map_walls) = median_run(runs, |r| r.wall);
@@ -562,7 +562,7 @@ fn main() {
             pc.step_ms.len()
         ),
     );
-    let map_name = format!("map_10000_format (1 execution, {MAP_ITEMS} items)");
+    let map_name = format!("map_5000_format (1 execution, {MAP_ITEMS} items)");
     row(
         &map_name,
         "wall time",
@@ -607,6 +607,6 @@ fn main() {
     );
     println!();
     println!("pass_choice wall times: {}", walls_text(&pc_walls));
-    println!("map_10000_format wall times: {}", walls_text(&map_walls));
+    println!("map_5000_format wall times: {}", walls_text(&map_walls));
     println!("bench total: {:.1} s", bench_start.elapsed().as_secs_f64());
 }

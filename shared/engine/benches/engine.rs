@@ -6,18 +6,25 @@
 //!   Pass/Choice machine on a fresh engine and runs each to completion. This measures the
 //!   per-execution and per-step overhead: record creation, load/commit in the store, the
 //!   context object, payload templates, Choice rules and history events.
-//! - `map_10000_format`: one iteration runs one execution of an inline Map over 10,000 items
+//! - `map_5000_format`: one iteration runs one execution of an inline Map over 5,000 items
 //!   (MaxConcurrency 0, so every item is started in the same step), each item going through an
 //!   ItemSelector and a Pass whose Parameters call `States.Format` (its OutputPath keeps just
 //!   the string, so that the Map's result stays under the 256 KiB payload limit, which
-//!   10,000 `{"label": …}` objects would exceed). This measures the fan-out:
+//!   5,000 `{"label": …}` objects would exceed). An inline Map's iterations write four events
+//!   each to the execution's history, so 5,000 stay under AWS's 25,000. This measures the
+//!   fan-out:
 //!   starting, running and gathering many child frames within a single step.
 //!
-//! - `map_10000_jsonata`: the same Map written in JSONata (`Items`, a JSONata `ItemSelector`
+//! - `map_5000_jsonata`: the same Map written in JSONata (`Items`, a JSONata `ItemSelector`
 //!   reading `$states.context.Map.Item.Value`, and the item's `Output` building the string).
 //!
+//! - `dmap_10000` and `dmap_10000_export`: one execution of a distributed Map (EXPRESS
+//!   children) over 10,000 items, each child a Pass, without and with a ResultWriter export
+//!   (to a sink that answers S3's writes and keeps only their sizes): the difference is what
+//!   making the export's files costs, read back from the store a thousand children at a time.
+//!
 //! The number of transitions is counted once from a real run's history, not hard-coded, and
-//! both runs check that the execution succeeded with the expected output.
+//! the runs check that the execution succeeded with the expected output.
 
 use std::sync::Arc;
 
@@ -30,23 +37,31 @@ use waymark_engine::history::HistoryEvent;
 use waymark_engine::memory::{
     run_until_settled, MemoryScheduler, MemoryStore, NoTasks, NullNotifier, ScaledClock, SeededIds,
 };
-use waymark_engine::ports::{ExecutionStore, StateMachine};
+use waymark_engine::ports::{ExecutionStore, StateMachine, TaskOutcome, Tasks};
 use waymark_engine::record::{ExecutionRecord, Status};
 use waymark_engine::runner::{Config, Engine};
+use waymark_engine::step::TaskRequest;
 
-type MemEngine =
-    Engine<MemoryStore, MemoryScheduler, NoTasks, NullNotifier, ScaledClock, SeededIds>;
+type MemEngine<T = NoTasks> =
+    Engine<MemoryStore, MemoryScheduler, T, NullNotifier, ScaledClock, SeededIds>;
 
 const EXECUTIONS: u64 = 1_000;
-const MAP_ITEMS: usize = 10_000;
+/// Items of the inline Maps (four history events each, within the 25,000 an execution has).
+const MAP_ITEMS: usize = 5_000;
+/// Items of the distributed Maps, whose children write nothing to the execution's history.
+const DMAP_ITEMS: usize = 10_000;
 
 /// A fresh engine wholly in memory, with virtual time, and `def` registered on it.
 fn engine_with(def: &Value) -> (MemEngine, StateMachine) {
+    engine_over(def, NoTasks)
+}
+
+fn engine_over<T: Tasks>(def: &Value, tasks: T) -> (MemEngine<T>, StateMachine) {
     let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
     let engine = Engine {
         store: MemoryStore::default(),
         scheduler: MemoryScheduler::default(),
-        tasks: NoTasks,
+        tasks,
         notifier: NullNotifier,
         clock: ScaledClock::new(t0, 0.0),
         ids: SeededIds::new(7),
@@ -68,7 +83,11 @@ fn engine_with(def: &Value) -> (MemEngine, StateMachine) {
 }
 
 /// Starts one execution and runs it until it ends.
-async fn run_one(engine: &MemEngine, sm: &StateMachine, input: Value) -> ExecutionRecord {
+async fn run_one<T: Tasks>(
+    engine: &MemEngine<T>,
+    sm: &StateMachine,
+    input: Value,
+) -> ExecutionRecord {
     let started = engine
         .start_execution(sm, None, input)
         .await
@@ -210,7 +229,7 @@ fn map_format(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(20));
     group.throughput(Throughput::Elements(per_execution));
-    group.bench_function("map_10000_format", |b| {
+    group.bench_function("map_5000_format", |b| {
         b.iter_batched(
             || (engine_with(&def), input.clone()),
             |((engine, sm), input)| {
@@ -263,7 +282,7 @@ fn map_jsonata(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(std::time::Duration::from_secs(20));
     group.throughput(Throughput::Elements(per_execution));
-    group.bench_function("map_10000_jsonata", |b| {
+    group.bench_function("map_5000_jsonata", |b| {
         b.iter_batched(
             || (engine_with(&def), input.clone()),
             |((engine, sm), input)| {
@@ -277,5 +296,101 @@ fn map_jsonata(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pass_choice, map_format, map_jsonata);
+/// Answers a ResultWriter's writes as S3 would, keeping only how many bytes they carried.
+#[derive(Default)]
+struct S3Sink {
+    bytes: std::sync::atomic::AtomicUsize,
+}
+
+impl Tasks for S3Sink {
+    async fn invoke(&self, _arn: &str, req: &TaskRequest) -> TaskOutcome {
+        use std::sync::atomic::Ordering;
+        let Some(w) = &req.writer else {
+            return TaskOutcome::Failed(waymark_asl::Failure::runtime("only writes here"));
+        };
+        let body = |v: &Value| v["Body"].as_str().map_or(0, str::len);
+        if let Some(files) = w["Files"].as_array() {
+            let n: usize = files.iter().map(body).sum();
+            self.bytes.fetch_add(n, Ordering::Relaxed);
+            return TaskOutcome::Succeeded(Value::Null);
+        }
+        if w.get("Begin").is_some() {
+            return TaskOutcome::Succeeded(json!({"UploadId": "u"}));
+        }
+        if let Some(p) = w.get("Part") {
+            self.bytes.fetch_add(body(p), Ordering::Relaxed);
+            return TaskOutcome::Succeeded(json!({"ETag": "\"e\""}));
+        }
+        TaskOutcome::Succeeded(Value::Null)
+    }
+}
+
+fn dmap_definition(export: bool) -> Value {
+    let mut m = json!({
+        "Type": "Map",
+        "ItemsPath": "$.items",
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Parameters": {"v.$": "$", "pad": "x".repeat(100)}, "End": true}}
+        },
+        "End": true
+    });
+    if export {
+        m["ResultWriter"] = json!({"Resource": "arn:aws:states:::s3:putObject",
+            "Parameters": {"Bucket": "out", "Prefix": "runs"}});
+    } else {
+        m["OutputPath"] = json!("$[0]");
+    }
+    json!({"StartAt": "Each", "States": {"Each": m}})
+}
+
+fn dmap(c: &mut Criterion) {
+    let rt = runtime();
+    let items: Vec<Value> = (1..=DMAP_ITEMS).map(|i| json!(i)).collect();
+    let input = json!({"items": items});
+    let mut group = c.benchmark_group("engine");
+    group.sample_size(10);
+    group.measurement_time(std::time::Duration::from_secs(20));
+    group.throughput(Throughput::Elements(DMAP_ITEMS as u64));
+    for export in [false, true] {
+        let def = dmap_definition(export);
+        {
+            let (engine, sm) = engine_over(&def, S3Sink::default());
+            let rec = rt.block_on(run_one(&engine, &sm, input.clone()));
+            assert_eq!(rec.status, Status::Succeeded, "{:?}", rec.failure);
+            let written = engine
+                .tasks
+                .bytes
+                .load(std::sync::atomic::Ordering::Relaxed);
+            if export {
+                let out = rec.output.expect("an output");
+                assert!(out["ResultWriterDetails"]["Key"].is_string(), "{out}");
+                assert!(written > DMAP_ITEMS * 100, "{written} bytes written");
+            } else {
+                assert_eq!(rec.output.unwrap()["v"], json!(1));
+                assert_eq!(written, 0);
+            }
+        }
+        let name = if export {
+            "dmap_10000_export"
+        } else {
+            "dmap_10000"
+        };
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (engine_over(&def, S3Sink::default()), input.clone()),
+                |((engine, sm), input)| {
+                    let rec = rt.block_on(run_one(&engine, &sm, input));
+                    debug_assert_eq!(rec.status, Status::Succeeded);
+                    (engine, rec)
+                },
+                BatchSize::PerIteration,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, pass_choice, map_format, map_jsonata, dmap);
 criterion_main!(benches);
