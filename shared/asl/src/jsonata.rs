@@ -23,9 +23,19 @@ pub struct Jsonata {
     /// Workflow variables the expression may read (`$name` in its text); only these are
     /// bound, so an evaluation does not copy every variable in scope.
     variables: Vec<String>,
-    /// The members of `$states` it may read (`None`: all of them, e.g. `$states` itself), so
-    /// that a large input is not copied for an expression that only reads the context.
-    states_members: Option<Vec<String>>,
+    /// What of `$states` it may read. Boxed: templates nest, and a parser recursing over deep
+    /// definitions carries one per frame.
+    reads: Box<Reads>,
+}
+
+/// The members of `$states` an expression may read (`None`: all of them, e.g. `$states`
+/// itself), so that a large input is not copied for an expression that only reads the
+/// context; and of `$states.context`, so that one reading `$states.context.Map.Item` does not
+/// copy the execution's input (`Execution.Input`) once per Map item.
+#[derive(Debug, Clone)]
+struct Reads {
+    states: Option<Vec<String>>,
+    context: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Jsonata {
@@ -50,12 +60,15 @@ impl Jsonata {
         let source = inner.trim().to_string();
         let expr = Box::new(Expression::parse(&source)?);
         let variables = referenced_variables(&source);
-        let states_members = referenced_states_members(&source);
+        let reads = Box::new(Reads {
+            states: referenced_states_members(&source),
+            context: referenced_members(&source, "$states.context"),
+        });
         Ok(Jsonata {
             source,
             expr,
             variables,
-            states_members,
+            reads,
         })
     }
 }
@@ -85,6 +98,27 @@ fn referenced_variables(src: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// `<of>.<member>` read by the text, or `None` when `of` is used otherwise (alone, indexed,
+/// bound to a variable, with blanks before the dot): over-approximate, as for variables.
+fn referenced_members(src: &str, of: &str) -> Option<Vec<String>> {
+    let ident = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in src.match_indices(of) {
+        let rest = &src[i + of.len()..];
+        if rest.chars().next().is_some_and(|c| ident(&c)) {
+            continue; // a longer name (`$states.contextual`)
+        }
+        let name: String = rest.strip_prefix('.')?.chars().take_while(ident).collect();
+        if name.is_empty() {
+            return None;
+        }
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    Some(out)
 }
 
 /// `$states.<member>` read by the text, or `None` when `$states` is used otherwise.
@@ -254,7 +288,8 @@ impl JsonataTemplate {
 
 fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>, Failure> {
     let wanted = |k: &str| {
-        e.states_members
+        e.reads
+            .states
             .as_ref()
             .is_none_or(|m| m.iter().any(|x| x == k))
     };
@@ -277,12 +312,24 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
             },
         )
     };
+    // The context cut down to the members the expression reads.
+    let context = |v: &Value| -> Value {
+        match (&e.reads.context, v) {
+            (Some(m), Value::Object(o)) => Value::Object(
+                o.iter()
+                    .filter(|(k, _)| m.contains(k))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            _ => v.clone(),
+        }
+    };
     if let (Some(input), Value::Object(all)) = (env.prepared_input, env.states) {
         let states = Prepared::object(all.iter().filter(|(k, _)| wanted(k)).map(|(k, v)| {
-            let p = if k == "input" {
-                input.clone()
-            } else {
-                Prepared::new(v)
+            let p = match k.as_str() {
+                "input" => input.clone(),
+                "context" => Prepared::new(&context(v)),
+                _ => Prepared::new(v),
             };
             (k.clone(), p)
         }));
@@ -299,14 +346,21 @@ fn evaluate(e: &Jsonata, env: &JsonataEnv, field: &str) -> Result<Option<Value>,
             .map_err(failed);
     }
     let mut bindings = Map::with_capacity(e.variables.len() + 1);
-    let states = match (&e.states_members, env.states) {
-        (Some(_), Value::Object(all)) => Value::Object(
+    let states = match env.states {
+        Value::Object(all) => Value::Object(
             all.iter()
                 .filter(|(k, _)| wanted(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
+                .map(|(k, v)| {
+                    let v = if k == "context" {
+                        context(v)
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), v)
+                })
                 .collect(),
         ),
-        _ => env.states.clone(),
+        other => other.clone(),
     };
     bindings.insert("states".to_string(), states);
     for name in &e.variables {
@@ -570,6 +624,21 @@ mod tests {
             Some(vec!["input".into(), "context".into()])
         );
         assert_eq!(referenced_states_members("$keys($states)"), None);
+        let ctx = |src| referenced_members(src, "$states.context");
+        assert_eq!(
+            ctx("$states.context.Map.Item.Value & $states.context.Execution.Name"),
+            Some(vec!["Map".to_string(), "Execution".to_string()])
+        );
+        assert_eq!(ctx("$states.input.a"), Some(vec![]));
+        for whole in [
+            "$keys($states.context)",
+            "$states.context[0]",
+            "($c := $states.context; $c.Map)",
+            "$states.context .Map",
+        ] {
+            assert_eq!(ctx(whole), None, "{whole}");
+        }
+        assert_eq!(ctx("$states.contextual.x"), Some(vec![]));
         let out = env_eval(
             &json!("{% $states.context.x %}"),
             json!({"input": {"big": [1, 2, 3]}, "context": {"x": 7}}),

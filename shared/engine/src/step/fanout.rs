@@ -800,13 +800,9 @@ impl Stepper<'_, '_> {
     /// Starts children while the concurrency limit allows.
     pub(crate) fn start_children(&mut self, fid: &str) {
         let state = self.current_state(fid);
-        // A JSONata ItemSelector reads the Map's input for every item: convert it once.
-        let prepared = match &state.kind {
-            StateKind::Map(m) if m.item_selector_jsonata.is_some() => {
-                Some(Prepared::new(&self.frame(fid).input))
-            }
-            _ => None,
-        };
+        let jsonata_selector =
+            matches!(&state.kind, StateKind::Map(m) if m.item_selector_jsonata.is_some());
+        let mut prepared: Option<std::rc::Rc<Prepared>> = None;
         loop {
             let Some(f) = self.fanout(fid) else { return };
             if f.started >= f.total && f.more.is_some() && !f.reading {
@@ -821,6 +817,9 @@ impl Stepper<'_, '_> {
             if full || self.overflow.is_some() || !self.take_work() {
                 return; // when the budget is spent, the next turn starts the rest
             }
+            if jsonata_selector && prepared.is_none() {
+                prepared = Some(self.prepared_input(fid));
+            }
             let f = self.fanout(fid).expect("checked above");
             let index = f.started;
             let (is_map, fanout_id, distributed) = (f.is_map, f.id, f.distributed);
@@ -832,7 +831,7 @@ impl Stepper<'_, '_> {
                     index,
                     f.items[index - f.first].clone(),
                     &f.input,
-                    prepared.as_ref(),
+                    prepared.as_deref(),
                 ) {
                     Ok(v) => v,
                     Err(e) => {
@@ -930,6 +929,19 @@ impl Stepper<'_, '_> {
             }
             self.runnable.push_back(child_id);
         }
+    }
+
+    /// The Map's input as a JSONata ItemSelector reads it (`$states.input`), converted once per
+    /// fan-out and step rather than once per child: converting an input of 5,000 items for
+    /// each of them made a JSONata Map twelve times slower than the same Map in JSONPath.
+    fn prepared_input(&mut self, fid: &str) -> std::rc::Rc<Prepared> {
+        let id = self.fanout(fid).map_or(0, |f| f.id);
+        if let Some(p) = self.prepared_inputs.get(&id) {
+            return p.clone();
+        }
+        let p = std::rc::Rc::new(Prepared::new(&self.frame(fid).input));
+        self.prepared_inputs.insert(id, p.clone());
+        p
     }
 
     /// A child frame finished: record its result, start the next ones, finish the fan-out.

@@ -280,6 +280,7 @@ pub fn step_all(
         overflow: None,
         run_names: None,
         children_at: Default::default(),
+        prepared_inputs: Default::default(),
     };
     for signal in signals {
         if s.overflow.is_some() {
@@ -343,6 +344,9 @@ pub(crate) struct Stepper<'a, 'e> {
     /// Where in `out.children` this step recorded each child it started, by fan-out and
     /// index: a child that ends in the step that started it is one write, not two.
     pub children_at: std::collections::HashMap<(u64, usize), usize>,
+    /// Map inputs converted for JSONata ItemSelectors in this step, by fan-out.
+    pub prepared_inputs:
+        std::collections::HashMap<u64, std::rc::Rc<waymark_asl::jsonata::Prepared>>,
 }
 
 /// A state's body either moved the frame on or left it waiting for something outside.
