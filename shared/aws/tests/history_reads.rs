@@ -116,6 +116,7 @@ fn record(name: &str) -> ExecutionRecord {
         turn: 0,
         frames: waymark_engine::record::Frames::new(),
         redrive_point: None,
+        kept: None,
         test_case: None,
         version_arn: None,
         alias_arn: None,

@@ -86,6 +86,7 @@ fn record(sm: &StateMachine, name: &str) -> ExecutionRecord {
         turn: 0,
         frames: Frames::new(),
         redrive_point: None,
+        kept: None,
         test_case: None,
         version_arn: None,
         alias_arn: None,

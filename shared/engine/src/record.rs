@@ -92,6 +92,10 @@ pub struct ExecutionRecord {
     /// Set when the execution ends unsuccessfully: where RedriveExecution starts again.
     #[serde(default)]
     pub redrive_point: Option<RedrivePoint>,
+    /// While the execution runs: what a failed root-level inline Map or Parallel kept for a
+    /// redrive, or what a redrive hands to the fan-out it starts again (see [`Kept`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<Kept>,
     /// The mock test case this execution's tasks are answered from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_case: Option<String>,
@@ -148,9 +152,10 @@ pub struct RedrivePoint {
 }
 
 /// Results a root-level inline Map or Parallel had when it failed, `None` where a child
-/// failed or never ended. Kept while the execution runs under the entry of the state that
-/// failed (its StateEntered event's id), and given to the state's fan-out when a redrive
-/// enters it again (`entered_event_id` 0).
+/// failed or never ended. Kept in the record under the entry of the state that failed (its
+/// StateEntered event's id), moved into the redrive point when the execution ends in that
+/// entry, and handed back to the state's fan-out when a redrive enters it again
+/// (`entered_event_id` 0).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Kept {
     pub entered_event_id: u64,

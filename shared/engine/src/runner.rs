@@ -327,6 +327,7 @@ where
             turn: 0,
             frames: Default::default(),
             redrive_point: None,
+            kept: None,
             test_case: test_case.map(str::to_string),
             version_arn: sm.started_as.as_ref().map(|s| s.version_arn.clone()),
             alias_arn: sm.started_as.as_ref().and_then(|s| s.alias_arn.clone()),

@@ -327,6 +327,7 @@ where
             turn: 1,
             frames,
             redrive_point: None,
+            kept: None,
             test_case: None,
             version_arn: None,
             alias_arn: None,

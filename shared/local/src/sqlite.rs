@@ -804,7 +804,7 @@ const NEW_EXECUTION: &str = "INSERT OR IGNORE INTO executions
 macro_rules! listed_execution {
     () => {
         "SELECT seq, json_set(record, '$.input', json('null'), '$.output', json('null'),
-            '$.frames', json('{}'), '$.redrive_point', json('null'))
+            '$.frames', json('{}'), '$.redrive_point', json('null'), '$.kept', json('null'))
         FROM executions"
     };
 }

@@ -74,6 +74,7 @@ pub fn shallow(rec: &ExecutionRecord, with_input: bool) -> ExecutionRecord {
         turn: rec.turn,
         frames: waymark_engine::record::Frames::new(),
         redrive_point: rec.redrive_point.clone(),
+        kept: rec.kept.clone(),
         test_case: rec.test_case.clone(),
         version_arn: rec.version_arn.clone(),
         alias_arn: rec.alias_arn.clone(),
@@ -88,6 +89,7 @@ pub fn summary(rec: &ExecutionRecord) -> Result<String, AwsError> {
     s.output = None;
     s.failure = None;
     s.redrive_point = None;
+    s.kept = None;
     s.version = 0;
     s.next_event_id = 0;
     s.next_fanout = 0;

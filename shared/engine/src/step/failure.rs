@@ -83,7 +83,7 @@ impl Stepper<'_, '_> {
     /// for the rest of the run.
     fn drop_kept(&mut self, fid: &str) {
         if fid.is_empty() {
-            self.rec.redrive_point = None;
+            self.rec.kept = None;
         }
     }
 

@@ -733,9 +733,8 @@ impl Stepper<'_, '_> {
         // fan-out (a retry, the state entered again) drops what an earlier one kept.
         let seed = if fid.is_empty() {
             self.rec
-                .redrive_point
+                .kept
                 .take()
-                .and_then(|p| p.kept)
                 .filter(|k| k.entered_event_id == 0 && k.results.len() == total && !distributed)
         } else {
             None
@@ -1074,15 +1073,9 @@ impl Stepper<'_, '_> {
         if size > MAX_KEPT {
             return;
         }
-        let entered = self.frame(fid).entered_event_id;
-        self.rec.redrive_point = Some(crate::record::RedrivePoint {
-            state: String::new(),
-            input: Value::Null,
-            vars: Map::new(),
-            kept: Some(crate::record::Kept {
-                entered_event_id: entered,
-                results,
-            }),
+        self.rec.kept = Some(crate::record::Kept {
+            entered_event_id: self.frame(fid).entered_event_id,
+            results,
         });
     }
 

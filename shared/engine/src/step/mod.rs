@@ -320,6 +320,7 @@ pub fn fail_without_definition(
     rec.stop_time = Some(now);
     rec.frames.clear();
     rec.redrive_point = None;
+    rec.kept = None;
     out.effects.push(Effect::Finished {
         status: Status::Failed,
     });
@@ -535,14 +536,9 @@ impl<'a, 'e> Stepper<'a, 'e> {
         };
         self.rec.frames.insert(String::new(), root);
         // The fan-out the state starts again takes what the failed one had kept.
-        self.rec.redrive_point = point.kept.map(|k| crate::record::RedrivePoint {
-            state: String::new(),
-            input: Value::Null,
-            vars: Map::new(),
-            kept: Some(crate::record::Kept {
-                entered_event_id: 0,
-                results: k.results,
-            }),
+        self.rec.kept = point.kept.map(|k| crate::record::Kept {
+            entered_event_id: 0,
+            ..k
         });
         self.runnable.push_back(String::new());
     }
@@ -984,7 +980,7 @@ impl<'a, 'e> Stepper<'a, 'e> {
         self.push_event(d, prev);
         // Where a redrive starts again: the state the root frame was in, with what its
         // fan-out kept when it is that entry of the state that failed.
-        let kept = self.rec.redrive_point.take().and_then(|p| p.kept);
+        let kept = self.rec.kept.take();
         self.rec.redrive_point = match (status, self.rec.frames.get("")) {
             (Status::Succeeded, _) | (_, None) => None,
             (_, Some(root)) => Some(crate::record::RedrivePoint {

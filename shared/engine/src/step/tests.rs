@@ -1764,7 +1764,7 @@ fn a_caught_map_failure_keeps_nothing_for_a_redrive() {
         let rec = run_until_settled(&e, &rec.execution_arn).await.unwrap();
         assert_eq!(rec.status, Status::Running);
         assert_eq!(rec.frames.get("").map(|f| f.state.as_str()), Some("Wait"));
-        assert_eq!(rec.redrive_point, None);
+        assert_eq!(rec.kept, None);
     });
 }
 
